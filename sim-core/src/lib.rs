@@ -6,9 +6,26 @@
 //! files and prints; the engine only computes.
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod clock;
+pub mod disk;
+pub mod engine;
+pub mod faults;
 pub mod hash;
 pub mod history;
+pub mod latency;
+pub mod network;
+pub mod node;
+pub mod protocol;
+mod queue;
 pub mod rng;
+pub mod selfcheck;
 pub mod time;
+pub mod toys;
 
+pub use engine::{
+    EngineStats, EventView, NoObserver, Nodes, Observer, RunLimits, SimBuilder, Simulation,
+    StopReason, Violation,
+};
+pub use queue::Position;
 pub use time::{SimDuration, SimTime};

@@ -1,0 +1,404 @@
+//! Faults: the actions a scenario schedules at fixed times, the random nemesis that draws
+//! them by rate, and the counters of what was injected. Every fault is off by default.
+
+use crate::clock::ClockOptions;
+use crate::disk::DiskOptions;
+use crate::node::NodeId;
+use crate::rng::SimRng;
+use crate::time::{SimDuration, SimTime};
+
+/// A way to cut the network.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Partition {
+    /// Cut one node (a random one for `None`) off from every other, both ways.
+    Isolate(Option<NodeId>),
+    /// One node (random for `None`) can hear the others but none hear it.
+    MuteOne(Option<NodeId>),
+    /// A random majority and the minority, cut from each other both ways.
+    Halves,
+    /// Two halves that can talk only through one bridge node (Jepsen's bridge).
+    Bridge,
+    /// Nodes on a random ring each reach only their nearest neighbours, so every node sees
+    /// a majority but no two see the same one (Jepsen's majorities ring).
+    Ring,
+    /// Explicit groups: nodes in different groups cannot talk. Unlisted nodes form their
+    /// own group.
+    Groups(Vec<Vec<NodeId>>),
+    /// Cut only the direction `from -> to`, for every pair.
+    OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+}
+
+impl Partition {
+    /// The directed links to cut in a cluster of `n` nodes, drawing random choices from
+    /// `rng`. Each entry is `(from, to)`.
+    pub fn links(&self, n: u32, rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
+        let all: Vec<NodeId> = (0..n).map(NodeId).collect();
+        let between = |a: &[NodeId], b: &[NodeId]| -> Vec<(NodeId, NodeId)> {
+            let mut links = Vec::new();
+            for &x in a {
+                for &y in b {
+                    if x != y {
+                        links.push((x, y));
+                        links.push((y, x));
+                    }
+                }
+            }
+            links
+        };
+        match self {
+            Partition::Isolate(node) => {
+                let victim = node.unwrap_or_else(|| *rng.pick(&all));
+                let others: Vec<NodeId> = all.iter().copied().filter(|&x| x != victim).collect();
+                between(&[victim], &others)
+            }
+            Partition::MuteOne(node) => {
+                let victim = node.unwrap_or_else(|| *rng.pick(&all));
+                all.iter().filter(|&&x| x != victim).map(|&x| (victim, x)).collect()
+            }
+            Partition::Halves => {
+                let mut order = all.clone();
+                rng.shuffle(&mut order);
+                let (minority, majority) = order.split_at(n as usize / 2);
+                between(minority, majority)
+            }
+            Partition::Bridge => {
+                let mut order = all.clone();
+                rng.shuffle(&mut order);
+                let bridge = order.pop();
+                let (a, b) = order.split_at(order.len() / 2);
+                let mut links = between(a, b);
+                links.retain(|(x, y)| Some(*x) != bridge && Some(*y) != bridge);
+                links
+            }
+            Partition::Ring => {
+                let mut order = all.clone();
+                rng.shuffle(&mut order);
+                let reach = n as usize / 2;
+                let mut links = Vec::new();
+                for (i, &x) in order.iter().enumerate() {
+                    for (j, &y) in order.iter().enumerate() {
+                        let d = i.abs_diff(j);
+                        if i != j && d.min(n as usize - d) > reach / 2 + reach % 2 {
+                            links.push((x, y));
+                        }
+                    }
+                }
+                links
+            }
+            Partition::Groups(groups) => {
+                let mut group_of = vec![usize::MAX; n as usize];
+                for (g, members) in groups.iter().enumerate() {
+                    for m in members {
+                        group_of[m.0 as usize] = g;
+                    }
+                }
+                let mut links = Vec::new();
+                for &x in &all {
+                    for &y in &all {
+                        if x != y && group_of[x.0 as usize] != group_of[y.0 as usize] {
+                            links.push((x, y));
+                        }
+                    }
+                }
+                links
+            }
+            Partition::OneWay { from, to } => from
+                .iter()
+                .flat_map(|&x| to.iter().filter(move |&&y| y != x).map(move |&y| (x, y)))
+                .collect(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Partition::Isolate(_) => "isolate",
+            Partition::MuteOne(_) => "mute-one",
+            Partition::Halves => "halves",
+            Partition::Bridge => "bridge",
+            Partition::Ring => "ring",
+            Partition::Groups(_) => "groups",
+            Partition::OneWay { .. } => "one-way",
+        }
+    }
+}
+
+/// A fault the engine can inject.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FaultAction {
+    /// Drop the node's state; unsynced disk writes are lost.
+    Crash(NodeId),
+    /// Start a crashed node again from its disk.
+    Restart(NodeId),
+    /// Freeze the node (a long GC pause): its events wait, its clock runs on.
+    Pause { node: NodeId, duration: SimDuration },
+    Partition(Partition),
+    /// Remove every partition.
+    Heal,
+    /// Hold back messages on `from -> to` until released.
+    Hold { from: NodeId, to: NodeId },
+    /// Deliver the held messages of `from -> to` and stop holding.
+    Release { from: NodeId, to: NodeId },
+    /// Step the node's clock.
+    ClockJump { node: NodeId, delta_nanos: i64 },
+    /// Change the node's clock drift (parts per million, as an integer ×1000 for hashing).
+    ClockDrift { node: NodeId, drift_ppb: i64 },
+    /// Change the node's disk fault probabilities (in parts per million, for hashing).
+    DiskFaults { node: NodeId, torn_write_ppm: u32, corrupt_read_ppm: u32 },
+    /// The end of the safety phase: heal partitions, release holds, restart crashed nodes,
+    /// resume paused ones and stop the nemesis.
+    HealAll,
+}
+
+impl FaultAction {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            FaultAction::Crash(_) => FaultKind::Crash,
+            FaultAction::Restart(_) => FaultKind::Restart,
+            FaultAction::Pause { .. } => FaultKind::Pause,
+            FaultAction::Partition(_) => FaultKind::Partition,
+            FaultAction::Heal | FaultAction::HealAll => FaultKind::Heal,
+            FaultAction::Hold { .. } => FaultKind::Hold,
+            FaultAction::Release { .. } => FaultKind::Release,
+            FaultAction::ClockJump { .. } | FaultAction::ClockDrift { .. } => FaultKind::Clock,
+            FaultAction::DiskFaults { .. } => FaultKind::Disk,
+        }
+    }
+
+    /// A clock drift change, from parts per million.
+    pub fn clock_drift(node: NodeId, drift_ppm: f64) -> Self {
+        FaultAction::ClockDrift { node, drift_ppb: (drift_ppm * 1000.0).round() as i64 }
+    }
+
+    /// A disk fault change, from probabilities.
+    pub fn disk_faults(node: NodeId, options: DiskOptions) -> Self {
+        let ppm = |p: f64| (p.clamp(0.0, 1.0) * 1e6).round() as u32;
+        FaultAction::DiskFaults {
+            node,
+            torn_write_ppm: ppm(options.torn_write_probability),
+            corrupt_read_ppm: ppm(options.corrupt_read_probability),
+        }
+    }
+}
+
+/// Kinds of fault, for counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    Crash,
+    Restart,
+    Pause,
+    Partition,
+    Heal,
+    Hold,
+    Release,
+    Clock,
+    Disk,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::Crash,
+        FaultKind::Restart,
+        FaultKind::Pause,
+        FaultKind::Partition,
+        FaultKind::Heal,
+        FaultKind::Hold,
+        FaultKind::Release,
+        FaultKind::Clock,
+        FaultKind::Disk,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Partition => "partition",
+            FaultKind::Heal => "heal",
+            FaultKind::Hold => "hold",
+            FaultKind::Release => "release",
+            FaultKind::Clock => "clock",
+            FaultKind::Disk => "disk",
+        }
+    }
+}
+
+/// How many faults of each kind were injected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    counts: [u64; FaultKind::ALL.len()],
+}
+
+impl FaultStats {
+    pub(crate) fn record(&mut self, kind: FaultKind) {
+        self.counts[kind as usize] += 1;
+    }
+
+    pub fn get(&self, kind: FaultKind) -> u64 {
+        self.counts[kind as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `(kind, count)` for every kind, in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = (FaultKind, u64)> + '_ {
+        FaultKind::ALL.iter().map(|&k| (k, self.get(k)))
+    }
+}
+
+/// A uniform range of durations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationRange {
+    pub min: SimDuration,
+    pub max: SimDuration,
+}
+
+impl DurationRange {
+    pub fn new(min: SimDuration, max: SimDuration) -> Self {
+        DurationRange { min, max }
+    }
+
+    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
+        SimDuration(rng.between(self.min.0, self.max.0.max(self.min.0)))
+    }
+}
+
+/// The random nemesis: each kind of fault arrives as a Poisson process with its rate (per
+/// second of simulated time, over the whole cluster), until `until`. Rates default to zero.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisOptions {
+    pub crash_rate: f64,
+    /// How long a crashed node stays down before it restarts.
+    pub restart_after: DurationRange,
+    /// At most this many nodes down at once (crashed or paused); default: a minority.
+    pub max_down: Option<u32>,
+    pub pause_rate: f64,
+    pub pause_duration: DurationRange,
+    pub partition_rate: f64,
+    /// Kinds to draw from; default: isolate, halves, bridge, ring, mute-one.
+    pub partition_kinds: Vec<Partition>,
+    pub partition_duration: DurationRange,
+    pub clock_jump_rate: f64,
+    /// Jumps are uniform in `[-clock_jump_max, +clock_jump_max]`.
+    pub clock_jump_max: SimDuration,
+    /// The nemesis stops here (the start of the liveness phase).
+    pub until: SimTime,
+}
+
+impl Default for NemesisOptions {
+    fn default() -> Self {
+        let ms = SimDuration::from_millis;
+        NemesisOptions {
+            crash_rate: 0.0,
+            restart_after: DurationRange::new(ms(100), ms(1000)),
+            max_down: None,
+            pause_rate: 0.0,
+            pause_duration: DurationRange::new(ms(100), ms(1000)),
+            partition_rate: 0.0,
+            partition_kinds: vec![
+                Partition::Isolate(None),
+                Partition::Halves,
+                Partition::Bridge,
+                Partition::Ring,
+                Partition::MuteOne(None),
+            ],
+            partition_duration: DurationRange::new(ms(200), ms(2000)),
+            clock_jump_rate: 0.0,
+            clock_jump_max: ms(500),
+            until: SimTime::MAX,
+        }
+    }
+}
+
+/// The kinds of random fault the nemesis schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NemesisKind {
+    Crash,
+    Pause,
+    Partition,
+    ClockJump,
+}
+
+impl NemesisOptions {
+    pub(crate) fn rate(&self, kind: NemesisKind) -> f64 {
+        match kind {
+            NemesisKind::Crash => self.crash_rate,
+            NemesisKind::Pause => self.pause_rate,
+            NemesisKind::Partition => self.partition_rate,
+            NemesisKind::ClockJump => self.clock_jump_rate,
+        }
+    }
+
+    /// The wait until the next fault of `kind`: exponential with its rate.
+    pub(crate) fn next_arrival(&self, kind: NemesisKind, rng: &mut SimRng) -> Option<SimDuration> {
+        let rate = self.rate(kind);
+        if rate <= 0.0 {
+            return None;
+        }
+        let u = 1.0 - rng.unit();
+        let secs = -libm::log(u) / rate;
+        Some(SimDuration((secs * 1e9).min(1e18) as u64))
+    }
+}
+
+/// Per-node initial clock options, with every node perfect by default.
+pub fn perfect_clocks(n: u32) -> Vec<ClockOptions> {
+    vec![ClockOptions::default(); n as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    fn cut(partition: Partition, n: u32) -> Vec<(NodeId, NodeId)> {
+        let mut rng = SimRng::derive(9, Stream::Faults, 0);
+        let mut links = partition.links(n, &mut rng);
+        links.sort();
+        links
+    }
+
+    fn reachable(links: &[(NodeId, NodeId)], n: u32, from: u32) -> usize {
+        (0..n).filter(|&to| to != from && !links.contains(&(NodeId(from), NodeId(to)))).count()
+    }
+
+    #[test]
+    fn isolate_cuts_one_node_both_ways() {
+        let links = cut(Partition::Isolate(Some(NodeId(2))), 5);
+        assert_eq!(links.len(), 8);
+        assert_eq!(reachable(&links, 5, 2), 0);
+        assert_eq!(reachable(&links, 5, 0), 3);
+    }
+
+    #[test]
+    fn halves_leave_a_majority_connected() {
+        let links = cut(Partition::Halves, 5);
+        let sizes: Vec<usize> = (0..5).map(|x| reachable(&links, 5, x) + 1).collect();
+        assert_eq!(sizes.iter().filter(|&&s| s == 3).count(), 3);
+        assert_eq!(sizes.iter().filter(|&&s| s == 2).count(), 2);
+    }
+
+    #[test]
+    fn every_node_of_a_ring_sees_a_bare_majority() {
+        let links = cut(Partition::Ring, 5);
+        for x in 0..5 {
+            assert_eq!(reachable(&links, 5, x) + 1, 3, "node {x}");
+        }
+    }
+
+    #[test]
+    fn a_bridge_node_reaches_everyone() {
+        let links = cut(Partition::Bridge, 5);
+        let full: Vec<u32> = (0..5).filter(|&x| reachable(&links, 5, x) == 4).collect();
+        assert_eq!(full.len(), 1);
+    }
+
+    #[test]
+    fn one_way_cuts_only_one_direction() {
+        let links = cut(Partition::OneWay { from: vec![NodeId(0)], to: vec![NodeId(1)] }, 3);
+        assert_eq!(links, vec![(NodeId(0), NodeId(1))]);
+        let muted = cut(Partition::MuteOne(Some(NodeId(1))), 3);
+        assert_eq!(muted, vec![(NodeId(1), NodeId(0)), (NodeId(1), NodeId(2))]);
+    }
+}

@@ -1,0 +1,364 @@
+//! The node API: what a protocol implements and what it may do.
+//!
+//! A protocol is a sans-IO state machine. The engine calls its handlers, one event at a
+//! time, with a [`Context`] through which the node reads its own clock, draws from its own
+//! random stream, sends messages, sets and cancels timers, writes to and syncs its disk,
+//! replies to clients, and annotates the trace. The node never sees global time, another
+//! node's state, or anything outside the simulation.
+//!
+//! A crash drops the node's value; everything it held in memory is gone by construction.
+//! A restart calls [`Node::start`] again, and the node rebuilds itself from what its disk
+//! kept (only what it synced, perhaps with a torn last record).
+//!
+//! # Example: a replicated counter
+//!
+//! ```
+//! use sim_core::node::{Context, Node, NodeId, Reply, Request, Op};
+//! use sim_core::history::Value;
+//! use sim_core::{SimDuration, SimBuilder};
+//!
+//! /// Every node counts the writes it has heard of, persists the count, and gossips it.
+//! struct Counter { count: i64 }
+//!
+//! #[derive(Clone, Debug, Hash)]
+//! enum Msg { Count { count: i64 } }
+//!
+//! #[derive(Clone, Debug, Hash)]
+//! enum Timer { Gossip }
+//!
+//! impl Node for Counter {
+//!     type Config = ();
+//!     type Msg = Msg;
+//!     type Timer = Timer;
+//!
+//!     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
+//!         // Recover: the last synced count, or zero on a fresh disk.
+//!         let bytes = ctx.disk().read("count");
+//!         let count = bytes.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap()));
+//!         ctx.set_timer(SimDuration::from_millis(10), Timer::Gossip);
+//!         Counter { count }
+//!     }
+//!
+//!     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: Msg) {
+//!         match msg {
+//!             Msg::Count { count } if count > self.count => {
+//!                 self.count = count;
+//!                 ctx.disk().overwrite("count", &count.to_le_bytes());
+//!                 ctx.disk().sync();
+//!                 ctx.annotate(|| format!("count is now {count}"));
+//!             }
+//!             Msg::Count { .. } => {}
+//!         }
+//!     }
+//!
+//!     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+//!         match timer {
+//!             Timer::Gossip => {
+//!                 ctx.broadcast(Msg::Count { count: self.count });
+//!                 ctx.set_timer(SimDuration::from_millis(10), Timer::Gossip);
+//!             }
+//!         }
+//!     }
+//!
+//!     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+//!         match request.op {
+//!             Op::Read { .. } => ctx.reply(request.id, Reply::Ok(Value::Int(self.count))),
+//!             _ => {
+//!                 self.count += 1;
+//!                 ctx.disk().overwrite("count", &self.count.to_le_bytes());
+//!                 ctx.disk().sync(); // durable before we answer
+//!                 ctx.count("writes");
+//!                 ctx.reply(request.id, Reply::Ok(Value::Nil));
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let mut sim = SimBuilder::new(42, 3).build::<Counter>(());
+//! sim.run_for(SimDuration::from_millis(100));
+//! assert!(sim.stats().events > 0);
+//! ```
+
+use crate::clock::Clock;
+use crate::disk::Disk;
+use crate::history::{Function, Value};
+use crate::rng::SimRng;
+use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// A node's identity: its index in the cluster, `0..node_count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A simulated client's identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(pub u32);
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+/// Identifies one client operation. A client retries an operation under the same id, so a
+/// protocol with client sessions can apply it once (Raft dissertation §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId {
+    pub client: ClientId,
+    pub seq: u64,
+}
+
+/// A client operation on a key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Read { key: u64 },
+    Write { key: u64, value: Value },
+    /// Set to `new` if the current value is `expected`.
+    Cas { key: u64, expected: Value, new: Value },
+    Append { key: u64, value: Value },
+}
+
+impl Op {
+    pub fn key(&self) -> u64 {
+        match *self {
+            Op::Read { key } | Op::Write { key, .. } => key,
+            Op::Cas { key, .. } | Op::Append { key, .. } => key,
+        }
+    }
+
+    pub fn function(&self) -> Function {
+        match self {
+            Op::Read { .. } => Function::Read,
+            Op::Write { .. } => Function::Write,
+            Op::Cas { .. } => Function::Cas,
+            Op::Append { .. } => Function::Append,
+        }
+    }
+
+    /// The argument as a history records it: nil for a read, `[expected new]` for a cas.
+    pub fn argument(&self) -> Value {
+        match self {
+            Op::Read { .. } => Value::Nil,
+            Op::Write { value, .. } | Op::Append { value, .. } => value.clone(),
+            Op::Cas { expected, new, .. } => Value::List(vec![expected.clone(), new.clone()]),
+        }
+    }
+}
+
+/// A client request as a node receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub id: RequestId,
+    pub op: Op,
+}
+
+/// A node's answer to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Reply {
+    /// The operation took effect; for a read, the value read (`Nil` otherwise).
+    Ok(Value),
+    /// The operation certainly did not take effect (e.g. a cas whose comparison failed).
+    Fail,
+    /// Not applied here: ask that node instead (or any other node, for `None`).
+    Redirect(Option<NodeId>),
+}
+
+/// Handle to a pending timer, for [`Context::cancel_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId {
+    slot: u32,
+    generation: u32,
+}
+
+/// A protocol node. The engine is generic over it: no boxing or dynamic dispatch per event.
+pub trait Node: Sized {
+    /// Immutable configuration shared by every node (options, known-bug switches).
+    type Config;
+    /// The protocol's messages. `Hash` feeds the trace hash; `Debug` feeds traces.
+    type Msg: Clone + fmt::Debug + Hash;
+    /// The protocol's timer kinds.
+    type Timer: Clone + fmt::Debug + Hash;
+
+    /// Build the node at its first start or after a crash, recovering from `ctx.disk()`.
+    fn start(config: &Self::Config, ctx: &mut Context<'_, Self>) -> Self;
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
+
+    /// A client request. The default answers that this protocol takes no client requests.
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+        ctx.reply(request.id, Reply::Fail);
+    }
+}
+
+/// An effect a handler asked for; the engine applies it after the handler returns.
+#[derive(Debug)]
+pub(crate) enum Effect<N: Node> {
+    Send { to: NodeId, msg: N::Msg },
+    SetTimer { id: TimerId, delay: SimDuration, timer: N::Timer },
+    Reply { id: RequestId, reply: Reply },
+}
+
+/// The slots of a node's pending timers. A slot is reused after its timer fires or is
+/// cancelled; its generation tells a live timer from a stale event in the queue.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TimerTable {
+    slots: Vec<TimerSlot>,
+    free: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct TimerSlot {
+    generation: u32,
+    armed: bool,
+}
+
+impl TimerTable {
+    fn arm(&mut self) -> TimerId {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(TimerSlot::default());
+            (self.slots.len() - 1) as u32
+        });
+        let s = &mut self.slots[slot as usize];
+        debug_assert!(!s.armed, "reusing an armed timer slot");
+        s.armed = true;
+        TimerId { slot, generation: s.generation }
+    }
+
+    /// Disarm `id` if it is still pending; true if it was.
+    pub(crate) fn disarm(&mut self, id: TimerId) -> bool {
+        match self.slots.get_mut(id.slot as usize) {
+            Some(s) if s.armed && s.generation == id.generation => {
+                s.armed = false;
+                s.generation = s.generation.wrapping_add(1);
+                self.free.push(id.slot);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+    }
+
+    pub(crate) fn armed(&self) -> usize {
+        self.slots.iter().filter(|s| s.armed).count()
+    }
+}
+
+/// Named counters a protocol bumps (`ctx.count("elections")`), summed over the run.
+pub type Counters = BTreeMap<&'static str, u64>;
+
+/// What a handler may do. See the module docs.
+pub struct Context<'a, N: Node> {
+    pub(crate) id: NodeId,
+    pub(crate) node_count: u32,
+    pub(crate) now: SimTime,
+    pub(crate) clock: &'a Clock,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) disk: &'a mut Disk,
+    pub(crate) timers: &'a mut TimerTable,
+    pub(crate) effects: &'a mut Vec<Effect<N>>,
+    pub(crate) counters: &'a mut Counters,
+    pub(crate) annotations: Option<&'a mut Vec<String>>,
+}
+
+impl<N: Node> Context<'_, N> {
+    /// This node.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// How many nodes the cluster has; ids are `0..cluster_size`.
+    pub fn cluster_size(&self) -> usize {
+        self.node_count as usize
+    }
+
+    /// Every node of the cluster, this one included, in id order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + use<N> {
+        (0..self.node_count).map(NodeId)
+    }
+
+    /// Every other node, in id order.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> + use<N> {
+        let me = self.id;
+        (0..self.node_count).map(NodeId).filter(move |&n| n != me)
+    }
+
+    /// The node's own clock reading: skewed, drifting, and subject to jumps.
+    pub fn now(&self) -> SimTime {
+        self.clock.local(self.now)
+    }
+
+    /// The node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// A uniform random duration in `[low, high]` from the node's stream (e.g. an
+    /// election timeout).
+    pub fn random_duration(&mut self, low: SimDuration, high: SimDuration) -> SimDuration {
+        SimDuration(self.rng.between(low.0, high.0))
+    }
+
+    /// Send `msg` to `to`. Sending to itself goes through the network like any message.
+    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+        debug_assert!(to.0 < self.node_count, "{} sent to {to}, outside the cluster", self.id);
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` to every other node.
+    pub fn broadcast(&mut self, msg: N::Msg) {
+        for to in self.peers() {
+            self.effects.push(Effect::Send { to, msg: msg.clone() });
+        }
+    }
+
+    /// Fire `timer` once `delay` has passed on this node's clock.
+    pub fn set_timer(&mut self, delay: SimDuration, timer: N::Timer) -> TimerId {
+        let id = self.timers.arm();
+        let delay = self.clock.global_delay(delay);
+        self.effects.push(Effect::SetTimer { id, delay, timer });
+        id
+    }
+
+    /// Cancel a pending timer; true if it had not fired yet.
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.timers.disarm(id)
+    }
+
+    /// The node's disk: writes are volatile until `sync`.
+    pub fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+
+    /// Answer a client request (now or in any later handler).
+    pub fn reply(&mut self, id: RequestId, reply: Reply) {
+        self.effects.push(Effect::Reply { id, reply });
+    }
+
+    /// Bump a named counter (e.g. "leader_elected"); tests use counters to prove that a
+    /// case really happened.
+    pub fn count(&mut self, name: &'static str) {
+        *self.counters.entry(name).or_insert(0) += 1;
+    }
+
+    /// Add a note to the trace ("became leader of term 4"). The closure only runs when a
+    /// trace is being recorded, so annotations cost nothing otherwise.
+    pub fn annotate(&mut self, note: impl FnOnce() -> String) {
+        if let Some(annotations) = self.annotations.as_deref_mut() {
+            annotations.push(note());
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What a protocol declares so that scenarios and the command line can run it by name:
+//! its options (with defaults and docs), its known-bug switches, and its invariants.
+
+use crate::engine::Observer;
+use crate::node::Node;
+use crate::time::SimDuration;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A protocol option's value. The type of an option is the type of its default.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptionValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Duration(SimDuration),
+    Str(String),
+}
+
+impl OptionValue {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            OptionValue::Bool(_) => "boolean",
+            OptionValue::Int(_) => "integer",
+            OptionValue::Float(_) => "float",
+            OptionValue::Duration(_) => "duration",
+            OptionValue::Str(_) => "string",
+        }
+    }
+}
+
+impl fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionValue::Bool(b) => write!(f, "{b}"),
+            OptionValue::Int(i) => write!(f, "{i}"),
+            OptionValue::Float(x) => write!(f, "{x}"),
+            OptionValue::Duration(d) => write!(f, "\"{}ms\"", d.as_millis_f64()),
+            OptionValue::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One option a protocol accepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub default: OptionValue,
+    pub doc: &'static str,
+}
+
+/// One known-bug switch: a real mistake the protocol can be told to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BugSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// Option values by name, already checked against [`Protocol::options`] (every name
+/// known, every type that of its default); options not given take their defaults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    values: BTreeMap<String, OptionValue>,
+}
+
+impl Options {
+    pub fn new(values: BTreeMap<String, OptionValue>) -> Self {
+        Options { values }
+    }
+
+    fn get<'a>(&'a self, specs: &'a [OptionSpec], name: &str) -> &'a OptionValue {
+        self.values.get(name).unwrap_or_else(|| {
+            &specs
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("option {name} is not declared"))
+                .default
+        })
+    }
+
+    pub fn bool(&self, specs: &[OptionSpec], name: &str) -> bool {
+        match self.get(specs, name) {
+            OptionValue::Bool(b) => *b,
+            other => panic!("option {name} is a {}, not a boolean", other.type_name()),
+        }
+    }
+
+    pub fn int(&self, specs: &[OptionSpec], name: &str) -> i64 {
+        match self.get(specs, name) {
+            OptionValue::Int(i) => *i,
+            other => panic!("option {name} is a {}, not an integer", other.type_name()),
+        }
+    }
+
+    pub fn float(&self, specs: &[OptionSpec], name: &str) -> f64 {
+        match self.get(specs, name) {
+            OptionValue::Float(x) => *x,
+            OptionValue::Int(i) => *i as f64,
+            other => panic!("option {name} is a {}, not a float", other.type_name()),
+        }
+    }
+
+    pub fn duration(&self, specs: &[OptionSpec], name: &str) -> SimDuration {
+        match self.get(specs, name) {
+            OptionValue::Duration(d) => *d,
+            other => panic!("option {name} is a {}, not a duration", other.type_name()),
+        }
+    }
+
+    pub fn string(&self, specs: &[OptionSpec], name: &str) -> String {
+        match self.get(specs, name) {
+            OptionValue::Str(s) => s.clone(),
+            other => panic!("option {name} is a {}, not a string", other.type_name()),
+        }
+    }
+}
+
+/// A protocol that scenarios can name. Implemented next to the protocol's `Node`.
+pub trait Protocol: Node {
+    /// The name scenarios use (`protocol.name = "raft"`).
+    const NAME: &'static str;
+    /// One line for `dsim protocols`.
+    const SUMMARY: &'static str;
+
+    /// The online invariant checker, fresh for each run.
+    type Invariants: Observer<Self> + Default;
+
+    fn options() -> Vec<OptionSpec>;
+
+    fn bugs() -> Vec<BugSpec>;
+
+    /// Build the configuration from checked options and the names of the enabled bug
+    /// switches (each one of [`Protocol::bugs`]). An `Err` explains an invalid combination.
+    fn configure(options: &Options, bugs: &[&str]) -> Result<Self::Config, String>;
+}
