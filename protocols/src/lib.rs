@@ -1,1 +1,6 @@
+//! Protocols for dsim. Each module is one protocol: its node, its invariants (an observer
+//! checked online), and its known-bug switches.
 #![forbid(unsafe_code)]
+
+pub mod kv;
+pub mod primary_backup;

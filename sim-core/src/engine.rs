@@ -42,12 +42,33 @@ impl fmt::Display for Violation {
 #[derive(Debug)]
 pub enum EventView<'a, N: Node> {
     /// A node starts (at time zero) or restarts after a crash.
-    Start { node: NodeId, restart: bool },
-    Deliver { from: NodeId, to: NodeId, msg: &'a N::Msg },
-    Timer { node: NodeId, timer: &'a N::Timer },
-    Request { node: NodeId, request: &'a Request },
-    Reply { client: ClientId, from: NodeId, request: RequestId, reply: &'a Reply },
-    ClientWake { client: ClientId, wake: Wake },
+    Start {
+        node: NodeId,
+        restart: bool,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: &'a N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        timer: &'a N::Timer,
+    },
+    Request {
+        node: NodeId,
+        request: &'a Request,
+    },
+    Reply {
+        client: ClientId,
+        from: NodeId,
+        request: RequestId,
+        reply: &'a Reply,
+    },
+    ClientWake {
+        client: ClientId,
+        wake: Wake,
+    },
     Fault(&'a FaultAction),
 }
 
@@ -246,7 +267,9 @@ impl<N: Node> fmt::Debug for Event<N> {
             Event::Request { node, request } => {
                 write!(f, "request {}->{node} {:?}", request.id.client, request.op)
             }
-            Event::Reply { client, from, reply, .. } => write!(f, "reply {from}->{client} {reply:?}"),
+            Event::Reply { client, from, reply, .. } => {
+                write!(f, "reply {from}->{client} {reply:?}")
+            }
             Event::ClientWake { client, wake } => write!(f, "client {client} {wake:?}"),
             Event::Fault(action) => write!(f, "fault {action:?}"),
             Event::Nemesis(kind) => write!(f, "nemesis {kind:?}"),
@@ -357,9 +380,9 @@ impl SimBuilder {
                 timers: TimerTable::default(),
             })
             .collect();
-        let clients = self.workload.map(|w| {
-            Clients::new(w, n, |c| SimRng::derive(seed, Stream::Client, u64::from(c)))
-        });
+        let clients = self
+            .workload
+            .map(|w| Clients::new(w, n, |c| SimRng::derive(seed, Stream::Client, u64::from(c))));
         let mut queue = EventQueue::with_capacity(1024 + (n as usize).pow(2));
         for i in 0..n {
             queue.push(SimTime::ZERO, Event::Start(NodeId(i)));
@@ -395,12 +418,9 @@ impl SimBuilder {
         for (at, action) in self.schedule {
             sim.queue.push(at, Event::Fault(action));
         }
-        for kind in [
-            NemesisKind::Crash,
-            NemesisKind::Pause,
-            NemesisKind::Partition,
-            NemesisKind::ClockJump,
-        ] {
+        for kind in
+            [NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Partition, NemesisKind::ClockJump]
+        {
             sim.schedule_nemesis(kind);
         }
         sim
@@ -943,7 +963,8 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::Partition => {
                 let kinds = &self.nemesis.partition_kinds;
                 if !kinds.is_empty() {
-                    let partition = kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
+                    let partition =
+                        kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
                     let duration = self.nemesis.partition_duration.sample(&mut self.fault_rng);
                     self.network.heal();
                     self.apply_fault(position, FaultAction::Partition(partition));

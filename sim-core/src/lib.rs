@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod codec;
 pub mod disk;
 pub mod engine;
 pub mod faults;
@@ -18,10 +19,12 @@ pub mod network;
 pub mod node;
 pub mod protocol;
 mod queue;
+pub mod record;
 pub mod rng;
 pub mod selfcheck;
 pub mod time;
 pub mod toys;
+pub mod trace;
 
 pub use engine::{
     EngineStats, EventView, NoObserver, Nodes, Observer, RunLimits, SimBuilder, Simulation,

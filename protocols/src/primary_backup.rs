@@ -1,0 +1,309 @@
+//! Primary-backup replication, the primary-copy scheme (Alsberg and Day, "A principle for
+//! resilient sharing of distributed resources", 1976), in its simplest form: node 0 is the
+//! primary and never changes; the others are backups.
+//!
+//! The primary orders every client command into a log, persists it (synced) and applies it,
+//! then streams the log to every backup, which persists and applies it in order and
+//! acknowledges cumulatively. The primary answers a client once every backup has
+//! acknowledged its command, so an acknowledged write is on every disk. Reads are served by
+//! the primary alone: a command the primary has applied is durable there and will reach
+//! every backup, so the primary's state is the linearization order. Without failover this
+//! is safe under every fault but not available while the primary is down; the liveness
+//! phase restarts it.
+//!
+//! Known bug `backup_reads`: backups answer reads from their own state, which may lag the
+//! primary's: a classic stale read, and a linearizability violation.
+
+use crate::kv::{Applied, Command, KvStore};
+use sim_core::codec::{Decoder, Encoder, frame, unframe};
+use sim_core::engine::{Nodes, Observer, Violation};
+use sim_core::hash::stable_hash;
+use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
+use sim_core::protocol::{BugSpec, OptionSpec, OptionValue, Options, Protocol};
+use sim_core::{SimDuration, SimTime};
+use std::collections::{BTreeMap, VecDeque};
+
+const PRIMARY: NodeId = NodeId(0);
+const LOG_FILE: &str = "log";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub retransmit_interval: SimDuration,
+    /// Most entries sent in one retransmission round to one backup.
+    pub batch: usize,
+    pub backup_reads: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum Msg {
+    /// Log entry `index` (1-based).
+    Replicate { index: u64, command: Command },
+    /// The backup holds every entry up to `index`.
+    Ack { index: u64 },
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Timer {
+    Retransmit,
+}
+
+#[derive(Debug)]
+pub struct PrimaryBackup {
+    log: Vec<Command>,
+    store: KvStore,
+    /// Primary: per node, the highest index it acknowledged.
+    acked: Vec<u64>,
+    /// Primary: client requests waiting for every backup to hold the log up to an index
+    /// (indexes never decrease along the queue).
+    waiting: VecDeque<(u64, RequestId)>,
+    /// Backup: entries that arrived ahead of a gap.
+    ahead: BTreeMap<u64, Command>,
+    config: Config,
+}
+
+impl PrimaryBackup {
+    /// The commands this node has persisted and applied, in order.
+    pub fn log(&self) -> &[Command] {
+        &self.log
+    }
+
+    fn is_primary(ctx: &Context<'_, Self>) -> bool {
+        ctx.id() == PRIMARY
+    }
+
+    fn append(&mut self, ctx: &mut Context<'_, Self>, command: Command) -> Applied {
+        let mut e = Encoder::new();
+        command.encode(&mut e);
+        ctx.disk().append(LOG_FILE, &frame(&e.bytes));
+        ctx.disk().sync();
+        let applied = self.store.apply(&command);
+        self.log.push(command);
+        applied
+    }
+
+    fn replicate(&self, ctx: &mut Context<'_, Self>, to: NodeId) {
+        let from = self.acked[to.0 as usize] as usize;
+        for (i, command) in self.log.iter().enumerate().skip(from).take(self.config.batch) {
+            ctx.send(to, Msg::Replicate { index: i as u64 + 1, command: command.clone() });
+        }
+    }
+
+    fn answer_acknowledged(&mut self, ctx: &mut Context<'_, Self>) {
+        let everywhere = ctx.peers().map(|p| self.acked[p.0 as usize]).min().unwrap_or(u64::MAX);
+        while let Some(&(index, id)) = self.waiting.front() {
+            if index > everywhere {
+                break;
+            }
+            self.waiting.pop_front();
+            // A later request of the same client replaces the session; that client has
+            // given up on this one, so there is no one to answer.
+            if let Some(reply) = self.store.session_reply(id) {
+                ctx.reply(id, reply.clone());
+            }
+        }
+    }
+}
+
+impl Node for PrimaryBackup {
+    type Config = Config;
+    type Msg = Msg;
+    type Timer = Timer;
+
+    fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
+        let bytes = ctx.disk().read(LOG_FILE).into_owned();
+        let (records, valid) = unframe(&bytes);
+        let mut node = PrimaryBackup {
+            log: Vec::new(),
+            store: KvStore::default(),
+            acked: vec![0; ctx.cluster_size()],
+            waiting: VecDeque::new(),
+            ahead: BTreeMap::new(),
+            config: config.clone(),
+        };
+        for record in records {
+            let command =
+                Command::decode(&mut Decoder::new(record)).expect("checksummed record decodes");
+            node.store.apply(&command);
+            node.log.push(command);
+        }
+        if valid < bytes.len() {
+            ctx.count("torn_tail_truncated");
+            ctx.disk().truncate(LOG_FILE, valid);
+            ctx.disk().sync();
+        }
+        if Self::is_primary(ctx) {
+            ctx.set_timer(config.retransmit_interval, Timer::Retransmit);
+        } else {
+            ctx.send(PRIMARY, Msg::Ack { index: node.log.len() as u64 });
+        }
+        node
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Replicate { index, command } => {
+                if index > self.log.len() as u64 + 1 {
+                    self.ahead.insert(index, command);
+                } else if index == self.log.len() as u64 + 1 {
+                    self.append(ctx, command);
+                    while let Some(next) = self.ahead.remove(&(self.log.len() as u64 + 1)) {
+                        self.append(ctx, next);
+                    }
+                    self.ahead.retain(|&i, _| i > self.log.len() as u64);
+                }
+                ctx.send(from, Msg::Ack { index: self.log.len() as u64 });
+            }
+            Msg::Ack { index } => {
+                let acked = &mut self.acked[from.0 as usize];
+                if index > *acked {
+                    *acked = index.min(self.log.len() as u64);
+                    self.answer_acknowledged(ctx);
+                } else if index < *acked {
+                    // The backup lost entries we thought it had (it can't: it syncs before
+                    // acknowledging), or this ack is old news. Trust the larger value.
+                    ctx.count("stale_ack");
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Retransmit => {
+                for peer in ctx.peers() {
+                    if self.acked[peer.0 as usize] < self.log.len() as u64 {
+                        self.replicate(ctx, peer);
+                    }
+                }
+                ctx.set_timer(self.config.retransmit_interval, Timer::Retransmit);
+            }
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+        if !Self::is_primary(ctx) {
+            match request.op {
+                Op::Read { key } if self.config.backup_reads => {
+                    ctx.reply(request.id, self.store.read(key));
+                }
+                _ => ctx.reply(request.id, Reply::Redirect(Some(PRIMARY))),
+            }
+            return;
+        }
+        if let Op::Read { key } = request.op {
+            ctx.reply(request.id, self.store.read(key));
+            return;
+        }
+        if self.store.session_reply(request.id).is_some() {
+            // A retry of a command already in the log: answer once the whole log so far
+            // is everywhere, which includes it.
+            ctx.count("request_deduplicated");
+            self.waiting.push_back((self.log.len() as u64, request.id));
+            self.answer_acknowledged(ctx);
+            return;
+        }
+        let command = Command { id: request.id, op: request.op };
+        if self.append(ctx, command) == Applied::Stale {
+            return; // older than the client's latest request: nobody waits for it
+        }
+        let index = self.log.len() as u64;
+        self.waiting.push_back((index, request.id));
+        for peer in ctx.peers() {
+            if self.acked[peer.0 as usize] + 1 == index {
+                let command = self.log[index as usize - 1].clone();
+                ctx.send(peer, Msg::Replicate { index, command });
+            }
+        }
+        self.answer_acknowledged(ctx);
+    }
+}
+
+/// State machine safety: no two nodes hold different commands at the same log index.
+#[derive(Debug, Default)]
+pub struct Invariants {
+    /// Digest of the command first seen at each index.
+    digests: Vec<u64>,
+    /// Per node, how much of its log has been compared.
+    checked: Vec<usize>,
+}
+
+impl Observer<PrimaryBackup> for Invariants {
+    fn after_node(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        nodes: &Nodes<'_, PrimaryBackup>,
+        _annotations: &[String],
+    ) -> Result<(), Violation> {
+        if self.checked.len() < nodes.len() {
+            self.checked.resize(nodes.len(), 0);
+        }
+        let Some(state) = nodes.get(node) else {
+            self.checked[node.0 as usize] = 0;
+            return Ok(());
+        };
+        let from = self.checked[node.0 as usize].min(state.log.len());
+        for (i, command) in state.log.iter().enumerate().skip(from) {
+            let digest = stable_hash(command);
+            match self.digests.get(i) {
+                None => self.digests.push(digest),
+                Some(&seen) if seen != digest => {
+                    return Err(Violation {
+                        invariant: "state_machine_safety".into(),
+                        message: format!(
+                            "{node} holds {command:?} at index {}, another node a different command",
+                            i + 1
+                        ),
+                        time,
+                        node: Some(node),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        self.checked[node.0 as usize] = state.log.len();
+        Ok(())
+    }
+}
+
+impl Protocol for PrimaryBackup {
+    const NAME: &'static str = "primary-backup";
+    const SUMMARY: &'static str =
+        "Primary-copy replication with a fixed primary (node 0) and synchronous backups";
+    type Invariants = Invariants;
+
+    fn options() -> Vec<OptionSpec> {
+        vec![
+            OptionSpec {
+                name: "retransmit_interval",
+                default: OptionValue::Duration(SimDuration::from_millis(50)),
+                doc: "How often the primary re-sends unacknowledged entries",
+            },
+            OptionSpec {
+                name: "batch",
+                default: OptionValue::Int(64),
+                doc: "Most entries re-sent to one backup per round",
+            },
+        ]
+    }
+
+    fn bugs() -> Vec<BugSpec> {
+        vec![BugSpec {
+            name: "backup_reads",
+            doc: "Backups answer reads from their own, possibly stale, state",
+        }]
+    }
+
+    fn configure(options: &Options, bugs: &[&str]) -> Result<Config, String> {
+        let specs = Self::options();
+        let batch = options.int(&specs, "batch");
+        if batch < 1 {
+            return Err(format!("batch must be at least 1, not {batch}"));
+        }
+        Ok(Config {
+            retransmit_interval: options.duration(&specs, "retransmit_interval"),
+            batch: batch as usize,
+            backup_reads: bugs.contains(&"backup_reads"),
+        })
+    }
+}

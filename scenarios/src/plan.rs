@@ -1,0 +1,272 @@
+//! From a scenario and a seed to one concrete run: every swarm knob drawn from the seed's
+//! own stream (and recorded), every section turned into the engine's options.
+
+use crate::reader::Knob;
+use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, Scenario};
+use sim_core::SimBuilder;
+use sim_core::client::{KeyDistribution, OpMix, WorkloadOptions};
+use sim_core::clock::ClockOptions;
+use sim_core::disk::DiskOptions;
+use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
+use sim_core::latency::Latency;
+use sim_core::network::{LinkOptions, Topology};
+use sim_core::node::NodeId;
+use sim_core::protocol::{OptionValue, Options};
+use sim_core::rng::{SimRng, Stream};
+use sim_core::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// One seed of one scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    pub scenario: String,
+    pub protocol: String,
+    pub seed: u64,
+    pub options: Options,
+    pub bugs: Vec<String>,
+    pub builder: SimBuilder,
+    pub checks: ChecksSpec,
+    pub duration: SimTime,
+    pub heal_at: SimTime,
+    pub max_events: u64,
+    /// Every swarm value drawn, as `(key, value)`, in schema order.
+    pub drawn: Vec<(String, String)>,
+}
+
+/// Draws knobs from the swarm stream and records what it drew.
+struct Draw {
+    rng: SimRng,
+    drawn: Vec<(String, String)>,
+}
+
+trait Drawable: Clone + std::fmt::Debug {
+    fn between(low: &Self, high: &Self, rng: &mut SimRng) -> Self;
+    fn show(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Drawable for f64 {
+    fn between(low: &f64, high: &f64, rng: &mut SimRng) -> f64 {
+        low + (high - low) * rng.unit()
+    }
+    fn show(&self) -> String {
+        format!("{self:.6}").trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+impl Drawable for i64 {
+    fn between(low: &i64, high: &i64, rng: &mut SimRng) -> i64 {
+        low.wrapping_add(rng.between(0, high.abs_diff(*low)) as i64)
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Drawable for String {
+    fn between(low: &String, _high: &String, _rng: &mut SimRng) -> String {
+        low.clone()
+    }
+    fn show(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Drawable for OptionValue {
+    fn between(low: &OptionValue, high: &OptionValue, rng: &mut SimRng) -> OptionValue {
+        match (low, high) {
+            (OptionValue::Int(a), OptionValue::Int(b)) => OptionValue::Int(i64::between(a, b, rng)),
+            (OptionValue::Float(a), OptionValue::Float(b)) => {
+                OptionValue::Float(f64::between(a, b, rng))
+            }
+            (OptionValue::Duration(a), OptionValue::Duration(b)) => {
+                OptionValue::Duration(SimDuration(rng.between(a.0, b.0)))
+            }
+            _ => low.clone(),
+        }
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Draw {
+    fn knob<T: Drawable>(&mut self, key: impl Into<String>, knob: &Knob<T>) -> T {
+        let value = match knob {
+            Knob::Fixed(x) => return x.clone(),
+            Knob::Range(a, b) => T::between(a, b, &mut self.rng),
+            Knob::OneOf(xs) => self.rng.pick(xs).clone(),
+        };
+        self.drawn.push((key.into(), value.show()));
+        value
+    }
+
+    fn duration(&mut self, key: impl Into<String>, knob: &Knob<i64>) -> SimDuration {
+        SimDuration(self.knob(key, knob).max(0) as u64)
+    }
+
+    fn latency(&mut self, key: &str, spec: &LatencySpec) -> Latency {
+        let k = |field: &str| format!("{key}.{field}");
+        match spec {
+            LatencySpec::Constant(d) => Latency::Constant(self.duration(key, d)),
+            LatencySpec::Uniform { min, max } => {
+                let min = self.duration(k("min"), min);
+                let max = self.duration(k("max"), max).max(min);
+                Latency::Uniform { min, max }
+            }
+            LatencySpec::Normal { mean, stddev, min } => Latency::Normal {
+                mean: self.duration(k("mean"), mean),
+                stddev: self.duration(k("stddev"), stddev),
+                min: self.duration(k("min"), min),
+            },
+            LatencySpec::LogNormal { median, sigma } => Latency::LogNormal {
+                median: self.duration(k("median"), median),
+                sigma: self.knob(k("sigma"), sigma),
+            },
+            LatencySpec::Pareto { scale, shape, max } => Latency::Pareto {
+                scale: self.duration(k("scale"), scale),
+                shape: self.knob(k("shape"), shape),
+                max: self.duration(k("max"), max),
+            },
+        }
+    }
+
+    fn link(&mut self, key: &str, spec: &LinkSpec) -> LinkOptions {
+        LinkOptions {
+            latency: self.latency(&format!("{key}.latency"), &spec.latency),
+            loss: self.knob(format!("{key}.loss"), &spec.loss),
+            duplicate: self.knob(format!("{key}.duplicate"), &spec.duplicate),
+        }
+    }
+
+    fn clock(&mut self, key: &str, spec: &ClockSpec) -> ClockOptions {
+        ClockOptions {
+            drift_ppm: self.knob(format!("{key}.drift_ppm"), &spec.drift_ppm),
+            offset_nanos: self.knob(format!("{key}.offset"), &spec.offset),
+        }
+    }
+}
+
+impl Scenario {
+    /// The run of `seed`, with `extra_bugs` switched on over what the file says.
+    pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
+        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
+        let mut options = BTreeMap::new();
+        for (name, knob) in &self.options {
+            options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
+        }
+        let mut bugs = self.bugs.clone();
+        for bug in extra_bugs {
+            if !bugs.contains(bug) {
+                bugs.push(bug.clone());
+            }
+        }
+
+        let default_link = draw.link("network", &self.network);
+        let mut topology = Topology::full_mesh(self.nodes, default_link);
+        if let (Some(regions), Some(wan)) = (&self.regions, &self.wan) {
+            let wan = draw.link("network.wan", wan);
+            topology = topology.with_regions(regions, &wan);
+        }
+        for (i, link) in self.links.iter().enumerate() {
+            let options = draw.link(&format!("network.links[{i}]"), &link.link);
+            if link.both_ways {
+                topology.set_link_both_ways(link.from, link.to, options);
+            } else {
+                topology.set_link(link.from, link.to, options);
+            }
+        }
+
+        let mut builder = SimBuilder::new(seed, self.nodes).topology(topology);
+        for node in 0..self.nodes {
+            let spec = self
+                .clock_overrides
+                .iter()
+                .rev()
+                .find(|(n, _)| n.0 == node)
+                .map_or(&self.clocks, |(_, spec)| spec);
+            builder = builder.clock(NodeId(node), draw.clock(&format!("clocks[n{node}]"), spec));
+        }
+        builder = builder.disk(DiskOptions {
+            torn_write_probability: draw
+                .knob("disk.torn_write_probability", &self.torn_write_probability),
+            corrupt_read_probability: draw
+                .knob("disk.corrupt_read_probability", &self.corrupt_read_probability),
+        });
+
+        let heal_at = SimTime::ZERO + self.run.heal_at;
+        let duration = SimTime::ZERO + self.run.duration;
+        let n = &self.nemesis;
+        let range = |(min, max): (SimDuration, SimDuration)| DurationRange::new(min, max);
+        builder = builder.nemesis(NemesisOptions {
+            crash_rate: draw.knob("nemesis.crash_rate", &n.crash_rate),
+            restart_after: range(n.restart_after),
+            max_down: n.max_down.as_ref().map(|k| draw.knob("nemesis.max_down", k) as u32),
+            pause_rate: draw.knob("nemesis.pause_rate", &n.pause_rate),
+            pause_duration: range(n.pause_duration),
+            partition_rate: draw.knob("nemesis.partition_rate", &n.partition_rate),
+            partition_kinds: n.partition_kinds.clone(),
+            partition_duration: range(n.partition_duration),
+            clock_jump_rate: draw.knob("nemesis.clock_jump_rate", &n.clock_jump_rate),
+            clock_jump_max: draw.duration("nemesis.clock_jump_max", &n.clock_jump_max),
+            until: heal_at,
+        });
+        for fault in &self.faults {
+            builder = builder.fault_at(SimTime::ZERO + fault.at, fault.action.clone());
+        }
+        if heal_at < duration {
+            builder = builder.fault_at(heal_at, FaultAction::HealAll);
+        }
+
+        if let Some(w) = &self.workload {
+            let weight = |draw: &mut Draw, key: &str, k: &Knob<i64>| draw.knob(key, k) as u32;
+            let mix = OpMix {
+                read: weight(&mut draw, "workload.read", &w.read),
+                write: weight(&mut draw, "workload.write", &w.write),
+                cas: weight(&mut draw, "workload.cas", &w.cas),
+                append: weight(&mut draw, "workload.append", &w.append),
+            };
+            let mix = if mix.read + mix.write + mix.cas + mix.append == 0 {
+                OpMix::default()
+            } else {
+                mix
+            };
+            let distribution = match draw.knob("workload.distribution", &w.distribution).as_str() {
+                "zipf" => KeyDistribution::Zipf {
+                    exponent: draw.knob("workload.zipf_exponent", &w.zipf_exponent),
+                },
+                _ => KeyDistribution::Uniform,
+            };
+            let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
+            builder = builder.workload(WorkloadOptions {
+                clients: draw.knob("workload.clients", &w.clients) as u32,
+                mix,
+                keys: draw.knob("workload.keys", &w.keys) as u64,
+                distribution,
+                think_time: draw.latency("workload.think_time", &w.think_time),
+                timeout: draw.duration("workload.timeout", &w.timeout),
+                retry_after: draw.duration("workload.retry_after", &w.retry_after),
+                latency: draw.latency("workload.latency", &w.latency),
+                max_ops: w.ops,
+                stop_at: Some(SimTime(
+                    duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),
+                )),
+            });
+        }
+
+        RunPlan {
+            scenario: self.name.clone(),
+            protocol: self.protocol.clone(),
+            seed,
+            options: Options::new(options),
+            bugs,
+            builder,
+            checks: self.checks.clone(),
+            duration,
+            heal_at,
+            max_events: self.run.max_events,
+            drawn: draw.drawn,
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! Typed reading of a located TOML tree, collecting every problem instead of stopping at
+//! the first: each says where (file:line:col), which key, what was found, and what would
+//! be valid.
+
+use crate::tree::{Entry, Item, Loc, Table, Val};
+use sim_core::SimDuration;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One thing wrong with a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The dotted key, e.g. `network.loss`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "`{}`: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A swarm-testable value: fixed, a uniform range, or a list of choices.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Knob<T> {
+    Fixed(T),
+    Range(T, T),
+    OneOf(Vec<T>),
+}
+
+impl<T> Knob<T> {
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Knob::Fixed(_))
+    }
+
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> Knob<U> {
+        match self {
+            Knob::Fixed(x) => Knob::Fixed(f(x)),
+            Knob::Range(a, b) => Knob::Range(f(a), f(b)),
+            Knob::OneOf(xs) => Knob::OneOf(xs.iter().map(f).collect()),
+        }
+    }
+}
+
+/// Collects problems while reading; owns nothing but the list.
+pub struct Reader<'s> {
+    pub(crate) sources: &'s crate::tree::Sources,
+    pub problems: Vec<Problem>,
+}
+
+/// Closest valid name, for "did you mean" hints.
+fn closest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for j in 0..b.len() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    valid
+        .iter()
+        .map(|v| (distance(name, v), *v))
+        .filter(|(d, v)| *d <= 2.max(v.len() / 3))
+        .min()
+        .map(|(_, v)| v)
+}
+
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+impl<'s> Reader<'s> {
+    pub fn new(sources: &'s crate::tree::Sources) -> Self {
+        Reader { sources, problems: Vec::new() }
+    }
+
+    pub fn problem(&mut self, loc: &Loc, key: &str, message: impl Into<String>) {
+        let (line, column) = self.sources.line_col(loc.file, loc.span.start);
+        self.problems.push(Problem {
+            file: self.sources.path(loc.file).to_owned(),
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Report every key of `table` (at `path`) that is not in `allowed`.
+    pub fn only_keys(&mut self, table: &Table, path: &str, allowed: &[&str]) {
+        for (key, entry) in &table.entries {
+            if !allowed.contains(&key.as_str()) {
+                let hint = match closest(key, allowed) {
+                    Some(near) => format!(" (did you mean `{near}`?)"),
+                    None => String::new(),
+                };
+                let section =
+                    if path.is_empty() { "the top level".to_owned() } else { format!("[{path}]") };
+                self.problem(
+                    &entry.key_loc,
+                    &join(path, key),
+                    format!(
+                        "unknown key `{key}` in {section}{hint}; valid keys are: {}",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A sub-table, if present and a table.
+    pub fn table<'t>(&mut self, table: &'t Table, path: &str, key: &str) -> Option<&'t Table> {
+        let entry = table.get(key)?;
+        match &entry.item.val {
+            Val::Table(t) => Some(t),
+            other => {
+                self.problem(
+                    &entry.item.loc,
+                    &join(path, key),
+                    format!("expected a table, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// An array of tables (`[[key]]`).
+    pub fn tables<'t>(
+        &mut self,
+        table: &'t Table,
+        path: &str,
+        key: &str,
+    ) -> Vec<(&'t Table, &'t Loc)> {
+        let Some(entry) = table.get(key) else { return Vec::new() };
+        let full = join(path, key);
+        let Val::Array(items) = &entry.item.val else {
+            self.problem(
+                &entry.item.loc,
+                &full,
+                format!(
+                    "expected an array of tables ([[{full}]]), found {}",
+                    entry.item.val.type_name()
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match &item.val {
+                Val::Table(t) => out.push((t, &item.loc)),
+                other => self.problem(
+                    &item.loc,
+                    &full,
+                    format!("expected a table, found {}", other.type_name()),
+                ),
+            }
+        }
+        out
+    }
+
+    pub fn entry<'t>(&self, table: &'t Table, key: &str) -> Option<&'t Entry> {
+        table.get(key)
+    }
+
+    pub fn string(&mut self, table: &Table, path: &str, key: &str) -> Option<String> {
+        let entry = table.get(key)?;
+        match &entry.item.val {
+            Val::Str(s) => Some(s.clone()),
+            other => {
+                self.problem(
+                    &entry.item.loc,
+                    &join(path, key),
+                    format!("expected a string, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, table: &Table, path: &str, key: &str) -> Option<bool> {
+        let entry = table.get(key)?;
+        match entry.item.val {
+            Val::Bool(b) => Some(b),
+            ref other => {
+                self.problem(
+                    &entry.item.loc,
+                    &join(path, key),
+                    format!("expected true or false, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// An integer in `[min, max]`.
+    pub fn int(&mut self, table: &Table, path: &str, key: &str, min: i64, max: i64) -> Option<i64> {
+        let entry = table.get(key)?;
+        self.int_item(&entry.item, &join(path, key), min, max)
+    }
+
+    pub fn int_item(&mut self, item: &Item, key: &str, min: i64, max: i64) -> Option<i64> {
+        match item.val {
+            Val::Int(n) if (min..=max).contains(&n) => Some(n),
+            Val::Int(n) => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("{n} is out of range; expected an integer from {min} to {max}"),
+                );
+                None
+            }
+            ref other => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("expected an integer from {min} to {max}, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn float_item(&mut self, item: &Item, key: &str, min: f64, max: f64) -> Option<f64> {
+        let x = match item.val {
+            Val::Float(x) => x,
+            Val::Int(n) => n as f64,
+            ref other => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("expected a number from {min} to {max}, found {}", other.type_name()),
+                );
+                return None;
+            }
+        };
+        if x.is_finite() && x >= min && x <= max {
+            Some(x)
+        } else {
+            self.problem(
+                &item.loc,
+                key,
+                format!("{x} is out of range; expected a number from {min} to {max}"),
+            );
+            None
+        }
+    }
+
+    /// A duration written as a string with a unit: "250ms", "1.5s", "20us", "100ns", "2m".
+    pub fn duration_item(&mut self, item: &Item, key: &str, allow_negative: bool) -> Option<i64> {
+        let Val::Str(text) = &item.val else {
+            self.problem(
+                &item.loc,
+                key,
+                format!(
+                    "expected a duration such as \"250ms\" or \"1.5s\", found {}",
+                    item.val.type_name()
+                ),
+            );
+            return None;
+        };
+        match parse_duration(text) {
+            Some(n) if n >= 0 || allow_negative => Some(n),
+            Some(_) => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("\"{text}\" is negative; expected a duration of zero or more"),
+                );
+                None
+            }
+            None => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("\"{text}\" is not a duration; write a number and a unit: ns, us, ms, s or m (e.g. \"250ms\", \"1.5s\")"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn duration(&mut self, table: &Table, path: &str, key: &str) -> Option<SimDuration> {
+        let entry = table.get(key)?;
+        self.duration_item(&entry.item, &join(path, key), false).map(|n| SimDuration(n as u64))
+    }
+
+    /// A knob: a scalar read by `scalar`, a two-element array `[low, high]` (a uniform
+    /// range, for ordered values), or `{ one_of = [...] }` (choices). For values that have
+    /// no order (strings, booleans), any array is a list of choices.
+    pub fn knob<T: Clone + PartialOrd + fmt::Debug>(
+        &mut self,
+        table: &Table,
+        path: &str,
+        key: &str,
+        ordered: bool,
+        scalar: &mut dyn FnMut(&mut Self, &Item, &str) -> Option<T>,
+    ) -> Option<Knob<T>> {
+        let entry = table.get(key)?;
+        let full = join(path, key);
+        let item = &entry.item;
+        match &item.val {
+            Val::Array(items) if ordered => {
+                if items.len() != 2 {
+                    self.problem(
+                        &item.loc,
+                        &full,
+                        format!(
+                            "a range is [low, high], found {} element(s); for a list of choices write {{ one_of = [...] }}",
+                            items.len()
+                        ),
+                    );
+                    return None;
+                }
+                let low = scalar(self, &items[0], &full)?;
+                let high = scalar(self, &items[1], &full)?;
+                if low > high {
+                    self.problem(
+                        &item.loc,
+                        &full,
+                        format!("range [{low:?}, {high:?}] has its low end above its high end"),
+                    );
+                    return None;
+                }
+                Some(Knob::Range(low, high))
+            }
+            Val::Array(items) => self.choices(items, &item.loc, &full, scalar),
+            Val::Table(t) => {
+                let Some(one_of) = t.get("one_of") else {
+                    self.problem(
+                        &item.loc,
+                        &full,
+                        "expected a value, a range [low, high], or { one_of = [...] }",
+                    );
+                    return None;
+                };
+                self.only_keys(t, &full, &["one_of"]);
+                match &one_of.item.val {
+                    Val::Array(items) => self.choices(items, &one_of.item.loc, &full, scalar),
+                    other => {
+                        self.problem(
+                            &one_of.item.loc,
+                            &full,
+                            format!(
+                                "one_of takes an array of choices, found {}",
+                                other.type_name()
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => scalar(self, item, &full).map(Knob::Fixed),
+        }
+    }
+
+    fn choices<T>(
+        &mut self,
+        items: &[Item],
+        loc: &Loc,
+        key: &str,
+        scalar: &mut dyn FnMut(&mut Self, &Item, &str) -> Option<T>,
+    ) -> Option<Knob<T>> {
+        if items.is_empty() {
+            self.problem(loc, key, "a list of choices needs at least one value");
+            return None;
+        }
+        let values: Vec<Option<T>> = items.iter().map(|i| scalar(self, i, key)).collect();
+        values.into_iter().collect::<Option<Vec<T>>>().map(Knob::OneOf)
+    }
+
+    pub fn probability_knob(&mut self, table: &Table, path: &str, key: &str) -> Option<Knob<f64>> {
+        self.knob(table, path, key, true, &mut |r, item, k| r.float_item(item, k, 0.0, 1.0))
+    }
+
+    pub fn float_knob(
+        &mut self,
+        table: &Table,
+        path: &str,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Option<Knob<f64>> {
+        self.knob(table, path, key, true, &mut |r, item, k| r.float_item(item, k, min, max))
+    }
+
+    pub fn int_knob(
+        &mut self,
+        table: &Table,
+        path: &str,
+        key: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<Knob<i64>> {
+        self.knob(table, path, key, true, &mut |r, item, k| r.int_item(item, k, min, max))
+    }
+
+    pub fn duration_knob(
+        &mut self,
+        table: &Table,
+        path: &str,
+        key: &str,
+        allow_negative: bool,
+    ) -> Option<Knob<i64>> {
+        self.knob(table, path, key, true, &mut |r, item, k| {
+            r.duration_item(item, k, allow_negative)
+        })
+    }
+
+    /// One of a fixed set of names.
+    pub fn name_item(&mut self, item: &Item, key: &str, valid: &[&str]) -> Option<String> {
+        match &item.val {
+            Val::Str(s) if valid.contains(&s.as_str()) => Some(s.clone()),
+            Val::Str(s) => {
+                let hint = closest(s, valid)
+                    .map(|n| format!(" (did you mean \"{n}\"?)"))
+                    .unwrap_or_default();
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!(
+                        "\"{s}\" is not valid here{hint}; expected one of: {}",
+                        valid.join(", ")
+                    ),
+                );
+                None
+            }
+            other => {
+                self.problem(
+                    &item.loc,
+                    key,
+                    format!("expected one of {}, found {}", valid.join(", "), other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn name_knob(
+        &mut self,
+        table: &Table,
+        path: &str,
+        key: &str,
+        valid: &[&str],
+    ) -> Option<Knob<String>> {
+        self.knob(table, path, key, false, &mut |r, item, k| r.name_item(item, k, valid))
+    }
+}
+
+/// Nanoseconds of a duration string such as "250ms", "-1.5s", "20us", "100ns", "2m".
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let scale: f64 = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" | "min" => 60e9,
+        _ => return None,
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    let nanos = value * scale;
+    (nanos.is_finite() && nanos.abs() < 9.2e18).then(|| nanos.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_duration("-2us"), Some(-2_000));
+        assert_eq!(parse_duration("3m"), Some(180_000_000_000));
+        assert_eq!(parse_duration("250"), None);
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn hints_pick_the_closest_name() {
+        assert_eq!(closest("los", &["loss", "latency"]), Some("loss"));
+        assert_eq!(closest("zzzzzz", &["loss", "latency"]), None);
+    }
+}

@@ -1,0 +1,1091 @@
+//! The scenario schema: what each section and key means, read from a located tree into a
+//! validated [`Scenario`]. Every key, its type, default and an example are listed in
+//! `docs/scenario-reference.md`; `KEYS` below is the list that document is tested against.
+
+use crate::reader::{Knob, Reader, join};
+use crate::registry::Registry;
+use crate::tree::{Item, Loc, Table, Val};
+use sim_core::SimDuration;
+use sim_core::faults::Partition;
+use sim_core::node::NodeId;
+use sim_core::protocol::OptionValue;
+
+/// Every key a scenario may use, as `section.key` (the top level has no section).
+pub const KEYS: &[&str] = &[
+    "extends",
+    "scenario.name",
+    "scenario.description",
+    "protocol.name",
+    "protocol.bugs",
+    "protocol.options",
+    "cluster.nodes",
+    "cluster.regions",
+    "network.latency",
+    "network.loss",
+    "network.duplicate",
+    "network.wan",
+    "network.links",
+    "network.links.from",
+    "network.links.to",
+    "network.links.both_ways",
+    "clocks.drift_ppm",
+    "clocks.offset",
+    "clocks.node",
+    "clocks.node.node",
+    "disk.torn_write_probability",
+    "disk.corrupt_read_probability",
+    "nemesis.crash_rate",
+    "nemesis.restart_after",
+    "nemesis.pause_rate",
+    "nemesis.pause_duration",
+    "nemesis.partition_rate",
+    "nemesis.partition_kinds",
+    "nemesis.partition_duration",
+    "nemesis.clock_jump_rate",
+    "nemesis.clock_jump_max",
+    "nemesis.max_down",
+    "faults.at",
+    "faults.action",
+    "faults.node",
+    "faults.duration",
+    "faults.kind",
+    "faults.groups",
+    "faults.from",
+    "faults.to",
+    "faults.delta",
+    "faults.drift_ppm",
+    "faults.torn_write_probability",
+    "faults.corrupt_read_probability",
+    "workload.clients",
+    "workload.read",
+    "workload.write",
+    "workload.cas",
+    "workload.append",
+    "workload.keys",
+    "workload.distribution",
+    "workload.zipf_exponent",
+    "workload.think_time",
+    "workload.timeout",
+    "workload.retry_after",
+    "workload.latency",
+    "workload.ops",
+    "checks.linearizability",
+    "checks.invariants",
+    "checks.liveness_bound",
+    "checks.budget",
+    "run.duration",
+    "run.heal_at",
+    "run.max_events",
+    "run.seeds",
+];
+
+const TOP: &[&str] = &[
+    "extends", "scenario", "protocol", "cluster", "network", "clocks", "disk", "nemesis", "faults",
+    "workload", "checks", "run",
+];
+const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
+const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
+pub const PARTITION_KINDS: &[&str] = &["isolate", "mute-one", "halves", "bridge", "ring"];
+const FAULT_ACTIONS: &[&str] = &[
+    "crash",
+    "restart",
+    "pause",
+    "partition",
+    "heal",
+    "hold",
+    "release",
+    "clock-jump",
+    "clock-drift",
+    "disk",
+    "heal-all",
+];
+pub const MODELS: &[&str] = &["none", "register", "cas-register", "kv"];
+
+/// A latency distribution whose parameters may be swarm knobs (durations in ns).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LatencySpec {
+    Constant(Knob<i64>),
+    Uniform { min: Knob<i64>, max: Knob<i64> },
+    Normal { mean: Knob<i64>, stddev: Knob<i64>, min: Knob<i64> },
+    LogNormal { median: Knob<i64>, sigma: Knob<f64> },
+    Pareto { scale: Knob<i64>, shape: Knob<f64>, max: Knob<i64> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkSpec {
+    pub latency: LatencySpec,
+    pub loss: Knob<f64>,
+    pub duplicate: Knob<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkOverride {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub both_ways: bool,
+    pub link: LinkSpec,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClockSpec {
+    /// Drawn independently for each node.
+    pub drift_ppm: Knob<f64>,
+    pub offset: Knob<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisSpec {
+    pub crash_rate: Knob<f64>,
+    pub restart_after: (SimDuration, SimDuration),
+    pub pause_rate: Knob<f64>,
+    pub pause_duration: (SimDuration, SimDuration),
+    pub partition_rate: Knob<f64>,
+    pub partition_kinds: Vec<Partition>,
+    pub partition_duration: (SimDuration, SimDuration),
+    pub clock_jump_rate: Knob<f64>,
+    pub clock_jump_max: Knob<i64>,
+    pub max_down: Option<Knob<i64>>,
+}
+
+/// A scheduled fault, before node choices that depend on nothing random.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledFault {
+    pub at: SimDuration,
+    pub action: sim_core::faults::FaultAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadSpec {
+    pub clients: Knob<i64>,
+    pub read: Knob<i64>,
+    pub write: Knob<i64>,
+    pub cas: Knob<i64>,
+    pub append: Knob<i64>,
+    pub keys: Knob<i64>,
+    pub distribution: Knob<String>,
+    pub zipf_exponent: Knob<f64>,
+    pub think_time: LatencySpec,
+    pub timeout: Knob<i64>,
+    pub retry_after: Knob<i64>,
+    pub latency: LatencySpec,
+    pub ops: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChecksSpec {
+    /// "none", "register", "cas-register" or "kv".
+    pub linearizability: String,
+    pub invariants: bool,
+    pub liveness_bound: Option<SimDuration>,
+    pub budget: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub duration: SimDuration,
+    pub heal_at: SimDuration,
+    pub max_events: u64,
+    pub seeds: (u64, u64),
+}
+
+/// A validated scenario. Knobs are drawn per seed by [`crate::plan`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub protocol: String,
+    pub options: ProtocolOptions,
+    pub bugs: Vec<String>,
+    pub nodes: u32,
+    pub regions: Option<Vec<u32>>,
+    pub network: LinkSpec,
+    pub wan: Option<LinkSpec>,
+    pub links: Vec<LinkOverride>,
+    pub clocks: ClockSpec,
+    pub clock_overrides: Vec<(NodeId, ClockSpec)>,
+    pub torn_write_probability: Knob<f64>,
+    pub corrupt_read_probability: Knob<f64>,
+    pub nemesis: NemesisSpec,
+    pub faults: Vec<ScheduledFault>,
+    pub workload: Option<WorkloadSpec>,
+    pub checks: ChecksSpec,
+    pub run: RunSpec,
+}
+
+const MAX_NODES: i64 = 1024;
+
+/// Protocol options given in a scenario, by name.
+pub type ProtocolOptions = Vec<(String, Knob<OptionValue>)>;
+
+/// Read and validate a merged tree. `default_name` is used when `scenario.name` is absent.
+pub fn read_scenario(
+    r: &mut Reader<'_>,
+    root: &Table,
+    root_loc: &Loc,
+    default_name: &str,
+    registry: &Registry,
+) -> Option<Scenario> {
+    r.only_keys(root, "", TOP);
+    let section =
+        |r: &mut Reader<'_>, key: &str| r.table(root, "", key).cloned().unwrap_or_default();
+
+    let meta = section(r, "scenario");
+    r.only_keys(&meta, "scenario", &["name", "description"]);
+    let name = r.string(&meta, "scenario", "name").unwrap_or_else(|| default_name.to_owned());
+    let description = r.string(&meta, "scenario", "description").unwrap_or_default();
+
+    let cluster = section(r, "cluster");
+    r.only_keys(&cluster, "cluster", &["nodes", "regions"]);
+    let nodes = match cluster.get("nodes") {
+        Some(_) => r.int(&cluster, "cluster", "nodes", 1, MAX_NODES).map(|n| n as u32),
+        None => {
+            let loc = root.get("cluster").map_or(root_loc, |e| &e.key_loc).clone();
+            r.problem(&loc, "cluster.nodes", format!("missing: how many nodes the cluster has (1 to {MAX_NODES}), e.g. `[cluster]\\nnodes = 5`"));
+            None
+        }
+    };
+    let node_bound = nodes.unwrap_or(MAX_NODES as u32);
+    let regions = read_regions(r, &cluster, nodes);
+
+    let (protocol, options, bugs) = read_protocol(r, root, root_loc, registry);
+
+    let network_table = section(r, "network");
+    let mut network_keys = LINK_KEYS.to_vec();
+    network_keys.extend(["wan", "links"]);
+    r.only_keys(&network_table, "network", &network_keys);
+    let network = read_link(r, &network_table, "network");
+    let wan = r.table(&network_table, "network", "wan").map(|t| {
+        r.only_keys(t, "network.wan", LINK_KEYS);
+        read_link(r, t, "network.wan")
+    });
+    if let (Some(entry), None) = (network_table.get("wan"), &regions) {
+        r.problem(
+            &entry.key_loc,
+            "network.wan",
+            "[network.wan] applies between regions, but `cluster.regions` is not set",
+        );
+    }
+    let mut links = Vec::new();
+    for (t, _) in r.tables(&network_table, "network", "links") {
+        let mut keys = LINK_KEYS.to_vec();
+        keys.extend(["from", "to", "both_ways"]);
+        r.only_keys(t, "network.links", &keys);
+        let from = node_id(r, t, "network.links", "from", node_bound, true);
+        let to = node_id(r, t, "network.links", "to", node_bound, true);
+        let both_ways = r.bool(t, "network.links", "both_ways").unwrap_or(false);
+        let link = read_link(r, t, "network.links");
+        if let (Some(from), Some(to)) = (from, to) {
+            links.push(LinkOverride { from, to, both_ways, link });
+        }
+    }
+
+    let clocks_table = section(r, "clocks");
+    r.only_keys(&clocks_table, "clocks", &["drift_ppm", "offset", "node"]);
+    let clocks = read_clock(r, &clocks_table, "clocks");
+    let mut clock_overrides = Vec::new();
+    for (t, _) in r.tables(&clocks_table, "clocks", "node") {
+        r.only_keys(t, "clocks.node", &["node", "drift_ppm", "offset"]);
+        let node = node_id(r, t, "clocks.node", "node", node_bound, true);
+        let spec = read_clock(r, t, "clocks.node");
+        if let Some(node) = node {
+            clock_overrides.push((node, spec));
+        }
+    }
+
+    let disk = section(r, "disk");
+    r.only_keys(&disk, "disk", &["torn_write_probability", "corrupt_read_probability"]);
+    let torn_write_probability =
+        r.probability_knob(&disk, "disk", "torn_write_probability").unwrap_or(Knob::Fixed(0.0));
+    let corrupt_read_probability =
+        r.probability_knob(&disk, "disk", "corrupt_read_probability").unwrap_or(Knob::Fixed(0.0));
+
+    let nemesis_table = section(r, "nemesis");
+    let nemesis = read_nemesis(r, &nemesis_table, nodes);
+    let run_table = section(r, "run");
+    let run = read_run(r, &run_table);
+    let faults = read_faults(r, root, node_bound, run.as_ref());
+    let workload = r.table(root, "", "workload").map(|t| read_workload(r, t));
+    let checks_table = section(r, "checks");
+    let checks =
+        read_checks(r, &checks_table, workload.as_ref(), root.get("checks").map(|e| &e.key_loc));
+
+    Some(Scenario {
+        name,
+        description,
+        protocol: protocol?,
+        options,
+        bugs,
+        nodes: nodes?,
+        regions,
+        network,
+        wan,
+        links,
+        clocks,
+        clock_overrides,
+        torn_write_probability,
+        corrupt_read_probability,
+        nemesis,
+        faults,
+        workload,
+        checks,
+        run: run?,
+    })
+}
+
+fn read_regions(r: &mut Reader<'_>, cluster: &Table, nodes: Option<u32>) -> Option<Vec<u32>> {
+    let entry = cluster.get("regions")?;
+    let Val::Array(items) = &entry.item.val else {
+        r.problem(
+            &entry.item.loc,
+            "cluster.regions",
+            format!(
+                "expected an array with one region number per node, found {}",
+                entry.item.val.type_name()
+            ),
+        );
+        return None;
+    };
+    let regions: Option<Vec<u32>> =
+        items.iter().map(|i| r.int_item(i, "cluster.regions", 0, 255).map(|n| n as u32)).collect();
+    if let (Some(regions), Some(n)) = (&regions, nodes)
+        && regions.len() != n as usize
+    {
+        r.problem(
+            &entry.item.loc,
+            "cluster.regions",
+            format!("has {} entries; expected one per node ({n})", regions.len()),
+        );
+        return None;
+    }
+    regions
+}
+
+fn read_protocol(
+    r: &mut Reader<'_>,
+    root: &Table,
+    root_loc: &Loc,
+    registry: &Registry,
+) -> (Option<String>, ProtocolOptions, Vec<String>) {
+    let Some(table) = r.table(root, "", "protocol") else {
+        if root.get("protocol").is_none() {
+            r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", registry.names().join(", ")));
+        }
+        return (None, Vec::new(), Vec::new());
+    };
+    r.only_keys(table, "protocol", &["name", "bugs", "options"]);
+    let names = registry.names();
+    let name = match table.get("name") {
+        Some(entry) => r.name_item(&entry.item, "protocol.name", &names),
+        None => {
+            r.problem(
+                root.get("protocol").map_or(root_loc, |e| &e.key_loc),
+                "protocol.name",
+                format!("missing; expected one of: {}", names.join(", ")),
+            );
+            None
+        }
+    };
+    let Some(entry) = name.as_deref().and_then(|n| registry.get(n)) else {
+        return (name, Vec::new(), Vec::new());
+    };
+    let bug_names: Vec<&str> = entry.bugs.iter().map(|b| b.name).collect();
+    let mut bugs = Vec::new();
+    if let Some(e) = table.get("bugs") {
+        match &e.item.val {
+            Val::Array(items) => {
+                for item in items {
+                    let valid = if bug_names.is_empty() {
+                        vec!["(this protocol has no bug switches)"]
+                    } else {
+                        bug_names.clone()
+                    };
+                    if let Some(bug) = r.name_item(item, "protocol.bugs", &valid) {
+                        bugs.push(bug);
+                    }
+                }
+            }
+            other => r.problem(
+                &e.item.loc,
+                "protocol.bugs",
+                format!("expected an array of bug names, found {}", other.type_name()),
+            ),
+        }
+    }
+    let mut options = Vec::new();
+    if let Some(opts) = r.table(table, "protocol", "options") {
+        let option_names: Vec<&str> = entry.options.iter().map(|o| o.name).collect();
+        r.only_keys(opts, "protocol.options", &option_names);
+        for spec in &entry.options {
+            if let Some(knob) = read_option(r, opts, spec) {
+                options.push((spec.name.to_owned(), knob));
+            }
+        }
+    }
+    (name, options, bugs)
+}
+
+fn read_option(
+    r: &mut Reader<'_>,
+    opts: &Table,
+    spec: &sim_core::protocol::OptionSpec,
+) -> Option<Knob<OptionValue>> {
+    opts.get(spec.name)?;
+    let path = "protocol.options";
+    match &spec.default {
+        OptionValue::Bool(_) => {
+            r.knob(opts, path, spec.name, false, &mut |r, item, k| match item.val {
+                Val::Bool(b) => Some(OptionValue::Bool(b)),
+                ref other => {
+                    r.problem(
+                        &item.loc,
+                        k,
+                        format!("expected true or false, found {}", other.type_name()),
+                    );
+                    None
+                }
+            })
+        }
+        OptionValue::Int(_) => r
+            .int_knob(opts, path, spec.name, i64::MIN, i64::MAX)
+            .map(|k| k.map(|&n| OptionValue::Int(n))),
+        OptionValue::Float(_) => r
+            .float_knob(opts, path, spec.name, f64::MIN, f64::MAX)
+            .map(|k| k.map(|&x| OptionValue::Float(x))),
+        OptionValue::Duration(_) => r
+            .duration_knob(opts, path, spec.name, false)
+            .map(|k| k.map(|&n| OptionValue::Duration(SimDuration(n as u64)))),
+        OptionValue::Str(_) => r.knob(opts, path, spec.name, false, &mut |r, item, k| match &item
+            .val
+        {
+            Val::Str(s) => Some(OptionValue::Str(s.clone())),
+            other => {
+                r.problem(&item.loc, k, format!("expected a string, found {}", other.type_name()));
+                None
+            }
+        }),
+    }
+}
+
+fn node_id(
+    r: &mut Reader<'_>,
+    t: &Table,
+    path: &str,
+    key: &str,
+    nodes: u32,
+    required: bool,
+) -> Option<NodeId> {
+    match t.get(key) {
+        Some(e) => node_item(r, &e.item, &join(path, key), nodes),
+        None => {
+            if required {
+                let loc = t.entries.values().next().map(|e| e.key_loc.clone());
+                if let Some(loc) = loc {
+                    r.problem(
+                        &loc,
+                        &join(path, key),
+                        format!("missing `{key}`: a node id from 0 to {}", nodes.saturating_sub(1)),
+                    );
+                }
+            }
+            None
+        }
+    }
+}
+
+fn node_item(r: &mut Reader<'_>, item: &Item, key: &str, nodes: u32) -> Option<NodeId> {
+    match item.val {
+        Val::Int(n) if n >= 0 && n < i64::from(nodes) => Some(NodeId(n as u32)),
+        Val::Int(n) => {
+            r.problem(
+                &item.loc,
+                key,
+                format!(
+                    "node {n} is not in the cluster; expected a node id from 0 to {}",
+                    nodes.saturating_sub(1)
+                ),
+            );
+            None
+        }
+        ref other => {
+            r.problem(
+                &item.loc,
+                key,
+                format!(
+                    "expected a node id (an integer from 0 to {}), found {}",
+                    nodes.saturating_sub(1),
+                    other.type_name()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn node_list(r: &mut Reader<'_>, item: &Item, key: &str, nodes: u32) -> Option<Vec<NodeId>> {
+    let Val::Array(items) = &item.val else {
+        r.problem(
+            &item.loc,
+            key,
+            format!("expected an array of node ids, found {}", item.val.type_name()),
+        );
+        return None;
+    };
+    items.iter().map(|i| node_item(r, i, key, nodes)).collect()
+}
+
+/// `latency = "2ms"` (constant) or a table `{ dist = "uniform", min = "1ms", max = "5ms" }`.
+pub(crate) fn read_latency(
+    r: &mut Reader<'_>,
+    t: &Table,
+    path: &str,
+    key: &str,
+    default_ms: i64,
+) -> LatencySpec {
+    let full = join(path, key);
+    let Some(entry) = t.get(key) else {
+        return LatencySpec::Constant(Knob::Fixed(default_ms * 1_000_000));
+    };
+    let Val::Table(spec) = &entry.item.val else {
+        return LatencySpec::Constant(
+            r.duration_knob(t, path, key, false).unwrap_or(Knob::Fixed(0)),
+        );
+    };
+    let dist = match spec.get("dist") {
+        Some(e) => r.name_item(&e.item, &join(&full, "dist"), LATENCY_KINDS),
+        None => {
+            r.problem(
+                &entry.item.loc,
+                &full,
+                format!("a latency table needs `dist`, one of: {}", LATENCY_KINDS.join(", ")),
+            );
+            None
+        }
+    };
+    let zero = Knob::Fixed(0);
+    let dur = |r: &mut Reader<'_>, k: &str, required: bool| -> Knob<i64> {
+        if required && spec.get(k).is_none() {
+            r.problem(
+                &entry.item.loc,
+                &full,
+                format!("this latency distribution needs `{k}` (a duration such as \"5ms\")"),
+            );
+        }
+        r.duration_knob(spec, &full, k, false).unwrap_or(Knob::Fixed(0))
+    };
+    match dist.as_deref() {
+        Some("constant") => {
+            r.only_keys(spec, &full, &["dist", "value"]);
+            LatencySpec::Constant(dur(r, "value", true))
+        }
+        Some("uniform") => {
+            r.only_keys(spec, &full, &["dist", "min", "max"]);
+            LatencySpec::Uniform { min: dur(r, "min", true), max: dur(r, "max", true) }
+        }
+        Some("normal") => {
+            r.only_keys(spec, &full, &["dist", "mean", "stddev", "min"]);
+            LatencySpec::Normal {
+                mean: dur(r, "mean", true),
+                stddev: dur(r, "stddev", true),
+                min: dur(r, "min", false),
+            }
+        }
+        Some("lognormal") => {
+            r.only_keys(spec, &full, &["dist", "median", "sigma"]);
+            let median = dur(r, "median", true);
+            let sigma = r.float_knob(spec, &full, "sigma", 0.0, 10.0).unwrap_or(Knob::Fixed(0.5));
+            LatencySpec::LogNormal { median, sigma }
+        }
+        Some("pareto") => {
+            r.only_keys(spec, &full, &["dist", "scale", "shape", "max"]);
+            let scale = dur(r, "scale", true);
+            let shape = r.float_knob(spec, &full, "shape", 0.01, 100.0).unwrap_or(Knob::Fixed(2.0));
+            let max = if spec.get("max").is_some() {
+                dur(r, "max", false)
+            } else {
+                Knob::Fixed(10_000_000_000)
+            };
+            LatencySpec::Pareto { scale, shape, max }
+        }
+        _ => LatencySpec::Constant(zero),
+    }
+}
+
+fn read_link(r: &mut Reader<'_>, t: &Table, path: &str) -> LinkSpec {
+    LinkSpec {
+        latency: read_latency(r, t, path, "latency", 1),
+        loss: r.probability_knob(t, path, "loss").unwrap_or(Knob::Fixed(0.0)),
+        duplicate: r.probability_knob(t, path, "duplicate").unwrap_or(Knob::Fixed(0.0)),
+    }
+}
+
+fn read_clock(r: &mut Reader<'_>, t: &Table, path: &str) -> ClockSpec {
+    ClockSpec {
+        drift_ppm: r
+            .float_knob(t, path, "drift_ppm", -100_000.0, 100_000.0)
+            .unwrap_or(Knob::Fixed(0.0)),
+        offset: r.duration_knob(t, path, "offset", true).unwrap_or(Knob::Fixed(0)),
+    }
+}
+
+fn duration_pair(
+    r: &mut Reader<'_>,
+    t: &Table,
+    path: &str,
+    key: &str,
+    default: (u64, u64),
+) -> (SimDuration, SimDuration) {
+    let ms = |x: u64| SimDuration::from_millis(x);
+    match r.duration_knob(t, path, key, false) {
+        Some(Knob::Fixed(n)) => (SimDuration(n as u64), SimDuration(n as u64)),
+        Some(Knob::Range(a, b)) => (SimDuration(a as u64), SimDuration(b as u64)),
+        Some(Knob::OneOf(_)) => {
+            let loc = t.get(key).map(|e| e.item.loc.clone()).expect("present");
+            r.problem(
+                &loc,
+                &join(path, key),
+                "expected a duration or a range [\"min\", \"max\"] (each fault draws from it)",
+            );
+            (ms(default.0), ms(default.1))
+        }
+        None => (ms(default.0), ms(default.1)),
+    }
+}
+
+fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpec {
+    let p = "nemesis";
+    r.only_keys(
+        t,
+        p,
+        &[
+            "crash_rate",
+            "restart_after",
+            "pause_rate",
+            "pause_duration",
+            "partition_rate",
+            "partition_kinds",
+            "partition_duration",
+            "clock_jump_rate",
+            "clock_jump_max",
+            "max_down",
+        ],
+    );
+    let rate = |r: &mut Reader<'_>, k: &str| {
+        r.float_knob(t, p, k, 0.0, 1000.0).unwrap_or(Knob::Fixed(0.0))
+    };
+    let mut partition_kinds = Vec::new();
+    match t.get("partition_kinds").map(|e| &e.item) {
+        Some(Item { val: Val::Array(items), .. }) => {
+            for item in items {
+                if let Some(kind) = r.name_item(item, "nemesis.partition_kinds", PARTITION_KINDS) {
+                    partition_kinds.push(partition_of(&kind));
+                }
+            }
+        }
+        Some(item) => r.problem(
+            &item.loc,
+            "nemesis.partition_kinds",
+            format!(
+                "expected an array of partition kinds ({}), found {}",
+                PARTITION_KINDS.join(", "),
+                item.val.type_name()
+            ),
+        ),
+        None => partition_kinds = sim_core::faults::NemesisOptions::default().partition_kinds,
+    }
+    let max_nodes = i64::from(nodes.unwrap_or(MAX_NODES as u32));
+    NemesisSpec {
+        crash_rate: rate(r, "crash_rate"),
+        restart_after: duration_pair(r, t, p, "restart_after", (100, 1000)),
+        pause_rate: rate(r, "pause_rate"),
+        pause_duration: duration_pair(r, t, p, "pause_duration", (100, 1000)),
+        partition_rate: rate(r, "partition_rate"),
+        partition_kinds,
+        partition_duration: duration_pair(r, t, p, "partition_duration", (200, 2000)),
+        clock_jump_rate: rate(r, "clock_jump_rate"),
+        clock_jump_max: r
+            .duration_knob(t, p, "clock_jump_max", false)
+            .unwrap_or(Knob::Fixed(500_000_000)),
+        max_down: r.int_knob(t, p, "max_down", 0, max_nodes),
+    }
+}
+
+pub(crate) fn partition_of(kind: &str) -> Partition {
+    match kind {
+        "isolate" => Partition::Isolate(None),
+        "mute-one" => Partition::MuteOne(None),
+        "halves" => Partition::Halves,
+        "bridge" => Partition::Bridge,
+        _ => Partition::Ring,
+    }
+}
+
+fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
+    let p = "run";
+    r.only_keys(t, p, &["duration", "heal_at", "max_events", "seeds"]);
+    let duration = r.duration(t, p, "duration").unwrap_or(SimDuration::from_secs(10));
+    if duration == SimDuration::ZERO {
+        r.problem(
+            &t.get("duration").expect("given").item.loc,
+            "run.duration",
+            "must be longer than zero",
+        );
+        return None;
+    }
+    let heal_at = r.duration(t, p, "heal_at").unwrap_or(SimDuration(duration.0 / 10 * 7));
+    if heal_at > duration {
+        let loc = t.get("heal_at").expect("given when past the end").item.loc.clone();
+        r.problem(&loc, "run.heal_at", format!("{heal_at} is after the end of the run ({duration}); the liveness phase starts at heal_at"));
+    }
+    let max_events = r.int(t, p, "max_events", 1, i64::MAX).unwrap_or(100_000_000) as u64;
+    let seeds = match t.get("seeds") {
+        Some(e) => match &e.item.val {
+            Val::Str(s) => match parse_seed_range(s) {
+                Some(range) => range,
+                None => {
+                    r.problem(&e.item.loc, "run.seeds", format!("\"{s}\" is not a seed range; expected \"A..B\" (B excluded), e.g. \"0..100\""));
+                    (0, 100)
+                }
+            },
+            other => {
+                r.problem(
+                    &e.item.loc,
+                    "run.seeds",
+                    format!("expected a seed range string \"A..B\", found {}", other.type_name()),
+                );
+                (0, 100)
+            }
+        },
+        None => (0, 100),
+    };
+    Some(RunSpec { duration, heal_at, max_events, seeds })
+}
+
+/// "A..B" with A < B (B excluded).
+pub fn parse_seed_range(text: &str) -> Option<(u64, u64)> {
+    let (a, b) = text.split_once("..")?;
+    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a < b).then_some((a, b))
+}
+
+fn read_faults(
+    r: &mut Reader<'_>,
+    root: &Table,
+    nodes: u32,
+    run: Option<&RunSpec>,
+) -> Vec<ScheduledFault> {
+    use sim_core::faults::FaultAction as A;
+    let p = "faults";
+    let mut out = Vec::new();
+    for (t, loc) in r.tables(root, "", p) {
+        r.only_keys(
+            t,
+            p,
+            &[
+                "at",
+                "action",
+                "node",
+                "duration",
+                "kind",
+                "groups",
+                "from",
+                "to",
+                "delta",
+                "drift_ppm",
+                "torn_write_probability",
+                "corrupt_read_probability",
+            ],
+        );
+        let at = match t.get("at") {
+            Some(_) => r.duration(t, p, "at"),
+            None => {
+                r.problem(loc, "faults.at", "missing: when the fault happens, e.g. at = \"2s\"");
+                None
+            }
+        };
+        if let (Some(at), Some(run)) = (at, run)
+            && at >= run.duration
+        {
+            r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of the run ({}); a fault must happen during the run", run.duration));
+        }
+        let action = match t.get("action") {
+            Some(e) => r.name_item(&e.item, "faults.action", FAULT_ACTIONS),
+            None => {
+                r.problem(
+                    loc,
+                    "faults.action",
+                    format!("missing: one of {}", FAULT_ACTIONS.join(", ")),
+                );
+                None
+            }
+        };
+        let needs_node = |r: &mut Reader<'_>| node_id(r, t, p, "node", nodes, true);
+        let opt_node = |r: &mut Reader<'_>| {
+            t.get("node").and_then(|e| node_item(r, &e.item, "faults.node", nodes))
+        };
+        let action = match action.as_deref() {
+            Some("crash") => needs_node(r).map(A::Crash),
+            Some("restart") => needs_node(r).map(A::Restart),
+            Some("pause") => {
+                let node = needs_node(r);
+                let duration = r.duration(t, p, "duration");
+                if duration.is_none() && t.get("duration").is_none() {
+                    r.problem(
+                        loc,
+                        "faults.duration",
+                        "a pause needs `duration`, e.g. duration = \"500ms\"",
+                    );
+                }
+                node.zip(duration).map(|(node, duration)| A::Pause { node, duration })
+            }
+            Some("partition") => read_partition(r, t, loc, nodes).map(A::Partition),
+            Some("heal") => Some(A::Heal),
+            Some("heal-all") => Some(A::HealAll),
+            Some(kind @ ("hold" | "release")) => {
+                let from = t.get("from").and_then(|e| node_item(r, &e.item, "faults.from", nodes));
+                let to = t.get("to").and_then(|e| node_item(r, &e.item, "faults.to", nodes));
+                if t.get("from").is_none() || t.get("to").is_none() {
+                    r.problem(
+                        loc,
+                        "faults.from",
+                        format!("{kind} needs `from` and `to` node ids (the link from -> to)"),
+                    );
+                }
+                from.zip(to).map(|(from, to)| {
+                    if kind == "hold" { A::Hold { from, to } } else { A::Release { from, to } }
+                })
+            }
+            Some("clock-jump") => {
+                let node = needs_node(r);
+                let delta = match t.get("delta") {
+                    Some(e) => r.duration_item(&e.item, "faults.delta", true),
+                    None => {
+                        r.problem(
+                            loc,
+                            "faults.delta",
+                            "a clock jump needs `delta`, e.g. delta = \"-2s\"",
+                        );
+                        None
+                    }
+                };
+                node.zip(delta).map(|(node, delta_nanos)| A::ClockJump { node, delta_nanos })
+            }
+            Some("clock-drift") => {
+                let node = needs_node(r);
+                let ppm = match t.get("drift_ppm") {
+                    Some(e) => r.float_item(&e.item, "faults.drift_ppm", -100_000.0, 100_000.0),
+                    None => {
+                        r.problem(
+                            loc,
+                            "faults.drift_ppm",
+                            "a clock drift needs `drift_ppm`, e.g. drift_ppm = 200",
+                        );
+                        None
+                    }
+                };
+                node.zip(ppm).map(|(node, ppm)| A::clock_drift(node, ppm))
+            }
+            Some("disk") => {
+                let node = needs_node(r);
+                let prob = |r: &mut Reader<'_>, k: &str| {
+                    t.get(k)
+                        .and_then(|e| r.float_item(&e.item, &join(p, k), 0.0, 1.0))
+                        .unwrap_or(0.0)
+                };
+                let options = sim_core::disk::DiskOptions {
+                    torn_write_probability: prob(r, "torn_write_probability"),
+                    corrupt_read_probability: prob(r, "corrupt_read_probability"),
+                };
+                node.map(|node| A::disk_faults(node, options))
+            }
+            _ => {
+                let _ = opt_node(r);
+                None
+            }
+        };
+        if let (Some(at), Some(action)) = (at, action) {
+            out.push(ScheduledFault { at, action });
+        }
+    }
+    out
+}
+
+fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Option<Partition> {
+    let mut kinds = PARTITION_KINDS.to_vec();
+    kinds.extend(["groups", "one-way"]);
+    let kind = match t.get("kind") {
+        Some(e) => r.name_item(&e.item, "faults.kind", &kinds)?,
+        None => {
+            r.problem(
+                loc,
+                "faults.kind",
+                format!("a partition needs `kind`, one of: {}", kinds.join(", ")),
+            );
+            return None;
+        }
+    };
+    let node = t.get("node").and_then(|e| node_item(r, &e.item, "faults.node", nodes));
+    match kind.as_str() {
+        "isolate" => Some(Partition::Isolate(node)),
+        "mute-one" => Some(Partition::MuteOne(node)),
+        "groups" => {
+            let Some(e) = t.get("groups") else {
+                r.problem(
+                    loc,
+                    "faults.groups",
+                    "a groups partition needs `groups`, e.g. groups = [[0, 1], [2, 3, 4]]",
+                );
+                return None;
+            };
+            let Val::Array(items) = &e.item.val else {
+                r.problem(
+                    &e.item.loc,
+                    "faults.groups",
+                    "expected an array of arrays of node ids, e.g. [[0, 1], [2, 3, 4]]",
+                );
+                return None;
+            };
+            let groups: Option<Vec<Vec<NodeId>>> =
+                items.iter().map(|i| node_list(r, i, "faults.groups", nodes)).collect();
+            groups.map(Partition::Groups)
+        }
+        "one-way" => {
+            let from = t.get("from").and_then(|e| node_list(r, &e.item, "faults.from", nodes));
+            let to = t.get("to").and_then(|e| node_list(r, &e.item, "faults.to", nodes));
+            if t.get("from").is_none() || t.get("to").is_none() {
+                r.problem(
+                    loc,
+                    "faults.from",
+                    "a one-way partition needs `from` and `to` arrays of node ids",
+                );
+            }
+            from.zip(to).map(|(from, to)| Partition::OneWay { from, to })
+        }
+        other => Some(partition_of(other)),
+    }
+}
+
+fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
+    let p = "workload";
+    r.only_keys(
+        t,
+        p,
+        &[
+            "clients",
+            "read",
+            "write",
+            "cas",
+            "append",
+            "keys",
+            "distribution",
+            "zipf_exponent",
+            "think_time",
+            "timeout",
+            "retry_after",
+            "latency",
+            "ops",
+        ],
+    );
+    let weight = |r: &mut Reader<'_>, k: &str, default: i64| {
+        r.int_knob(t, p, k, 0, 1_000_000).unwrap_or(Knob::Fixed(default))
+    };
+    let dur = |r: &mut Reader<'_>, k: &str, default_ms: i64| {
+        r.duration_knob(t, p, k, false).unwrap_or(Knob::Fixed(default_ms * 1_000_000))
+    };
+    let spec = WorkloadSpec {
+        clients: r.int_knob(t, p, "clients", 1, 10_000).unwrap_or(Knob::Fixed(3)),
+        read: weight(r, "read", 1),
+        write: weight(r, "write", 1),
+        cas: weight(r, "cas", 0),
+        append: weight(r, "append", 0),
+        keys: r.int_knob(t, p, "keys", 1, 1_000_000).unwrap_or(Knob::Fixed(3)),
+        distribution: r
+            .name_knob(t, p, "distribution", &["uniform", "zipf"])
+            .unwrap_or(Knob::Fixed("uniform".into())),
+        zipf_exponent: r.float_knob(t, p, "zipf_exponent", 0.0, 10.0).unwrap_or(Knob::Fixed(1.0)),
+        think_time: match t.get("think_time") {
+            Some(_) => read_latency(r, t, p, "think_time", 0),
+            None => {
+                LatencySpec::Uniform { min: Knob::Fixed(1_000_000), max: Knob::Fixed(10_000_000) }
+            }
+        },
+        timeout: dur(r, "timeout", 1000),
+        retry_after: dur(r, "retry_after", 200),
+        latency: read_latency(r, t, p, "latency", 1),
+        ops: r.int(t, p, "ops", 1, i64::MAX).map(|n| n as u64),
+    };
+    let all_zero = [&spec.read, &spec.write, &spec.cas, &spec.append]
+        .iter()
+        .all(|k| matches!(k, Knob::Fixed(0)));
+    if all_zero
+        && let Some(e) = t.get("read").or(t.get("write")).or(t.get("cas")).or(t.get("append"))
+    {
+        r.problem(&e.item.loc, "workload.read", "the op mix is empty: give at least one of read, write, cas, append a weight above zero");
+    }
+    spec
+}
+
+fn may_be_positive(k: &Knob<i64>) -> bool {
+    match k {
+        Knob::Fixed(n) => *n > 0,
+        Knob::Range(_, b) => *b > 0,
+        Knob::OneOf(xs) => xs.iter().any(|&n| n > 0),
+    }
+}
+
+fn read_checks(
+    r: &mut Reader<'_>,
+    t: &Table,
+    workload: Option<&WorkloadSpec>,
+    loc: Option<&Loc>,
+) -> ChecksSpec {
+    let p = "checks";
+    r.only_keys(t, p, &["linearizability", "invariants", "liveness_bound", "budget"]);
+    let appends = workload.is_some_and(|w| may_be_positive(&w.append));
+    let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
+    let default_model = match workload {
+        None => "none",
+        Some(_) if appends => "kv",
+        Some(_) => "cas-register",
+    };
+    let linearizability = match t.get("linearizability") {
+        Some(e) => r
+            .name_item(&e.item, "checks.linearizability", MODELS)
+            .unwrap_or_else(|| default_model.to_owned()),
+        None => default_model.to_owned(),
+    };
+    if let Some(e) = t.get("linearizability") {
+        let bad = match linearizability.as_str() {
+            "kv" if cas => {
+                Some("the kv model has no cas; use cas-register, or drop cas from the op mix")
+            }
+            "register" if cas => Some("the register model has no cas; use cas-register"),
+            "register" | "cas-register" if appends => {
+                Some("register models have no append; use kv")
+            }
+            "none" => None,
+            _ if workload.is_none() => {
+                Some("there is no [workload], so there is no history to check")
+            }
+            _ => None,
+        };
+        if let Some(why) = bad {
+            r.problem(&e.item.loc, "checks.linearizability", why);
+        }
+    } else if appends
+        && cas
+        && let Some(loc) = loc
+    {
+        r.problem(loc, "checks.linearizability", "the op mix has both cas and append, which no model checks together; set linearizability = \"none\" or drop one");
+    }
+    let liveness_bound = match t.get("liveness_bound") {
+        Some(e) if e.item.val == Val::Str("none".into()) => None,
+        Some(_) => r.duration(t, p, "liveness_bound"),
+        None => workload.map(|_| SimDuration::from_secs(5)),
+    };
+    ChecksSpec {
+        linearizability,
+        invariants: r.bool(t, p, "invariants").unwrap_or(true),
+        liveness_bound,
+        budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
+    }
+}

@@ -1,0 +1,87 @@
+//! The record of one run: what the summary, the CSV row, the JSON and the JUnit case of a
+//! seed are all printed from.
+
+use std::fmt;
+
+/// How a run ended, by the exit codes of DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    Pass,
+    /// A safety violation: an invariant, a linearizability failure, or a panic.
+    Safety,
+    /// Progress failed after the final heal.
+    Liveness,
+    /// The linearizability checker ran out of budget; nothing failed.
+    Unknown,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Safety => "safety",
+            Verdict::Liveness => "liveness",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// The process exit code for a campaign whose worst verdict is this.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Pass | Verdict::Unknown => 0,
+            Verdict::Safety => 1,
+            Verdict::Liveness => 2,
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, Verdict::Safety | Verdict::Liveness)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything reported about one seed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRecord {
+    pub scenario: String,
+    pub protocol: String,
+    pub seed: u64,
+    pub bugs: Vec<String>,
+    pub verdict: Option<Verdict>,
+    /// The broken property: an invariant's name, "linearizability", "liveness" or "panic".
+    pub failure: String,
+    /// A one-paragraph explanation of the failure.
+    pub message: String,
+    pub events: u64,
+    pub sim_time_ns: u64,
+    pub ops_invoked: u64,
+    pub ops_ok: u64,
+    pub ops_fail: u64,
+    pub ops_info: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub latency_p50_ns: u64,
+    pub latency_p99_ns: u64,
+    pub latency_max_ns: u64,
+    /// Faults injected, by kind name, in a fixed order.
+    pub faults: Vec<(String, u64)>,
+    pub trace_hash: u64,
+    /// Swarm values this seed drew, as `key = value`.
+    pub drawn: Vec<(String, String)>,
+    /// The protocol's named counters.
+    pub counters: Vec<(String, u64)>,
+    /// The one command that replays this run.
+    pub replay: String,
+}
+
+impl RunRecord {
+    pub fn verdict(&self) -> Verdict {
+        self.verdict.unwrap_or(Verdict::Pass)
+    }
+}

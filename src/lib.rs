@@ -1,0 +1,154 @@
+//! The `dsim` command line as a library, so that a crate with its own protocols can get the
+//! whole command line for them:
+//!
+//! ```no_run
+//! use scenarios::Registry;
+//! // let registry = Registry::bundled().with::<my_crate::MyProtocol>();
+//! let registry = Registry::bundled();
+//! std::process::exit(i32::from(dsim::main_with(registry)));
+//! ```
+#![forbid(unsafe_code)]
+
+mod bench;
+mod campaign;
+mod check;
+pub mod cli;
+mod output;
+
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
+use scenarios::{Registry, Scenario};
+use std::fmt;
+use std::path::Path;
+
+/// An error with the exit code it ends the program with.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input or usage: exit code 3.
+    pub fn input(message: impl Into<String>) -> Self {
+        Failure { code: 3, message: message.into() }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub const EXIT_INTERNAL: u8 = 101;
+
+/// Parse the process arguments and run; returns the exit code.
+pub fn main_with(registry: Registry) -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 3 } else { 0 };
+        }
+    };
+    match run(cli, &registry) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.code
+        }
+    }
+}
+
+fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Run(args) => campaign::run_one(args, registry),
+        Command::Fuzz(args) => campaign::fuzz(args, registry),
+        Command::Replay(args) => campaign::replay(args, registry),
+        Command::Merge(args) => campaign::merge(args),
+        Command::Check(args) => check::check(args),
+        Command::Bench(args) => bench::bench(&args),
+        Command::Scenarios => list_scenarios(registry),
+        Command::Protocols { json } => {
+            print!("{}", list_protocols(registry, json));
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "dsim", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// Load a scenario, or fail with every problem found (exit 3).
+pub(crate) fn load_scenario(path: &Path, registry: &Registry) -> Result<Scenario, Failure> {
+    scenarios::load(path, registry)
+        .map_err(|e| Failure::input(e.to_string().trim_start_matches("error: ").to_owned()))
+}
+
+/// Where the bundled example scenarios live.
+pub fn examples_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join("examples")
+}
+
+fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
+    let dir = examples_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| Failure::input(format!("cannot list {}: {e}", dir.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        match scenarios::load(&path, registry) {
+            Ok(s) => println!("{:<40} {:<16} {}", path.display(), s.protocol, s.description),
+            Err(_) => continue, // a base file for `extends`, not a runnable scenario
+        }
+    }
+    Ok(0)
+}
+
+fn list_protocols(registry: &Registry, json: bool) -> String {
+    if json {
+        let protocols: Vec<serde_json::Value> = registry
+            .entries()
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "name": e.name,
+                    "summary": e.summary,
+                    "options": e.options.iter().map(|o| serde_json::json!({
+                        "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
+                    })).collect::<Vec<_>>(),
+                    "bugs": e.bugs.iter().map(|b| serde_json::json!({"name": b.name, "doc": b.doc})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return serde_json::to_string_pretty(&protocols).expect("plain JSON") + "\n";
+    }
+    let mut out = String::new();
+    for e in registry.entries() {
+        out += &format!("{}\n  {}\n", e.name, e.summary);
+        if !e.options.is_empty() {
+            out += "  options:\n";
+            for o in &e.options {
+                out += &format!(
+                    "    {:<24} {:<9} default {:<10} {}\n",
+                    o.name,
+                    o.default.type_name(),
+                    o.default.to_string(),
+                    o.doc
+                );
+            }
+        }
+        if !e.bugs.is_empty() {
+            out += "  known-bug switches (--bug NAME):\n";
+            for b in &e.bugs {
+                out += &format!("    {:<24} {}\n", b.name, b.doc);
+            }
+        }
+    }
+    out
+}
