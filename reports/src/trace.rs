@@ -42,7 +42,7 @@ mod tests {
         };
         assert_eq!(
             render(&[event]),
-            "{\"annotations\":[\"became leader of term 4\"],\"index\":3,\"kind\":\"deliver\",\"node\":1,\"peer\":0,\"summary\":\"Ping\",\"time_ns\":1500}\n"
+            "{\"index\":3,\"time_ns\":1500,\"kind\":\"deliver\",\"node\":1,\"peer\":0,\"summary\":\"Ping\",\"annotations\":[\"became leader of term 4\"]}\n"
         );
     }
 }

@@ -1,0 +1,42 @@
+//! Every file in `tests/invalid/` is a broken scenario whose first line says where the
+//! problem is: `# expect: LINE KEY` (`-` for a syntax error, which has no key). Loading it
+//! must fail with a problem at that line naming that key, and must not panic.
+
+use scenarios::{Registry, load};
+use std::path::Path;
+
+#[test]
+fn every_invalid_scenario_is_rejected_at_the_right_line_and_key() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let registry = Registry::bundled();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let expect =
+            text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| {
+                panic!("{}: first line must be `# expect: LINE KEY`", path.display())
+            });
+        let (line, key) = expect.split_once(' ').unwrap();
+        let line: usize = line.parse().unwrap();
+        let error =
+            load(path, &registry).expect_err(&format!("{} must be rejected", path.display()));
+        let found = error.problems.iter().any(|p| {
+            p.line == line
+                && p.file == *path
+                && (key == "-" || p.key == key)
+                && !p.message.is_empty()
+        });
+        if !found {
+            wrong.push(format!(
+                "{}: expected a problem at line {line} for `{key}`, got:\n{error}",
+                path.display()
+            ));
+        }
+        checked += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 30, "only {checked} invalid scenarios");
+}

@@ -1,0 +1,224 @@
+//! The `dsim` binary, end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).output().expect("dsim runs")
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory for one test's output files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn trace_hash_line(text: &str) -> String {
+    text.lines().find(|l| l.starts_with("trace hash")).expect("a trace hash line").to_owned()
+}
+
+#[test]
+fn run_prints_a_summary_and_passes() {
+    let out = dsim(&["run", &example("pb-steady.toml"), "--seed", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    for field in [
+        "scenario   pb-steady (protocol primary-backup, seed 4)",
+        "events",
+        "ops",
+        "messages",
+        "latency",
+        "faults",
+        "verdict    pass",
+    ] {
+        assert!(text.contains(field), "missing {field:?} in\n{text}");
+    }
+}
+
+#[test]
+fn fuzz_output_is_identical_for_any_number_of_jobs() {
+    let dir = scratch("fuzz_jobs");
+    let mut reports = Vec::new();
+    for jobs in ["1", "2"] {
+        let csv = dir.join(format!("j{jobs}.csv"));
+        let json = dir.join(format!("j{jobs}.json"));
+        let out = dsim(&[
+            "fuzz",
+            &example("pb-steady.toml"),
+            &example("pb-faults.toml"),
+            "--seeds",
+            "0..12",
+            "--jobs",
+            jobs,
+            "--csv",
+            csv.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("24 seeds: 24 passed, 0 failed"), "{}", stdout(&out));
+        reports.push((std::fs::read(&csv).unwrap(), std::fs::read(&json).unwrap()));
+    }
+    assert_eq!(reports[0], reports[1]);
+    let csv = String::from_utf8(reports[0].0.clone()).unwrap();
+    assert_eq!(csv.lines().count(), 25);
+    assert!(csv.lines().nth(1).unwrap().starts_with("pb-steady,primary-backup,0,"));
+}
+
+#[test]
+fn merged_shards_equal_the_whole_campaign() {
+    let dir = scratch("shards");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let scenario = example("pb-faults.toml");
+    let whole = dsim(&[
+        "fuzz",
+        &scenario,
+        "--count",
+        "9",
+        "--json",
+        &path("whole.json"),
+        "--csv",
+        &path("whole.csv"),
+    ]);
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    for shard in ["0/2", "1/2"] {
+        let name = format!("shard{}.json", &shard[..1]);
+        let out =
+            dsim(&["fuzz", &scenario, "--count", "9", "--shard", shard, "--json", &path(&name)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let merged = dsim(&[
+        "merge",
+        &path("shard1.json"),
+        &path("shard0.json"),
+        "--json",
+        &path("merged.json"),
+        "--csv",
+        &path("merged.csv"),
+    ]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    assert_eq!(
+        std::fs::read_to_string(path("merged.json")).unwrap(),
+        std::fs::read_to_string(path("whole.json")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(path("merged.csv")).unwrap(),
+        std::fs::read_to_string(path("whole.csv")).unwrap()
+    );
+    let overlap = dsim(&["merge", &path("shard0.json"), &path("shard0.json")]);
+    assert_eq!(overlap.status.code(), Some(3));
+}
+
+#[test]
+fn replay_reproduces_the_trace_hash_and_checks_determinism() {
+    let scenario = example("pb-faults.toml");
+    let run = dsim(&["run", &scenario, "--seed", "5"]);
+    let replay = dsim(&["replay", &scenario, "--seed", "5", "--check-determinism"]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    assert_eq!(trace_hash_line(&stdout(&run)), trace_hash_line(&stdout(&replay)));
+    assert!(
+        stdout(&replay).contains("deterministic: two runs agree on all"),
+        "{}",
+        stdout(&replay)
+    );
+    let other = dsim(&["run", &scenario, "--seed", "6"]);
+    assert_ne!(trace_hash_line(&stdout(&run)), trace_hash_line(&stdout(&other)));
+}
+
+#[test]
+fn replay_writes_a_trace_of_json_lines() {
+    let dir = scratch("trace");
+    let trace = dir.join("t.jsonl");
+    let out = dsim(&[
+        "replay",
+        &example("pb-steady.toml"),
+        "--seed",
+        "1",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["kind"], "start");
+    assert!(text.lines().any(|l| l.contains("\"kind\":\"deliver\"")));
+    assert!(text.lines().any(|l| l.contains("\"kind\":\"fault\"")));
+}
+
+#[test]
+fn invalid_scenarios_exit_3_naming_file_line_and_key() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tests/invalid");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (line, key) = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect: ")
+            .unwrap()
+            .split_once(' ')
+            .unwrap();
+        let out = dsim(&["run", path.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{}: {err}", path.display());
+        assert!(err.contains(&format!("{}:{line}:", path.display())), "{}: {err}", path.display());
+        if key != "-" {
+            assert!(err.contains(&format!("`{key}`")), "{}: {err}", path.display());
+        }
+        assert!(!err.contains("panicked"), "{err}");
+        checked += 1;
+    }
+    assert!(checked >= 30);
+}
+
+#[test]
+fn usage_errors_exit_3() {
+    for args in [
+        vec!["run"],
+        vec!["fuzz", "x.toml", "--jobs", "many"],
+        vec!["frobnicate"],
+        vec!["run", "/no/such/file.toml"],
+    ] {
+        let out = dsim(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+    let scenario = example("pb-steady.toml");
+    let bad_bug = dsim(&["run", &scenario, "--bug", "figure_8"]);
+    assert_eq!(bad_bug.status.code(), Some(3));
+    assert!(stderr(&bad_bug).contains("valid: backup_reads"), "{}", stderr(&bad_bug));
+    for args in [["--shard", "2/2"], ["--seeds", "5..5"], ["--count", "0"]] {
+        let out = dsim(&["fuzz", &scenario, args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(dsim(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn protocols_lists_options_and_bug_switches() {
+    let out = dsim(&["protocols", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pb = list.as_array().unwrap().iter().find(|p| p["name"] == "primary-backup").unwrap();
+    assert_eq!(pb["bugs"][0]["name"], "backup_reads");
+    assert_eq!(pb["options"][0]["name"], "retransmit_interval");
+}
