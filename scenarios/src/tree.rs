@@ -169,7 +169,14 @@ fn convert(value: &DeValue<'_>, loc: Loc, problems: &mut Vec<SyntaxProblem>) -> 
     Item { val, loc }
 }
 
-/// Merge `child` over `base`: tables merge key by key, anything else in `child` replaces.
+/// Tables that are values, not sections: a latency (`dist = ...`) or a list of choices
+/// (`one_of = [...]`). An override replaces them whole.
+fn is_value_table(table: &Table) -> bool {
+    table.get("dist").is_some() || table.get("one_of").is_some()
+}
+
+/// Merge `child` over `base`: sections merge key by key; anything else in `child`,
+/// value tables included, replaces what `base` had.
 pub fn merge(base: Table, child: Table) -> Table {
     let mut merged = base;
     for (key, entry) in child.entries {
@@ -177,7 +184,9 @@ pub fn merge(base: Table, child: Table) -> Table {
             (
                 Some(Entry { item: Item { val: Val::Table(b), .. }, .. }),
                 Entry { key_loc, item: Item { val: Val::Table(c), loc } },
-            ) => Entry { key_loc, item: Item { val: Val::Table(merge(b, c)), loc } },
+            ) if !is_value_table(&b) && !is_value_table(&c) => {
+                Entry { key_loc, item: Item { val: Val::Table(merge(b, c)), loc } }
+            }
             (_, entry) => entry,
         };
         merged.entries.insert(key, combined);
@@ -218,5 +227,16 @@ mod tests {
         assert_eq!(x.get("b").unwrap().item.val, Val::Int(20));
         assert_eq!(x.get("b").unwrap().item.loc.file, 1);
         assert!(merged.get("y").is_some());
+    }
+
+    #[test]
+    fn value_tables_are_replaced_not_merged() {
+        let (base, _) =
+            parse("[n]\nlatency = { dist = \"uniform\", min = \"1ms\", max = \"2ms\" }\n", 0);
+        let (child, _) = parse("[n]\nlatency = { dist = \"constant\", value = \"3ms\" }\n", 1);
+        let merged = merge(base, child);
+        let Val::Table(n) = &merged.get("n").unwrap().item.val else { panic!() };
+        let Val::Table(latency) = &n.get("latency").unwrap().item.val else { panic!() };
+        assert_eq!(latency.entries.keys().collect::<Vec<_>>(), vec!["dist", "value"]);
     }
 }
