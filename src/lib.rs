@@ -45,7 +45,16 @@ pub const EXIT_INTERNAL: u8 = 101;
 
 /// Parse the process arguments and run; returns the exit code.
 pub fn main_with(registry: Registry) -> u8 {
-    let cli = match Cli::try_parse() {
+    main_from(registry, std::env::args_os())
+}
+
+/// Parse `args` (the first is the program name) and run; returns the exit code.
+pub fn main_from<I, T>(registry: Registry, args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
