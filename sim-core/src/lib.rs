@@ -6,6 +6,7 @@
 //! files and prints; the engine only computes.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod hash;
 pub mod history;
 pub mod rng;
