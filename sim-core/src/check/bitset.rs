@@ -68,6 +68,11 @@ impl Bitset {
         self.hash
     }
 
+    /// The words up to the last non-zero one.
+    pub(crate) fn trimmed(&self) -> &[u64] {
+        &self.words[..self.high]
+    }
+
     /// `(low, words[low..high])`: equal sets of the same length give equal forms.
     pub(crate) fn compact(&self) -> (usize, &[u64]) {
         (self.low, &self.words[self.low..self.high.max(self.low)])

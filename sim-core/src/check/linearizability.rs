@@ -14,6 +14,8 @@
 //! may place them anywhere after their call or leave them out, and it succeeds as soon as
 //! it reaches their returns, which means every `ok` operation is placed.
 //!
+//! A key with indeterminate operations is searched two ways at once (see `KeyCheck`).
+//!
 //! Keys are checked on their own (P-compositionality). Each key's search is a resumable
 //! state machine and keys take turns in slices of the budget that double every round, in
 //! key order, so one hard key cannot starve an easy failing one; the first failing key
@@ -24,7 +26,7 @@
 use super::bitset::Bitset;
 use super::model::Model;
 use super::operations::{HistoryError, OpId, Operation, operations};
-use super::table::{MAX_ENTRIES, MemoTable, StateTable};
+use super::table::{Entered, MAX_ENTRIES, MemoTable, StateTable};
 use crate::history::{History, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -79,6 +81,10 @@ pub struct Violation {
     /// The operations not in the prefix whose call comes before the earliest return among
     /// them: the only candidates to come next, none of which can.
     pub frontier: Vec<OpId>,
+    /// The frontier operations the model accepts after the prefix, but after which the
+    /// rest cannot be ordered (the others cannot happen in that state at all). Usually
+    /// empty; it can be non-empty when indeterminate operations are involved.
+    pub dead_ends: Vec<OpId>,
     /// The model's state after the prefix, in words.
     pub state_after_prefix: String,
 }
@@ -111,30 +117,28 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
         assert_eq!(op.id, index, "operation ids must be their indices");
         by_key.entry(op.key.as_ref()).or_default().push(op.id);
     }
-    let mut searches: Vec<Option<KeySearch<M::State>>> = by_key
-        .into_iter()
-        .map(|(key, ids)| Some(KeySearch::new(model, key.cloned(), ids, ops)))
-        .collect();
-    let keys_total = searches.len();
+    let mut keys: Vec<Option<KeyCheck<M::State>>> =
+        by_key.into_iter().map(|(key, ids)| Some(KeyCheck::new(model, key.cloned(), ids, ops))).collect();
+    let keys_total = keys.len();
     let mut keys_finished = 0;
     let mut remaining = budget;
     let mut slice = SLICE_MIN;
     while keys_finished < keys_total {
-        for index in 0..searches.len() {
+        for index in 0..keys.len() {
             if remaining == 0 {
-                return unknown(budget, &searches, keys_total, keys_finished);
+                return unknown(budget, &keys, keys_total, keys_finished);
             }
-            let Some(search) = &mut searches[index] else { continue };
-            let (progress, spent) = search.run(model, ops, slice.min(remaining));
+            let Some(check) = &mut keys[index] else { continue };
+            let (progress, spent) = check.run(model, ops, slice.min(remaining));
             remaining = remaining.saturating_sub(spent);
             match progress {
                 Progress::Paused => {}
                 Progress::Linearizable => {
                     keys_finished += 1;
-                    searches[index] = None;
+                    keys[index] = None;
                 }
                 Progress::NotLinearizable => {
-                    return Verdict::NotLinearizable(Box::new(search.violation(model, ops)));
+                    return Verdict::NotLinearizable(Box::new(check.violation(model, ops)));
                 }
                 Progress::TableFull => remaining = 0,
             }
@@ -144,22 +148,74 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
     Verdict::Linearizable
 }
 
-fn unknown<S>(
+fn unknown<S: Clone + Eq + Hash>(
     budget: u64,
-    searches: &[Option<KeySearch<S>>],
+    keys: &[Option<KeyCheck<S>>],
     keys_total: usize,
     keys_finished: usize,
 ) -> Verdict {
-    let unfinished = searches
+    let unfinished = keys
         .iter()
         .flatten()
-        .map(|search| KeyProgress {
-            key: search.key.clone(),
-            operations: search.ops.len(),
-            deepest_prefix: search.best.len(),
+        .map(|check| KeyProgress {
+            key: check.history_order.key.clone(),
+            operations: check.history_order.ops.len(),
+            deepest_prefix: check.searches().map(|search| search.best.len()).max().unwrap_or(0),
         })
         .collect();
     Verdict::Unknown { spent: budget, keys_total, keys_finished, unfinished }
+}
+
+/// The check of one key: a search in history order and, when the key has indeterminate
+/// operations, a second search that tries `ok` operations first. Both are complete; they
+/// share each slice of budget and the first answer wins. Searching in history order finds
+/// linearizations that need indeterminate operations quickly, but refuting a history makes
+/// it explore every subset of them; trying `ok` operations first lets the memo table's
+/// subsumption cut those subsets, but it can wander among orderings of indeterminate
+/// operations before it finds a linearization that needs them. Without indeterminate
+/// operations the two would be the same search, so only one runs.
+struct KeyCheck<S> {
+    history_order: KeySearch<S>,
+    ok_first: Option<KeySearch<S>>,
+    /// Which search answered no (for the explanation).
+    refuted_by_ok_first: bool,
+}
+
+impl<S: Clone + Eq + Hash> KeyCheck<S> {
+    fn new<M: Model<State = S>>(model: &M, key: Option<Value>, ids: Vec<OpId>, ops: &[Operation]) -> Self {
+        let indeterminate = ids.iter().any(|&id| ops[id].is_indeterminate());
+        let ok_first = indeterminate.then(|| KeySearch::new(model, key.clone(), ids.clone(), ops, true));
+        KeyCheck {
+            history_order: KeySearch::new(model, key, ids, ops, false),
+            ok_first,
+            refuted_by_ok_first: false,
+        }
+    }
+
+    fn searches(&self) -> impl Iterator<Item = &KeySearch<S>> {
+        std::iter::once(&self.history_order).chain(self.ok_first.as_ref())
+    }
+
+    fn run<M: Model<State = S>>(&mut self, model: &M, ops: &[Operation], allowance: u64) -> (Progress, u64) {
+        let Some(ok_first) = &mut self.ok_first else {
+            return self.history_order.run(model, ops, allowance);
+        };
+        let half = allowance.div_ceil(2);
+        let (progress, spent) = self.history_order.run(model, ops, half);
+        if !matches!(progress, Progress::Paused) {
+            return (progress, spent);
+        }
+        let (progress, spent_too) = ok_first.run(model, ops, allowance.saturating_sub(spent).max(1));
+        self.refuted_by_ok_first = matches!(progress, Progress::NotLinearizable);
+        (progress, spent + spent_too)
+    }
+
+    fn violation<M: Model<State = S>>(&self, model: &M, ops: &[Operation]) -> Violation {
+        match (&self.ok_first, self.refuted_by_ok_first) {
+            (Some(search), true) => search.violation(model, ops),
+            _ => self.history_order.violation(model, ops),
+        }
+    }
 }
 
 enum Progress {
@@ -187,20 +243,44 @@ struct Entry {
     call: bool,
 }
 
+/// A choice on the search's stack.
+#[derive(Clone, Copy, Debug)]
+struct Choice {
+    /// The call entry linearized.
+    call: u32,
+    /// The state before it.
+    state: u32,
+    /// Whether it was chosen in the pass over indeterminate operations.
+    info_pass: bool,
+}
+
 /// The search on one key, resumable between slices of budget.
+///
+/// At each configuration the search first tries the `ok` operations that may come next,
+/// then, in a second pass, the indeterminate ones: a linearization that leaves optional
+/// operations out is found first, and the memo table's subsumption (see `MemoTable`) then
+/// cuts every configuration that only adds indeterminate operations to an explored one.
 struct KeySearch<S> {
     key: Option<Value>,
     /// The key's operations (history ids) in invoke order; the search numbers them by
     /// their index here.
     ops: Vec<OpId>,
+    /// Per operation: whether it is indeterminate, and its index among the `ok` or among
+    /// the indeterminate operations.
+    indeterminate: Vec<bool>,
+    slot: Vec<u32>,
+    /// Whether `ok` operations are tried before indeterminate ones (two passes per
+    /// configuration) rather than in history order.
+    two_pass: bool,
     entries: Vec<Entry>,
-    linearized: Bitset,
+    linearized_ok: Bitset,
+    linearized_info: Bitset,
     memo: MemoTable,
     states: StateTable<S>,
-    /// The choices made: (call entry linearized, state before it).
-    stack: Vec<(u32, u32)>,
+    stack: Vec<Choice>,
     state: u32,
     cursor: u32,
+    info_pass: bool,
     /// The deepest stack seen, as operation indices (the longest linearizable prefix).
     best: Vec<u32>,
     /// How many of `best`'s first entries the stack still shares.
@@ -213,7 +293,17 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         key: Option<Value>,
         ops: Vec<OpId>,
         all: &[Operation],
+        ok_first: bool,
     ) -> Self {
+        let indeterminate: Vec<bool> = ops.iter().map(|&id| all[id].is_indeterminate()).collect();
+        let mut counts = [0u32; 2];
+        let slot = indeterminate
+            .iter()
+            .map(|&info| {
+                counts[usize::from(info)] += 1;
+                counts[usize::from(info)] - 1
+            })
+            .collect();
         // (position, operation, is call): positions are event indices, so only returns at
         // +infinity tie, and they keep invoke order.
         let mut points: Vec<(usize, u32, bool)> = Vec::with_capacity(ops.len() * 2);
@@ -225,17 +315,16 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         points.sort_unstable_by_key(|&(position, local, call)| (position, local, !call));
         let sentinel = Entry { prev: HEAD, next: TAIL, partner: 0, op: u32::MAX, call: false };
         let mut entries = vec![sentinel; points.len() + 2];
-        let mut partner_of = vec![0u32; ops.len()];
+        let mut call_of = vec![0u32; ops.len()];
         let mut prev = HEAD;
         for (i, &(_, local, call)) in points.iter().enumerate() {
             let index = i as u32 + 2;
             entries[prev as usize].next = index;
-            entries[index as usize] =
-                Entry { prev, next: TAIL, partner: 0, op: local, call };
+            entries[index as usize] = Entry { prev, next: TAIL, partner: 0, op: local, call };
             if call {
-                partner_of[local as usize] = index;
+                call_of[local as usize] = index;
             } else {
-                let call_index = partner_of[local as usize];
+                let call_index = call_of[local as usize];
                 entries[index as usize].partner = call_index;
                 entries[call_index as usize].partner = index;
             }
@@ -248,14 +337,19 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         let cursor = entries[HEAD as usize].next;
         KeySearch {
             key,
-            linearized: Bitset::new(ops.len()),
             ops,
+            indeterminate,
+            slot,
+            two_pass: ok_first && counts[1] > 0,
             entries,
+            linearized_ok: Bitset::new(counts[0] as usize),
+            linearized_info: Bitset::new(counts[1] as usize),
             memo: MemoTable::new(),
             states,
             stack: Vec::new(),
             state: init,
             cursor,
+            info_pass: false,
             best: Vec::new(),
             best_shared: 0,
         }
@@ -279,17 +373,25 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
                 return (Progress::Linearizable, spent);
             }
             let entry = self.entries[self.cursor as usize];
-            let op = &all[self.ops[entry.op as usize]];
+            let local = entry.op as usize;
             if !entry.call {
-                if op.is_indeterminate() {
+                if self.indeterminate[local] {
                     // Every return left is at +infinity: every ok operation is placed.
                     return (Progress::Linearizable, spent);
                 }
-                if !self.backtrack() {
+                if self.two_pass && !self.info_pass {
+                    self.info_pass = true;
+                    self.cursor = self.entries[HEAD as usize].next;
+                } else if !self.backtrack() {
                     return (Progress::NotLinearizable, spent);
                 }
                 continue;
             }
+            if self.two_pass && self.indeterminate[local] != self.info_pass {
+                self.cursor = entry.next;
+                continue;
+            }
+            let op = &all[self.ops[local]];
             let current = self.states.get(self.state);
             let Some(next) = model.step(current, op.f, &op.input, op.output.as_ref()) else {
                 self.cursor = entry.next;
@@ -305,18 +407,23 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
                 }
                 id
             };
-            self.linearized.insert(entry.op as usize);
-            match self.memo.insert(&self.linearized, next_state) {
-                Some(words) => {
-                    spent += words as u64;
-                    self.stack.push((self.cursor, self.state));
+            self.mark(local, true);
+            let entered =
+                self.memo.enter(&self.linearized_ok, next_state, self.linearized_info.trimmed());
+            match entered {
+                Entered::New(cost) => {
+                    spent += cost as u64;
+                    let choice = Choice { call: self.cursor, state: self.state, info_pass: self.info_pass };
+                    self.stack.push(choice);
                     self.state = next_state;
                     self.lift(self.cursor);
                     self.note_depth();
+                    self.info_pass = false;
                     self.cursor = self.entries[HEAD as usize].next;
                 }
-                None => {
-                    self.linearized.remove(entry.op as usize);
+                Entered::Covered(cost) => {
+                    spent += cost as u64;
+                    self.mark(local, false);
                     self.cursor = entry.next;
                 }
             }
@@ -324,14 +431,28 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         (Progress::Paused, spent)
     }
 
+    fn mark(&mut self, local: usize, linearized: bool) {
+        let set = if self.indeterminate[local] {
+            &mut self.linearized_info
+        } else {
+            &mut self.linearized_ok
+        };
+        if linearized {
+            set.insert(self.slot[local] as usize);
+        } else {
+            set.remove(self.slot[local] as usize);
+        }
+    }
+
     /// Undoes the last choice and moves past it; false when there is none left.
     fn backtrack(&mut self) -> bool {
-        let Some((call, state)) = self.stack.pop() else { return false };
+        let Some(choice) = self.stack.pop() else { return false };
         self.best_shared = self.best_shared.min(self.stack.len());
-        self.state = state;
-        self.linearized.remove(self.entries[call as usize].op as usize);
-        self.unlift(call);
-        self.cursor = self.entries[call as usize].next;
+        self.state = choice.state;
+        self.info_pass = choice.info_pass;
+        self.mark(self.entries[choice.call as usize].op as usize, false);
+        self.unlift(choice.call);
+        self.cursor = self.entries[choice.call as usize].next;
         true
     }
 
@@ -357,7 +478,8 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         if self.stack.len() > self.best.len() {
             self.best.truncate(self.best_shared);
             let entries = &self.entries;
-            self.best.extend(self.stack[self.best_shared..].iter().map(|&(call, _)| entries[call as usize].op));
+            let added = self.stack[self.best_shared..].iter().map(|choice| entries[choice.call as usize].op);
+            self.best.extend(added);
             self.best_shared = self.stack.len();
         }
     }
@@ -380,17 +502,23 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
             .filter_map(|(op, _)| op.return_position())
             .min()
             .unwrap_or(usize::MAX);
-        let frontier = operations
+        let frontier: Vec<&Operation> = operations
             .iter()
             .zip(&placed)
             .filter(|&(op, &placed)| !placed && op.invoke_index < earliest_return)
-            .map(|(op, _)| op.id)
+            .map(|(op, _)| op)
+            .collect();
+        let dead_ends = frontier
+            .iter()
+            .filter(|op| model.step(&state, op.f, &op.input, op.output.as_ref()).is_some())
+            .map(|op| op.id)
             .collect();
         Violation {
             model: model.name(),
             key: self.key.clone(),
             prefix: self.best.iter().map(|&local| self.ops[local as usize]).collect(),
-            frontier,
+            frontier: frontier.iter().map(|op| op.id).collect(),
+            dead_ends,
             state_after_prefix: model.describe_state(&state),
             operations,
         }
@@ -431,7 +559,11 @@ impl fmt::Display for Violation {
         )?;
         for &id in &self.frontier {
             if let Some(op) = self.operation(id) {
-                writeln!(f, "  {op}")?;
+                if self.dead_ends.contains(&id) {
+                    writeln!(f, "  {op}: possible here, but then the rest cannot be ordered")?;
+                } else {
+                    writeln!(f, "  {op}: impossible in this state")?;
+                }
             }
         }
         Ok(())

@@ -4,7 +4,8 @@
 //!
 //! - `StateTable` interns model states, so the rest of the search handles `u32` ids.
 //! - `MemoTable` remembers every (linearized set, state) the search has entered (Lowe's
-//!   memoization), storing the sets in their compact form in one arena.
+//!   memoization), storing the sets in their compact form in one arena, and covers a
+//!   configuration by one with fewer indeterminate operations.
 
 use super::bitset::Bitset;
 use crate::hash::{mix64, stable_hash};
@@ -114,50 +115,113 @@ struct MemoEntry {
     low: u32,
     start: usize,
     len: u32,
+    /// The first of this entry's indeterminate-operation sets (a list through `InfoSet::next`).
+    first_set: u32,
 }
 
-/// The (linearized set, state) pairs the search has already entered.
+#[derive(Clone, Copy, Debug)]
+struct InfoSet {
+    next: u32,
+    start: usize,
+    len: u32,
+}
+
+/// The configurations the search has already entered (Lowe's memoization), with
+/// subsumption for indeterminate operations.
+///
+/// A configuration is (linearized `ok` operations, state, linearized indeterminate
+/// operations). Indeterminate operations are optional, so a configuration is covered by an
+/// entered one with the same `ok` set and state and a subset of its indeterminate ones:
+/// whatever the larger one can still do, the smaller one can too. Without indeterminate
+/// operations this is exact memoization.
 #[derive(Debug)]
 pub(crate) struct MemoTable {
     index: HashIndex,
     entries: Vec<MemoEntry>,
     words: Vec<u64>,
+    sets: Vec<InfoSet>,
+    set_words: Vec<u64>,
+}
+
+/// What `MemoTable::enter` did, and its cost in budget units (about 8 bytes or one set
+/// compared each).
+pub(crate) enum Entered {
+    New(usize),
+    Covered(usize),
+}
+
+fn is_subset(small: &[u64], large: &[u64]) -> bool {
+    small.len() <= large.len() && small.iter().zip(large).all(|(a, b)| a & !b == 0)
 }
 
 impl MemoTable {
     pub(crate) fn new() -> Self {
-        MemoTable { index: HashIndex::new(), entries: Vec::new(), words: Vec::new() }
+        MemoTable {
+            index: HashIndex::new(),
+            entries: Vec::new(),
+            words: Vec::new(),
+            sets: Vec::new(),
+            set_words: Vec::new(),
+        }
     }
 
-    /// Records `(set, state)`. Returns `None` if it was already there, else the number of
-    /// 64-bit words the new entry takes (its cost).
-    pub(crate) fn insert(&mut self, set: &Bitset, state: u32) -> Option<usize> {
-        let (low, words) = set.compact();
-        let hash = mix64(set.hash() ^ (u64::from(state) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    /// Records the configuration unless an entered one covers it. `info` is the set of
+    /// linearized indeterminate operations, without trailing zero words.
+    pub(crate) fn enter(&mut self, ok: &Bitset, state: u32, info: &[u64]) -> Entered {
+        debug_assert!(info.last() != Some(&0), "info set must be trimmed");
+        let (low, words) = ok.compact();
+        let hash = mix64(ok.hash() ^ (u64::from(state) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let found = self.index.find(hash, |id| {
             let entry = self.entries[id as usize];
             entry.state == state
                 && entry.low as usize == low
                 && self.words[entry.start..entry.start + entry.len as usize] == *words
         });
-        if found.is_some() {
-            return None;
+        let set_cost = 2 + info.len();
+        match found {
+            Some(id) => {
+                let mut compared = 0;
+                let mut set = self.entries[id as usize].first_set;
+                while set != EMPTY {
+                    let InfoSet { next, start, len } = self.sets[set as usize];
+                    compared += 1;
+                    if is_subset(&self.set_words[start..start + len as usize], info) {
+                        return Entered::Covered(compared);
+                    }
+                    set = next;
+                }
+                let first = self.entries[id as usize].first_set;
+                self.entries[id as usize].first_set = self.push_set(first, info);
+                Entered::New(compared + set_cost)
+            }
+            None => {
+                let id = self.entries.len() as u32;
+                let first_set = self.push_set(EMPTY, info);
+                self.entries.push(MemoEntry {
+                    state,
+                    low: low as u32,
+                    start: self.words.len(),
+                    len: words.len() as u32,
+                    first_set,
+                });
+                self.words.extend_from_slice(words);
+                self.index.insert(hash, id);
+                // An entry, its slots in the index (load at most one half) and its words.
+                Entered::New(3 + words.len() + set_cost)
+            }
         }
-        let id = self.entries.len() as u32;
-        self.entries.push(MemoEntry {
-            state,
-            low: low as u32,
-            start: self.words.len(),
-            len: words.len() as u32,
-        });
-        self.words.extend_from_slice(words);
-        self.index.insert(hash, id);
-        // An entry, its slots in the index (load at most one half) and its words.
-        Some(3 + words.len())
     }
 
+    fn push_set(&mut self, next: u32, info: &[u64]) -> u32 {
+        let id = self.sets.len() as u32;
+        self.sets.push(InfoSet { next, start: self.set_words.len(), len: info.len() as u32 });
+        self.set_words.extend_from_slice(info);
+        id
+    }
+
+    /// Entries plus indeterminate-operation sets: what `MAX_ENTRIES` bounds.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len().max(self.sets.len())
     }
 }
 
@@ -165,22 +229,43 @@ impl MemoTable {
 mod tests {
     use super::*;
 
+    fn is_new(entered: Entered) -> bool {
+        matches!(entered, Entered::New(_))
+    }
+
     #[test]
     fn memo_remembers_set_and_state() {
         let mut memo = MemoTable::new();
         let mut set = Bitset::new(300);
         for i in 0..1000usize {
             set.insert(i % 300);
-            assert!(memo.insert(&set, (i % 7) as u32).is_some(), "{i}");
+            assert!(is_new(memo.enter(&set, (i % 7) as u32, &[])), "{i}");
             set.remove(i % 300);
         }
         set.insert(5);
         // Bit 5 went in with i = 5, 305, 605 and 905: states 5, 4, 3 and 2.
-        assert!(memo.insert(&set, 5).is_none());
-        assert!(memo.insert(&set, 2).is_none());
-        assert!(memo.insert(&set, 1).is_some());
-        assert!(memo.insert(&set, 1).is_none());
+        assert!(!is_new(memo.enter(&set, 5, &[])));
+        assert!(!is_new(memo.enter(&set, 2, &[])));
+        assert!(is_new(memo.enter(&set, 1, &[])));
+        assert!(!is_new(memo.enter(&set, 1, &[])));
         assert_eq!(memo.len(), 1001);
+    }
+
+    #[test]
+    fn fewer_indeterminate_operations_cover_more() {
+        let mut memo = MemoTable::new();
+        let mut set = Bitset::new(10);
+        set.insert(1);
+        assert!(is_new(memo.enter(&set, 0, &[0b110])));
+        assert!(!is_new(memo.enter(&set, 0, &[0b110])));
+        assert!(!is_new(memo.enter(&set, 0, &[0b111])));
+        assert!(!is_new(memo.enter(&set, 0, &[0b110, 1])));
+        assert!(is_new(memo.enter(&set, 0, &[0b100])));
+        assert!(!is_new(memo.enter(&set, 0, &[0b101])));
+        assert!(is_new(memo.enter(&set, 0, &[0b001])));
+        assert!(is_new(memo.enter(&set, 0, &[])));
+        assert!(!is_new(memo.enter(&set, 0, &[0, 1])));
+        assert!(is_new(memo.enter(&set, 1, &[0, 1])));
     }
 
     #[test]
