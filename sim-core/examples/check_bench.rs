@@ -55,7 +55,10 @@ fn main() {
             }
         }
     }
-    println!("{files} files in {total_ms:.1} ms total (slowest {} at {:.2} ms)", slowest.1, slowest.0);
+    println!(
+        "{files} files in {total_ms:.1} ms total (slowest {} at {:.2} ms)",
+        slowest.1, slowest.0
+    );
 
     let c50 = root.join("porcupine/kv/c50-bad.txt");
     let text = std::fs::read_to_string(&c50).expect("c50-bad.txt");
@@ -90,7 +93,10 @@ fn bench_generated(history: &History, model: ModelKind, label: &str) {
     let start = Instant::now();
     let verdict = model.check(history, DEFAULT_BUDGET).expect("well-formed");
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    println!("generated 100,000 ops, 10 keys, 20 processes ({label}): {ms:.1} ms  {}", short(&verdict));
+    println!(
+        "generated 100,000 ops, 10 keys, 20 processes ({label}): {ms:.1} ms  {}",
+        short(&verdict)
+    );
     let corrupted = generate::with_impossible_read(history, 7).expect("has reads");
     let start = Instant::now();
     let verdict = model.check(&corrupted, DEFAULT_BUDGET).expect("well-formed");

@@ -19,7 +19,8 @@ fn edn(lines: &str) -> String {
         .filter(|line| !line.is_empty())
         .map(|line| {
             let mut words = line.splitn(4, ' ');
-            let (process, kind, f) = (words.next().unwrap(), words.next().unwrap(), words.next().unwrap());
+            let (process, kind, f) =
+                (words.next().unwrap(), words.next().unwrap(), words.next().unwrap());
             let rest = words.next().unwrap_or("nil");
             let (value, key) = match rest.split_once(" @") {
                 Some((value, key)) => (value, format!(", :key {key}")),
@@ -64,9 +65,17 @@ fn empty_and_single_operations() {
 fn overlapping_operations() {
     // A read concurrent with a write may see either value.
     check("0 invoke write 1\n 1 invoke read\n 1 ok read 1\n 0 ok write 1", Register, Linearizable);
-    check("0 invoke write 1\n 1 invoke read\n 1 ok read nil\n 0 ok write 1", Register, Linearizable);
+    check(
+        "0 invoke write 1\n 1 invoke read\n 1 ok read nil\n 0 ok write 1",
+        Register,
+        Linearizable,
+    );
     // A read that ends before the write starts cannot see it.
-    check("1 invoke read\n 1 ok read 1\n 0 invoke write 1\n 0 ok write 1", Register, NotLinearizable);
+    check(
+        "1 invoke read\n 1 ok read 1\n 0 invoke write 1\n 0 ok write 1",
+        Register,
+        NotLinearizable,
+    );
     // A stale read after two sequential writes.
     check(
         "0 invoke write 1\n 0 ok write 1\n 0 invoke write 2\n 0 ok write 2\n 1 invoke read\n 1 ok read 1",
@@ -75,10 +84,22 @@ fn overlapping_operations() {
     );
     // Two concurrent writes: later reads agree on one order...
     let writes = "0 invoke write 1\n 1 invoke write 2\n 0 ok write 1\n 1 ok write 2\n";
-    check(&format!("{writes} 2 invoke read\n 2 ok read 1\n 2 invoke read\n 2 ok read 1"), Register, Linearizable);
-    check(&format!("{writes} 2 invoke read\n 2 ok read 2\n 2 invoke read\n 2 ok read 2"), Register, Linearizable);
+    check(
+        &format!("{writes} 2 invoke read\n 2 ok read 1\n 2 invoke read\n 2 ok read 1"),
+        Register,
+        Linearizable,
+    );
+    check(
+        &format!("{writes} 2 invoke read\n 2 ok read 2\n 2 invoke read\n 2 ok read 2"),
+        Register,
+        Linearizable,
+    );
     // ...and cannot see both, one after the other.
-    check(&format!("{writes} 2 invoke read\n 2 ok read 1\n 2 invoke read\n 2 ok read 2"), Register, NotLinearizable);
+    check(
+        &format!("{writes} 2 invoke read\n 2 ok read 1\n 2 invoke read\n 2 ok read 2"),
+        Register,
+        NotLinearizable,
+    );
     // Two reads concurrent with both writes may see both orders between them.
     check(
         "0 invoke write 1\n 1 invoke write 2\n 2 invoke read\n 3 invoke read\n 2 ok read 1\n 3 ok read 2\n 0 ok write 1\n 1 ok write 2",
@@ -108,7 +129,11 @@ fn operations_touching_at_one_instant_are_ordered_by_position() {
 #[test]
 fn info_operations_may_or_may_not_have_happened() {
     // Must be assumed to have happened: a later read sees it.
-    check("0 invoke write 1\n 0 info write 1\n 1 invoke read\n 1 ok read 1", Register, Linearizable);
+    check(
+        "0 invoke write 1\n 0 info write 1\n 1 invoke read\n 1 ok read 1",
+        Register,
+        Linearizable,
+    );
     // Must be assumed not to have happened (yet): reads keep seeing the old value.
     check(
         "0 invoke write 1\n 0 ok write 1\n 1 invoke write 2\n 1 info write 2\n 2 invoke read\n 2 ok read 1\n 2 invoke read\n 2 ok read 1",
@@ -128,7 +153,11 @@ fn info_operations_may_or_may_not_have_happened() {
         NotLinearizable,
     );
     // Never before its invocation.
-    check("2 invoke read\n 2 ok read 1\n 1 invoke write 1\n 1 info write 1", Register, NotLinearizable);
+    check(
+        "2 invoke read\n 2 ok read 1\n 1 invoke write 1\n 1 info write 1",
+        Register,
+        NotLinearizable,
+    );
     // An info read tells nothing.
     check("0 invoke read\n 0 info read 5", Register, Linearizable);
     // An info cas may have happened, if its expected value was there.
@@ -146,8 +175,16 @@ fn info_operations_may_or_may_not_have_happened() {
 
 #[test]
 fn failed_operations_did_not_happen() {
-    check("0 invoke write 1\n 0 fail write 1\n 1 invoke read\n 1 ok read 1", Register, NotLinearizable);
-    check("0 invoke write 1\n 0 fail write 1\n 1 invoke read\n 1 ok read nil", Register, Linearizable);
+    check(
+        "0 invoke write 1\n 0 fail write 1\n 1 invoke read\n 1 ok read 1",
+        Register,
+        NotLinearizable,
+    );
+    check(
+        "0 invoke write 1\n 0 fail write 1\n 1 invoke read\n 1 ok read nil",
+        Register,
+        Linearizable,
+    );
     check(
         "0 invoke write 1\n 0 ok write 1\n 1 invoke cas [1 2]\n 1 fail cas [1 2]\n 2 invoke read\n 2 ok read 1",
         CasRegister,
@@ -161,7 +198,11 @@ fn cas_chains() {
     check(&format!("{chain} 3 invoke read\n 3 ok read 2"), CasRegister, Linearizable);
     check(&format!("{chain} 3 invoke read\n 3 ok read 1"), CasRegister, NotLinearizable);
     // A successful cas from a value that was never there.
-    check("0 invoke write 5\n 0 ok write 5\n 1 invoke cas [0 1]\n 1 ok cas [0 1]", CasRegister, NotLinearizable);
+    check(
+        "0 invoke write 5\n 0 ok write 5\n 1 invoke cas [0 1]\n 1 ok cas [0 1]",
+        CasRegister,
+        NotLinearizable,
+    );
     // Concurrent cas operations that only work in one order.
     check(
         "0 invoke write 0\n 0 ok write 0\n 1 invoke cas [1 2]\n 2 invoke cas [0 1]\n 1 ok cas [1 2]\n 2 ok cas [0 1]\n 3 invoke read\n 3 ok read 2",
@@ -169,7 +210,11 @@ fn cas_chains() {
         Linearizable,
     );
     // cas on nil: the register starts as nil.
-    check("0 invoke cas [nil 1]\n 0 ok cas [nil 1]\n 0 invoke read\n 0 ok read 1", CasRegister, Linearizable);
+    check(
+        "0 invoke cas [nil 1]\n 0 ok cas [nil 1]\n 0 invoke read\n 0 ok read 1",
+        CasRegister,
+        Linearizable,
+    );
 }
 
 #[test]
@@ -204,9 +249,11 @@ fn a_violation_explains_itself() {
     );
     let Verdict::NotLinearizable(violation) = &verdict else { panic!("{verdict}") };
     assert_eq!(violation.key, None);
-    let prefix: Vec<String> = violation.prefix.iter().map(|&id| violation.operation(id).unwrap().describe()).collect();
+    let prefix: Vec<String> =
+        violation.prefix.iter().map(|&id| violation.operation(id).unwrap().describe()).collect();
     assert_eq!(prefix, ["write 0", "write 4"]);
-    let frontier: Vec<String> = violation.frontier.iter().map(|&id| violation.operation(id).unwrap().to_string()).collect();
+    let frontier: Vec<String> =
+        violation.frontier.iter().map(|&id| violation.operation(id).unwrap().to_string()).collect();
     assert_eq!(frontier, ["process 1: read 3 [#2, #4]"]);
     assert!(violation.dead_ends.is_empty());
     let text = verdict.to_string();
@@ -247,9 +294,15 @@ fn a_tiny_budget_answers_unknown_with_progress() {
 fn malformed_histories_and_unsupported_operations_are_errors() {
     let history = |lines: &str| check::parse_history(&edn(lines), Format::JepsenEdn).unwrap();
     let error = Register.check(&history("0 ok write 1"), 1000).unwrap_err();
-    assert_eq!(error.to_string(), "event 0: process 0 completes an operation (ok) it never invoked");
+    assert_eq!(
+        error.to_string(),
+        "event 0: process 0 completes an operation (ok) it never invoked"
+    );
     let error = Register.check(&history("0 invoke cas [1 2]\n 0 ok cas [1 2]"), 1000).unwrap_err();
-    assert_eq!(error.to_string(), "event 0: the register model has no cas operation (use the cas-register model)");
+    assert_eq!(
+        error.to_string(),
+        "event 0: the register model has no cas operation (use the cas-register model)"
+    );
     let error = CasRegister.check(&history("0 invoke cas 1\n 0 ok cas 1"), 1000).unwrap_err();
     assert_eq!(error.to_string(), "event 0: a cas needs the value [expected new], not 1");
 }

@@ -30,7 +30,9 @@ fn verdict_of(path: &Path, model: ModelKind) -> Verdict {
     assert_eq!(check::detect_format(&text), Some(Format::JepsenEdn), "{}", path.display());
     let history = check::parse_history(&text, Format::JepsenEdn)
         .unwrap_or_else(|error| panic!("{}:{error}", path.display()));
-    model.check(&history, DEFAULT_BUDGET).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    model
+        .check(&history, DEFAULT_BUDGET)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 fn assert_verdict(path: &Path, model: ModelKind, expected: Expected) {

@@ -158,7 +158,9 @@ impl<'a> Reader<'a> {
                     self.bump();
                     self.skip_ignorable()?;
                     if self.peek().is_none() || matches!(self.peek(), Some(')' | ']' | '}')) {
-                        return Err(self.error_at(start, "`#_` must be followed by a value to discard"));
+                        return Err(
+                            self.error_at(start, "`#_` must be followed by a value to discard")
+                        );
                     }
                     self.read_node()?;
                 }
@@ -189,7 +191,9 @@ impl<'a> Reader<'a> {
     fn enter(&mut self, position: Position) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error_at(position, format!("values nest deeper than {MAX_DEPTH} levels")));
+            return Err(
+                self.error_at(position, format!("values nest deeper than {MAX_DEPTH} levels"))
+            );
         }
         Ok(())
     }
@@ -231,7 +235,10 @@ impl<'a> Reader<'a> {
         if items.len() % 2 != 0 {
             return Err(self.error_at(
                 start,
-                format!("a map needs a value for every key, but this one has {} forms", items.len()),
+                format!(
+                    "a map needs a value for every key, but this one has {} forms",
+                    items.len()
+                ),
             ));
         }
         let mut pairs: Vec<(Node, Node)> = Vec::with_capacity(items.len() / 2);
@@ -253,10 +260,8 @@ impl<'a> Reader<'a> {
             let escape_at = self.position();
             match self.bump() {
                 None => {
-                    return Err(self.error_at(
-                        start,
-                        "this string is never closed: expected a closing `\"`",
-                    ));
+                    return Err(self
+                        .error_at(start, "this string is never closed: expected a closing `\"`"));
                 }
                 Some('"') => return Ok(text),
                 Some('\\') => {
@@ -296,7 +301,10 @@ impl<'a> Reader<'a> {
             code = code * 16 + digit;
         }
         char::from_u32(code).ok_or_else(|| {
-            self.error_at(escape_at, format!("`\\u{code:04x}` is not a character (a lone surrogate)"))
+            self.error_at(
+                escape_at,
+                format!("`\\u{code:04x}` is not a character (a lone surrogate)"),
+            )
         })
     }
 
@@ -403,7 +411,9 @@ impl<'a> Reader<'a> {
             // A character that cannot start any value, e.g. a lone `\u{0}`: consume it so
             // the message can point at it.
             let c = self.peek();
-            return Err(self.error_at(start, format!("unexpected {}: expected a value", describe_char(c))));
+            return Err(
+                self.error_at(start, format!("unexpected {}: expected a value", describe_char(c)))
+            );
         }
         let mut chars = token.chars();
         let first = chars.next().unwrap_or(' ');
@@ -421,7 +431,9 @@ impl<'a> Reader<'a> {
             "false" => Edn::Bool(false),
             _ => {
                 if token.chars().any(|c| c.is_control() || c == '\\') {
-                    return Err(self.error_at(start, format!("`{}` is not a symbol", token.escape_debug())));
+                    return Err(
+                        self.error_at(start, format!("`{}` is not a symbol", token.escape_debug()))
+                    );
                 }
                 Edn::Symbol(token.to_string())
             }
@@ -438,7 +450,9 @@ fn parse_number(token: &str) -> Option<Edn> {
     }
     let float = digits.strip_suffix('M').unwrap_or(digits);
     let unsigned = float.strip_prefix('-').unwrap_or(float);
-    let well_formed = unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    let well_formed = unsigned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
         && unsigned.bytes().next().is_some_and(|b| b.is_ascii_digit());
     if well_formed { float.parse::<f64>().ok().map(Edn::Float) } else { None }
 }
@@ -479,7 +493,10 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
     let Edn::Map(pairs) = &node.value else {
         return Err(content_error(
             node,
-            format!("expected an operation map like {{:process 0, :type :invoke, :f :read, :value nil}}, found {}", node.value.kind()),
+            format!(
+                "expected an operation map like {{:process 0, :type :invoke, :f :read, :value nil}}, found {}",
+                node.value.kind()
+            ),
         ));
     };
     let process = field(pairs, "process")
@@ -487,7 +504,10 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
     let process = match process.value {
         Edn::Int(p) if p >= 0 => p as u64,
         Edn::Int(p) => {
-            return Err(content_error(process, format!("a :process must be a non-negative integer, not {p}")));
+            return Err(content_error(
+                process,
+                format!("a :process must be a non-negative integer, not {p}"),
+            ));
         }
         // `:nemesis` and other non-client processes inject faults; they are not operations.
         _ => return Ok(None),
@@ -500,10 +520,14 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
         Some("fail") => EventType::Fail,
         Some("info") => EventType::Info,
         _ => {
-            return Err(content_error(kind_node, "expected a :type of :invoke, :ok, :fail or :info"));
+            return Err(content_error(
+                kind_node,
+                "expected a :type of :invoke, :ok, :fail or :info",
+            ));
         }
     };
-    let f_node = field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
+    let f_node =
+        field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
     let f = match name_of(f_node) {
         Some("read" | "get") => Function::Read,
         Some("write" | "put") => Function::Write,
@@ -525,7 +549,10 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
         None => None,
         Some(Node { value: Edn::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
         Some(other) => {
-            return Err(content_error(other, "a :time must be a non-negative integer (nanoseconds)"));
+            return Err(content_error(
+                other,
+                "a :time must be a non-negative integer (nanoseconds)",
+            ));
         }
     };
     Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
@@ -550,7 +577,10 @@ fn value_from_node(node: &Node) -> Result<Value, ParseError> {
         other => {
             return Err(content_error(
                 node,
-                format!("a :value or :key must be nil, an integer, a string, a keyword or a vector, not {}", other.kind()),
+                format!(
+                    "a :value or :key must be nil, an integer, a string, a keyword or a vector, not {}",
+                    other.kind()
+                ),
             ));
         }
     })
@@ -617,7 +647,10 @@ mod tests {
             "1:1: a map needs a value for every key, but this one has 3 forms"
         );
         assert_eq!(error("{:a 1 :a 2}"), "1:7: this key appears twice in the map");
-        assert!(error("99999999999999999999").starts_with("1:1: `99999999999999999999` is not a number"));
+        assert!(
+            error("99999999999999999999")
+                .starts_with("1:1: `99999999999999999999` is not a number")
+        );
         assert!(error(":").starts_with("1:1: a keyword needs a name"));
         assert!(error("#?").starts_with("1:1: unexpected `?` after `#`"));
         assert!(error(")").starts_with("1:1: unexpected `)`"));
@@ -659,6 +692,9 @@ mod tests {
         assert!(error("{:process 0, :type :ok, :f :read, :value 1.5}").contains("not a float"));
         assert!(error("{:process 0, :type :ok, :f :read, :time -1}").contains(":time"));
         // A nemesis op with an unknown :f is skipped, not an error.
-        assert_eq!(parse_history("{:process :nemesis, :type :info, :f :partition}").unwrap().len(), 0);
+        assert_eq!(
+            parse_history("{:process :nemesis, :type :info, :f :partition}").unwrap().len(),
+            0
+        );
     }
 }

@@ -89,7 +89,8 @@ pub fn generate(options: &Options) -> History {
         };
         let current = &mut values[key_index];
         let (f, input, mut output, effect) = draw_operation(&mut rng, options.workload, i, current);
-        let mut kind = if effect.is_none() && f != Function::Read { EventType::Fail } else { EventType::Ok };
+        let mut kind =
+            if effect.is_none() && f != Function::Read { EventType::Fail } else { EventType::Ok };
         let mut apply = kind == EventType::Ok;
         if kind == EventType::Ok && f != Function::Read && rng.below(100) < options.fail_percent {
             kind = EventType::Fail;
@@ -145,7 +146,12 @@ fn draw_operation(
                 let suffix = format!("{index};");
                 let Value::Str(text) = current else { unreachable!("kv values are strings") };
                 let value = Value::Str(suffix.clone());
-                (Function::Append, value.clone(), value, Some(Value::Str(format!("{text}{suffix}"))))
+                (
+                    Function::Append,
+                    value.clone(),
+                    value,
+                    Some(Value::Str(format!("{text}{suffix}"))),
+                )
             }
         }
         Workload::CasRegister => {

@@ -108,7 +108,11 @@ pub fn render(history: &History, violation: &Violation) -> String {
             let _ = writeln!(page, "<li>{}</li>", escape(&op.to_string()));
         }
     }
-    let _ = write!(page, "</ol>\n<h2>In words</h2>\n<pre>{}</pre>\n</body>\n</html>\n", escape(&violation.to_string()));
+    let _ = write!(
+        page,
+        "</ol>\n<h2>In words</h2>\n<pre>{}</pre>\n</body>\n</html>\n",
+        escape(&violation.to_string())
+    );
     page
 }
 
@@ -207,7 +211,8 @@ mod tests {
                      {:process 1, :type :ok, :f :read, :value \"<3>\"}
                      {:process 2, :type :ok, :f :write, :value 4}]";
         let history = check::parse_history(text, Format::JepsenEdn).unwrap();
-        let Verdict::NotLinearizable(violation) = ModelKind::Register.check(&history, 1000).unwrap()
+        let Verdict::NotLinearizable(violation) =
+            ModelKind::Register.check(&history, 1000).unwrap()
         else {
             panic!("expected a violation")
         };

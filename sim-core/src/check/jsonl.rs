@@ -213,11 +213,15 @@ impl LineParser<'_> {
             self.skip_space();
             let name_column = self.column;
             if self.peek() != Some('"') {
-                return Err(self.error(format!("expected a field name in quotes, found {}", self.found())));
+                return Err(
+                    self.error(format!("expected a field name in quotes, found {}", self.found()))
+                );
             }
             let name = self.parse_string()?;
             if fields.iter().any(|(existing, _)| *existing == name) {
-                return Err(self.error_at(name_column, format!("the field \"{name}\" appears twice")));
+                return Err(
+                    self.error_at(name_column, format!("the field \"{name}\" appears twice"))
+                );
             }
             self.skip_space();
             self.expect(':')?;
@@ -234,7 +238,12 @@ impl LineParser<'_> {
                     self.depth -= 1;
                     return Ok(Json::Object(fields));
                 }
-                _ => return Err(self.error(format!("expected `,` or `}}` in an object, found {}", self.found()))),
+                _ => {
+                    return Err(self.error(format!(
+                        "expected `,` or `}}` in an object, found {}",
+                        self.found()
+                    )));
+                }
             }
         }
     }
@@ -262,7 +271,12 @@ impl LineParser<'_> {
                     self.depth -= 1;
                     return Ok(Json::Array(items));
                 }
-                _ => return Err(self.error(format!("expected `,` or `]` in an array, found {}", self.found()))),
+                _ => {
+                    return Err(self.error(format!(
+                        "expected `,` or `]` in an array, found {}",
+                        self.found()
+                    )));
+                }
             }
         }
     }
@@ -274,7 +288,10 @@ impl LineParser<'_> {
         loop {
             let escape_column = self.column;
             match self.bump() {
-                None => return Err(self.error_at(start, "this string is never closed: expected a closing `\"`")),
+                None => {
+                    return Err(self
+                        .error_at(start, "this string is never closed: expected a closing `\"`"));
+                }
                 Some('"') => return Ok(text),
                 Some('\\') => {
                     let c = match self.bump() {
@@ -297,7 +314,10 @@ impl LineParser<'_> {
                     text.push(c);
                 }
                 Some(c) if (c as u32) < 0x20 => {
-                    return Err(self.error_at(escape_column, "a control character in a string must be escaped"));
+                    return Err(self.error_at(
+                        escape_column,
+                        "a control character in a string must be escaped",
+                    ));
                 }
                 Some(c) => text.push(c),
             }
@@ -319,20 +339,30 @@ impl LineParser<'_> {
         let high = self.hex4(escape_column)?;
         let code = if (0xD800..0xDC00).contains(&high) {
             if !self.text[self.offset..].starts_with("\\u") {
-                return Err(self.error_at(escape_column, "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)"));
+                return Err(self.error_at(
+                    escape_column,
+                    "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)",
+                ));
             }
             self.bump();
             self.bump();
             let low = self.hex4(escape_column)?;
             if !(0xDC00..0xE000).contains(&low) {
-                return Err(self.error_at(escape_column, "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)"));
+                return Err(self.error_at(
+                    escape_column,
+                    "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)",
+                ));
             }
             0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
         } else {
             high
         };
-        char::from_u32(code)
-            .ok_or_else(|| self.error_at(escape_column, format!("`\\u{code:04x}` is not a character (a lone surrogate)")))
+        char::from_u32(code).ok_or_else(|| {
+            self.error_at(
+                escape_column,
+                format!("`\\u{code:04x}` is not a character (a lone surrogate)"),
+            )
+        })
     }
 
     fn parse_number(&mut self) -> Result<Json, ParseError> {
@@ -382,7 +412,9 @@ impl LineParser<'_> {
     }
 
     fn parse_word(&mut self) -> Result<Json, ParseError> {
-        for (word, value) in [("null", Json::Null), ("true", Json::Bool(true)), ("false", Json::Bool(false))] {
+        for (word, value) in
+            [("null", Json::Null), ("true", Json::Bool(true)), ("false", Json::Bool(false))]
+        {
             if self.text[self.offset..].starts_with(word) {
                 for _ in 0..word.len() {
                     self.bump();
@@ -411,7 +443,10 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
     let Json::Object(fields) = &node.value else {
         return Err(error(
             node.column,
-            format!("expected an event object like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}}, found {}", json_kind(&node.value)),
+            format!(
+                "expected an event object like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}}, found {}",
+                json_kind(&node.value)
+            ),
         ));
     };
     let get = |name: &str| fields.iter().find(|(field, _)| field == name).map(|(_, value)| value);
@@ -426,7 +461,10 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
         _ => {
             return Err(error(
                 process.column,
-                format!("\"process\" must be a non-negative integer (or a name like \"nemesis\"), not {}", json_kind(&process.value)),
+                format!(
+                    "\"process\" must be a non-negative integer (or a name like \"nemesis\"), not {}",
+                    json_kind(&process.value)
+                ),
             ));
         }
     };
@@ -437,7 +475,10 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
         Json::Str(name) if name == "fail" => EventType::Fail,
         Json::Str(name) if name == "info" => EventType::Info,
         _ => {
-            return Err(error(kind_node.column, "\"type\" must be \"invoke\", \"ok\", \"fail\" or \"info\"".into()));
+            return Err(error(
+                kind_node.column,
+                "\"type\" must be \"invoke\", \"ok\", \"fail\" or \"info\"".into(),
+            ));
         }
     };
     let f_node = required("f")?;
@@ -447,17 +488,33 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
             "write" | "put" => Function::Write,
             "cas" => Function::Cas,
             "append" => Function::Append,
-            _ => return Err(error(f_node.column, format!("unknown \"f\" {name:?}: expected \"read\", \"write\", \"cas\" or \"append\""))),
+            _ => {
+                return Err(error(
+                    f_node.column,
+                    format!(
+                        "unknown \"f\" {name:?}: expected \"read\", \"write\", \"cas\" or \"append\""
+                    ),
+                ));
+            }
         },
-        other => return Err(error(f_node.column, format!("\"f\" must be a string, not {}", json_kind(other)))),
+        other => {
+            return Err(error(
+                f_node.column,
+                format!("\"f\" must be a string, not {}", json_kind(other)),
+            ));
+        }
     };
     let key = get("key").map(|node| value_from_json(node, line)).transpose()?;
-    let value = get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
+    let value =
+        get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
     let time = match get("time") {
         None => None,
         Some(JsonNode { value: Json::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
         Some(other) => {
-            return Err(error(other.column, "\"time\" must be a non-negative integer (nanoseconds)".into()));
+            return Err(error(
+                other.column,
+                "\"time\" must be a non-negative integer (nanoseconds)".into(),
+            ));
         }
     };
     Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
@@ -468,14 +525,17 @@ fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {
         Json::Null => Value::Nil,
         Json::Int(i) => Value::Int(*i),
         Json::Str(text) => Value::Str(text.clone()),
-        Json::Array(items) => {
-            Value::List(items.iter().map(|item| value_from_json(item, line)).collect::<Result<_, _>>()?)
-        }
+        Json::Array(items) => Value::List(
+            items.iter().map(|item| value_from_json(item, line)).collect::<Result<_, _>>()?,
+        ),
         other => {
             return Err(ParseError::new(
                 line,
                 node.column,
-                format!("a value must be null, an integer, a string or an array, not {}", json_kind(other)),
+                format!(
+                    "a value must be null, an integer, a string or an array, not {}",
+                    json_kind(other)
+                ),
             ));
         }
     })
@@ -514,31 +574,52 @@ mod tests {
         };
         let history = History {
             events: vec![
-                event(EventType::Invoke, Value::List(vec![Value::Int(-1), Value::Str("é\"\\\n\u{1}😀".into())]), Some(Value::Str("k".into()))),
+                event(
+                    EventType::Invoke,
+                    Value::List(vec![Value::Int(-1), Value::Str("é\"\\\n\u{1}😀".into())]),
+                    Some(Value::Str("k".into())),
+                ),
                 event(EventType::Info, Value::Nil, Some(Value::Nil)),
                 event(EventType::Fail, Value::List(vec![]), None),
             ],
         };
         let text = to_jsonl(&history);
-        assert!(text.starts_with("{\"process\":7,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[-1,"));
+        assert!(text.starts_with(
+            "{\"process\":7,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[-1,"
+        ));
         assert_eq!(parse_jsonl(&text).unwrap(), history);
     }
 
     #[test]
     fn errors_say_line_column_and_what_was_expected() {
         let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
-        assert_eq!(error("\n{\"process\":0,"), "2:14: expected a field name in quotes, found the end of the line");
+        assert_eq!(
+            error("\n{\"process\":0,"),
+            "2:14: expected a field name in quotes, found the end of the line"
+        );
         assert_eq!(error("{\"process\":0,\"type\":\"ok\"}"), "1:1: this event has no \"f\" field");
         assert_eq!(
             error("{\"process\":0,\"type\":\"ok\",\"f\":\"txn\"}"),
             "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\" or \"append\""
         );
-        assert_eq!(error("{\"process\":-1}"), "1:12: \"process\" must be a non-negative integer (or a name like \"nemesis\"), not an integer");
-        assert_eq!(error("{\"process\":0} x"), "1:15: expected the end of the line after the event's object");
+        assert_eq!(
+            error("{\"process\":-1}"),
+            "1:12: \"process\" must be a non-negative integer (or a name like \"nemesis\"), not an integer"
+        );
+        assert_eq!(
+            error("{\"process\":0} x"),
+            "1:15: expected the end of the line after the event's object"
+        );
         assert_eq!(error("{\"a\":1,\"a\":2}"), "1:8: the field \"a\" appears twice");
-        assert_eq!(error("[1]"), "1:1: expected an event object like {\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}, found an array");
+        assert_eq!(
+            error("[1]"),
+            "1:1: expected an event object like {\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}, found an array"
+        );
         assert!(error("{\"process\":99999999999999999999}").contains("64 bits"));
-        assert!(error("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1.5}").contains("fractional"));
+        assert!(
+            error("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1.5}")
+                .contains("fractional")
+        );
         assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
         assert!(error("{\"s\":\"\\ud800\"}").contains("surrogate"));
     }

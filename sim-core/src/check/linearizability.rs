@@ -102,9 +102,9 @@ impl Violation {
 pub fn check<M: Model>(history: &History, model: &M, budget: u64) -> Result<Verdict, HistoryError> {
     let ops = operations(history)?;
     for op in &ops {
-        model.validate(op.f, &op.input, op.output.as_ref()).map_err(|message| {
-            HistoryError::Unsupported { index: op.invoke_index, message }
-        })?;
+        model
+            .validate(op.f, &op.input, op.output.as_ref())
+            .map_err(|message| HistoryError::Unsupported { index: op.invoke_index, message })?;
     }
     Ok(check_operations(&ops, model, budget))
 }
@@ -117,8 +117,10 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
         assert_eq!(op.id, index, "operation ids must be their indices");
         by_key.entry(op.key.as_ref()).or_default().push(op.id);
     }
-    let mut keys: Vec<Option<KeyCheck<M::State>>> =
-        by_key.into_iter().map(|(key, ids)| Some(KeyCheck::new(model, key.cloned(), ids, ops))).collect();
+    let mut keys: Vec<Option<KeyCheck<M::State>>> = by_key
+        .into_iter()
+        .map(|(key, ids)| Some(KeyCheck::new(model, key.cloned(), ids, ops)))
+        .collect();
     let keys_total = keys.len();
     let mut keys_finished = 0;
     let mut remaining = budget;
@@ -182,9 +184,15 @@ struct KeyCheck<S> {
 }
 
 impl<S: Clone + Eq + Hash> KeyCheck<S> {
-    fn new<M: Model<State = S>>(model: &M, key: Option<Value>, ids: Vec<OpId>, ops: &[Operation]) -> Self {
+    fn new<M: Model<State = S>>(
+        model: &M,
+        key: Option<Value>,
+        ids: Vec<OpId>,
+        ops: &[Operation],
+    ) -> Self {
         let indeterminate = ids.iter().any(|&id| ops[id].is_indeterminate());
-        let ok_first = indeterminate.then(|| KeySearch::new(model, key.clone(), ids.clone(), ops, true));
+        let ok_first =
+            indeterminate.then(|| KeySearch::new(model, key.clone(), ids.clone(), ops, true));
         KeyCheck {
             history_order: KeySearch::new(model, key, ids, ops, false),
             ok_first,
@@ -196,7 +204,12 @@ impl<S: Clone + Eq + Hash> KeyCheck<S> {
         std::iter::once(&self.history_order).chain(self.ok_first.as_ref())
     }
 
-    fn run<M: Model<State = S>>(&mut self, model: &M, ops: &[Operation], allowance: u64) -> (Progress, u64) {
+    fn run<M: Model<State = S>>(
+        &mut self,
+        model: &M,
+        ops: &[Operation],
+        allowance: u64,
+    ) -> (Progress, u64) {
         let Some(ok_first) = &mut self.ok_first else {
             return self.history_order.run(model, ops, allowance);
         };
@@ -205,7 +218,8 @@ impl<S: Clone + Eq + Hash> KeyCheck<S> {
         if !matches!(progress, Progress::Paused) {
             return (progress, spent);
         }
-        let (progress, spent_too) = ok_first.run(model, ops, allowance.saturating_sub(spent).max(1));
+        let (progress, spent_too) =
+            ok_first.run(model, ops, allowance.saturating_sub(spent).max(1));
         self.refuted_by_ok_first = matches!(progress, Progress::NotLinearizable);
         (progress, spent + spent_too)
     }
@@ -413,7 +427,8 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
             match entered {
                 Entered::New(cost) => {
                     spent += cost as u64;
-                    let choice = Choice { call: self.cursor, state: self.state, info_pass: self.info_pass };
+                    let choice =
+                        Choice { call: self.cursor, state: self.state, info_pass: self.info_pass };
                     self.stack.push(choice);
                     self.state = next_state;
                     self.lift(self.cursor);
@@ -478,7 +493,9 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
         if self.stack.len() > self.best.len() {
             self.best.truncate(self.best_shared);
             let entries = &self.entries;
-            let added = self.stack[self.best_shared..].iter().map(|choice| entries[choice.call as usize].op);
+            let added = self.stack[self.best_shared..]
+                .iter()
+                .map(|choice| entries[choice.call as usize].op);
             self.best.extend(added);
             self.best_shared = self.stack.len();
         }
@@ -581,7 +598,10 @@ impl fmt::Display for Verdict {
                     "unknown: the search ran out of budget ({spent} units) with {keys_finished} of {keys_total} keys found linearizable and no violation found"
                 )?;
                 for progress in unfinished {
-                    let key = progress.key.as_ref().map_or("(single key)".to_string(), |key| format!("key {key}"));
+                    let key = progress
+                        .key
+                        .as_ref()
+                        .map_or("(single key)".to_string(), |key| format!("key {key}"));
                     writeln!(
                         f,
                         "  {key}: longest linearizable prefix {} of {} operations",

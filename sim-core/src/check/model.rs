@@ -83,7 +83,13 @@ impl Model for Register {
         }
     }
 
-    fn step(&self, state: &Value, f: Function, input: &Value, output: Option<&Value>) -> Option<Value> {
+    fn step(
+        &self,
+        state: &Value,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Value> {
         match f {
             Function::Read => read_register(state, output),
             Function::Write => Some(input.clone()),
@@ -142,7 +148,13 @@ impl Model for CasRegister {
         }
     }
 
-    fn step(&self, state: &Value, f: Function, input: &Value, output: Option<&Value>) -> Option<Value> {
+    fn step(
+        &self,
+        state: &Value,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Value> {
         match (f, input) {
             (Function::Read, _) => read_register(state, output),
             (Function::Write, _) => Some(input.clone()),
@@ -202,7 +214,13 @@ impl Model for KeyValue {
         }
     }
 
-    fn step(&self, state: &String, f: Function, input: &Value, output: Option<&Value>) -> Option<String> {
+    fn step(
+        &self,
+        state: &String,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<String> {
         match f {
             Function::Read => match output {
                 None => Some(state.clone()),
@@ -239,7 +257,8 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 3] = [ModelKind::Register, ModelKind::CasRegister, ModelKind::KeyValue];
+    pub const ALL: [ModelKind; 3] =
+        [ModelKind::Register, ModelKind::CasRegister, ModelKind::KeyValue];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -296,7 +315,10 @@ mod tests {
         let cas = Value::List(vec![int(1), int(2)]);
         assert_eq!(model.step(&int(1), Function::Cas, &cas, Some(&cas)), Some(int(2)));
         assert_eq!(model.step(&int(3), Function::Cas, &cas, Some(&cas)), None);
-        assert_eq!(model.step(&Value::Nil, Function::Read, &Value::Nil, Some(&Value::Nil)), Some(Value::Nil));
+        assert_eq!(
+            model.step(&Value::Nil, Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some(Value::Nil)
+        );
         assert_eq!(model.step(&int(1), Function::Read, &Value::Nil, Some(&Value::Nil)), None);
         assert_eq!(model.step(&int(1), Function::Read, &Value::Nil, None), Some(int(1)));
         assert!(model.validate(Function::Cas, &int(1), None).is_err());
@@ -309,7 +331,10 @@ mod tests {
         let x = Value::Str("x".into());
         assert_eq!(model.step(&"a".into(), Function::Append, &x, Some(&x)), Some("ax".into()));
         assert_eq!(model.step(&"a".into(), Function::Write, &x, Some(&x)), Some("x".into()));
-        assert_eq!(model.step(&"".into(), Function::Read, &Value::Nil, Some(&Value::Nil)), Some("".into()));
+        assert_eq!(
+            model.step(&"".into(), Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some("".into())
+        );
         assert_eq!(model.step(&"a".into(), Function::Read, &Value::Nil, Some(&x)), None);
         assert!(model.validate(Function::Cas, &x, None).is_err());
     }

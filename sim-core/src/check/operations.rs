@@ -260,14 +260,18 @@ mod tests {
             operations(&orphan),
             Err(HistoryError::CompletionWithoutInvoke { index: 0, process: 0, kind: "ok" })
         );
-        let twice =
-            history(vec![event(0, Invoke, Write, Value::Int(1)), event(0, Invoke, Read, Value::Nil)]);
+        let twice = history(vec![
+            event(0, Invoke, Write, Value::Int(1)),
+            event(0, Invoke, Read, Value::Nil),
+        ]);
         assert_eq!(
             operations(&twice),
             Err(HistoryError::InvokeWhileOpen { index: 1, process: 0, open: 0 })
         );
-        let mismatched =
-            history(vec![event(0, Invoke, Write, Value::Int(1)), event(0, Ok, Read, Value::Int(1))]);
+        let mismatched = history(vec![
+            event(0, Invoke, Write, Value::Int(1)),
+            event(0, Ok, Read, Value::Int(1)),
+        ]);
         let error = operations(&mismatched).unwrap_err();
         assert_eq!(
             error.to_string(),
