@@ -72,6 +72,22 @@ fn main() {
         })
         .fold(f64::INFINITY, f64::min);
     println!("c50-bad.txt check only, best of 10: {best:.2} ms");
+    for (file, model) in [
+        ("porcupine/kv/c50-ok.txt", ModelKind::KeyValue),
+        ("porcupine/kv/c50-bad.txt", ModelKind::KeyValue),
+        ("knossos/cas-register/good/mongodb-v0-ack-rollback-8.edn", ModelKind::CasRegister),
+        ("knossos/cas-register/bad/mongodb-v0-ack-rollback-6.edn", ModelKind::CasRegister),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("readable");
+        let history = check::parse_history(&text, Format::JepsenEdn).expect("parses");
+        let needed = (10..40)
+            .map(|power| 1u64 << power)
+            .find(|&budget| {
+                !matches!(model.check(&history, budget).expect("ok"), Verdict::Unknown { .. })
+            })
+            .unwrap_or(u64::MAX);
+        println!("{file}: answered within a budget of {needed} units (next power of two)");
+    }
 
     for (workload, model, name) in [
         (Workload::KeyValue, ModelKind::KeyValue, "kv"),

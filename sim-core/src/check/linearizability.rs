@@ -32,8 +32,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 
-/// A budget that answers the real histories we have with room to spare and bounds the
-/// memo table to a few hundred megabytes (a unit is about 8 bytes).
+/// The default budget, in units: one unit per search step, and one per 8 bytes of memo
+/// table and model states kept. It answers every real history we have with room to spare
+/// (see `examples/check_bench.rs`), runs for a few seconds at most, and keeps the search's
+/// tables under about 400 MB of live data (twice that with vector slack). Callers that
+/// check many runs at once (one per core) may want less.
 pub const DEFAULT_BUDGET: u64 = 50_000_000;
 
 /// The first slice of budget each key gets; slices double each round up to `SLICE_MAX`.
@@ -179,8 +182,6 @@ fn unknown<S: Clone + Eq + Hash>(
 struct KeyCheck<S> {
     history_order: KeySearch<S>,
     ok_first: Option<KeySearch<S>>,
-    /// Which search answered no (for the explanation).
-    refuted_by_ok_first: bool,
 }
 
 impl<S: Clone + Eq + Hash> KeyCheck<S> {
@@ -193,11 +194,7 @@ impl<S: Clone + Eq + Hash> KeyCheck<S> {
         let indeterminate = ids.iter().any(|&id| ops[id].is_indeterminate());
         let ok_first =
             indeterminate.then(|| KeySearch::new(model, key.clone(), ids.clone(), ops, true));
-        KeyCheck {
-            history_order: KeySearch::new(model, key, ids, ops, false),
-            ok_first,
-            refuted_by_ok_first: false,
-        }
+        KeyCheck { history_order: KeySearch::new(model, key, ids, ops, false), ok_first }
     }
 
     fn searches(&self) -> impl Iterator<Item = &KeySearch<S>> {
@@ -220,15 +217,16 @@ impl<S: Clone + Eq + Hash> KeyCheck<S> {
         }
         let (progress, spent_too) =
             ok_first.run(model, ops, allowance.saturating_sub(spent).max(1));
-        self.refuted_by_ok_first = matches!(progress, Progress::NotLinearizable);
         (progress, spent + spent_too)
     }
 
+    /// Both searches' prefixes are linearizable: explain from the longer one.
     fn violation<M: Model<State = S>>(&self, model: &M, ops: &[Operation]) -> Violation {
-        match (&self.ok_first, self.refuted_by_ok_first) {
-            (Some(search), true) => search.violation(model, ops),
-            _ => self.history_order.violation(model, ops),
-        }
+        let deepest = self
+            .searches()
+            .reduce(|best, search| if search.best.len() > best.best.len() { search } else { best })
+            .unwrap_or(&self.history_order);
+        deepest.violation(model, ops)
     }
 }
 
@@ -417,7 +415,8 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
                 let size = model.state_size(&next) as u64;
                 let (id, new) = self.states.intern(next);
                 if new {
-                    spent += 1 + size / 8;
+                    // The state, its slots in the table's index and its vector entry.
+                    spent += 8 + size / 8;
                 }
                 id
             };

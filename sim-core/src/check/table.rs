@@ -177,6 +177,8 @@ impl MemoTable {
                 && entry.low as usize == low
                 && self.words[entry.start..entry.start + entry.len as usize] == *words
         });
+        // Costs in units of 8 bytes of live data: an `InfoSet` and its words; a `MemoEntry`,
+        // up to four index slots (the index doubles at half load) and its words.
         let set_cost = 2 + info.len();
         match found {
             Some(id) => {
@@ -206,8 +208,7 @@ impl MemoTable {
                 });
                 self.words.extend_from_slice(words);
                 self.index.insert(hash, id);
-                // An entry, its slots in the index (load at most one half) and its words.
-                Entered::New(3 + words.len() + set_cost)
+                Entered::New(3 + 8 + words.len() + set_cost)
             }
         }
     }
