@@ -462,6 +462,12 @@ fn parse_number(token: &str) -> Option<Edn> {
 /// `:time` are optional, other keys are ignored. Operations whose `:process` is not an
 /// integer (`:nemesis`) are fault injections and are skipped.
 pub fn parse_history(text: &str) -> Result<History, ParseError> {
+    parse_history_with_positions(text).map(|(history, _)| history)
+}
+
+/// [`parse_history`], also returning where each event's map starts, so that an error found
+/// later in event `i` (such as a [`super::HistoryError`]) can point into the file.
+pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
     let nodes = read_all(text)?;
     let items: Vec<Node> = match <[Node; 1]>::try_from(nodes) {
         Ok([Node { value: Edn::Vector(items) | Edn::List(items), .. }]) => items,
@@ -469,12 +475,14 @@ pub fn parse_history(text: &str) -> Result<History, ParseError> {
         Err(nodes) => nodes,
     };
     let mut history = History::default();
+    let mut positions = Vec::new();
     for item in &items {
         if let Some(event) = event_from_node(item)? {
             history.push(event);
+            positions.push(item.position);
         }
     }
-    Ok(history)
+    Ok((history, positions))
 }
 
 fn field<'n>(pairs: &'n [(Node, Node)], name: &str) -> Option<&'n Node> {

@@ -86,7 +86,13 @@ fn write_string(out: &mut String, text: &str) {
 /// fields are ignored. An event whose `process` is a string (`"nemesis"`) is not a client
 /// operation and is skipped.
 pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
+    parse_jsonl_with_lines(text).map(|(history, _)| history)
+}
+
+/// [`parse_jsonl`], also returning each event's 1-based line number.
+pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
     let mut history = History::default();
+    let mut lines = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
@@ -101,9 +107,10 @@ pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
         }
         if let Some(event) = event_from_object(&object, index + 1)? {
             history.push(event);
+            lines.push(index + 1);
         }
     }
-    Ok(history)
+    Ok((history, lines))
 }
 
 #[derive(Debug, PartialEq)]

@@ -14,7 +14,9 @@
 //! may place them anywhere after their call or leave them out, and it succeeds as soon as
 //! it reaches their returns, which means every `ok` operation is placed.
 //!
-//! A key with indeterminate operations is searched two ways at once (see `KeyCheck`).
+//! The memo table also covers a configuration by an entered one with the same `ok`
+//! operations and state and fewer indeterminate ones (they are optional), and a key with
+//! indeterminate operations is searched two ways at once (see `KeyCheck`).
 //!
 //! Keys are checked on their own (P-compositionality). Each key's search is a resumable
 //! state machine and keys take turns in slices of the budget that double every round, in

@@ -34,6 +34,7 @@ mod table;
 use std::fmt;
 use std::str::FromStr;
 
+pub use edn::Position;
 pub use linearizability::{
     DEFAULT_BUDGET, KeyProgress, Verdict, Violation, check, check_operations,
 };
@@ -122,6 +123,21 @@ pub fn parse_history(text: &str, format: Format) -> Result<History, ParseError> 
     }
 }
 
+/// Parses a history and says where each event starts in the text (`positions[i]` for
+/// `history.events[i]`; column 1 for JSON lines), so that a [`HistoryError`], which names
+/// an event index, can be reported as `file:line:column`.
+pub fn parse_history_with_positions(
+    text: &str,
+    format: Format,
+) -> Result<(History, Vec<Position>), ParseError> {
+    match format {
+        Format::JepsenEdn => edn::parse_history_with_positions(text),
+        Format::Jsonl => jsonl::parse_jsonl_with_lines(text).map(|(history, lines)| {
+            (history, lines.into_iter().map(|line| Position { line, column: 1 }).collect())
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +152,18 @@ mod tests {
         assert_eq!(detect_format(""), None);
         assert_eq!(detect_format("hello"), None);
         assert_eq!(detect_format("{"), None);
+    }
+
+    #[test]
+    fn positions_point_at_each_event() {
+        let edn_text = "; c\n[{:process 0, :type :invoke, :f :read}\n {:process :nemesis, :type :info, :f :kill}\n  {:process 0, :type :ok, :f :read}]";
+        let (history, positions) =
+            parse_history_with_positions(edn_text, Format::JepsenEdn).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(positions, [Position { line: 2, column: 2 }, Position { line: 4, column: 3 }]);
+        let jsonl_text = "\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}";
+        let (_, positions) = parse_history_with_positions(jsonl_text, Format::Jsonl).unwrap();
+        assert_eq!(positions, [Position { line: 2, column: 1 }, Position { line: 3, column: 1 }]);
     }
 
     #[test]
