@@ -9,11 +9,8 @@ const BUDGET: u64 = 2_000_000;
 /// Key 0: a key-value history with many indeterminate appends and one impossible read:
 /// refuting it takes far more than `BUDGET`.
 fn hard_key() -> History {
-    let options = Options {
-        workload: Workload::KeyValue,
-        info_percent: 5,
-        ..Options::new(4, 3000, 1, 12)
-    };
+    let options =
+        Options { workload: Workload::KeyValue, info_percent: 5, ..Options::new(4, 3000, 1, 12) };
     generate::with_impossible_read(&generate::generate(&options), 1).expect("has reads")
 }
 
