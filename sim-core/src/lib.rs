@@ -6,6 +6,7 @@
 //! files and prints; the engine only computes.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod client;
 pub mod clock;
 pub mod codec;

@@ -1,0 +1,708 @@
+//! A small EDN reader (https://github.com/edn-format/edn) and Jepsen histories on top of it.
+//!
+//! The reader handles what Jepsen and Knossos write and a little more: nil, true, false,
+//! integers (with an optional `N`), floats (with an optional `M`, and `##Inf`, `##-Inf`,
+//! `##NaN`), strings with escapes, characters, symbols, keywords, lists `( )`, vectors
+//! `[ ]`, maps `{ }`, sets `#{ }`, tagged values `#inst "..."`, `#_` discards, `;`
+//! comments, and commas as whitespace. Errors carry a 1-based line and column (in
+//! characters) and say what was expected. It never panics; nesting deeper than
+//! [`MAX_DEPTH`] is an error rather than a stack overflow.
+
+use super::ParseError;
+use crate::history::{EventType, Function, History, HistoryEvent, Value};
+use crate::time::SimTime;
+
+/// How deep collections may nest.
+pub const MAX_DEPTH: usize = 200;
+
+/// A place in the text: 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// An EDN value with the position where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub position: Position,
+    pub value: Edn,
+}
+
+/// An EDN value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edn {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Char(char),
+    /// A keyword's name without its colon: `:ok` is `Keyword("ok")`.
+    Keyword(String),
+    Symbol(String),
+    List(Vec<Node>),
+    Vector(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    Set(Vec<Node>),
+    /// `#tag value`.
+    Tagged(String, Box<Node>),
+}
+
+impl Edn {
+    /// What kind of value this is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Edn::Nil => "nil",
+            Edn::Bool(_) => "a boolean",
+            Edn::Int(_) => "an integer",
+            Edn::Float(_) => "a float",
+            Edn::Str(_) => "a string",
+            Edn::Char(_) => "a character",
+            Edn::Keyword(_) => "a keyword",
+            Edn::Symbol(_) => "a symbol",
+            Edn::List(_) => "a list",
+            Edn::Vector(_) => "a vector",
+            Edn::Map(_) => "a map",
+            Edn::Set(_) => "a set",
+            Edn::Tagged(..) => "a tagged value",
+        }
+    }
+}
+
+/// Reads every top-level value of an EDN text.
+pub fn read_all(text: &str) -> Result<Vec<Node>, ParseError> {
+    let mut reader = Reader { text, offset: 0, line: 1, column: 1, depth: 0 };
+    let mut nodes = Vec::new();
+    loop {
+        reader.skip_ignorable()?;
+        if reader.peek().is_none() {
+            return Ok(nodes);
+        }
+        nodes.push(reader.read_node()?);
+    }
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    column: usize,
+    depth: usize,
+}
+
+fn is_delimiter(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | ';')
+}
+
+fn describe_char(c: Option<char>) -> String {
+    match c {
+        None => "the end of the input".to_string(),
+        Some(c) if c.is_control() => format!("{c:?}"),
+        Some(c) => format!("`{c}`"),
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn position(&self) -> Position {
+        Position { line: self.line, column: self.column }
+    }
+
+    fn error_at(&self, position: Position, message: impl Into<String>) -> ParseError {
+        ParseError::new(position.line, position.column, message)
+    }
+
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        self.error_at(self.position(), message)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.text[self.offset..].chars().next()
+    }
+
+    fn peek_second(&self) -> Option<char> {
+        let mut chars = self.text[self.offset..].chars();
+        chars.next();
+        chars.next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.offset += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    /// Whitespace, commas, `;` comments and `#_` discarded values.
+    fn skip_ignorable(&mut self) -> Result<(), ParseError> {
+        loop {
+            match self.peek() {
+                Some(c) if c.is_whitespace() || c == ',' => {
+                    self.bump();
+                }
+                Some(';') => {
+                    while let Some(c) = self.bump() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                Some('#') if self.peek_second() == Some('_') => {
+                    let start = self.position();
+                    self.bump();
+                    self.bump();
+                    self.skip_ignorable()?;
+                    if self.peek().is_none() || matches!(self.peek(), Some(')' | ']' | '}')) {
+                        return Err(
+                            self.error_at(start, "`#_` must be followed by a value to discard")
+                        );
+                    }
+                    self.read_node()?;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn read_node(&mut self) -> Result<Node, ParseError> {
+        let position = self.position();
+        let value = match self.peek() {
+            None => return Err(self.error("expected a value, found the end of the input")),
+            Some('(') => Edn::List(self.read_sequence(')', "list")?),
+            Some('[') => Edn::Vector(self.read_sequence(']', "vector")?),
+            Some('{') => self.read_map()?,
+            Some('"') => Edn::Str(self.read_string()?),
+            Some(':') => self.read_keyword()?,
+            Some('\\') => Edn::Char(self.read_char()?),
+            Some('#') => self.read_dispatch()?,
+            Some(c @ (')' | ']' | '}')) => {
+                return Err(self.error(format!("unexpected `{c}`: nothing is open here to close")));
+            }
+            Some(_) => self.read_atom()?,
+        };
+        Ok(Node { position, value })
+    }
+
+    fn enter(&mut self, position: Position) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(
+                self.error_at(position, format!("values nest deeper than {MAX_DEPTH} levels"))
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads the values up to `close`, the opening delimiter being next.
+    fn read_sequence(&mut self, close: char, what: &str) -> Result<Vec<Node>, ParseError> {
+        let start = self.position();
+        self.enter(start)?;
+        self.bump();
+        let mut items = Vec::new();
+        loop {
+            self.skip_ignorable()?;
+            match self.peek() {
+                Some(c) if c == close => {
+                    self.bump();
+                    self.depth -= 1;
+                    return Ok(items);
+                }
+                None => {
+                    return Err(self.error(format!(
+                        "expected `{close}` to close the {what} opened at line {}, column {}, found the end of the input",
+                        start.line, start.column
+                    )));
+                }
+                Some(c @ (')' | ']' | '}')) => {
+                    return Err(self.error(format!(
+                        "expected `{close}` to close the {what} opened at line {}, column {}, found `{c}`",
+                        start.line, start.column
+                    )));
+                }
+                Some(_) => items.push(self.read_node()?),
+            }
+        }
+    }
+
+    fn read_map(&mut self) -> Result<Edn, ParseError> {
+        let start = self.position();
+        let items = self.read_sequence('}', "map")?;
+        if items.len() % 2 != 0 {
+            return Err(self.error_at(
+                start,
+                format!(
+                    "a map needs a value for every key, but this one has {} forms",
+                    items.len()
+                ),
+            ));
+        }
+        let mut pairs: Vec<(Node, Node)> = Vec::with_capacity(items.len() / 2);
+        let mut items = items.into_iter();
+        while let (Some(key), Some(value)) = (items.next(), items.next()) {
+            if pairs.iter().any(|(existing, _)| existing.value == key.value) {
+                return Err(self.error_at(key.position, "this key appears twice in the map"));
+            }
+            pairs.push((key, value));
+        }
+        Ok(Edn::Map(pairs))
+    }
+
+    fn read_string(&mut self) -> Result<String, ParseError> {
+        let start = self.position();
+        self.bump();
+        let mut text = String::new();
+        loop {
+            let escape_at = self.position();
+            match self.bump() {
+                None => {
+                    return Err(self
+                        .error_at(start, "this string is never closed: expected a closing `\"`"));
+                }
+                Some('"') => return Ok(text),
+                Some('\\') => {
+                    let c = match self.bump() {
+                        Some('n') => '\n',
+                        Some('t') => '\t',
+                        Some('r') => '\r',
+                        Some('b') => '\u{8}',
+                        Some('f') => '\u{c}',
+                        Some('"') => '"',
+                        Some('\\') => '\\',
+                        Some('/') => '/',
+                        Some('u') => self.read_unicode_escape(escape_at)?,
+                        other => {
+                            return Err(self.error_at(
+                                escape_at,
+                                format!(
+                                    "unknown escape `\\{}` in a string: expected one of \\n \\t \\r \\b \\f \\\" \\\\ \\uXXXX",
+                                    other.map_or(String::new(), String::from)
+                                ),
+                            ));
+                        }
+                    };
+                    text.push(c);
+                }
+                Some(c) => text.push(c),
+            }
+        }
+    }
+
+    fn read_unicode_escape(&mut self, escape_at: Position) -> Result<char, ParseError> {
+        let mut code = 0u32;
+        for _ in 0..4 {
+            let digit = self.bump().and_then(|c| c.to_digit(16)).ok_or_else(|| {
+                self.error_at(escape_at, "`\\u` must be followed by four hexadecimal digits")
+            })?;
+            code = code * 16 + digit;
+        }
+        char::from_u32(code).ok_or_else(|| {
+            self.error_at(
+                escape_at,
+                format!("`\\u{code:04x}` is not a character (a lone surrogate)"),
+            )
+        })
+    }
+
+    /// The characters up to the next delimiter.
+    fn read_token(&mut self) -> &'a str {
+        let text = self.text;
+        let start = self.offset;
+        while let Some(c) = self.peek() {
+            if is_delimiter(c) {
+                break;
+            }
+            self.bump();
+        }
+        &text[start..self.offset]
+    }
+
+    fn read_keyword(&mut self) -> Result<Edn, ParseError> {
+        let start = self.position();
+        self.bump();
+        let name = self.read_token();
+        if name.is_empty() || name.starts_with(':') && name.len() == 1 {
+            return Err(self.error_at(start, "a keyword needs a name after `:`, like `:ok`"));
+        }
+        Ok(Edn::Keyword(name.to_string()))
+    }
+
+    fn read_char(&mut self) -> Result<char, ParseError> {
+        let start = self.position();
+        self.bump();
+        // The first character is taken whatever it is (`\(` is a character).
+        let Some(first) = self.bump() else {
+            return Err(self.error_at(start, "expected a character after `\\`"));
+        };
+        let rest = self.read_token();
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let name = format!("{first}{rest}");
+        match name.as_str() {
+            "newline" => Ok('\n'),
+            "space" => Ok(' '),
+            "tab" => Ok('\t'),
+            "return" => Ok('\r'),
+            "backspace" => Ok('\u{8}'),
+            "formfeed" => Ok('\u{c}'),
+            _ if first == 'u' && rest.len() == 4 => u32::from_str_radix(rest, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| self.error_at(start, format!("`\\{name}` is not a character"))),
+            _ => Err(self.error_at(
+                start,
+                format!("unknown character `\\{name}`: expected one character or \\newline, \\space, \\tab, \\return, \\uXXXX"),
+            )),
+        }
+    }
+
+    fn read_dispatch(&mut self) -> Result<Edn, ParseError> {
+        let start = self.position();
+        match self.peek_second() {
+            Some('{') => {
+                self.bump();
+                Ok(Edn::Set(self.read_sequence('}', "set")?))
+            }
+            Some('#') => {
+                self.bump();
+                self.bump();
+                match self.read_token() {
+                    "Inf" => Ok(Edn::Float(f64::INFINITY)),
+                    "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
+                    "NaN" => Ok(Edn::Float(f64::NAN)),
+                    other => Err(self.error_at(
+                        start,
+                        format!("unknown symbolic value `##{other}`: expected ##Inf, ##-Inf or ##NaN"),
+                    )),
+                }
+            }
+            Some(c) if c.is_alphabetic() => {
+                self.bump();
+                let tag = self.read_token().to_string();
+                self.skip_ignorable()?;
+                if self.peek().is_none() {
+                    return Err(self.error(format!("expected a value after the tag `#{tag}`")));
+                }
+                self.enter(start)?;
+                let value = self.read_node()?;
+                self.depth -= 1;
+                Ok(Edn::Tagged(tag, Box::new(value)))
+            }
+            other => Err(self.error_at(
+                start,
+                format!(
+                    "unexpected {} after `#`: expected `#{{` (a set), `#_` (a discard), `##Inf` or a tag like `#inst`",
+                    describe_char(other)
+                ),
+            )),
+        }
+    }
+
+    /// A number, nil, true, false or a symbol.
+    fn read_atom(&mut self) -> Result<Edn, ParseError> {
+        let start = self.position();
+        let token = self.read_token();
+        if token.is_empty() {
+            // A character that cannot start any value, e.g. a lone `\u{0}`: consume it so
+            // the message can point at it.
+            let c = self.peek();
+            return Err(
+                self.error_at(start, format!("unexpected {}: expected a value", describe_char(c)))
+            );
+        }
+        let mut chars = token.chars();
+        let first = chars.next().unwrap_or(' ');
+        let second = chars.next();
+        let numeric = first.is_ascii_digit()
+            || (matches!(first, '+' | '-') && second.is_some_and(|c| c.is_ascii_digit()));
+        if numeric {
+            return parse_number(token).ok_or_else(|| {
+                self.error_at(start, format!("`{token}` is not a number: expected an integer like -12 or a float like 1.5e3 (integers must fit in 64 bits)"))
+            });
+        }
+        Ok(match token {
+            "nil" => Edn::Nil,
+            "true" => Edn::Bool(true),
+            "false" => Edn::Bool(false),
+            _ => {
+                if token.chars().any(|c| c.is_control() || c == '\\') {
+                    return Err(
+                        self.error_at(start, format!("`{}` is not a symbol", token.escape_debug()))
+                    );
+                }
+                Edn::Symbol(token.to_string())
+            }
+        })
+    }
+}
+
+fn parse_number(token: &str) -> Option<Edn> {
+    let digits = token.strip_prefix('+').unwrap_or(token);
+    let integer = digits.strip_suffix('N').unwrap_or(digits);
+    let unsigned = integer.strip_prefix('-').unwrap_or(integer);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return integer.parse::<i64>().ok().map(Edn::Int);
+    }
+    let float = digits.strip_suffix('M').unwrap_or(digits);
+    let unsigned = float.strip_prefix('-').unwrap_or(float);
+    let well_formed = unsigned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && unsigned.bytes().next().is_some_and(|b| b.is_ascii_digit());
+    if well_formed { float.parse::<f64>().ok().map(Edn::Float) } else { None }
+}
+
+/// Parses a Jepsen history: one vector or list of maps, or maps one after another (one a
+/// line). Maps are `{:process P, :type T, :f F, :key K, :value V, :time T}`; `:key` and
+/// `:time` are optional, other keys are ignored. Operations whose `:process` is not an
+/// integer (`:nemesis`) are fault injections and are skipped.
+pub fn parse_history(text: &str) -> Result<History, ParseError> {
+    parse_history_with_positions(text).map(|(history, _)| history)
+}
+
+/// [`parse_history`], also returning where each event's map starts, so that an error found
+/// later in event `i` (such as a [`super::HistoryError`]) can point into the file.
+pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
+    let nodes = read_all(text)?;
+    let items: Vec<Node> = match <[Node; 1]>::try_from(nodes) {
+        Ok([Node { value: Edn::Vector(items) | Edn::List(items), .. }]) => items,
+        Ok([single]) => vec![single],
+        Err(nodes) => nodes,
+    };
+    let mut history = History::default();
+    let mut positions = Vec::new();
+    for item in &items {
+        if let Some(event) = event_from_node(item)? {
+            history.push(event);
+            positions.push(item.position);
+        }
+    }
+    Ok((history, positions))
+}
+
+fn field<'n>(pairs: &'n [(Node, Node)], name: &str) -> Option<&'n Node> {
+    pairs
+        .iter()
+        .find(|(key, _)| matches!(&key.value, Edn::Keyword(k) if k == name))
+        .map(|(_, value)| value)
+}
+
+fn content_error(node: &Node, message: impl Into<String>) -> ParseError {
+    ParseError::new(node.position.line, node.position.column, message)
+}
+
+/// One history event, or `None` for a non-client (nemesis) operation.
+fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
+    let Edn::Map(pairs) = &node.value else {
+        return Err(content_error(
+            node,
+            format!(
+                "expected an operation map like {{:process 0, :type :invoke, :f :read, :value nil}}, found {}",
+                node.value.kind()
+            ),
+        ));
+    };
+    let process = field(pairs, "process")
+        .ok_or_else(|| content_error(node, "this operation has no :process"))?;
+    let process = match process.value {
+        Edn::Int(p) if p >= 0 => p as u64,
+        Edn::Int(p) => {
+            return Err(content_error(
+                process,
+                format!("a :process must be a non-negative integer, not {p}"),
+            ));
+        }
+        // `:nemesis` and other non-client processes inject faults; they are not operations.
+        _ => return Ok(None),
+    };
+    let kind_node =
+        field(pairs, "type").ok_or_else(|| content_error(node, "this operation has no :type"))?;
+    let kind = match name_of(kind_node) {
+        Some("invoke") => EventType::Invoke,
+        Some("ok") => EventType::Ok,
+        Some("fail") => EventType::Fail,
+        Some("info") => EventType::Info,
+        _ => {
+            return Err(content_error(
+                kind_node,
+                "expected a :type of :invoke, :ok, :fail or :info",
+            ));
+        }
+    };
+    let f_node =
+        field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
+    let f = match name_of(f_node) {
+        Some("read" | "get") => Function::Read,
+        Some("write" | "put") => Function::Write,
+        Some("cas") => Function::Cas,
+        Some("append") => Function::Append,
+        _ => {
+            return Err(content_error(
+                f_node,
+                "unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append",
+            ));
+        }
+    };
+    let value = match field(pairs, "value") {
+        Some(value) => value_from_node(value)?,
+        None => Value::Nil,
+    };
+    let key = field(pairs, "key").map(value_from_node).transpose()?;
+    let time = match field(pairs, "time") {
+        None => None,
+        Some(Node { value: Edn::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
+        Some(other) => {
+            return Err(content_error(
+                other,
+                "a :time must be a non-negative integer (nanoseconds)",
+            ));
+        }
+    };
+    Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
+}
+
+fn name_of(node: &Node) -> Option<&str> {
+    match &node.value {
+        Edn::Keyword(name) | Edn::Symbol(name) | Edn::Str(name) => Some(name),
+        _ => None,
+    }
+}
+
+fn value_from_node(node: &Node) -> Result<Value, ParseError> {
+    Ok(match &node.value {
+        Edn::Nil => Value::Nil,
+        Edn::Int(i) => Value::Int(*i),
+        Edn::Str(s) => Value::Str(s.clone()),
+        Edn::Keyword(k) => Value::Str(format!(":{k}")),
+        Edn::Vector(items) | Edn::List(items) => {
+            Value::List(items.iter().map(value_from_node).collect::<Result<_, _>>()?)
+        }
+        other => {
+            return Err(content_error(
+                node,
+                format!(
+                    "a :value or :key must be nil, an integer, a string, a keyword or a vector, not {}",
+                    other.kind()
+                ),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_one(text: &str) -> Edn {
+        let mut nodes = read_all(text).unwrap();
+        assert_eq!(nodes.len(), 1, "{text}");
+        nodes.remove(0).value
+    }
+
+    fn error(text: &str) -> String {
+        read_all(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_scalars() {
+        assert_eq!(read_one("nil"), Edn::Nil);
+        assert_eq!(read_one("true"), Edn::Bool(true));
+        assert_eq!(read_one("-42"), Edn::Int(-42));
+        assert_eq!(read_one("+7"), Edn::Int(7));
+        assert_eq!(read_one("12N"), Edn::Int(12));
+        assert_eq!(read_one("1.5e3"), Edn::Float(1500.0));
+        assert_eq!(read_one("2.5M"), Edn::Float(2.5));
+        assert_eq!(read_one(":ok"), Edn::Keyword("ok".into()));
+        assert_eq!(read_one(":a/b"), Edn::Keyword("a/b".into()));
+        assert_eq!(read_one("foo-bar?"), Edn::Symbol("foo-bar?".into()));
+        assert_eq!(read_one("-"), Edn::Symbol("-".into()));
+        assert_eq!(read_one(r#""a\"b\\c\n\u00e9""#), Edn::Str("a\"b\\c\né".into()));
+        assert_eq!(read_one(r"\a"), Edn::Char('a'));
+        assert_eq!(read_one(r"\newline"), Edn::Char('\n'));
+        assert_eq!(read_one("##Inf"), Edn::Float(f64::INFINITY));
+    }
+
+    #[test]
+    fn reads_collections_comments_and_discards() {
+        let value = read_one("[1, (2 3) ; comment\n {:a #{4}} #_ 5 #inst \"2020\"]");
+        let Edn::Vector(items) = value else { panic!("not a vector") };
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[1].position, Position { line: 1, column: 5 });
+        assert!(matches!(&items[1].value, Edn::List(list) if list.len() == 2));
+        assert!(matches!(&items[2].value, Edn::Map(pairs) if pairs.len() == 1));
+        assert_eq!(items[2].position, Position { line: 2, column: 2 });
+        assert!(matches!(&items[3].value, Edn::Tagged(tag, _) if tag == "inst"));
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        assert_eq!(
+            error("[1 2"),
+            "1:5: expected `]` to close the vector opened at line 1, column 1, found the end of the input"
+        );
+        assert_eq!(
+            error("[1 2)"),
+            "1:5: expected `]` to close the vector opened at line 1, column 1, found `)`"
+        );
+        assert_eq!(error("\n  \"abc"), "2:3: this string is never closed: expected a closing `\"`");
+        assert_eq!(
+            error("{:a 1 :b}"),
+            "1:1: a map needs a value for every key, but this one has 3 forms"
+        );
+        assert_eq!(error("{:a 1 :a 2}"), "1:7: this key appears twice in the map");
+        assert!(
+            error("99999999999999999999")
+                .starts_with("1:1: `99999999999999999999` is not a number")
+        );
+        assert!(error(":").starts_with("1:1: a keyword needs a name"));
+        assert!(error("#?").starts_with("1:1: unexpected `?` after `#`"));
+        assert!(error(")").starts_with("1:1: unexpected `)`"));
+        assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
+    }
+
+    #[test]
+    fn history_from_a_vector_or_one_map_a_line() {
+        let vector = "; a comment\n[{:process 0, :type :invoke, :f :write, :value 1}\n \
+                      {:process :nemesis, :type :info, :f :kill, :value nil}\n \
+                      {:process 0, :type :ok, :f :write, :value 1, :time 17}]";
+        let lines = "{:process 0, :type :invoke, :f :put, :key \"k\", :value \"x\"}\n\
+                     {:process 0, :type :ok, :f :put, :key \"k\", :value \"x\"}\n";
+        let history = parse_history(vector).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history.events[1].time, Some(SimTime(17)));
+        assert_eq!(history.events[1].kind, EventType::Ok);
+        let history = parse_history(lines).unwrap();
+        assert_eq!(history.events[0].f, Function::Write);
+        assert_eq!(history.events[0].key, Some(Value::Str("k".into())));
+        let cas = parse_history("({:process 1 :type :invoke :f :cas :value [1 2]})").unwrap();
+        assert_eq!(cas.events[0].value, Value::List(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(parse_history("").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn history_content_errors_point_at_the_field() {
+        let error = |text: &str| parse_history(text).unwrap_err().to_string();
+        assert_eq!(
+            error("[{:process 0, :type :invoke, :f :txn, :value 1}]"),
+            "1:33: unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append"
+        );
+        assert_eq!(
+            error("{:process 0, :type :begun, :f :read}"),
+            "1:20: expected a :type of :invoke, :ok, :fail or :info"
+        );
+        assert_eq!(error("[{:type :ok}]"), "1:2: this operation has no :process");
+        assert!(error("[1]").starts_with("1:2: expected an operation map"));
+        assert!(error("{:process 0, :type :ok, :f :read, :value 1.5}").contains("not a float"));
+        assert!(error("{:process 0, :type :ok, :f :read, :time -1}").contains(":time"));
+        // A nemesis op with an unknown :f is skipped, not an error.
+        assert_eq!(
+            parse_history("{:process :nemesis, :type :info, :f :partition}").unwrap().len(),
+            0
+        );
+    }
+}

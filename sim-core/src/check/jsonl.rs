@@ -1,0 +1,633 @@
+//! dsim's own history format: JSON lines, one event per line, described field by field in
+//! `docs/history-format.md`:
+//!
+//! ```text
+//! {"process":0,"type":"invoke","f":"write","key":3,"value":5,"time":123}
+//! {"process":0,"type":"ok","f":"write","key":3,"value":5,"time":456}
+//! ```
+//!
+//! A small hand-written JSON reader and writer, so sim-core needs no serde: the format uses
+//! a handful of JSON features and the reader must report line and column. It never panics.
+
+use super::ParseError;
+use crate::history::{EventType, Function, History, HistoryEvent, Value};
+use crate::time::SimTime;
+use std::fmt::Write as _;
+
+/// How deep arrays may nest in a value.
+pub const MAX_DEPTH: usize = 200;
+
+/// Writes a history as JSON lines (one event a line, each line ending in `\n`). `key` and
+/// `time` are left out when absent; `parse_jsonl` reads the text back to an equal history.
+pub fn to_jsonl(history: &History) -> String {
+    let mut out = String::with_capacity(history.len() * 64);
+    for event in &history.events {
+        let _ = write!(
+            out,
+            "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\"",
+            event.process,
+            event.kind.name(),
+            event.f.name()
+        );
+        if let Some(key) = &event.key {
+            out.push_str(",\"key\":");
+            write_value(&mut out, key);
+        }
+        out.push_str(",\"value\":");
+        write_value(&mut out, &event.value);
+        if let Some(time) = event.time {
+            let _ = write!(out, ",\"time\":{}", time.as_nanos());
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Nil => out.push_str("null"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Str(text) => write_string(out, text),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+    }
+}
+
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Parses JSON lines. Blank lines are skipped; each other line must be one JSON object with
+/// `process`, `type`, `f` and optionally `key`, `value` (default null) and `time`. Unknown
+/// fields are ignored. An event whose `process` is a string (`"nemesis"`) is not a client
+/// operation and is skipped.
+pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
+    parse_jsonl_with_lines(text).map(|(history, _)| history)
+}
+
+/// [`parse_jsonl`], also returning each event's 1-based line number.
+pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
+    let mut history = History::default();
+    let mut lines = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parser = LineParser { text: line, offset: 0, column: 1, line: index + 1, depth: 0 };
+        parser.skip_space();
+        let object = parser.parse_value()?;
+        parser.skip_space();
+        if parser.offset < line.len() {
+            return Err(parser.error("expected the end of the line after the event's object"));
+        }
+        if let Some(event) = event_from_object(&object, index + 1)? {
+            history.push(event);
+            lines.push(index + 1);
+        }
+    }
+    Ok((history, lines))
+}
+
+#[derive(Debug, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float,
+    Str(String),
+    Array(Vec<JsonNode>),
+    Object(Vec<(String, JsonNode)>),
+}
+
+#[derive(Debug, PartialEq)]
+struct JsonNode {
+    column: usize,
+    value: Json,
+}
+
+struct LineParser<'a> {
+    text: &'a str,
+    offset: usize,
+    column: usize,
+    line: usize,
+    depth: usize,
+}
+
+impl LineParser<'_> {
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError::new(self.line, self.column, message)
+    }
+
+    fn error_at(&self, column: usize, message: impl Into<String>) -> ParseError {
+        ParseError::new(self.line, column, message)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.text[self.offset..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.offset += c.len_utf8();
+        self.column += 1;
+        Some(c)
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t' | '\r')) {
+            self.bump();
+        }
+    }
+
+    fn found(&self) -> String {
+        match self.peek() {
+            None => "the end of the line".to_string(),
+            Some(c) => format!("{c:?}"),
+        }
+    }
+
+    fn expect(&mut self, wanted: char) -> Result<(), ParseError> {
+        if self.peek() == Some(wanted) {
+            self.bump();
+            Ok(())
+        } else {
+            Err(self.error(format!("expected `{wanted}`, found {}", self.found())))
+        }
+    }
+
+    fn parse_value(&mut self) -> Result<JsonNode, ParseError> {
+        let column = self.column;
+        let value = match self.peek() {
+            Some('{') => self.parse_object()?,
+            Some('[') => self.parse_array()?,
+            Some('"') => Json::Str(self.parse_string()?),
+            Some('-' | '0'..='9') => self.parse_number()?,
+            Some('n' | 't' | 'f') => self.parse_word()?,
+            _ => {
+                return Err(self.error(format!(
+                    "expected a JSON value (object, array, string, number, true, false or null), found {}",
+                    self.found()
+                )));
+            }
+        };
+        Ok(JsonNode { column, value })
+    }
+
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!("values nest deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    fn parse_object(&mut self) -> Result<Json, ParseError> {
+        self.enter()?;
+        self.bump();
+        let mut fields: Vec<(String, JsonNode)> = Vec::new();
+        self.skip_space();
+        if self.peek() == Some('}') {
+            self.bump();
+            self.depth -= 1;
+            return Ok(Json::Object(fields));
+        }
+        loop {
+            self.skip_space();
+            let name_column = self.column;
+            if self.peek() != Some('"') {
+                return Err(
+                    self.error(format!("expected a field name in quotes, found {}", self.found()))
+                );
+            }
+            let name = self.parse_string()?;
+            if fields.iter().any(|(existing, _)| *existing == name) {
+                return Err(
+                    self.error_at(name_column, format!("the field \"{name}\" appears twice"))
+                );
+            }
+            self.skip_space();
+            self.expect(':')?;
+            self.skip_space();
+            let value = self.parse_value()?;
+            fields.push((name, value));
+            self.skip_space();
+            match self.peek() {
+                Some(',') => {
+                    self.bump();
+                }
+                Some('}') => {
+                    self.bump();
+                    self.depth -= 1;
+                    return Ok(Json::Object(fields));
+                }
+                _ => {
+                    return Err(self.error(format!(
+                        "expected `,` or `}}` in an object, found {}",
+                        self.found()
+                    )));
+                }
+            }
+        }
+    }
+
+    fn parse_array(&mut self) -> Result<Json, ParseError> {
+        self.enter()?;
+        self.bump();
+        let mut items = Vec::new();
+        self.skip_space();
+        if self.peek() == Some(']') {
+            self.bump();
+            self.depth -= 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            self.skip_space();
+            items.push(self.parse_value()?);
+            self.skip_space();
+            match self.peek() {
+                Some(',') => {
+                    self.bump();
+                }
+                Some(']') => {
+                    self.bump();
+                    self.depth -= 1;
+                    return Ok(Json::Array(items));
+                }
+                _ => {
+                    return Err(self.error(format!(
+                        "expected `,` or `]` in an array, found {}",
+                        self.found()
+                    )));
+                }
+            }
+        }
+    }
+
+    fn parse_string(&mut self) -> Result<String, ParseError> {
+        let start = self.column;
+        self.bump();
+        let mut text = String::new();
+        loop {
+            let escape_column = self.column;
+            match self.bump() {
+                None => {
+                    return Err(self
+                        .error_at(start, "this string is never closed: expected a closing `\"`"));
+                }
+                Some('"') => return Ok(text),
+                Some('\\') => {
+                    let c = match self.bump() {
+                        Some('"') => '"',
+                        Some('\\') => '\\',
+                        Some('/') => '/',
+                        Some('b') => '\u{8}',
+                        Some('f') => '\u{c}',
+                        Some('n') => '\n',
+                        Some('r') => '\r',
+                        Some('t') => '\t',
+                        Some('u') => self.parse_unicode_escape(escape_column)?,
+                        _ => {
+                            return Err(self.error_at(
+                                escape_column,
+                                "unknown escape in a string: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+                            ));
+                        }
+                    };
+                    text.push(c);
+                }
+                Some(c) if (c as u32) < 0x20 => {
+                    return Err(self.error_at(
+                        escape_column,
+                        "a control character in a string must be escaped",
+                    ));
+                }
+                Some(c) => text.push(c),
+            }
+        }
+    }
+
+    fn hex4(&mut self, escape_column: usize) -> Result<u32, ParseError> {
+        let mut code = 0;
+        for _ in 0..4 {
+            let digit = self.bump().and_then(|c| c.to_digit(16)).ok_or_else(|| {
+                self.error_at(escape_column, "`\\u` must be followed by four hexadecimal digits")
+            })?;
+            code = code * 16 + digit;
+        }
+        Ok(code)
+    }
+
+    fn parse_unicode_escape(&mut self, escape_column: usize) -> Result<char, ParseError> {
+        let high = self.hex4(escape_column)?;
+        let code = if (0xD800..0xDC00).contains(&high) {
+            if !self.text[self.offset..].starts_with("\\u") {
+                return Err(self.error_at(
+                    escape_column,
+                    "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)",
+                ));
+            }
+            self.bump();
+            self.bump();
+            let low = self.hex4(escape_column)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(self.error_at(
+                    escape_column,
+                    "a high surrogate must be followed by a low one (\\uDC00 to \\uDFFF)",
+                ));
+            }
+            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        } else {
+            high
+        };
+        char::from_u32(code).ok_or_else(|| {
+            self.error_at(
+                escape_column,
+                format!("`\\u{code:04x}` is not a character (a lone surrogate)"),
+            )
+        })
+    }
+
+    fn parse_number(&mut self) -> Result<Json, ParseError> {
+        let start_offset = self.offset;
+        let start_column = self.column;
+        let mut integer = true;
+        if self.peek() == Some('-') {
+            self.bump();
+        }
+        let digits_start = self.offset;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.bump();
+        }
+        let digits = &self.text[digits_start..self.offset];
+        if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+            return Err(self.error_at(start_column, "a number needs digits, without leading zeros"));
+        }
+        if self.peek() == Some('.') {
+            integer = false;
+            self.bump();
+            if !self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                return Err(self.error("expected digits after the decimal point"));
+            }
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.bump();
+            }
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            integer = false;
+            self.bump();
+            if matches!(self.peek(), Some('+' | '-')) {
+                self.bump();
+            }
+            if !self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                return Err(self.error("expected digits in the exponent"));
+            }
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.bump();
+            }
+        }
+        if !integer {
+            return Ok(Json::Float);
+        }
+        self.text[start_offset..self.offset].parse::<i64>().map(Json::Int).map_err(|_| {
+            self.error_at(start_column, "this integer does not fit in 64 bits (-2^63 to 2^63-1)")
+        })
+    }
+
+    fn parse_word(&mut self) -> Result<Json, ParseError> {
+        for (word, value) in
+            [("null", Json::Null), ("true", Json::Bool(true)), ("false", Json::Bool(false))]
+        {
+            if self.text[self.offset..].starts_with(word) {
+                for _ in 0..word.len() {
+                    self.bump();
+                }
+                return Ok(value);
+            }
+        }
+        Err(self.error(format!("expected true, false or null, found {}", self.found())))
+    }
+}
+
+fn json_kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Int(_) => "an integer",
+        Json::Float => "a fractional number",
+        Json::Str(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent>, ParseError> {
+    let error = |column: usize, message: String| ParseError::new(line, column, message);
+    let Json::Object(fields) = &node.value else {
+        return Err(error(
+            node.column,
+            format!(
+                "expected an event object like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}}, found {}",
+                json_kind(&node.value)
+            ),
+        ));
+    };
+    let get = |name: &str| fields.iter().find(|(field, _)| field == name).map(|(_, value)| value);
+    let required = |name: &str| {
+        get(name).ok_or_else(|| error(node.column, format!("this event has no \"{name}\" field")))
+    };
+    let process = required("process")?;
+    let process = match process.value {
+        Json::Int(p) if p >= 0 => p as u64,
+        // A named process ("nemesis") injects faults; it is not a client.
+        Json::Str(_) => return Ok(None),
+        _ => {
+            return Err(error(
+                process.column,
+                format!(
+                    "\"process\" must be a non-negative integer (or a name like \"nemesis\"), not {}",
+                    json_kind(&process.value)
+                ),
+            ));
+        }
+    };
+    let kind_node = required("type")?;
+    let kind = match &kind_node.value {
+        Json::Str(name) if name == "invoke" => EventType::Invoke,
+        Json::Str(name) if name == "ok" => EventType::Ok,
+        Json::Str(name) if name == "fail" => EventType::Fail,
+        Json::Str(name) if name == "info" => EventType::Info,
+        _ => {
+            return Err(error(
+                kind_node.column,
+                "\"type\" must be \"invoke\", \"ok\", \"fail\" or \"info\"".into(),
+            ));
+        }
+    };
+    let f_node = required("f")?;
+    let f = match &f_node.value {
+        Json::Str(name) => match name.as_str() {
+            "read" | "get" => Function::Read,
+            "write" | "put" => Function::Write,
+            "cas" => Function::Cas,
+            "append" => Function::Append,
+            _ => {
+                return Err(error(
+                    f_node.column,
+                    format!(
+                        "unknown \"f\" {name:?}: expected \"read\", \"write\", \"cas\" or \"append\""
+                    ),
+                ));
+            }
+        },
+        other => {
+            return Err(error(
+                f_node.column,
+                format!("\"f\" must be a string, not {}", json_kind(other)),
+            ));
+        }
+    };
+    let key = get("key").map(|node| value_from_json(node, line)).transpose()?;
+    let value =
+        get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
+    let time = match get("time") {
+        None => None,
+        Some(JsonNode { value: Json::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
+        Some(other) => {
+            return Err(error(
+                other.column,
+                "\"time\" must be a non-negative integer (nanoseconds)".into(),
+            ));
+        }
+    };
+    Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
+}
+
+fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {
+    Ok(match &node.value {
+        Json::Null => Value::Nil,
+        Json::Int(i) => Value::Int(*i),
+        Json::Str(text) => Value::Str(text.clone()),
+        Json::Array(items) => Value::List(
+            items.iter().map(|item| value_from_json(item, line)).collect::<Result<_, _>>()?,
+        ),
+        other => {
+            return Err(ParseError::new(
+                line,
+                node.column,
+                format!(
+                    "a value must be null, an integer, a string or an array, not {}",
+                    json_kind(other)
+                ),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let text = "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":3,\"value\":5,\"time\":123}\n\
+                    \n\
+                    {\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"partition\"}\r\n\
+                    { \"type\" : \"ok\" , \"process\" : 0, \"f\":\"write\", \"value\":5, \"extra\": {\"a\":[1.5,true]} }\n";
+        let history = parse_jsonl(text).unwrap();
+        assert_eq!(history.len(), 2);
+        let first = &history.events[0];
+        assert_eq!((first.process, first.kind, first.f), (0, EventType::Invoke, Function::Write));
+        assert_eq!(first.key, Some(Value::Int(3)));
+        assert_eq!(first.value, Value::Int(5));
+        assert_eq!(first.time, Some(SimTime(123)));
+        assert_eq!(history.events[1].key, None);
+        assert_eq!(history.events[1].time, None);
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let event = |kind, value, key| HistoryEvent {
+            process: 7,
+            kind,
+            f: Function::Cas,
+            key,
+            value,
+            time: Some(SimTime(9)),
+        };
+        let history = History {
+            events: vec![
+                event(
+                    EventType::Invoke,
+                    Value::List(vec![Value::Int(-1), Value::Str("é\"\\\n\u{1}😀".into())]),
+                    Some(Value::Str("k".into())),
+                ),
+                event(EventType::Info, Value::Nil, Some(Value::Nil)),
+                event(EventType::Fail, Value::List(vec![]), None),
+            ],
+        };
+        let text = to_jsonl(&history);
+        assert!(text.starts_with(
+            "{\"process\":7,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[-1,"
+        ));
+        assert_eq!(parse_jsonl(&text).unwrap(), history);
+    }
+
+    #[test]
+    fn errors_say_line_column_and_what_was_expected() {
+        let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
+        assert_eq!(
+            error("\n{\"process\":0,"),
+            "2:14: expected a field name in quotes, found the end of the line"
+        );
+        assert_eq!(error("{\"process\":0,\"type\":\"ok\"}"), "1:1: this event has no \"f\" field");
+        assert_eq!(
+            error("{\"process\":0,\"type\":\"ok\",\"f\":\"txn\"}"),
+            "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\" or \"append\""
+        );
+        assert_eq!(
+            error("{\"process\":-1}"),
+            "1:12: \"process\" must be a non-negative integer (or a name like \"nemesis\"), not an integer"
+        );
+        assert_eq!(
+            error("{\"process\":0} x"),
+            "1:15: expected the end of the line after the event's object"
+        );
+        assert_eq!(error("{\"a\":1,\"a\":2}"), "1:8: the field \"a\" appears twice");
+        assert_eq!(
+            error("[1]"),
+            "1:1: expected an event object like {\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}, found an array"
+        );
+        assert!(error("{\"process\":99999999999999999999}").contains("64 bits"));
+        assert!(
+            error("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1.5}")
+                .contains("fractional")
+        );
+        assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
+        assert!(error("{\"s\":\"\\ud800\"}").contains("surrogate"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Checkers for what clients saw.
+//!
+//! Linearizability ([`linearizability`]): Wing and Gong's search with Lowe's memoization,
+//! as Porcupine does it, one independent search per key (P-compositionality), under a
+//! deterministic step budget. Histories come from the simulator or from files: Jepsen EDN
+//! ([`edn`]) and dsim's own JSON lines ([`jsonl`], documented in `docs/history-format.md`).
+//!
+//! The usual path:
+//!
+//! ```
+//! use sim_core::check::{self, Format, ModelKind, Verdict};
+//!
+//! let text = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+//!             {:process 0, :type :ok, :f :write, :value 1}\n\
+//!             {:process 1, :type :invoke, :f :read, :value nil}\n\
+//!             {:process 1, :type :ok, :f :read, :value 2}\n";
+//! assert_eq!(check::detect_format(text), Some(Format::JepsenEdn));
+//! let history = check::parse_history(text, Format::JepsenEdn).unwrap();
+//! let verdict = ModelKind::Register.check(&history, check::DEFAULT_BUDGET).unwrap();
+//! assert!(matches!(verdict, Verdict::NotLinearizable(_)));
+//! ```
+
+pub mod edn;
+pub mod generate;
+pub mod html;
+pub mod jsonl;
+pub mod linearizability;
+pub mod model;
+pub mod operations;
+
+mod bitset;
+mod table;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use edn::Position;
+pub use linearizability::{
+    DEFAULT_BUDGET, KeyProgress, Verdict, Violation, check, check_operations,
+};
+pub use model::{CasRegister, KeyValue, Model, ModelKind, Register};
+pub use operations::{HistoryError, OpId, Operation, operations};
+
+use crate::history::History;
+
+/// A syntax or content error in a history file, with the place it was found (1-based line
+/// and column, columns counted in characters).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
+        ParseError { line, column, message: message.into() }
+    }
+}
+
+/// The history file formats dsim reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Jepsen's EDN: one vector or list of maps, or one map a line.
+    JepsenEdn,
+    /// dsim's JSON lines: one JSON object a line.
+    Jsonl,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::JepsenEdn => "jepsen-edn",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "jepsen-edn" | "edn" => Ok(Format::JepsenEdn),
+            "jsonl" | "json-lines" => Ok(Format::Jsonl),
+            _ => Err(format!("unknown history format `{name}`: expected jepsen-edn or jsonl")),
+        }
+    }
+}
+
+/// Guesses the format from the first meaningful characters: `{"` starts JSON lines; `[`,
+/// `(`, a `;` comment, or `{` followed by a `:keyword` starts EDN. `None` when neither fits
+/// (including an empty text).
+pub fn detect_format(text: &str) -> Option<Format> {
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+    let mut chars = trimmed.chars();
+    match chars.next()? {
+        '[' | '(' | ';' | '#' => Some(Format::JepsenEdn),
+        '{' => {
+            let rest = chars.as_str().trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+            match rest.chars().next() {
+                Some('"') | Some('}') => Some(Format::Jsonl),
+                Some(':') => Some(Format::JepsenEdn),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Parses a history in the given format.
+pub fn parse_history(text: &str, format: Format) -> Result<History, ParseError> {
+    match format {
+        Format::JepsenEdn => edn::parse_history(text),
+        Format::Jsonl => jsonl::parse_jsonl(text),
+    }
+}
+
+/// Parses a history and says where each event starts in the text (`positions[i]` for
+/// `history.events[i]`; column 1 for JSON lines), so that a [`HistoryError`], which names
+/// an event index, can be reported as `file:line:column`.
+pub fn parse_history_with_positions(
+    text: &str,
+    format: Format,
+) -> Result<(History, Vec<Position>), ParseError> {
+    match format {
+        Format::JepsenEdn => edn::parse_history_with_positions(text),
+        Format::Jsonl => jsonl::parse_jsonl_with_lines(text).map(|(history, lines)| {
+            (history, lines.into_iter().map(|line| Position { line, column: 1 }).collect())
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(detect_format("  [{:process 0}]"), Some(Format::JepsenEdn));
+        assert_eq!(detect_format("; comment\n({:a 1})"), Some(Format::JepsenEdn));
+        assert_eq!(detect_format("{:process 0, :type :ok}"), Some(Format::JepsenEdn));
+        assert_eq!(detect_format("{\"process\":0}"), Some(Format::Jsonl));
+        assert_eq!(detect_format("{ \"process\":0}"), Some(Format::Jsonl));
+        assert_eq!(detect_format(""), None);
+        assert_eq!(detect_format("hello"), None);
+        assert_eq!(detect_format("{"), None);
+    }
+
+    #[test]
+    fn positions_point_at_each_event() {
+        let edn_text = "; c\n[{:process 0, :type :invoke, :f :read}\n {:process :nemesis, :type :info, :f :kill}\n  {:process 0, :type :ok, :f :read}]";
+        let (history, positions) =
+            parse_history_with_positions(edn_text, Format::JepsenEdn).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(positions, [Position { line: 2, column: 2 }, Position { line: 4, column: 3 }]);
+        let jsonl_text = "\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}";
+        let (_, positions) = parse_history_with_positions(jsonl_text, Format::Jsonl).unwrap();
+        assert_eq!(positions, [Position { line: 2, column: 1 }, Position { line: 3, column: 1 }]);
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in [Format::JepsenEdn, Format::Jsonl] {
+            assert_eq!(format.name().parse::<Format>(), Ok(format));
+        }
+        assert!("xml".parse::<Format>().is_err());
+    }
+}

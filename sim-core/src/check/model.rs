@@ -1,0 +1,348 @@
+//! Sequential specifications the linearizability checker tests histories against.
+//!
+//! A model describes one key: the checker splits a history by `HistoryEvent::key` and runs
+//! the model on each key's operations on their own (P-compositionality), so a register
+//! model checked against a multi-key history treats every key as an independent register.
+//!
+//! To add a model, implement [`Model`]: a state type, the initial state, and `step`, which
+//! says whether an operation with this input and output may happen in a state and what
+//! state follows. `step` must be a pure function; the search calls it many times on the
+//! same arguments.
+
+use crate::history::{Function, History, Value};
+use std::fmt;
+use std::hash::Hash;
+use std::str::FromStr;
+
+/// A sequential specification of one key.
+pub trait Model {
+    /// The state of one key. Hashed with `StableHasher` for the search's memo table.
+    type State: Clone + Eq + Hash;
+
+    /// The name a person would use (`register`, `kv`).
+    fn name(&self) -> &'static str;
+
+    /// The state every key starts in.
+    fn init(&self) -> Self::State;
+
+    /// Whether the model gives a meaning to this operation; called once per operation
+    /// before the search. `Err` says what is wrong, for a person to read.
+    fn validate(
+        &self,
+        _f: Function,
+        _input: &Value,
+        _output: Option<&Value>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The state after the operation, or `None` if it cannot happen in `state`. `output` is
+    /// `None` when the operation's outcome is unknown (it completed `info`).
+    fn step(
+        &self,
+        state: &Self::State,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Self::State>;
+
+    /// A state in words, for explanations: `the register holds 4`.
+    fn describe_state(&self, state: &Self::State) -> String;
+
+    /// Roughly how many bytes a state takes, counted against the search budget each time
+    /// the search keeps a new state.
+    fn state_size(&self, _state: &Self::State) -> usize {
+        std::mem::size_of::<Self::State>()
+    }
+}
+
+fn unsupported(model: &str, f: Function, hint: &str) -> Result<(), String> {
+    Err(format!("the {model} model has no {} operation{hint}", f.name()))
+}
+
+/// A read/write register starting as nil. A read must return the last value written.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Register;
+
+impl Model for Register {
+    type State = Value;
+
+    fn name(&self) -> &'static str {
+        "register"
+    }
+
+    fn init(&self) -> Value {
+        Value::Nil
+    }
+
+    fn validate(&self, f: Function, _input: &Value, _output: Option<&Value>) -> Result<(), String> {
+        match f {
+            Function::Read | Function::Write => Ok(()),
+            Function::Cas => unsupported("register", f, " (use the cas-register model)"),
+            Function::Append => unsupported("register", f, " (use the kv model)"),
+        }
+    }
+
+    fn step(
+        &self,
+        state: &Value,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Value> {
+        match f {
+            Function::Read => read_register(state, output),
+            Function::Write => Some(input.clone()),
+            Function::Cas | Function::Append => None,
+        }
+    }
+
+    fn describe_state(&self, state: &Value) -> String {
+        format!("the register holds {state}")
+    }
+
+    fn state_size(&self, state: &Value) -> usize {
+        value_size(state)
+    }
+}
+
+fn read_register(state: &Value, output: Option<&Value>) -> Option<Value> {
+    match output {
+        Some(read) if read != state => None,
+        _ => Some(state.clone()),
+    }
+}
+
+fn value_size(value: &Value) -> usize {
+    std::mem::size_of::<Value>()
+        + match value {
+            Value::Str(text) => text.len(),
+            Value::List(items) => items.iter().map(value_size).sum(),
+            Value::Nil | Value::Int(_) => 0,
+        }
+}
+
+/// A register with compare-and-set, starting as nil. A cas's input is `[expected new]`;
+/// a cas that completed `ok` happened only if the register held `expected` (a cas that
+/// completed `fail` did not happen and never reaches the model).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CasRegister;
+
+impl Model for CasRegister {
+    type State = Value;
+
+    fn name(&self) -> &'static str {
+        "cas-register"
+    }
+
+    fn init(&self) -> Value {
+        Value::Nil
+    }
+
+    fn validate(&self, f: Function, input: &Value, _output: Option<&Value>) -> Result<(), String> {
+        match (f, input) {
+            (Function::Read | Function::Write, _) => Ok(()),
+            (Function::Cas, Value::List(pair)) if pair.len() == 2 => Ok(()),
+            (Function::Cas, _) => Err(format!("a cas needs the value [expected new], not {input}")),
+            (Function::Append, _) => unsupported("cas-register", f, " (use the kv model)"),
+        }
+    }
+
+    fn step(
+        &self,
+        state: &Value,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Value> {
+        match (f, input) {
+            (Function::Read, _) => read_register(state, output),
+            (Function::Write, _) => Some(input.clone()),
+            (Function::Cas, Value::List(pair)) if pair.len() == 2 && pair[0] == *state => {
+                Some(pair[1].clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn describe_state(&self, state: &Value) -> String {
+        format!("the register holds {state}")
+    }
+
+    fn state_size(&self, state: &Value) -> usize {
+        value_size(state)
+    }
+}
+
+/// Porcupine's key-value store, one key at a time: every key starts as the empty string;
+/// `get` (read) returns the value, `put` (write) replaces it, `append` concatenates to it.
+/// Values are strings; an integer stands for its decimal digits and nil for "".
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyValue;
+
+fn text_of(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    match value {
+        Value::Nil => Some("".into()),
+        Value::Str(text) => Some(text.as_str().into()),
+        Value::Int(number) => Some(number.to_string().into()),
+        Value::List(_) => None,
+    }
+}
+
+impl Model for KeyValue {
+    type State = String;
+
+    fn name(&self) -> &'static str {
+        "kv"
+    }
+
+    fn init(&self) -> String {
+        String::new()
+    }
+
+    fn validate(&self, f: Function, input: &Value, output: Option<&Value>) -> Result<(), String> {
+        let checked = match f {
+            Function::Read => output,
+            Function::Write | Function::Append => Some(input),
+            Function::Cas => return unsupported("kv", f, " (use the cas-register model)"),
+        };
+        match checked {
+            Some(value @ Value::List(_)) => {
+                Err(format!("the kv model holds strings, not lists like {value}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn step(
+        &self,
+        state: &String,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<String> {
+        match f {
+            Function::Read => match output {
+                None => Some(state.clone()),
+                Some(read) => (text_of(read)? == state.as_str()).then(|| state.clone()),
+            },
+            Function::Write => Some(text_of(input)?.into_owned()),
+            Function::Append => {
+                let suffix = text_of(input)?;
+                let mut next = String::with_capacity(state.len() + suffix.len());
+                next.push_str(state);
+                next.push_str(&suffix);
+                Some(next)
+            }
+            Function::Cas => None,
+        }
+    }
+
+    fn describe_state(&self, state: &String) -> String {
+        format!("the value is {state:?}")
+    }
+
+    fn state_size(&self, state: &String) -> usize {
+        std::mem::size_of::<String>() + state.len()
+    }
+}
+
+/// The built-in models by name, for callers that pick one at run time (the CLI's
+/// `--model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    Register,
+    CasRegister,
+    KeyValue,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 3] =
+        [ModelKind::Register, ModelKind::CasRegister, ModelKind::KeyValue];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::KeyValue => "kv",
+        }
+    }
+
+    /// Checks a history against this model: see [`super::check`].
+    pub fn check(
+        self,
+        history: &History,
+        budget: u64,
+    ) -> Result<super::Verdict, super::HistoryError> {
+        match self {
+            ModelKind::Register => super::check(history, &Register, budget),
+            ModelKind::CasRegister => super::check(history, &CasRegister, budget),
+            ModelKind::KeyValue => super::check(history, &KeyValue, budget),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "register" => Ok(ModelKind::Register),
+            "cas-register" => Ok(ModelKind::CasRegister),
+            "kv" | "key-value" => Ok(ModelKind::KeyValue),
+            _ => Err(format!("unknown model `{name}`: expected register, cas-register or kv")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(i: i64) -> Value {
+        Value::Int(i)
+    }
+
+    #[test]
+    fn cas_register_steps() {
+        let model = CasRegister;
+        let cas = Value::List(vec![int(1), int(2)]);
+        assert_eq!(model.step(&int(1), Function::Cas, &cas, Some(&cas)), Some(int(2)));
+        assert_eq!(model.step(&int(3), Function::Cas, &cas, Some(&cas)), None);
+        assert_eq!(
+            model.step(&Value::Nil, Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some(Value::Nil)
+        );
+        assert_eq!(model.step(&int(1), Function::Read, &Value::Nil, Some(&Value::Nil)), None);
+        assert_eq!(model.step(&int(1), Function::Read, &Value::Nil, None), Some(int(1)));
+        assert!(model.validate(Function::Cas, &int(1), None).is_err());
+        assert!(Register.validate(Function::Cas, &cas, None).is_err());
+    }
+
+    #[test]
+    fn key_value_steps() {
+        let model = KeyValue;
+        let x = Value::Str("x".into());
+        assert_eq!(model.step(&"a".into(), Function::Append, &x, Some(&x)), Some("ax".into()));
+        assert_eq!(model.step(&"a".into(), Function::Write, &x, Some(&x)), Some("x".into()));
+        assert_eq!(
+            model.step(&"".into(), Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some("".into())
+        );
+        assert_eq!(model.step(&"a".into(), Function::Read, &Value::Nil, Some(&x)), None);
+        assert!(model.validate(Function::Cas, &x, None).is_err());
+    }
+
+    #[test]
+    fn model_names_round_trip() {
+        for kind in ModelKind::ALL {
+            assert_eq!(kind.name().parse::<ModelKind>(), Ok(kind));
+        }
+    }
+}
