@@ -108,7 +108,7 @@ fn finish_run(
     trace: Option<&Path>,
 ) -> Result<u8, Failure> {
     if let (Some(path), Some(h)) = (history, &output.history) {
-        let _ = (path, h);
+        write_output(path, &sim_core::check::jsonl::to_jsonl(h))?;
     }
     if let Some(path) = trace {
         write_output(path, &reports::trace::render(&output.trace))?;

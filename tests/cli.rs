@@ -222,3 +222,101 @@ fn protocols_lists_options_and_bug_switches() {
     assert_eq!(pb["bugs"][0]["name"], "backup_reads");
     assert_eq!(pb["options"][0]["name"], "retransmit_interval");
 }
+
+#[test]
+fn a_failing_campaign_exits_1_and_its_replay_command_reproduces_the_failure() {
+    let out = dsim(&[
+        "fuzz",
+        &example("pb-faults.toml"),
+        "--bug",
+        "backup_reads",
+        "--count",
+        "30",
+        "--stop-on-first",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": linearizability (safety)"), "{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: dsim "))
+        .expect("a replay command");
+    let args: Vec<&str> = replay.split(' ').collect();
+    let again = dsim(&args);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(stdout(&again).contains("verdict    safety (linearizability)"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("impossible in this state"), "{}", stdout(&again));
+    // Without the bug switch the same seeds pass.
+    let seed = args[args.iter().position(|a| *a == "--seed").unwrap() + 1];
+    let clean = dsim(&["run", &example("pb-faults.toml"), "--seed", seed]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+}
+
+#[test]
+fn run_writes_its_history_and_check_reads_it_back() {
+    let dir = scratch("history");
+    let history = dir.join("h.jsonl");
+    let out = dsim(&[
+        "run",
+        &example("pb-faults.toml"),
+        "--seed",
+        "2",
+        "--history",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let checked = dsim(&["check", history.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(0), "{}{}", stdout(&checked), stderr(&checked));
+    assert!(stdout(&checked).contains("linearizable"), "{}", stdout(&checked));
+    let buggy = dir.join("buggy.jsonl");
+    let out = dsim(&[
+        "run",
+        &example("pb-faults.toml"),
+        "--seed",
+        "2",
+        "--bug",
+        "backup_reads",
+        "--history",
+        buggy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let html = dir.join("v.html");
+    let checked = dsim(&[
+        "check",
+        buggy.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(checked.status.code(), Some(1), "{}", stdout(&checked));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("<svg"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+}
+
+#[test]
+fn check_gives_the_verdicts_of_recorded_histories() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/histories");
+    let file = |p: &str| data.join(p).display().to_string();
+    let good = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "kv"]);
+    assert_eq!(good.status.code(), Some(0), "{}{}", stdout(&good), stderr(&good));
+    let bad = dsim(&["check", &file("porcupine/kv/c01-bad.txt"), "--model", "kv"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("impossible in this state"));
+    let starved =
+        dsim(&["check", &file("porcupine/kv/c50-ok.txt"), "--model", "kv", "--budget", "10"]);
+    assert_eq!(starved.status.code(), Some(2), "{}", stdout(&starved));
+    let wrong_model = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "register"]);
+    assert_eq!(wrong_model.status.code(), Some(3), "{}", stderr(&wrong_model));
+    let dir = scratch("check_input");
+    let broken = dir.join("broken.edn");
+    std::fs::write(&broken, "[{:process 0, :type :invoke, :f :read}\n {:process 0 :type}]")
+        .unwrap();
+    let out = dsim(&["check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains(&format!("{}:2:", broken.display())), "{}", stderr(&out));
+}

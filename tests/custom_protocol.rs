@@ -31,4 +31,9 @@ fn a_custom_protocol_runs_a_scenario_through_the_command_line() {
         "{report}"
     );
     assert!(report.lines().skip(1).all(|row| row.contains(",pass,")), "{report}");
+    // Its known-bug switch is found by the same command line.
+    assert_eq!(
+        dsim(&["fuzz", scenario, "--count", "20", "--bug", "answer_locally", "--stop-on-first"]),
+        1
+    );
 }

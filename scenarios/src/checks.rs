@@ -2,6 +2,7 @@
 //! liveness after the final heal.
 
 use crate::schema::ChecksSpec;
+use sim_core::check::{ModelKind, Verdict};
 use sim_core::history::{EventType, History};
 use sim_core::{SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -19,8 +20,25 @@ pub enum HistoryVerdict {
 
 /// Check `history` for linearizability under the scenario's model.
 pub fn linearizability(history: &History, checks: &ChecksSpec) -> HistoryVerdict {
-    let _ = (history, checks);
-    HistoryVerdict::Passes
+    if checks.linearizability == "none" {
+        return HistoryVerdict::Passes;
+    }
+    let model: ModelKind = checks.linearizability.parse().expect("the model was validated");
+    let verdict = model.check(history, checks.budget).unwrap_or_else(|e| {
+        panic!("the simulator recorded a history the {model:?} model rejects: {e}")
+    });
+    match verdict {
+        Verdict::Linearizable => HistoryVerdict::Passes,
+        Verdict::Unknown { .. } => HistoryVerdict::Unknown,
+        Verdict::NotLinearizable(violation) => {
+            let detail = violation.to_string();
+            let summary = match detail.lines().find(|l| l.ends_with("impossible in this state")) {
+                Some(op) => format!("{} {}", detail.lines().next().unwrap_or_default(), op.trim()),
+                None => detail.lines().next().unwrap_or_default().to_owned(),
+            };
+            HistoryVerdict::Fails { summary, detail }
+        }
+    }
 }
 
 /// Latencies of every operation that completed ok, sorted, in nanoseconds.

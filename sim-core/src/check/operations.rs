@@ -114,6 +114,19 @@ pub enum HistoryError {
     Unsupported { index: usize, message: String },
 }
 
+impl HistoryError {
+    /// The index of the offending event in the history.
+    pub fn event_index(&self) -> usize {
+        match *self {
+            HistoryError::CompletionWithoutInvoke { index, .. }
+            | HistoryError::InvokeWhileOpen { index, .. }
+            | HistoryError::MismatchedFunction { index, .. }
+            | HistoryError::MismatchedKey { index, .. }
+            | HistoryError::Unsupported { index, .. } => index,
+        }
+    }
+}
+
 /// Pairs invokes with completions. Operations come back sorted by invoke position, with
 /// `id` equal to their index. Failed operations and indeterminate reads are left out.
 pub fn operations(history: &History) -> Result<Vec<Operation>, HistoryError> {
