@@ -1,9 +1,13 @@
-//! `dsim bench engine`: events per second of the engine on its toy protocols.
+//! Benchmarks: events per second of the engine on its toy protocols, and the
+//! linearizability checker on generated histories. `dsim bench` and `cargo bench` both
+//! print these.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // benchmarks read the wall clock
 
 use crate::Failure;
 use crate::cli::BenchArgs;
+use sim_core::check::generate::{Options, Workload, generate};
+use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::toys::{Broadcast, BroadcastConfig, PingPong, PingPongConfig};
 use sim_core::{RunLimits, SimBuilder, SimDuration, Simulation};
 use std::time::Instant;
@@ -21,16 +25,52 @@ fn measure<N: sim_core::node::Node>(name: &str, mut sim: Simulation<N>, events: 
     );
 }
 
-pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
-    if args.events == 0 {
-        return Err(Failure::input("--events 0: a benchmark needs at least one event"));
-    }
-    // 2-node ping-pong: one message in flight per ball, each delivery an event.
+/// The engine on 2-node ping-pong (one message in flight per ball, every delivery an
+/// event) and on a 64-node all-to-all broadcast every simulated millisecond.
+pub fn engine(events: u64) {
     let pingpong = SimBuilder::new(1, 2).build::<PingPong>(PingPongConfig { balls: 16 });
-    measure("ping-pong, 2 nodes", pingpong, args.events);
-    // 64-node all-to-all broadcast every simulated millisecond.
+    measure("ping-pong, 2 nodes", pingpong, events);
     let broadcast = SimBuilder::new(1, 64)
         .build::<Broadcast>(BroadcastConfig { interval: SimDuration::from_millis(1) });
-    measure("broadcast, 64 nodes", broadcast, args.events);
+    measure("broadcast, 64 nodes", broadcast, events);
+}
+
+/// The checker on linearizable histories of `operations` operations over 10 keys and 20
+/// processes, for the key-value and the cas-register models.
+pub fn checker(operations: usize) {
+    for (workload, model) in
+        [(Workload::KeyValue, ModelKind::KeyValue), (Workload::CasRegister, ModelKind::CasRegister)]
+    {
+        let mut options = Options::new(1, operations, 10, 20);
+        options.workload = workload;
+        let history = generate(&options);
+        let start = Instant::now();
+        let verdict =
+            model.check(&history, DEFAULT_BUDGET).expect("a generated history is well formed");
+        let elapsed = start.elapsed().as_secs_f64();
+        let outcome = match verdict {
+            Verdict::Linearizable => "linearizable",
+            Verdict::NotLinearizable(_) => "NOT linearizable (a generator bug)",
+            Verdict::Unknown { .. } => "unknown",
+        };
+        println!(
+            "check {:<12} {operations:>8} ops, 10 keys, 20 processes: {:>8.1} ms ({outcome})",
+            model.name(),
+            elapsed * 1e3
+        );
+    }
+}
+
+pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
+    match args.what.as_str() {
+        "engine" if args.events == 0 => {
+            return Err(Failure::input("--events 0: a benchmark needs at least one event"));
+        }
+        "engine" => engine(args.events),
+        _ if args.operations == 0 => {
+            return Err(Failure::input("--operations 0: a history needs at least one operation"));
+        }
+        _ => checker(args.operations),
+    }
     Ok(0)
 }

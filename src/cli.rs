@@ -54,7 +54,9 @@ pub enum Command {
     )]
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
-    #[command(after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000")]
+    #[command(
+        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench checker --operations 100000"
+    )]
     Bench(BenchArgs),
     /// List the bundled scenarios.
     Scenarios,
@@ -176,9 +178,13 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    #[arg(value_parser = ["engine"])]
+    /// `engine` (events per second) or `checker` (linearizability checking time).
+    #[arg(value_parser = ["engine", "checker"])]
     pub what: String,
-    /// Events per benchmark.
+    /// Events per engine benchmark.
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
+    /// Operations per generated history, for `checker`.
+    #[arg(long, default_value_t = 100_000)]
+    pub operations: usize,
 }

@@ -9,7 +9,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod bench;
+pub mod bench;
 mod campaign;
 mod check;
 pub mod cli;
