@@ -7,7 +7,7 @@ use crate::output::{Progress, write_output};
 use crate::{Failure, load_scenario};
 use scenarios::{Registry, RunOutput, RunSettings, Scenario};
 use sim_core::record::{RunRecord, Verdict};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -45,19 +45,34 @@ fn replay_command(path: &Path, seed: u64, bugs: &[String]) -> String {
 }
 
 thread_local! {
-    /// The message of the last panic on this thread, with its location.
+    /// Whether this thread is running a seed (its panics are findings, not crashes).
+    static RUNNING_SEED: Cell<bool> = const { Cell::new(false) };
+    /// The message of the last panic of a seed on this thread, with its location.
     static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Record panics per thread instead of printing them: a protocol panic is a finding of
-/// its seed, reported with the seed's record.
-fn capture_panics() {
+/// Run `f` with its panics recorded instead of printed: a protocol panic is a finding of
+/// its seed, reported with the seed's record. Panics elsewhere go to the previous hook.
+fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        panic::set_hook(Box::new(|info| {
-            PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(info.to_string()));
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if RUNNING_SEED.with(Cell::get) {
+                // One line, so that a report row stays one line.
+                let message = info.to_string().replace(":\n", ": ").replace('\n', " ");
+                PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
+            } else {
+                previous(info);
+            }
         }));
     });
+    RUNNING_SEED.with(|r| r.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    RUNNING_SEED.with(|r| r.set(false));
+    result.map_err(|_| {
+        PANIC_MESSAGE.with(|m| m.borrow_mut().take()).unwrap_or_else(|| "panicked".into())
+    })
 }
 
 /// Run one seed; a panic becomes a safety failure of that seed.
@@ -71,8 +86,7 @@ fn run_seed(
     let plan = loaded.scenario.plan(seed, bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
     let replay = replay_command(&loaded.path, seed, bugs);
-    capture_panics();
-    match panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&plan, settings))) {
+    match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
             output.record.replay = replay;
             Ok(output)
@@ -82,9 +96,7 @@ fn run_seed(
             loaded.path.display(),
             plan.protocol
         ))),
-        Err(_) => {
-            let message =
-                PANIC_MESSAGE.with(|m| m.borrow_mut().take()).unwrap_or_else(|| "panicked".into());
+        Err(message) => {
             let record = RunRecord {
                 scenario: plan.scenario.clone(),
                 protocol: plan.protocol.clone(),
@@ -204,7 +216,7 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
             code: crate::EXIT_INTERNAL,
             message: format!("cannot start {threads} threads: {e}"),
         })?;
-    let progress = Progress::new(jobs.len() as u64);
+    let progress = Progress::new(jobs.len() as u64, threads);
     // With --stop-on-first, seeds after the first failure (in campaign order) are skipped;
     // every seed before it still runs, so the result does not depend on scheduling.
     let first_failure = AtomicUsize::new(usize::MAX);
