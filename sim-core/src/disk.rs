@@ -144,7 +144,9 @@ impl Disk {
                 continue;
             }
             let mut survivor = f.durable.clone();
+            // An empty append has nothing to tear (and `below(0)` would panic).
             if let Some(Write::Append(bytes)) = f.unsynced.first()
+                && !bytes.is_empty()
                 && self.rng.chance(torn_probability)
             {
                 let kept = self.rng.below(bytes.len() as u64) as usize;
