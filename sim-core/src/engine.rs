@@ -930,14 +930,14 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::Crash if may_take_one => {
                 if let Some(node) = self.random_up_node() {
                     let back = self.now + self.nemesis.restart_after.sample(&mut self.fault_rng);
-                    self.apply_fault(position, FaultAction::Crash(node));
+                    self.inject(position, FaultAction::Crash(node));
                     self.queue.push(back, Event::Fault(FaultAction::Restart(node)));
                 }
             }
             NemesisKind::Pause if may_take_one => {
                 if let Some(node) = self.random_up_node() {
                     let duration = self.nemesis.pause_duration.sample(&mut self.fault_rng);
-                    self.apply_fault(position, FaultAction::Pause { node, duration });
+                    self.inject(position, FaultAction::Pause { node, duration });
                 }
             }
             NemesisKind::Partition => {
@@ -945,8 +945,10 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 if !kinds.is_empty() {
                     let partition = kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
                     let duration = self.nemesis.partition_duration.sample(&mut self.fault_rng);
-                    self.network.heal();
-                    self.apply_fault(position, FaultAction::Partition(partition));
+                    if self.network.is_partitioned() {
+                        self.inject(position, FaultAction::Heal);
+                    }
+                    self.inject(position, FaultAction::Partition(partition));
                     self.queue.push(self.now + duration, Event::Fault(FaultAction::Heal));
                 }
             }
@@ -954,11 +956,17 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 let node = NodeId(self.fault_rng.below(u64::from(n)) as u32);
                 let max = self.nemesis.clock_jump_max.0.min(i64::MAX as u64) as i64;
                 let delta = self.fault_rng.between(0, 2 * max as u64) as i64 - max;
-                self.apply_fault(position, FaultAction::ClockJump { node, delta_nanos: delta });
+                self.inject(position, FaultAction::ClockJump { node, delta_nanos: delta });
             }
             NemesisKind::Crash | NemesisKind::Pause => {}
         }
         self.schedule_nemesis(kind);
+    }
+
+    /// Apply a fault the nemesis chose, telling the observer first, as for a scheduled one.
+    fn inject(&mut self, position: Position, action: FaultAction) {
+        self.notify(position, &EventView::Fault(&action));
+        self.apply_fault(position, action);
     }
 
     /// Whether `node` is running (not crashed).
