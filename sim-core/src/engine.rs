@@ -201,6 +201,8 @@ enum Event<N: Node> {
     ClientWake { client: ClientId, wake: Wake },
     Fault(FaultAction),
     Nemesis(NemesisKind),
+    /// The end of a node's pause: run the events that waited for it.
+    Resume(NodeId),
 }
 
 impl<N: Node> Event<N> {
@@ -230,6 +232,7 @@ impl<N: Node> Event<N> {
             Event::ClientWake { client, wake } => (5u8, client, wake).hash(&mut h),
             Event::Fault(action) => (6u8, action).hash(&mut h),
             Event::Nemesis(kind) => (7u8, kind).hash(&mut h),
+            Event::Resume(node) => (8u8, node).hash(&mut h),
         }
         h.finish()
     }
@@ -250,6 +253,7 @@ impl<N: Node> fmt::Debug for Event<N> {
             Event::ClientWake { client, wake } => write!(f, "client {client} {wake:?}"),
             Event::Fault(action) => write!(f, "fault {action:?}"),
             Event::Nemesis(kind) => write!(f, "nemesis {kind:?}"),
+            Event::Resume(node) => write!(f, "resume {node}"),
         }
     }
 }
@@ -372,6 +376,7 @@ impl SimBuilder {
             network: Network::new(&self.topology, SimRng::derive(seed, Stream::Network, 0)),
             nodes,
             held: Vec::new(),
+            deferred: (0..n).map(|_| Vec::new()).collect(),
             clients,
             client_rng: SimRng::derive(seed, Stream::Workload, 0),
             client_actions: Vec::new(),
@@ -417,6 +422,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     network: Network,
     /// Messages held back on a link, in arrival order, until released.
     held: Vec<(NodeId, NodeId, N::Msg)>,
+    /// Per node, the events that arrived while it was paused, in arrival order; a
+    /// `Resume` event is queued whenever this is not empty.
+    deferred: Vec<Vec<Event<N>>>,
     clients: Option<Clients>,
     client_rng: SimRng,
     client_actions: Vec<ClientAction>,
@@ -584,7 +592,11 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             let paused_until = self.nodes[node.0 as usize].paused_until;
             if paused_until > self.now {
                 self.stats.deferred += 1;
-                self.queue.push(paused_until, event);
+                let waiting = &mut self.deferred[node.0 as usize];
+                if waiting.is_empty() {
+                    self.queue.push(paused_until, Event::Resume(node));
+                }
+                waiting.push(event);
                 return true;
             }
         }
@@ -644,6 +656,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.apply_fault(position, action);
             }
             Event::Nemesis(kind) => self.run_nemesis(position, kind),
+            Event::Resume(node) => self.resume(node),
         }
     }
 
@@ -844,7 +857,12 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.release(|_, _| true);
                 for i in 0..self.nodes.len() {
                     let node = NodeId(i as u32);
-                    self.nodes[i].paused_until = self.nodes[i].paused_until.min(self.now);
+                    if self.nodes[i].paused_until > self.now {
+                        self.nodes[i].paused_until = self.now;
+                        if !self.deferred[i].is_empty() {
+                            self.queue.push(self.now, Event::Resume(node));
+                        }
+                    }
                     if self.nodes[i].state.is_none() {
                         self.apply_fault(position, FaultAction::Restart(node));
                     }
@@ -868,6 +886,22 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         slot.paused_until = SimTime::ZERO;
         self.after_node(node);
         true
+    }
+
+    /// Run the events that waited for `node`'s pause, now and in arrival order; if the
+    /// pause was extended, wait for its new end.
+    fn resume(&mut self, node: NodeId) {
+        let paused_until = self.nodes[node.0 as usize].paused_until;
+        if self.deferred[node.0 as usize].is_empty() {
+            return;
+        }
+        if paused_until > self.now {
+            self.queue.push(paused_until, Event::Resume(node));
+            return;
+        }
+        for event in std::mem::take(&mut self.deferred[node.0 as usize]) {
+            self.queue.push(self.now, event);
+        }
     }
 
     /// Deliver, now and in arrival order, the held messages whose link matches, and stop
