@@ -52,6 +52,26 @@ fn a_paused_node_handles_nothing_during_its_pause_and_catches_up_after() {
     assert_eq!(sim.message_stats().dropped(), 0);
 }
 
+#[test]
+fn an_extended_pause_holds_everything_until_its_new_end() {
+    let paused = NodeId(1);
+    let pause = |ms_long| FaultAction::Pause { node: paused, duration: SimDuration::from_millis(ms_long) };
+    let mut sim = SimBuilder::new(22, 3)
+        .fault_at(ms(50), pause(40))
+        .fault_at(ms(70), pause(40))
+        .fault_at(ms(75), pause(5)) // ends before the current pause: changes nothing
+        .build_observed::<Chatter, _>(ChatterConfig::new(5, 200), NetWatch::new(3));
+    sim.run(UNTIL_QUIET);
+    let watch = sim.observer();
+    watch.check_accounting(&sim);
+    let handled: Vec<SimTime> =
+        watch.handled.iter().filter(|h| h.1 == paused).map(|h| h.0).collect();
+    assert!(handled.iter().all(|&t| t < ms(50) || t >= ms(110)), "{handled:?}");
+    // 12 messages from each peer and one timer waited for 60 ms, and ran at 110 ms.
+    assert_eq!(handled.iter().filter(|&&t| t == ms(110)).count(), 2 * 12 + 1);
+    assert_eq!(sim.message_stats().dropped(), 0);
+}
+
 /// Records the times each node's timers fired, and every delivery.
 #[derive(Default)]
 struct Handled {
