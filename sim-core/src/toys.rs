@@ -183,7 +183,7 @@ impl Node for Journal {
         record[8..].copy_from_slice(&sum.to_le_bytes());
         ctx.disk().append("log", &record);
         self.records.push(value);
-        if self.records.len() % self.sync_every == 0 {
+        if self.records.len().is_multiple_of(self.sync_every) {
             ctx.disk().sync();
         }
         ctx.reply(request.id, Reply::Ok(Value::Nil));

@@ -231,8 +231,11 @@ impl Node for Timers {
     }
 }
 
+/// Timers fired (which, and when) and cancellations (of which timer, and their result).
+type TimerOutcome = (Vec<(usize, SimTime)>, Vec<(usize, bool)>);
+
 /// What the timers should do: a tiny model of the queue, ties broken by creation order.
-fn expected_timers(plans: &[TimerPlan]) -> (Vec<(usize, SimTime)>, Vec<(usize, bool)>) {
+fn expected_timers(plans: &[TimerPlan]) -> TimerOutcome {
     let k = plans.len();
     let mut queue: BTreeMap<(SimTime, usize), usize> = BTreeMap::new();
     let mut armed = vec![true; 2 * k];
