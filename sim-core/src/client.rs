@@ -37,7 +37,9 @@ impl OpMix {
 pub enum KeyDistribution {
     Uniform,
     /// Zipf with this exponent (1.0 is classic; larger is more skewed).
-    Zipf { exponent: f64 },
+    Zipf {
+        exponent: f64,
+    },
 }
 
 /// What the clients do.
@@ -228,7 +230,10 @@ impl Clients {
                 let attempt = open.attempts;
                 let delay = latency.sample(&mut client.rng);
                 out.push(ClientAction::Send { node: client.target, request, delay });
-                out.push(ClientAction::Wake { at: now + retry_after, wake: Wake::Retry { seq, attempt } });
+                out.push(ClientAction::Wake {
+                    at: now + retry_after,
+                    wake: Wake::Retry { seq, attempt },
+                });
             }
             Wake::Deadline { seq } => {
                 let client = &self.clients[id.0 as usize];
@@ -271,7 +276,8 @@ impl Clients {
                     out.push(ClientAction::Wake { at, wake: Wake::Retry { seq, attempt } });
                 } else {
                     // Back off: the retry wake-up re-sends to the node after this one.
-                    client.target = NodeId((client.target.0 + self.node_count - 1) % self.node_count);
+                    client.target =
+                        NodeId((client.target.0 + self.node_count - 1) % self.node_count);
                     let at = now + self.options.retry_after;
                     out.push(ClientAction::Wake { at, wake: Wake::Retry { seq, attempt } });
                 }
@@ -309,7 +315,10 @@ impl Clients {
             at: now + self.options.retry_after,
             wake: Wake::Retry { seq, attempt: 1 },
         });
-        out.push(ClientAction::Wake { at: now + self.options.timeout, wake: Wake::Deadline { seq } });
+        out.push(ClientAction::Wake {
+            at: now + self.options.timeout,
+            wake: Wake::Deadline { seq },
+        });
     }
 
     fn complete(
@@ -384,11 +393,8 @@ impl Clients {
             return Op::Write { key, value };
         }
         if take(mix.cas) {
-            let expected = if expect_current {
-                self.last_written[slot].clone()
-            } else {
-                self.fresh_value()
-            };
+            let expected =
+                if expect_current { self.last_written[slot].clone() } else { self.fresh_value() };
             let new = self.fresh_value();
             self.last_written[slot] = new.clone();
             return Op::Cas { key, expected, new };

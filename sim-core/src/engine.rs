@@ -42,12 +42,33 @@ impl fmt::Display for Violation {
 #[derive(Debug)]
 pub enum EventView<'a, N: Node> {
     /// A node starts (at time zero) or restarts after a crash.
-    Start { node: NodeId, restart: bool },
-    Deliver { from: NodeId, to: NodeId, msg: &'a N::Msg },
-    Timer { node: NodeId, timer: &'a N::Timer },
-    Request { node: NodeId, request: &'a Request },
-    Reply { client: ClientId, from: NodeId, request: RequestId, reply: &'a Reply },
-    ClientWake { client: ClientId, wake: Wake },
+    Start {
+        node: NodeId,
+        restart: bool,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: &'a N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        timer: &'a N::Timer,
+    },
+    Request {
+        node: NodeId,
+        request: &'a Request,
+    },
+    Reply {
+        client: ClientId,
+        from: NodeId,
+        request: RequestId,
+        reply: &'a Reply,
+    },
+    ClientWake {
+        client: ClientId,
+        wake: Wake,
+    },
     Fault(&'a FaultAction),
 }
 
@@ -194,11 +215,31 @@ pub struct EngineStats {
 
 enum Event<N: Node> {
     Start(NodeId),
-    Deliver { from: NodeId, to: NodeId, msg: N::Msg },
-    Timer { node: NodeId, incarnation: u32, id: TimerId, timer: N::Timer },
-    Request { node: NodeId, request: Request },
-    Reply { client: ClientId, from: NodeId, request: RequestId, reply: Reply },
-    ClientWake { client: ClientId, wake: Wake },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: N::Timer,
+    },
+    Request {
+        node: NodeId,
+        request: Request,
+    },
+    Reply {
+        client: ClientId,
+        from: NodeId,
+        request: RequestId,
+        reply: Reply,
+    },
+    ClientWake {
+        client: ClientId,
+        wake: Wake,
+    },
     Fault(FaultAction),
     Nemesis(NemesisKind),
     /// The end of a node's pause: run the events that waited for it.
@@ -249,7 +290,9 @@ impl<N: Node> fmt::Debug for Event<N> {
             Event::Request { node, request } => {
                 write!(f, "request {}->{node} {:?}", request.id.client, request.op)
             }
-            Event::Reply { client, from, reply, .. } => write!(f, "reply {from}->{client} {reply:?}"),
+            Event::Reply { client, from, reply, .. } => {
+                write!(f, "reply {from}->{client} {reply:?}")
+            }
             Event::ClientWake { client, wake } => write!(f, "client {client} {wake:?}"),
             Event::Fault(action) => write!(f, "fault {action:?}"),
             Event::Nemesis(kind) => write!(f, "nemesis {kind:?}"),
@@ -361,9 +404,9 @@ impl SimBuilder {
                 timers: TimerTable::default(),
             })
             .collect();
-        let clients = self.workload.map(|w| {
-            Clients::new(w, n, |c| SimRng::derive(seed, Stream::Client, u64::from(c)))
-        });
+        let clients = self
+            .workload
+            .map(|w| Clients::new(w, n, |c| SimRng::derive(seed, Stream::Client, u64::from(c))));
         let mut queue = EventQueue::with_capacity(1024 + (n as usize).pow(2));
         for i in 0..n {
             queue.push(SimTime::ZERO, Event::Start(NodeId(i)));
@@ -400,12 +443,9 @@ impl SimBuilder {
         for (at, action) in self.schedule {
             sim.queue.push(at, Event::Fault(action));
         }
-        for kind in [
-            NemesisKind::Crash,
-            NemesisKind::Pause,
-            NemesisKind::Partition,
-            NemesisKind::ClockJump,
-        ] {
+        for kind in
+            [NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Partition, NemesisKind::ClockJump]
+        {
             sim.schedule_nemesis(kind);
         }
         sim
@@ -977,7 +1017,8 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::Partition => {
                 let kinds = &self.nemesis.partition_kinds;
                 if !kinds.is_empty() {
-                    let partition = kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
+                    let partition =
+                        kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
                     let duration = self.nemesis.partition_duration.sample(&mut self.fault_rng);
                     if self.network.is_partitioned() {
                         self.inject(position, FaultAction::Heal);

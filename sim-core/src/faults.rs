@@ -130,20 +130,39 @@ pub enum FaultAction {
     /// Start a crashed node again from its disk.
     Restart(NodeId),
     /// Freeze the node (a long GC pause): its events wait, its clock runs on.
-    Pause { node: NodeId, duration: SimDuration },
+    Pause {
+        node: NodeId,
+        duration: SimDuration,
+    },
     Partition(Partition),
     /// Remove every partition.
     Heal,
     /// Hold back messages on `from -> to` until released.
-    Hold { from: NodeId, to: NodeId },
+    Hold {
+        from: NodeId,
+        to: NodeId,
+    },
     /// Deliver the held messages of `from -> to` and stop holding.
-    Release { from: NodeId, to: NodeId },
+    Release {
+        from: NodeId,
+        to: NodeId,
+    },
     /// Step the node's clock.
-    ClockJump { node: NodeId, delta_nanos: i64 },
+    ClockJump {
+        node: NodeId,
+        delta_nanos: i64,
+    },
     /// Change the node's clock drift (parts per million, as an integer ×1000 for hashing).
-    ClockDrift { node: NodeId, drift_ppb: i64 },
+    ClockDrift {
+        node: NodeId,
+        drift_ppb: i64,
+    },
     /// Change the node's disk fault probabilities (in parts per million, for hashing).
-    DiskFaults { node: NodeId, torn_write_ppm: u32, corrupt_read_ppm: u32 },
+    DiskFaults {
+        node: NodeId,
+        torn_write_ppm: u32,
+        corrupt_read_ppm: u32,
+    },
     /// The end of the safety phase: heal partitions, release holds, restart crashed nodes,
     /// resume paused ones and stop the nemesis.
     HealAll,

@@ -9,13 +9,27 @@ use crate::time::SimDuration;
 pub enum Latency {
     Constant(SimDuration),
     /// Uniform over `[min, max]`.
-    Uniform { min: SimDuration, max: SimDuration },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
     /// Normal, truncated at `min` (a network has a floor).
-    Normal { mean: SimDuration, stddev: SimDuration, min: SimDuration },
+    Normal {
+        mean: SimDuration,
+        stddev: SimDuration,
+        min: SimDuration,
+    },
     /// Log-normal: `median * exp(sigma * N(0,1))`, a long right tail.
-    LogNormal { median: SimDuration, sigma: f64 },
+    LogNormal {
+        median: SimDuration,
+        sigma: f64,
+    },
     /// Pareto (type I): `scale / U^(1/shape)`, capped at `max`; heavy tails for WAN stalls.
-    Pareto { scale: SimDuration, shape: f64, max: SimDuration },
+    Pareto {
+        scale: SimDuration,
+        shape: f64,
+        max: SimDuration,
+    },
 }
 
 const LATENCY_CAP_NANOS: u64 = 3_600_000_000_000;
@@ -90,8 +104,7 @@ mod tests {
         assert_eq!(mean_of(&Latency::Constant(ms(2)), 10), 2e6);
         let uniform = mean_of(&Latency::Uniform { min: ms(1), max: ms(3) }, 20_000);
         assert!((uniform - 2e6).abs() < 2e4, "{uniform}");
-        let normal =
-            mean_of(&Latency::Normal { mean: ms(10), stddev: ms(1), min: ms(0) }, 20_000);
+        let normal = mean_of(&Latency::Normal { mean: ms(10), stddev: ms(1), min: ms(0) }, 20_000);
         assert!((normal - 1e7).abs() < 5e4, "{normal}");
         let pareto = Latency::Pareto { scale: ms(1), shape: 2.0, max: ms(50) };
         let mut rng = SimRng::derive(3, Stream::Network, 0);

@@ -48,7 +48,11 @@ impl Topology {
     /// Override the directed link `from -> to`.
     pub fn set_link(&mut self, from: NodeId, to: NodeId, options: LinkOptions) {
         assert!(from.0 < self.node_count && to.0 < self.node_count, "link {from}->{to}");
-        self.overrides.update_edge(NodeIndex::new(from.0 as usize), NodeIndex::new(to.0 as usize), options);
+        self.overrides.update_edge(
+            NodeIndex::new(from.0 as usize),
+            NodeIndex::new(to.0 as usize),
+            options,
+        );
     }
 
     /// Override both directions between `a` and `b`.

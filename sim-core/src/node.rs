@@ -119,11 +119,23 @@ pub struct RequestId {
 /// A client operation on a key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
-    Read { key: u64 },
-    Write { key: u64, value: Value },
+    Read {
+        key: u64,
+    },
+    Write {
+        key: u64,
+        value: Value,
+    },
     /// Set to `new` if the current value is `expected`.
-    Cas { key: u64, expected: Value, new: Value },
-    Append { key: u64, value: Value },
+    Cas {
+        key: u64,
+        expected: Value,
+        new: Value,
+    },
+    Append {
+        key: u64,
+        value: Value,
+    },
 }
 
 impl Op {
