@@ -7,8 +7,8 @@ mod common;
 
 use common::{check_property, ms};
 use proptest::prelude::*;
-use sim_core::clock::ClockOptions;
 use sim_core::client::{OpMix, WorkloadOptions};
+use sim_core::clock::ClockOptions;
 use sim_core::disk::{Disk, DiskOptions};
 use sim_core::faults::FaultAction;
 use sim_core::latency::Latency;
@@ -119,12 +119,18 @@ fn offsets_jumps_and_drift_changes_shift_the_node_clock_not_global_time() {
     sim.run_until(ms(1200));
     // The offset shifts what the node reads, not when its timer fires.
     assert_eq!(fire_times(&sim, node), vec![1_000_000_000]);
-    assert_eq!(sim.node(node).unwrap().readings, vec![SimTime(5_000_000_000), SimTime(6_000_000_000)]);
+    assert_eq!(
+        sim.node(node).unwrap().readings,
+        vec![SimTime(5_000_000_000), SimTime(6_000_000_000)]
+    );
     sim.run_until(ms(1800));
     assert_eq!(sim.local_time(node), SimTime(5_000_000_000 + 1_800_000_000 - 2_000_000_000));
     sim.run_until(ms(3000));
     // From 2 s on the clock runs 200 ppm fast: one more second reads 1.0002 s later.
-    assert_eq!(sim.local_time(node), SimTime(5_000_000_000 + 2_000_000_000 - 2_000_000_000 + 1_000_200_000));
+    assert_eq!(
+        sim.local_time(node),
+        SimTime(5_000_000_000 + 2_000_000_000 - 2_000_000_000 + 1_000_200_000)
+    );
     assert_eq!(sim.local_time(NodeId(1)), SimTime(3_000_000_000));
 }
 
@@ -191,19 +197,24 @@ struct CrashCase {
 }
 
 fn crash_case() -> impl Strategy<Value = CrashCase> {
-    (any::<u64>(), 1..6usize, 3_000_000..60_000_000u64).prop_map(|(seed, sync_every, at)| {
-        CrashCase { seed, sync_every, crash_at: SimTime(at) }
-    })
+    (any::<u64>(), 1..6usize, 3_000_000..60_000_000u64)
+        .prop_map(|(seed, sync_every, at)| CrashCase { seed, sync_every, crash_at: SimTime(at) })
 }
 
 /// Run a journal, crash it at `crash_at`, restart it 5 ms later; return the run and the
 /// number of writes it had handled when it crashed.
-fn crash_journal(case: &CrashCase, disk: DiskOptions) -> (sim_core::Simulation<Journal, Writes>, u64) {
+fn crash_journal(
+    case: &CrashCase,
+    disk: DiskOptions,
+) -> (sim_core::Simulation<Journal, Writes>, u64) {
     let node = NodeId(0);
     let mut sim = journal_builder(case.seed, disk)
         .fault_at(case.crash_at, FaultAction::Crash(node))
         .fault_at(case.crash_at + SimDuration::from_millis(5), FaultAction::Restart(node))
-        .build_observed::<Journal, _>(JournalConfig { sync_every: case.sync_every }, Writes::default());
+        .build_observed::<Journal, _>(
+            JournalConfig { sync_every: case.sync_every },
+            Writes::default(),
+        );
     sim.run_until(case.crash_at);
     let written = sim.observer().0;
     sim.run_until(case.crash_at + SimDuration::from_millis(5));
@@ -260,7 +271,13 @@ fn a_corrupted_read_is_detected_by_the_journal_checksums() {
     let node = NodeId(0);
     let mut sim = journal_builder(3, DiskOptions::default())
         .fault_at(ms(30), FaultAction::Crash(node))
-        .fault_at(ms(31), FaultAction::disk_faults(node, DiskOptions { corrupt_read_probability: 1.0, ..DiskOptions::default() }))
+        .fault_at(
+            ms(31),
+            FaultAction::disk_faults(
+                node,
+                DiskOptions { corrupt_read_probability: 1.0, ..DiskOptions::default() },
+            ),
+        )
         .fault_at(ms(32), FaultAction::Restart(node))
         .build::<Journal>(JournalConfig { sync_every: 1 });
     sim.run_until(ms(32));

@@ -22,7 +22,10 @@ use std::hash::{Hash, Hasher};
 /// latency, 5% loss and 5% duplication, 120 ms (a few hundred events).
 fn small_broadcast(seed: u64) -> SimBuilder {
     let link = LinkOptions {
-        latency: Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(5) },
+        latency: Latency::Uniform {
+            min: SimDuration::from_millis(1),
+            max: SimDuration::from_millis(5),
+        },
         loss: 0.05,
         duplicate: 0.05,
     };
@@ -59,7 +62,8 @@ fn a_thousand_broadcast_seeds_each_run_twice_give_identical_hashes() {
     let (mut events, mut lost, mut duplicated) = (0, 0, 0);
     for seed in 0..1000 {
         let mut first = small_broadcast(seed).build::<Broadcast>(ROUND);
-        let mut second = small_broadcast(seed).build_observed::<Broadcast, _>(ROUND, EventDigest::default());
+        let mut second =
+            small_broadcast(seed).build_observed::<Broadcast, _>(ROUND, EventDigest::default());
         let agreement = lockstep(&mut first, &mut second, limits)
             .unwrap_or_else(|divergence| panic!("seed {seed}: {divergence}"));
         assert_eq!(agreement.events, first.stats().events);
@@ -97,19 +101,30 @@ struct RunCase {
 
 impl RunCase {
     fn builder(&self, seed: u64) -> SimBuilder {
-        let link = LinkOptions { latency: self.latency.clone(), loss: self.loss, duplicate: self.duplicate };
+        let link = LinkOptions {
+            latency: self.latency.clone(),
+            loss: self.loss,
+            duplicate: self.duplicate,
+        };
         let nemesis = NemesisOptions {
             crash_rate: self.crash_rate,
             pause_rate: self.pause_rate,
             partition_rate: self.partition_rate,
             clock_jump_rate: self.pause_rate,
-            restart_after: DurationRange::new(SimDuration::from_millis(5), SimDuration::from_millis(50)),
-            pause_duration: DurationRange::new(SimDuration::from_millis(5), SimDuration::from_millis(50)),
+            restart_after: DurationRange::new(
+                SimDuration::from_millis(5),
+                SimDuration::from_millis(50),
+            ),
+            pause_duration: DurationRange::new(
+                SimDuration::from_millis(5),
+                SimDuration::from_millis(50),
+            ),
             ..NemesisOptions::default()
         };
         let mut builder = SimBuilder::new(seed, self.n).links(link).nemesis(nemesis);
         if self.clients > 0 {
-            builder = builder.workload(WorkloadOptions { clients: self.clients, ..WorkloadOptions::default() });
+            builder = builder
+                .workload(WorkloadOptions { clients: self.clients, ..WorkloadOptions::default() });
         }
         builder
     }
@@ -134,16 +149,20 @@ fn run_case() -> impl Strategy<Value = RunCase> {
     let probability = prop_oneof![Just(0.0), 0.0..0.3];
     let rate = prop_oneof![Just(0.0), 0.0..30.0];
     (2..=6u32, latency, probability.clone(), probability, rate.clone(), rate.clone(), rate, 0..4u32)
-        .prop_map(|(n, latency, loss, duplicate, crash_rate, pause_rate, partition_rate, clients)| RunCase {
-            n,
-            latency,
-            loss,
-            duplicate,
-            crash_rate,
-            pause_rate,
-            partition_rate,
-            clients,
-        })
+        .prop_map(
+            |(n, latency, loss, duplicate, crash_rate, pause_rate, partition_rate, clients)| {
+                RunCase {
+                    n,
+                    latency,
+                    loss,
+                    duplicate,
+                    crash_rate,
+                    pause_rate,
+                    partition_rate,
+                    clients,
+                }
+            },
+        )
 }
 
 #[test]
@@ -169,8 +188,10 @@ fn different_seeds_give_different_trace_hashes_and_different_runs() {
     check_property(64, (seeds, run_case()), |((a, b), case)| {
         let limits = RunLimits { until: ms(200), max_events: 100_000 };
         let config = ChatterConfig::new(7, 150);
-        let mut first = case.builder(a).build_observed::<Chatter, _>(config, EventDigest::default());
-        let mut second = case.builder(b).build_observed::<Chatter, _>(config, EventDigest::default());
+        let mut first =
+            case.builder(a).build_observed::<Chatter, _>(config, EventDigest::default());
+        let mut second =
+            case.builder(b).build_observed::<Chatter, _>(config, EventDigest::default());
         first.run(limits);
         second.run(limits);
         assert_ne!(first.trace_hash(), second.trace_hash());
@@ -196,9 +217,12 @@ fn the_self_check_names_the_first_divergent_event_of_a_nondeterministic_protocol
     // two runs send in the same order with odds around 1 in 15!.
     let n = 16;
     let limits = RunLimits { until: ms(10), max_events: u64::MAX };
-    let mut first = SimBuilder::new(9, n).build_observed::<Nondeterministic, _>((), Described::default());
-    let mut second = SimBuilder::new(9, n).build_observed::<Nondeterministic, _>((), Described::default());
-    let divergence = lockstep(&mut first, &mut second, limits).expect_err("nondeterminism not caught");
+    let mut first =
+        SimBuilder::new(9, n).build_observed::<Nondeterministic, _>((), Described::default());
+    let mut second =
+        SimBuilder::new(9, n).build_observed::<Nondeterministic, _>((), Described::default());
+    let divergence =
+        lockstep(&mut first, &mut second, limits).expect_err("nondeterminism not caught");
     // The starts (n events at 0 ms) and the first timers (n events at 1 ms) agree; the
     // first sends are delivered at 2 ms, and their order is where the runs part.
     assert!(divergence.index >= 2 * u64::from(n), "{divergence}");
@@ -224,7 +248,8 @@ fn the_self_check_names_the_first_divergent_event_of_a_nondeterministic_protocol
     // The same check passes the deterministic broadcast of the same size.
     let mut first = SimBuilder::new(9, n).build::<Broadcast>(ROUND);
     let mut second = SimBuilder::new(9, n).build::<Broadcast>(ROUND);
-    let agreement = lockstep(&mut first, &mut second, RunLimits { until: ms(100), ..limits }).unwrap();
+    let agreement =
+        lockstep(&mut first, &mut second, RunLimits { until: ms(100), ..limits }).unwrap();
     assert!(agreement.events > 2000);
 }
 

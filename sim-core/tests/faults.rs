@@ -23,7 +23,10 @@ const UNTIL_QUIET: RunLimits = RunLimits { until: SimTime::MAX, max_events: 5_00
 fn a_paused_node_handles_nothing_during_its_pause_and_catches_up_after() {
     let paused = NodeId(1);
     let mut sim = SimBuilder::new(21, 3)
-        .fault_at(ms(50), FaultAction::Pause { node: paused, duration: SimDuration::from_millis(40) })
+        .fault_at(
+            ms(50),
+            FaultAction::Pause { node: paused, duration: SimDuration::from_millis(40) },
+        )
         .build_observed::<Chatter, _>(ChatterConfig::new(5, 200), NetWatch::new(3));
     assert_eq!(sim.run(UNTIL_QUIET), sim_core::StopReason::Quiescent);
     // NetWatch asserted that node 1 handled nothing in [50 ms, 90 ms).
@@ -46,7 +49,8 @@ fn a_paused_node_handles_nothing_during_its_pause_and_catches_up_after() {
     assert!(chatter.ticks.iter().all(|&t| t < ms(50) || t >= ms(90)));
     // Nothing was lost: node 1 received every message sent to it, in per-link order.
     for from in [NodeId(0), NodeId(2)] {
-        let seqs: Vec<u64> = chatter.inbox.iter().filter(|m| m.0 == from).map(|m| m.1.seq).collect();
+        let seqs: Vec<u64> =
+            chatter.inbox.iter().filter(|m| m.0 == from).map(|m| m.1.seq).collect();
         assert_eq!(seqs, (0..40).collect::<Vec<_>>(), "from {from}");
     }
     assert_eq!(sim.message_stats().dropped(), 0);
@@ -55,7 +59,8 @@ fn a_paused_node_handles_nothing_during_its_pause_and_catches_up_after() {
 #[test]
 fn an_extended_pause_holds_everything_until_its_new_end() {
     let paused = NodeId(1);
-    let pause = |ms_long| FaultAction::Pause { node: paused, duration: SimDuration::from_millis(ms_long) };
+    let pause =
+        |ms_long| FaultAction::Pause { node: paused, duration: SimDuration::from_millis(ms_long) };
     let mut sim = SimBuilder::new(22, 3)
         .fault_at(ms(50), pause(40))
         .fault_at(ms(70), pause(40))
@@ -106,7 +111,10 @@ fn heal_all_restarts_heals_releases_and_resumes_everything() {
         .fault_at(ms(50), FaultAction::Crash(NodeId(2)))
         .fault_at(ms(60), FaultAction::Partition(Partition::Isolate(Some(NodeId(3)))))
         .fault_at(ms(70), FaultAction::Hold { from: NodeId(0), to: NodeId(4) })
-        .fault_at(ms(80), FaultAction::Pause { node: NodeId(4), duration: SimDuration::from_secs(1) })
+        .fault_at(
+            ms(80),
+            FaultAction::Pause { node: NodeId(4), duration: SimDuration::from_secs(1) },
+        )
         .fault_at(ms(100), FaultAction::HealAll)
         .build_observed::<Chatter, _>(ChatterConfig::new(5, 400), Handled::default());
     sim.run_until(ms(100));
@@ -129,11 +137,15 @@ fn heal_all_restarts_heals_releases_and_resumes_everything() {
         let node = NodeId(id);
         // Every node (the paused one too) runs its timers again within one interval.
         let first = handled.timers[&node].iter().find(|&&t| t > ms(100)).copied();
-        assert!(first.is_some_and(|t| t <= ms(105)), "{node}'s timers idle after HealAll: {first:?}");
+        assert!(
+            first.is_some_and(|t| t <= ms(105)),
+            "{node}'s timers idle after HealAll: {first:?}"
+        );
         // And every link carries messages again.
         for to in (0..5).filter(|&t| t != id).map(NodeId) {
             let log = &handled.deliveries;
-            let after = log.iter().filter(|e| e.0 > ms(100) && e.0 <= ms(110) && e.1 == node && e.2 == to);
+            let after =
+                log.iter().filter(|e| e.0 > ms(100) && e.0 <= ms(110) && e.1 == node && e.2 == to);
             assert!(after.count() > 0, "{node}->{to} silent after HealAll");
         }
     }
@@ -212,8 +224,14 @@ fn the_nemesis_reports_its_faults_and_respects_max_down() {
             partition_rate: 10.0,
             clock_jump_rate: 10.0,
             max_down,
-            restart_after: DurationRange::new(SimDuration::from_millis(10), SimDuration::from_millis(200)),
-            pause_duration: DurationRange::new(SimDuration::from_millis(10), SimDuration::from_millis(200)),
+            restart_after: DurationRange::new(
+                SimDuration::from_millis(10),
+                SimDuration::from_millis(200),
+            ),
+            pause_duration: DurationRange::new(
+                SimDuration::from_millis(10),
+                SimDuration::from_millis(200),
+            ),
             ..NemesisOptions::default()
         };
         let mut sim = SimBuilder::new(seed, n)
@@ -323,15 +341,28 @@ fn check_history(history: &History, clients: u64) -> BTreeMap<EventType, u64> {
         // A client's processes are client, client + clients, client + 2 clients, ...
         let client = e.process % clients;
         let previous = last_process.insert(client, e.process).unwrap_or(client);
-        assert!(e.process == previous || e.process == previous + clients, "event {i}: process jump");
+        assert!(
+            e.process == previous || e.process == previous + clients,
+            "event {i}: process jump"
+        );
         *counts.entry(e.kind).or_default() += 1;
         match e.kind {
             EventType::Invoke => {
-                assert!(open.insert(e.process, e).is_none(), "event {i}: process {} has two open operations", e.process);
+                assert!(
+                    open.insert(e.process, e).is_none(),
+                    "event {i}: process {} has two open operations",
+                    e.process
+                );
             }
             kind => {
-                let invoke = open.remove(&e.process).unwrap_or_else(|| panic!("event {i}: {kind:?} without an invoke"));
-                assert_eq!((invoke.f, &invoke.key), (e.f, &e.key), "event {i} completes another op");
+                let invoke = open
+                    .remove(&e.process)
+                    .unwrap_or_else(|| panic!("event {i}: {kind:?} without an invoke"));
+                assert_eq!(
+                    (invoke.f, &invoke.key),
+                    (e.f, &e.key),
+                    "event {i} completes another op"
+                );
                 if e.f != Function::Read || kind != EventType::Ok {
                     assert_eq!(invoke.value, e.value, "event {i}: completion changed the argument");
                 }
@@ -354,14 +385,20 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
             mix: OpMix { read: 2, write: 2, cas: 1, append: 0 },
             timeout: SimDuration::from_millis(150),
             retry_after: SimDuration::from_millis(40),
-            latency: Latency::Uniform { min: SimDuration::from_micros(100), max: SimDuration::from_millis(3) },
+            latency: Latency::Uniform {
+                min: SimDuration::from_micros(100),
+                max: SimDuration::from_millis(3),
+            },
             stop_at: Some(ms(2500)),
             ..WorkloadOptions::default()
         };
         let nemesis = NemesisOptions {
             crash_rate: 20.0,
             max_down: Some(n - 1),
-            restart_after: DurationRange::new(SimDuration::from_millis(5), SimDuration::from_millis(100)),
+            restart_after: DurationRange::new(
+                SimDuration::from_millis(5),
+                SimDuration::from_millis(100),
+            ),
             until: ms(2000),
             ..NemesisOptions::default()
         };
@@ -384,9 +421,16 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
         assert_eq!(stats.invoked, stats.ok + stats.fail + stats.info);
         assert_eq!(sim.clients().unwrap().open_operations(), 0);
         let mut t = totals.get();
-        for (slot, value) in [stats.ok, stats.fail, stats.info, stats.redirects, stats.resends, sim.stats().requests_lost]
-            .into_iter()
-            .enumerate()
+        for (slot, value) in [
+            stats.ok,
+            stats.fail,
+            stats.info,
+            stats.redirects,
+            stats.resends,
+            sim.stats().requests_lost,
+        ]
+        .into_iter()
+        .enumerate()
         {
             t[slot] += value;
         }

@@ -11,7 +11,9 @@ use sim_core::faults::{FaultAction, Partition};
 use sim_core::latency::Latency;
 use sim_core::network::{DropReason, LinkOptions};
 use sim_core::node::NodeId;
-use sim_core::{EventView, Observer, Position, RunLimits, SimBuilder, SimDuration, SimTime, StopReason};
+use sim_core::{
+    EventView, Observer, Position, RunLimits, SimBuilder, SimDuration, SimTime, StopReason,
+};
 use std::cell::Cell;
 
 const UNTIL_QUIET: RunLimits = RunLimits { until: SimTime::MAX, max_events: 5_000_000 };
@@ -39,7 +41,9 @@ fn partition(n: u32) -> impl Strategy<Value = Partition> {
 
 /// A fault at a time in the first 300 ms (nanosecond-exact, so it also lands between
 /// events that share a millisecond).
-fn timed<T: std::fmt::Debug>(action: impl Strategy<Value = T>) -> impl Strategy<Value = (SimTime, T)> {
+fn timed<T: std::fmt::Debug>(
+    action: impl Strategy<Value = T>,
+) -> impl Strategy<Value = (SimTime, T)> {
     (0..300_000_000u64, action).prop_map(|(t, a)| (SimTime(t), a))
 }
 
@@ -85,12 +89,14 @@ fn partition_case() -> impl Strategy<Value = NetCase> {
             (0..n, 10..150u64, 40..100u64),
             proptest::collection::vec(timed(action), 0..10),
         )
-            .prop_map(move |(seed, spread_ms, loss, (victim, start, length), mut schedule)| {
-                let isolate = FaultAction::Partition(Partition::Isolate(Some(NodeId(victim))));
-                schedule.push((ms(start), isolate));
-                schedule.push((ms(start + length), FaultAction::Heal));
-                NetCase { seed, n, spread_ms, loss, schedule }
-            })
+            .prop_map(
+                move |(seed, spread_ms, loss, (victim, start, length), mut schedule)| {
+                    let isolate = FaultAction::Partition(Partition::Isolate(Some(NodeId(victim))));
+                    schedule.push((ms(start), isolate));
+                    schedule.push((ms(start + length), FaultAction::Heal));
+                    NetCase { seed, n, spread_ms, loss, schedule }
+                },
+            )
     })
 }
 
@@ -158,12 +164,14 @@ fn fault_case() -> impl Strategy<Value = NetCase> {
             (0..n, 10..200u64, 20..80u64),
             proptest::collection::vec(timed(any_fault(n)), 0..16),
         )
-            .prop_map(move |(seed, spread_ms, loss, (victim, at, down_ms), mut schedule)| {
-                // At least one crash with messages in flight to the crashed node.
-                schedule.push((ms(at), FaultAction::Crash(NodeId(victim))));
-                schedule.push((ms(at + down_ms), FaultAction::Restart(NodeId(victim))));
-                NetCase { seed, n, spread_ms, loss, schedule }
-            })
+            .prop_map(
+                move |(seed, spread_ms, loss, (victim, at, down_ms), mut schedule)| {
+                    // At least one crash with messages in flight to the crashed node.
+                    schedule.push((ms(at), FaultAction::Crash(NodeId(victim))));
+                    schedule.push((ms(at + down_ms), FaultAction::Restart(NodeId(victim))));
+                    NetCase { seed, n, spread_ms, loss, schedule }
+                },
+            )
     })
 }
 
@@ -177,7 +185,8 @@ fn nothing_is_delivered_to_a_crashed_node_or_across_a_partition() {
     let node_down_drops = Cell::new(0u64);
     check_property(64, fault_case(), |case| {
         let watch = NetWatch::new(case.n);
-        let mut sim = case.builder().build_observed::<Chatter, _>(ChatterConfig::new(5, 300), watch);
+        let mut sim =
+            case.builder().build_observed::<Chatter, _>(ChatterConfig::new(5, 300), watch);
         assert_eq!(sim.run(UNTIL_QUIET), StopReason::Quiescent);
         sim.observer().check_accounting(&sim);
         let total = sim.message_stats();
@@ -241,7 +250,8 @@ fn duplication_delivers_every_message_twice() {
     assert_eq!(total.delivered, 2 * total.sent);
     for id in 0..4 {
         let chatter = sim.node(NodeId(id)).unwrap();
-        let mut received: Vec<_> = chatter.inbox.iter().map(|&(from, msg, _)| (from, msg)).collect();
+        let mut received: Vec<_> =
+            chatter.inbox.iter().map(|&(from, msg, _)| (from, msg)).collect();
         received.sort();
         assert_eq!(received.len(), 2 * 3 * 20);
         for pair in received.chunks(2) {

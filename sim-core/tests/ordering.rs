@@ -86,10 +86,7 @@ fn order_case() -> impl Strategy<Value = OrderCase> {
                 (node.clone(), node).prop_map(|(from, to)| FaultAction::Hold { from, to }),
                 Just(FaultAction::HealAll),
             ];
-            let schedule = proptest::collection::vec(
-                ((0..200u64).prop_map(ms), fault),
-                0..8,
-            );
+            let schedule = proptest::collection::vec(((0..200u64).prop_map(ms), fault), 0..8);
             schedule.prop_map(move |schedule| OrderCase {
                 seed,
                 n,
@@ -100,8 +97,14 @@ fn order_case() -> impl Strategy<Value = OrderCase> {
                     pause_rate,
                     partition_rate: crash_rate,
                     clock_jump_rate: pause_rate,
-                    restart_after: DurationRange::new(SimDuration::from_millis(5), SimDuration::from_millis(50)),
-                    pause_duration: DurationRange::new(SimDuration::from_millis(1), SimDuration::from_millis(30)),
+                    restart_after: DurationRange::new(
+                        SimDuration::from_millis(5),
+                        SimDuration::from_millis(50),
+                    ),
+                    pause_duration: DurationRange::new(
+                        SimDuration::from_millis(1),
+                        SimDuration::from_millis(30),
+                    ),
                     ..NemesisOptions::default()
                 },
                 schedule,
@@ -114,7 +117,8 @@ fn events_run_in_strictly_increasing_time_and_sequence_order() {
     let same_time = Cell::new(0u64);
     let restarts = Cell::new(0u64);
     check_property(64, order_case(), |case| {
-        let link = LinkOptions { latency: case.latency.clone(), loss: 0.0, duplicate: case.duplicate };
+        let link =
+            LinkOptions { latency: case.latency.clone(), loss: 0.0, duplicate: case.duplicate };
         let workload = WorkloadOptions { clients: 2, ..WorkloadOptions::default() };
         let mut builder = SimBuilder::new(case.seed, case.n)
             .links(link)
@@ -123,7 +127,8 @@ fn events_run_in_strictly_increasing_time_and_sequence_order() {
         for (at, action) in &case.schedule {
             builder = builder.fault_at(*at, action.clone());
         }
-        let mut sim = builder.build_observed::<Chatter, _>(ChatterConfig::new(3, 250), Order::default());
+        let mut sim =
+            builder.build_observed::<Chatter, _>(ChatterConfig::new(3, 250), Order::default());
         sim.run(RunLimits { until: ms(300), max_events: 200_000 });
         let order = sim.observer();
         assert!(order.events > 0 && order.events <= sim.stats().events);
@@ -201,7 +206,8 @@ impl Node for Timers {
     type Timer = usize;
 
     fn start(plans: &Vec<TimerPlan>, ctx: &mut Context<'_, Self>) -> Self {
-        let ids: Vec<TimerId> = plans.iter().enumerate().map(|(i, p)| ctx.set_timer(p.delay, i)).collect();
+        let ids: Vec<TimerId> =
+            plans.iter().enumerate().map(|(i, p)| ctx.set_timer(p.delay, i)).collect();
         let mut cancels = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
             if plan.cancel_at_start {
@@ -279,7 +285,10 @@ fn expected_timers(plans: &[TimerPlan]) -> TimerOutcome {
 fn timer_plans() -> impl Strategy<Value = Vec<TimerPlan>> {
     (1..12usize).prop_flat_map(|k| {
         let plan = (
-            prop_oneof![(0..5u64).prop_map(SimDuration::from_millis), (0..5_000_000u64).prop_map(SimDuration)],
+            prop_oneof![
+                (0..5u64).prop_map(SimDuration::from_millis),
+                (0..5_000_000u64).prop_map(SimDuration)
+            ],
             prop::bool::weighted(0.2),
             prop::option::weighted(0.4, 0..k),
             prop::option::weighted(0.3, (0..3u64).prop_map(SimDuration::from_millis)),
@@ -306,7 +315,11 @@ fn cancelled_timers_never_fire_and_the_others_fire_exactly_when_due() {
         assert_eq!(node.fired, fired);
         assert_eq!(node.cancels, cancels);
         let stats = sim.stats();
-        let rearmed = plans.iter().enumerate().filter(|(i, p)| p.rearm.is_some() && fired.iter().any(|f| f.0 == *i)).count();
+        let rearmed = plans
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| p.rearm.is_some() && fired.iter().any(|f| f.0 == *i))
+            .count();
         assert_eq!(stats.timers_set, (plans.len() + rearmed) as u64);
         assert_eq!(stats.timers_fired, fired.len() as u64);
         assert_eq!(stats.timers_stale, stats.timers_set - stats.timers_fired);

@@ -230,7 +230,9 @@ impl NetWatch {
     /// Messages whose link was cut when they were sent or when they arrived.
     pub fn crossing(&self, from: NodeId, to: NodeId) -> u64 {
         let mut count = 0;
-        for (key, &(_, cut_at_send)) in self.sends.range((from, to, 0, 0)..=(from, to, u32::MAX, u64::MAX)) {
+        for (key, &(_, cut_at_send)) in
+            self.sends.range((from, to, 0, 0)..=(from, to, u32::MAX, u64::MAX))
+        {
             for fate in self.fates.get(key).map_or(&[][..], Vec::as_slice) {
                 count += u64::from(cut_at_send || fate.cut);
             }
@@ -241,8 +243,7 @@ impl NetWatch {
     /// Copies with this outcome on `from -> to`.
     pub fn outcomes(&self, from: NodeId, to: NodeId, outcome: Outcome) -> u64 {
         let range = (from, to, 0, 0)..=(from, to, u32::MAX, u64::MAX);
-        self.fates.range(range).flat_map(|(_, f)| f).filter(|f| f.outcome == outcome).count()
-            as u64
+        self.fates.range(range).flat_map(|(_, f)| f).filter(|f| f.outcome == outcome).count() as u64
     }
 
     /// Check, after a run that reached quiescence, that every message sent has exactly
@@ -259,7 +260,10 @@ impl NetWatch {
             let fate = fates[0];
             let crosses = cut_at_send || fate.cut;
             let partition_drop = fate.outcome == Outcome::Dropped(DropReason::Partition);
-            assert_eq!(partition_drop, crosses, "{key:?} sent at {sent_at} (cut: {cut_at_send}): {fate:?}");
+            assert_eq!(
+                partition_drop, crosses,
+                "{key:?} sent at {sent_at} (cut: {cut_at_send}): {fate:?}"
+            );
             if cut_at_send {
                 assert_eq!(fate.time, sent_at, "{key:?} sent on a cut link must drop at once");
             }
@@ -292,7 +296,10 @@ impl Observer<Chatter> for NetWatch {
             }
             EventView::Deliver { from, to, msg } => {
                 self.handles(time, to);
-                assert!(!self.is_cut(from, to), "{from}->{to} {msg:?} delivered across a cut at {time}");
+                assert!(
+                    !self.is_cut(from, to),
+                    "{from}->{to} {msg:?} delivered across a cut at {time}"
+                );
                 self.fate((from, to, msg.epoch, msg.seq), time, Outcome::Delivered);
             }
             EventView::Timer { node, .. } | EventView::Request { node, .. } => {
@@ -303,10 +310,19 @@ impl Observer<Chatter> for NetWatch {
         }
     }
 
-    fn on_drop(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: &ChatMsg, reason: DropReason) {
+    fn on_drop(
+        &mut self,
+        time: SimTime,
+        from: NodeId,
+        to: NodeId,
+        msg: &ChatMsg,
+        reason: DropReason,
+    ) {
         match reason {
             DropReason::NodeDown => assert!(!self.up[to.0 as usize], "{to} is up, yet {reason:?}"),
-            DropReason::Partition => assert!(self.is_cut(from, to), "{from}->{to} not cut at {time}"),
+            DropReason::Partition => {
+                assert!(self.is_cut(from, to), "{from}->{to} not cut at {time}")
+            }
             DropReason::Loss => {}
         }
         self.fate((from, to, msg.epoch, msg.seq), time, Outcome::Dropped(reason));
