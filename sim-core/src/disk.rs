@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 /// Fault options for disks; all zero (no faults) by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DiskOptions {
-    /// Probability that a crash tears the first unsynced write (a prefix of it persists).
+    /// Probability that a crash tears the first unsynced write (a non-empty strict prefix
+    /// of it persists).
     pub torn_write_probability: f64,
     /// Probability that a read flips one bit of what it returns.
     pub corrupt_read_probability: f64,
@@ -144,10 +145,14 @@ impl Disk {
                 continue;
             }
             let mut survivor = f.durable.clone();
+            // A tear keeps a non-empty strict prefix: keeping nothing would be a plain
+            // lost write (invisible to a checksum, yet counted as torn), so a write of
+            // fewer than two bytes cannot tear.
             if let Some(Write::Append(bytes)) = f.unsynced.first()
+                && bytes.len() >= 2
                 && self.rng.chance(torn_probability)
             {
-                let kept = self.rng.below(bytes.len() as u64) as usize;
+                let kept = self.rng.between(1, bytes.len() as u64 - 1) as usize;
                 survivor.extend_from_slice(&bytes[..kept]);
                 damage.torn_writes += 1;
             }

@@ -215,13 +215,35 @@ pub struct EngineStats {
 
 enum Event<N: Node> {
     Start(NodeId),
-    Deliver { from: NodeId, to: NodeId, msg: N::Msg },
-    Timer { node: NodeId, incarnation: u32, id: TimerId, timer: N::Timer },
-    Request { node: NodeId, request: Request },
-    Reply { client: ClientId, from: NodeId, request: RequestId, reply: Reply },
-    ClientWake { client: ClientId, wake: Wake },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: N::Timer,
+    },
+    Request {
+        node: NodeId,
+        request: Request,
+    },
+    Reply {
+        client: ClientId,
+        from: NodeId,
+        request: RequestId,
+        reply: Reply,
+    },
+    ClientWake {
+        client: ClientId,
+        wake: Wake,
+    },
     Fault(FaultAction),
     Nemesis(NemesisKind),
+    /// The end of a node's pause: run the events that waited for it.
+    Resume(NodeId),
 }
 
 impl<N: Node> Event<N> {
@@ -251,6 +273,7 @@ impl<N: Node> Event<N> {
             Event::ClientWake { client, wake } => (5u8, client, wake).hash(&mut h),
             Event::Fault(action) => (6u8, action).hash(&mut h),
             Event::Nemesis(kind) => (7u8, kind).hash(&mut h),
+            Event::Resume(node) => (8u8, node).hash(&mut h),
         }
         h.finish()
     }
@@ -273,6 +296,7 @@ impl<N: Node> fmt::Debug for Event<N> {
             Event::ClientWake { client, wake } => write!(f, "client {client} {wake:?}"),
             Event::Fault(action) => write!(f, "fault {action:?}"),
             Event::Nemesis(kind) => write!(f, "nemesis {kind:?}"),
+            Event::Resume(node) => write!(f, "resume {node}"),
         }
     }
 }
@@ -395,6 +419,7 @@ impl SimBuilder {
             network: Network::new(&self.topology, SimRng::derive(seed, Stream::Network, 0)),
             nodes,
             held: Vec::new(),
+            deferred: (0..n).map(|_| Vec::new()).collect(),
             clients,
             client_rng: SimRng::derive(seed, Stream::Workload, 0),
             client_actions: Vec::new(),
@@ -437,6 +462,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     network: Network,
     /// Messages held back on a link, in arrival order, until released.
     held: Vec<(NodeId, NodeId, N::Msg)>,
+    /// Per node, the events that arrived while it was paused, in arrival order; a
+    /// `Resume` event is queued whenever this is not empty.
+    deferred: Vec<Vec<Event<N>>>,
     clients: Option<Clients>,
     client_rng: SimRng,
     client_actions: Vec<ClientAction>,
@@ -604,7 +632,11 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             let paused_until = self.nodes[node.0 as usize].paused_until;
             if paused_until > self.now {
                 self.stats.deferred += 1;
-                self.queue.push(paused_until, event);
+                let waiting = &mut self.deferred[node.0 as usize];
+                if waiting.is_empty() {
+                    self.queue.push(paused_until, Event::Resume(node));
+                }
+                waiting.push(event);
                 return true;
             }
         }
@@ -664,6 +696,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.apply_fault(position, action);
             }
             Event::Nemesis(kind) => self.run_nemesis(position, kind),
+            Event::Resume(node) => self.resume(node),
         }
     }
 
@@ -864,7 +897,12 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.release(|_, _| true);
                 for i in 0..self.nodes.len() {
                     let node = NodeId(i as u32);
-                    self.nodes[i].paused_until = self.nodes[i].paused_until.min(self.now);
+                    if self.nodes[i].paused_until > self.now {
+                        self.nodes[i].paused_until = self.now;
+                        if !self.deferred[i].is_empty() {
+                            self.queue.push(self.now, Event::Resume(node));
+                        }
+                    }
                     if self.nodes[i].state.is_none() {
                         self.apply_fault(position, FaultAction::Restart(node));
                     }
@@ -888,6 +926,22 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         slot.paused_until = SimTime::ZERO;
         self.after_node(node);
         true
+    }
+
+    /// Run the events that waited for `node`'s pause, now and in arrival order; if the
+    /// pause was extended, wait for its new end.
+    fn resume(&mut self, node: NodeId) {
+        let paused_until = self.nodes[node.0 as usize].paused_until;
+        if self.deferred[node.0 as usize].is_empty() {
+            return;
+        }
+        if paused_until > self.now {
+            self.queue.push(paused_until, Event::Resume(node));
+            return;
+        }
+        for event in std::mem::take(&mut self.deferred[node.0 as usize]) {
+            self.queue.push(self.now, event);
+        }
     }
 
     /// Deliver, now and in arrival order, the held messages whose link matches, and stop
@@ -950,14 +1004,14 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::Crash if may_take_one => {
                 if let Some(node) = self.random_up_node() {
                     let back = self.now + self.nemesis.restart_after.sample(&mut self.fault_rng);
-                    self.apply_fault(position, FaultAction::Crash(node));
+                    self.inject(position, FaultAction::Crash(node));
                     self.queue.push(back, Event::Fault(FaultAction::Restart(node)));
                 }
             }
             NemesisKind::Pause if may_take_one => {
                 if let Some(node) = self.random_up_node() {
                     let duration = self.nemesis.pause_duration.sample(&mut self.fault_rng);
-                    self.apply_fault(position, FaultAction::Pause { node, duration });
+                    self.inject(position, FaultAction::Pause { node, duration });
                 }
             }
             NemesisKind::Partition => {
@@ -966,8 +1020,10 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                     let partition =
                         kinds[self.fault_rng.below(kinds.len() as u64) as usize].clone();
                     let duration = self.nemesis.partition_duration.sample(&mut self.fault_rng);
-                    self.network.heal();
-                    self.apply_fault(position, FaultAction::Partition(partition));
+                    if self.network.is_partitioned() {
+                        self.inject(position, FaultAction::Heal);
+                    }
+                    self.inject(position, FaultAction::Partition(partition));
                     self.queue.push(self.now + duration, Event::Fault(FaultAction::Heal));
                 }
             }
@@ -975,11 +1031,17 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 let node = NodeId(self.fault_rng.below(u64::from(n)) as u32);
                 let max = self.nemesis.clock_jump_max.0.min(i64::MAX as u64) as i64;
                 let delta = self.fault_rng.between(0, 2 * max as u64) as i64 - max;
-                self.apply_fault(position, FaultAction::ClockJump { node, delta_nanos: delta });
+                self.inject(position, FaultAction::ClockJump { node, delta_nanos: delta });
             }
             NemesisKind::Crash | NemesisKind::Pause => {}
         }
         self.schedule_nemesis(kind);
+    }
+
+    /// Apply a fault the nemesis chose, telling the observer first, as for a scheduled one.
+    fn inject(&mut self, position: Position, action: FaultAction) {
+        self.notify(position, &EventView::Fault(&action));
+        self.apply_fault(position, action);
     }
 
     /// Whether `node` is running (not crashed).
