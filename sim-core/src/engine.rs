@@ -724,12 +724,15 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         self.call(to, |n, ctx| n.on_message(ctx, from, msg));
     }
 
-    /// Run a handler of a live node, then apply its effects and let the observer look.
-    fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+    /// Run `f` on a node's state slot with a context for it.
+    fn with_context<R>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut Option<N>, &N::Config, &mut Context<'_, N>) -> R,
+    ) -> R {
         let collect = O::ENABLED && self.observer.wants_annotations();
         let node_count = self.nodes.len() as u32;
         let slot = &mut self.nodes[node.0 as usize];
-        let Some(state) = slot.state.as_mut() else { return };
         let mut ctx = Context {
             id: node,
             node_count,
@@ -742,31 +745,24 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             counters: &mut self.counters,
             annotations: if collect { Some(&mut self.annotations) } else { None },
         };
-        handler(state, &mut ctx);
-        self.apply_effects(node);
-        self.after_node(node);
+        f(&mut slot.state, &self.config, &mut ctx)
+    }
+
+    /// Run a handler of a live node, then apply its effects and let the observer look.
+    fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+        let ran = self.with_context(node, |state, _, ctx| state.as_mut().map(|n| handler(n, ctx)));
+        if ran.is_some() {
+            self.apply_effects(node);
+            self.after_node(node);
+        }
     }
 
     fn start_node(&mut self, position: Position, node: NodeId, restart: bool) {
         self.notify(position, &EventView::Start { node, restart });
-        let collect = O::ENABLED && self.observer.wants_annotations();
-        let node_count = self.nodes.len() as u32;
-        let slot = &mut self.nodes[node.0 as usize];
-        debug_assert!(slot.state.is_none(), "starting {node}, which is running");
-        let mut ctx = Context {
-            id: node,
-            node_count,
-            now: self.now,
-            clock: &slot.clock,
-            rng: &mut slot.rng,
-            disk: &mut slot.disk,
-            timers: &mut slot.timers,
-            effects: &mut self.effects,
-            counters: &mut self.counters,
-            annotations: if collect { Some(&mut self.annotations) } else { None },
-        };
-        let state = N::start(&self.config, &mut ctx);
-        slot.state = Some(state);
+        self.with_context(node, |state, config, ctx| {
+            debug_assert!(state.is_none(), "starting {node}, which is running");
+            *state = Some(N::start(config, ctx));
+        });
         self.apply_effects(node);
         self.after_node(node);
     }
