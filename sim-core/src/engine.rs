@@ -691,10 +691,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.apply_client_actions(client, &mut actions);
                 self.client_actions = actions;
             }
-            Event::Fault(action) => {
-                self.notify(position, &EventView::Fault(&action));
-                self.apply_fault(position, action);
-            }
+            Event::Fault(action) => self.inject(position, action),
             Event::Nemesis(kind) => self.run_nemesis(position, kind),
             Event::Resume(node) => self.resume(node),
         }
@@ -1034,8 +1031,15 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         self.schedule_nemesis(kind);
     }
 
-    /// Apply a fault the nemesis chose, telling the observer first, as for a scheduled one.
+    /// Apply a fault, scheduled or chosen by the nemesis, with its random choices made first
+    /// so that the observer sees exactly what was done.
     fn inject(&mut self, position: Position, action: FaultAction) {
+        let action = match action {
+            FaultAction::Partition(p) => {
+                FaultAction::Partition(p.resolve(self.nodes.len() as u32, &mut self.fault_rng))
+            }
+            other => other,
+        };
         self.notify(position, &EventView::Fault(&action));
         self.apply_fault(position, action);
     }

@@ -26,53 +26,53 @@ pub enum Partition {
     Groups(Vec<Vec<NodeId>>),
     /// Cut only the direction `from -> to`, for every pair.
     OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+    /// Exactly these directed links `(from, to)`.
+    Links(Vec<(NodeId, NodeId)>),
+}
+
+/// Both directions of every link between a node of `a` and a node of `b`.
+fn between(a: &[NodeId], b: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+    let mut links = Vec::new();
+    for &x in a {
+        for &y in b {
+            if x != y {
+                links.push((x, y));
+                links.push((y, x));
+            }
+        }
+    }
+    links
 }
 
 impl Partition {
-    /// The directed links to cut in a cluster of `n` nodes, drawing random choices from
-    /// `rng`. Each entry is `(from, to)`.
-    pub fn links(&self, n: u32, rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
+    /// This partition with its random choices made: the victim of `Isolate` and
+    /// `MuteOne`, the sides of `Halves`, the cut links of `Bridge` and `Ring`. Traces show
+    /// the resolved form, so a reader sees exactly which nodes were cut off.
+    pub fn resolve(&self, n: u32, rng: &mut SimRng) -> Partition {
         let all: Vec<NodeId> = (0..n).map(NodeId).collect();
-        let between = |a: &[NodeId], b: &[NodeId]| -> Vec<(NodeId, NodeId)> {
-            let mut links = Vec::new();
-            for &x in a {
-                for &y in b {
-                    if x != y {
-                        links.push((x, y));
-                        links.push((y, x));
-                    }
-                }
-            }
-            links
+        let shuffled = |rng: &mut SimRng| {
+            let mut order = all.clone();
+            rng.shuffle(&mut order);
+            order
         };
         match self {
-            Partition::Isolate(node) => {
-                let victim = node.unwrap_or_else(|| *rng.pick(&all));
-                let others: Vec<NodeId> = all.iter().copied().filter(|&x| x != victim).collect();
-                between(&[victim], &others)
-            }
-            Partition::MuteOne(node) => {
-                let victim = node.unwrap_or_else(|| *rng.pick(&all));
-                all.iter().filter(|&&x| x != victim).map(|&x| (victim, x)).collect()
-            }
+            Partition::Isolate(None) => Partition::Isolate(Some(*rng.pick(&all))),
+            Partition::MuteOne(None) => Partition::MuteOne(Some(*rng.pick(&all))),
             Partition::Halves => {
-                let mut order = all.clone();
-                rng.shuffle(&mut order);
+                let order = shuffled(rng);
                 let (minority, majority) = order.split_at(n as usize / 2);
-                between(minority, majority)
+                Partition::Groups(vec![minority.to_vec(), majority.to_vec()])
             }
             Partition::Bridge => {
-                let mut order = all.clone();
-                rng.shuffle(&mut order);
+                let mut order = shuffled(rng);
                 let bridge = order.pop();
                 let (a, b) = order.split_at(order.len() / 2);
                 let mut links = between(a, b);
                 links.retain(|(x, y)| Some(*x) != bridge && Some(*y) != bridge);
-                links
+                Partition::Links(links)
             }
             Partition::Ring => {
-                let mut order = all.clone();
-                rng.shuffle(&mut order);
+                let order = shuffled(rng);
                 let reach = n as usize / 2;
                 let mut links = Vec::new();
                 for (i, &x) in order.iter().enumerate() {
@@ -83,7 +83,23 @@ impl Partition {
                         }
                     }
                 }
-                links
+                Partition::Links(links)
+            }
+            resolved => resolved.clone(),
+        }
+    }
+
+    /// The directed links to cut in a cluster of `n` nodes, drawing random choices from
+    /// `rng`. Each entry is `(from, to)`.
+    pub fn links(&self, n: u32, rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
+        let all: Vec<NodeId> = (0..n).map(NodeId).collect();
+        match self.resolve(n, rng) {
+            Partition::Isolate(Some(victim)) => {
+                let others: Vec<NodeId> = all.iter().copied().filter(|&x| x != victim).collect();
+                between(&[victim], &others)
+            }
+            Partition::MuteOne(Some(victim)) => {
+                all.iter().filter(|&&x| x != victim).map(|&x| (victim, x)).collect()
             }
             Partition::Groups(groups) => {
                 let mut group_of = vec![usize::MAX; n as usize];
@@ -106,6 +122,8 @@ impl Partition {
                 .iter()
                 .flat_map(|&x| to.iter().filter(move |&&y| y != x).map(move |&y| (x, y)))
                 .collect(),
+            Partition::Links(links) => links,
+            unresolved => unreachable!("resolve left {unresolved:?} unresolved"),
         }
     }
 
@@ -118,6 +136,7 @@ impl Partition {
             Partition::Ring => "ring",
             Partition::Groups(_) => "groups",
             Partition::OneWay { .. } => "one-way",
+            Partition::Links(_) => "links",
         }
     }
 }
