@@ -102,7 +102,7 @@ impl Raft {
     }
 
     /// §3.4: a candidate with a majority of votes becomes leader. It starts every follower
-    /// in probing at the end of its log and appends a no-op of its own term (§6.4).
+    /// at the end of its log and appends a no-op of its own term (§6.4).
     fn become_leader(&mut self, ctx: &mut Context<'_, Self>) {
         ctx.count("leader_elected");
         ctx.annotate(|| format!("leader of term {}", self.term));
@@ -114,8 +114,7 @@ impl Raft {
         let fresh = Progress {
             next_index,
             match_index: 0,
-            probing: true,
-            probe_sent: false,
+            in_flight: false,
             acked_round: 0,
             heard: false,
         };

@@ -18,7 +18,7 @@
 //!   applies is checked by `state_machine_safety`.
 //!
 //! Each check costs a map lookup per entry written or applied; only leader completeness
-//! walks a log, once per election, from the leader's snapshot point.
+//! walks a log, once per election, from the leader's log base.
 
 use super::{Raft, Role};
 use sim_core::engine::{Nodes, Observer, Violation};
@@ -161,22 +161,22 @@ impl RaftInvariants {
     ) -> Result<(), (&'static str, String)> {
         let term = raft.term();
         let log = raft.log();
-        let snapshot_index = log.snapshot_index();
-        if let Some(c) = self.committed(snapshot_index)
-            && snapshot_index > 0
-            && c.term != log.snapshot_term()
+        let base = log.base_index();
+        if let Some(c) = self.committed(base)
+            && base > 0
+            && c.term != log.base_term()
         {
             return Err((
                 "leader_completeness",
                 format!(
-                    "{node}, leader of term {term}, has a snapshot ending at {snapshot_index} \
-                     with term {}, but the committed entry there has term {}",
-                    log.snapshot_term(),
+                    "{node}, leader of term {term}, has a log based at {base} with term {}, but \
+                     the committed entry there has term {}",
+                    log.base_term(),
                     c.term
                 ),
             ));
         }
-        for index in snapshot_index + 1..self.committed.len() as u64 {
+        for index in base + 1..self.committed.len() as u64 {
             let Some(c) = self.committed(index) else { continue };
             if c.commit_term >= term {
                 continue;

@@ -1,5 +1,6 @@
-//! The Raft log: entries after the latest snapshot, kept in memory and, record for record,
-//! in the file `raft/log` (§3.8: the log is persistent state).
+//! The Raft log: the entries after its *base* (the latest snapshot point, or a little
+//! before it, see `maybe_snapshot`), kept in memory and, record for record, in the file
+//! `raft/log` (§3.8: the log is persistent state).
 //!
 //! Every in-memory change has its disk twin in the same call (append, truncate, rewrite),
 //! so memory and file never disagree about what was written; what is *durable* is decided
@@ -62,12 +63,12 @@ pub(crate) fn decode_entry(payload: &[u8]) -> Option<(u64, Entry)> {
     d.is_done().then_some((index, Entry { term, command }))
 }
 
-/// The log after the snapshot point, and where each entry's record ends in the file.
+/// The log after its base, and where each entry's record ends in the file.
 #[derive(Clone, Debug)]
 pub struct Log {
-    snapshot_index: u64,
-    snapshot_term: u64,
-    /// `entries[k]` has index `snapshot_index + 1 + k`.
+    base_index: u64,
+    base_term: u64,
+    /// `entries[k]` has index `base_index + 1 + k`.
     entries: Vec<Entry>,
     /// `ends[k]`: the file offset just past the record of `entries[k]`.
     ends: Vec<usize>,
@@ -77,45 +78,45 @@ pub struct Log {
 impl Log {
     /// A log whose file holds exactly the records of `entries`, in order.
     pub(crate) fn from_recovered(
-        snapshot_index: u64,
-        snapshot_term: u64,
+        base_index: u64,
+        base_term: u64,
         entries: Vec<Entry>,
         ends: Vec<usize>,
     ) -> Self {
         assert_eq!(entries.len(), ends.len(), "one file offset per entry");
-        Log { snapshot_index, snapshot_term, entries, ends, scratch: Vec::new() }
+        Log { base_index, base_term, entries, ends, scratch: Vec::new() }
     }
 
-    /// A log holding `entries` after the snapshot point, its file rewritten to match.
+    /// A log holding `entries` after its base, its file rewritten to match.
     pub(crate) fn rebuilt(
         disk: &mut Disk,
-        snapshot_index: u64,
-        snapshot_term: u64,
+        base_index: u64,
+        base_term: u64,
         entries: Vec<Entry>,
     ) -> Self {
         let mut log =
-            Log { snapshot_index, snapshot_term, entries, ends: Vec::new(), scratch: Vec::new() };
+            Log { base_index, base_term, entries, ends: Vec::new(), scratch: Vec::new() };
         log.rewrite(disk);
         log
     }
 
-    pub fn snapshot_index(&self) -> u64 {
-        self.snapshot_index
+    pub fn base_index(&self) -> u64 {
+        self.base_index
     }
 
-    pub fn snapshot_term(&self) -> u64 {
-        self.snapshot_term
+    pub fn base_term(&self) -> u64 {
+        self.base_term
     }
 
     pub fn last_index(&self) -> u64 {
-        self.snapshot_index + self.entries.len() as u64
+        self.base_index + self.entries.len() as u64
     }
 
     pub fn last_term(&self) -> u64 {
-        self.entries.last().map_or(self.snapshot_term, |e| e.term)
+        self.entries.last().map_or(self.base_term, |e| e.term)
     }
 
-    /// Entries held in memory (after the snapshot point).
+    /// Entries held (after the base).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -125,15 +126,15 @@ impl Log {
     }
 
     fn slot(&self, index: u64) -> Option<usize> {
-        (index > self.snapshot_index && index <= self.last_index())
-            .then(|| (index - self.snapshot_index - 1) as usize)
+        (index > self.base_index && index <= self.last_index())
+            .then(|| (index - self.base_index - 1) as usize)
     }
 
-    /// The term of the entry at `index`: known for the snapshot point and every entry
-    /// after it, unknown before the snapshot and past the end.
+    /// The term of the entry at `index`: known for the base and every entry after it,
+    /// unknown before the base (compacted) and past the end.
     pub fn term_at(&self, index: u64) -> Option<u64> {
-        if index == self.snapshot_index {
-            return Some(self.snapshot_term);
+        if index == self.base_index {
+            return Some(self.base_term);
         }
         self.slot(index).map(|k| self.entries[k].term)
     }
@@ -142,10 +143,10 @@ impl Log {
         self.slot(index).map(|k| &self.entries[k])
     }
 
-    /// Up to `max` entries starting at `from` (which must be after the snapshot point).
+    /// Up to `max` entries starting at `from` (which must be after the base).
     pub fn entries_from(&self, from: u64, max: u64) -> &[Entry] {
-        assert!(from > self.snapshot_index, "entries from {from} are compacted");
-        let start = ((from - self.snapshot_index - 1) as usize).min(self.entries.len());
+        assert!(from > self.base_index, "entries from {from} are compacted");
+        let start = ((from - self.base_index - 1) as usize).min(self.entries.len());
         let end = start.saturating_add(max as usize).min(self.entries.len());
         &self.entries[start..end]
     }
@@ -155,16 +156,16 @@ impl Log {
     pub fn first_index_of_term_run(&self, index: u64) -> u64 {
         let Some(term) = self.term_at(index) else { return index };
         let mut first = index;
-        while first > self.snapshot_index + 1 && self.term_at(first - 1) == Some(term) {
+        while first > self.base_index + 1 && self.term_at(first - 1) == Some(term) {
             first -= 1;
         }
         first
     }
 
-    /// The last index whose entry has `term`, if the log (after the snapshot) holds one.
+    /// The last index whose entry has `term`, if the log (after the base) holds one.
     pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
         let k = self.entries.iter().rposition(|e| e.term == term)?;
-        Some(self.snapshot_index + 1 + k as u64)
+        Some(self.base_index + 1 + k as u64)
     }
 
     fn file_len(&self) -> usize {
@@ -195,7 +196,7 @@ impl Log {
 
     /// Drop the entry at `index` and every entry after it (§3.5: a conflicting suffix).
     pub(crate) fn truncate_from(&mut self, disk: &mut Disk, index: u64) {
-        assert!(index > self.snapshot_index, "truncating the snapshot at {index}");
+        assert!(index > self.base_index, "truncating the snapshot at {index}");
         let Some(k) = self.slot(index) else { return };
         self.entries.truncate(k);
         self.ends.truncate(k);
@@ -210,18 +211,18 @@ impl Log {
         self.rewrite(disk);
     }
 
-    /// Move the snapshot point to `index` with `term` (§5.1 when taking a snapshot, §5.3
-    /// when installing one): if the entry at `index` has `term`, the entries after it stay;
+    /// Move the base to `index` with `term` (§5.1 when taking a snapshot, §5.3 when
+    /// installing one): if the entry at `index` has `term`, the entries after it stay;
     /// otherwise the whole log is discarded. The file is rewritten.
     pub(crate) fn compact(&mut self, disk: &mut Disk, index: u64, term: u64) {
-        if self.term_at(index) == Some(term) && index >= self.snapshot_index {
-            let keep = (index - self.snapshot_index) as usize;
+        if self.term_at(index) == Some(term) && index >= self.base_index {
+            let keep = (index - self.base_index) as usize;
             self.entries.drain(..keep);
         } else {
             self.entries.clear();
         }
-        self.snapshot_index = index;
-        self.snapshot_term = term;
+        self.base_index = index;
+        self.base_term = term;
         self.rewrite(disk);
     }
 
@@ -232,7 +233,7 @@ impl Log {
         let mut payload = Vec::with_capacity(64);
         for (k, entry) in self.entries.iter().enumerate() {
             payload.clear();
-            encode_entry(self.snapshot_index + 1 + k as u64, entry, &mut payload);
+            encode_entry(self.base_index + 1 + k as u64, entry, &mut payload);
             codec::frame(&payload, &mut bytes);
             self.ends.push(bytes.len());
         }
@@ -249,7 +250,7 @@ impl Log {
                 return false;
             };
             match decode_entry(payload) {
-                Some((index, e)) if index == self.snapshot_index + 1 + k as u64 && e == *entry => {}
+                Some((index, e)) if index == self.base_index + 1 + k as u64 && e == *entry => {}
                 _ => return false,
             }
             if end != self.ends[k] {

@@ -13,8 +13,9 @@
 //!   the entry before the new ones; a follower accepts only if its log matches there,
 //!   replaces a conflicting suffix, and on a mismatch answers with the conflicting term and
 //!   the first index of that term, so the leader skips a whole term per round trip.
-//!   Followers that accepted are replicated to in a pipeline; the others are probed one
-//!   request at a time.
+//!   Each follower has at most one request in flight, carrying up to
+//!   `max_entries_per_append` entries (dsim's network reorders, so a pipeline would
+//!   mostly produce rejections).
 //! - **Commitment (§3.6.2).** The leader commits an entry once a majority stores it *and*
 //!   it belongs to the leader's current term (Figure 3.7); earlier entries are committed
 //!   indirectly. A new leader appends a no-op of its term at once (§6.4).
@@ -78,12 +79,15 @@ pub enum Msg {
     },
     /// On success, the follower's log matches the leader's, durably, up to `match_index`.
     /// On failure, `conflict_term` and `conflict_index` tell the leader where to resume.
+    /// `prev_log_index` echoes the request's, so a leader can tell a stale rejection (of a
+    /// request the network reordered) from a current one.
     AppendEntriesResponse {
         term: u64,
         success: bool,
         match_index: u64,
         conflict_term: Option<u64>,
         conflict_index: u64,
+        prev_log_index: u64,
         round: u64,
     },
     /// InstallSnapshot (§5.3), the snapshot in one message.
@@ -118,10 +122,10 @@ struct Progress {
     next_index: u64,
     /// The highest entry known to be stored (durably) on the follower.
     match_index: u64,
-    /// Probing: one request at a time until the follower accepts; otherwise pipelined,
-    /// with `next_index` advanced as entries are sent.
-    probing: bool,
-    probe_sent: bool,
+    /// Whether a request is on its way and unanswered. One at a time, in batches: the
+    /// network may reorder messages, and a pipelined request that overtakes its
+    /// predecessor is rejected for a gap. The heartbeat resends whatever was lost.
+    in_flight: bool,
     /// The highest heartbeat round the follower answered in this term.
     acked_round: u64,
     /// Whether the follower answered since the last quorum check.
@@ -144,6 +148,7 @@ struct PendingAck {
     leader: NodeId,
     term: u64,
     match_index: u64,
+    prev_log_index: u64,
     round: u64,
 }
 
@@ -367,7 +372,8 @@ impl Raft {
                 self.pending_ack = None;
             } else if ack.match_index <= self.durable_index {
                 self.pending_ack = None;
-                ctx.send(ack.leader, replication::success(ack.term, ack.match_index, ack.round));
+                let msg = replication::success(ack.term, ack.match_index, ack.prev_log_index, ack.round);
+                ctx.send(ack.leader, msg);
             }
         }
         if self.role == Role::Leader && !self.acks_unsynced() {
@@ -439,12 +445,13 @@ impl Node for Raft {
         }
         let n = ctx.cluster_size();
         let log = recovered.log;
-        let snapshot_index = log.snapshot_index();
+        let snapshot_index = recovered.snapshot.last_index;
+        assert_eq!(log.base_index(), snapshot_index, "a recovered log starts at the snapshot");
         let mut ghost = Ghost { started: true, ..Ghost::default() };
         if snapshot_index > 0 {
-            ghost.snapshot = Some((snapshot_index, log.snapshot_term()));
+            ghost.snapshot = Some((snapshot_index, recovered.snapshot.last_term));
         }
-        let mut prev_term = log.snapshot_term();
+        let mut prev_term = log.base_term();
         for index in snapshot_index + 1..=log.last_index() {
             let entry = log.entry(index).expect("recovered entry");
             ghost.written.push(GhostEntry { index, term: entry.term, prev_term, digest: entry.digest() });
@@ -515,13 +522,22 @@ impl Node for Raft {
                 };
                 self.handle_append_entries(ctx, from, request)
             }
-            Msg::AppendEntriesResponse { term, success, match_index, conflict_term, conflict_index, round } => {
+            Msg::AppendEntriesResponse {
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+                prev_log_index,
+                round,
+            } => {
                 let response = replication::AppendResponse {
                     term,
                     success,
                     match_index,
                     conflict_term,
                     conflict_index,
+                    prev_log_index,
                     round,
                 };
                 self.handle_append_response(ctx, from, response)

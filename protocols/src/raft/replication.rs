@@ -24,28 +24,38 @@ pub(super) struct AppendResponse {
     pub match_index: u64,
     pub conflict_term: Option<u64>,
     pub conflict_index: u64,
+    pub prev_log_index: u64,
     pub round: u64,
 }
 
 /// A successful AppendEntries response.
-pub(super) fn success(term: u64, match_index: u64, round: u64) -> Msg {
+pub(super) fn success(term: u64, match_index: u64, prev_log_index: u64, round: u64) -> Msg {
     Msg::AppendEntriesResponse {
         term,
         success: true,
         match_index,
         conflict_term: None,
         conflict_index: 0,
+        prev_log_index,
         round,
     }
 }
 
-fn rejection(term: u64, conflict_term: Option<u64>, conflict_index: u64, round: u64) -> Msg {
+/// A rejection of the request whose previous entry was `prev_log_index`.
+fn rejection(
+    term: u64,
+    conflict_term: Option<u64>,
+    conflict_index: u64,
+    prev_log_index: u64,
+    round: u64,
+) -> Msg {
     Msg::AppendEntriesResponse {
         term,
         success: false,
         match_index: 0,
         conflict_term,
         conflict_index,
+        prev_log_index,
         round,
     }
 }
@@ -66,23 +76,24 @@ impl Raft {
     }
 
     /// A heartbeat round (§3.4): AppendEntries to every follower, numbered for ReadIndex.
+    /// It goes even if a request is in flight, which retransmits one that was lost.
     pub(super) fn broadcast_round(&mut self, ctx: &mut Context<'_, Self>) {
         self.round += 1;
         for peer in ctx.peers() {
-            self.progress[peer.0 as usize].probe_sent = false;
+            self.progress[peer.0 as usize].in_flight = false;
             self.send_append(ctx, peer);
         }
         self.serve_reads(ctx);
     }
 
-    /// Send `peer` what it needs next: entries from its `next_index` (none makes a
-    /// heartbeat), or the snapshot if those entries are compacted away.
+    /// Unless a request is in flight, send `peer` what it needs next: entries from its
+    /// `next_index` (none makes a heartbeat), or the snapshot if those are compacted away.
     pub(super) fn send_append(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let p = self.progress[peer.0 as usize];
-        if p.probing && p.probe_sent {
+        if p.in_flight {
             return;
         }
-        if p.next_index <= self.log.snapshot_index() {
+        if p.next_index <= self.log.base_index() {
             self.send_snapshot(ctx, peer);
             return;
         }
@@ -91,7 +102,6 @@ impl Raft {
         let prev_log_term = self.log.term_at(prev_log_index).expect("prev entry is in the log");
         let entries =
             self.log.entries_from(p.next_index, self.config.max_entries_per_append).to_vec();
-        let sent_last = prev_log_index + entries.len() as u64;
         ctx.send(
             peer,
             Msg::AppendEntries {
@@ -103,12 +113,7 @@ impl Raft {
                 round: self.round,
             },
         );
-        let p = &mut self.progress[peer.0 as usize];
-        if p.probing {
-            p.probe_sent = true;
-        } else {
-            p.next_index = sent_last + 1;
-        }
+        self.progress[peer.0 as usize].in_flight = true;
     }
 
     fn send_snapshot(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
@@ -116,9 +121,7 @@ impl Raft {
         let msg =
             Msg::InstallSnapshot { term: self.term, snapshot: self.snapshot.clone(), round: self.round };
         ctx.send(peer, msg);
-        let p = &mut self.progress[peer.0 as usize];
-        p.probing = true;
-        p.probe_sent = true;
+        self.progress[peer.0 as usize].in_flight = true;
     }
 
     /// A follower's side of AppendEntries (§3.5).
@@ -129,37 +132,39 @@ impl Raft {
         request: AppendRequest,
     ) {
         let round = request.round;
+        let request_prev = request.prev_log_index;
         if request.term < self.term {
             // A stale leader: our term in the answer makes it step down.
-            ctx.send(from, rejection(self.term, None, 0, round));
+            ctx.send(from, rejection(self.term, None, 0, request_prev, round));
             return;
         }
         self.become_follower(ctx, request.term, Some(from));
         self.leader_contact = Some(ctx.now());
         self.reset_election_deadline(ctx);
 
-        let snapshot_index = self.log.snapshot_index();
+        let base = self.log.base_index();
         let mut prev = request.prev_log_index;
         let mut entries = &request.entries[..];
-        if prev < snapshot_index {
-            // Entries up to the snapshot are committed, so they match (§5.3): skip them.
-            let skip = (snapshot_index - prev) as usize;
+        if prev < base {
+            // Entries up to the base are committed, so they match (§5.3): skip them.
+            let skip = (base - prev) as usize;
             if skip >= entries.len() {
-                self.ack_append(ctx, from, prev + entries.len() as u64, round);
+                self.ack_append(ctx, from, prev + entries.len() as u64, request_prev, round);
                 return;
             }
             entries = &entries[skip..];
-            prev = snapshot_index;
+            prev = base;
         } else if prev > self.log.last_index() {
             ctx.count("append_rejected");
-            ctx.send(from, rejection(self.term, None, self.log.last_index() + 1, round));
+            let hint = self.log.last_index() + 1;
+            ctx.send(from, rejection(self.term, None, hint, request_prev, round));
             return;
         } else if self.log.term_at(prev) != Some(request.prev_log_term) {
             // §3.5 fast backtracking: the conflicting term and the first index we hold of it.
             ctx.count("append_rejected");
             let term = self.log.term_at(prev).expect("prev is in the log");
             let first = self.log.first_index_of_term_run(prev);
-            ctx.send(from, rejection(self.term, Some(term), first, round));
+            ctx.send(from, rejection(self.term, Some(term), first, request_prev, round));
             return;
         }
 
@@ -191,7 +196,7 @@ impl Raft {
             self.commit_index = commit;
             self.apply_committed(ctx);
         }
-        self.ack_append(ctx, from, last_new, round);
+        self.ack_append(ctx, from, last_new, request_prev, round);
     }
 
     /// The `no_truncate_conflict` bug: overwrite the conflicting entries one by one and
@@ -231,20 +236,22 @@ impl Raft {
         k
     }
 
-    /// Answer a successful AppendEntries: at once for what is durable (or will be before
-    /// this handler's messages leave), and again once the rest is synced (group commit).
-    fn ack_append(&mut self, ctx: &mut Context<'_, Self>, leader: NodeId, match_index: u64, round: u64) {
-        let durable = if self.acks_unsynced() {
-            match_index
-        } else {
-            match_index.min(self.durable_index)
-        };
-        ctx.send(leader, success(self.term, durable, round));
-        if durable < match_index {
-            let newer = self.pending_ack.is_none_or(|a| a.match_index <= match_index);
-            if newer {
-                self.pending_ack = Some(PendingAck { leader, term: self.term, match_index, round });
-            }
+    /// Answer a successful AppendEntries (§3.8: only for what is durable): at once when
+    /// the entries are synced, or will be before this handler's messages leave; otherwise
+    /// once the group commit has synced them.
+    fn ack_append(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        leader: NodeId,
+        match_index: u64,
+        prev_log_index: u64,
+        round: u64,
+    ) {
+        if self.acks_unsynced() || match_index <= self.durable_index {
+            ctx.send(leader, success(self.term, match_index, prev_log_index, round));
+        } else if self.pending_ack.is_none_or(|a| a.match_index <= match_index) {
+            let term = self.term;
+            self.pending_ack = Some(PendingAck { leader, term, match_index, prev_log_index, round });
         }
     }
 
@@ -266,18 +273,23 @@ impl Raft {
         let p = &mut self.progress[from.0 as usize];
         p.heard = true;
         p.acked_round = p.acked_round.max(response.round);
+        // An answer to a request other than the latest one sent is stale (the network
+        // reordered or duplicated it); a success still proves what the follower holds.
+        let current = response.prev_log_index + 1 == p.next_index;
         if response.success {
             p.match_index = p.match_index.max(response.match_index);
-            p.next_index = p.next_index.max(p.match_index + 1);
-            if p.probing {
-                p.probing = false;
-                p.probe_sent = false;
+            if p.next_index <= p.match_index {
+                p.next_index = p.match_index + 1;
             }
-            let more = p.next_index <= last_index;
+            if current {
+                p.in_flight = false;
+            }
             self.advance_commit(ctx);
-            if more {
+            if self.progress[from.0 as usize].next_index <= last_index {
                 self.send_append(ctx, from);
             }
+        } else if !current {
+            ctx.count("stale_rejection_ignored");
         } else {
             // §3.5: skip the follower's whole conflicting term, or to the end of its log.
             let hint = match response.conflict_term {
@@ -288,8 +300,7 @@ impl Raft {
             };
             let p = &mut self.progress[from.0 as usize];
             p.next_index = hint.max(p.match_index + 1).min(last_index + 1);
-            p.probing = true;
-            p.probe_sent = false;
+            p.in_flight = false;
             self.send_append(ctx, from);
         }
         self.serve_reads(ctx);
@@ -356,11 +367,14 @@ impl Raft {
         self.maybe_snapshot(ctx);
     }
 
-    /// §5.1: snapshot the state machine once enough applied entries follow the last
-    /// snapshot. The snapshot is synced before the log prefix is dropped.
+    /// §5.1: snapshot the state machine once `snapshot_threshold` applied entries follow
+    /// the last snapshot. The snapshot is synced before the log is compacted, and the log
+    /// keeps the last `snapshot_threshold / 2` entries before the snapshot point, so that a
+    /// follower lagging a little is caught up from the log rather than sent the snapshot
+    /// (as etcd keeps "catch-up entries").
     fn maybe_snapshot(&mut self, ctx: &mut Context<'_, Self>) {
         let threshold = self.config.snapshot_threshold;
-        if threshold == 0 || self.last_applied < self.log.snapshot_index() + threshold {
+        if threshold == 0 || self.last_applied < self.snapshot.last_index + threshold {
             return;
         }
         let index = self.last_applied;
@@ -368,10 +382,12 @@ impl Raft {
         self.snapshot = Snapshot::of(index, term, &self.kv);
         storage::save_snapshot(ctx.disk(), &self.snapshot);
         self.sync(ctx);
-        self.log.compact(ctx.disk(), index, term);
+        let base = index.saturating_sub(threshold / 2).max(self.log.base_index());
+        let base_term = self.log.term_at(base).expect("the new base is in the log");
+        self.log.compact(ctx.disk(), base, base_term);
         self.sync(ctx);
         ctx.count("snapshot_taken");
-        ctx.annotate(|| format!("snapshot at {index} (term {term})"));
+        ctx.annotate(|| format!("snapshot at {index} (term {term}), log from {base}"));
     }
 
     /// A follower's side of InstallSnapshot (§5.3).
@@ -443,8 +459,7 @@ impl Raft {
         p.acked_round = p.acked_round.max(round);
         p.match_index = p.match_index.max(match_index);
         p.next_index = p.match_index + 1;
-        p.probing = false;
-        p.probe_sent = false;
+        p.in_flight = false;
         let more = p.next_index <= last_index;
         self.advance_commit(ctx);
         if more {

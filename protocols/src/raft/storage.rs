@@ -396,13 +396,13 @@ mod tests {
         save_snapshot(&mut d, &Snapshot::of(2, 1, &KvStore::default()));
         d.sync();
         let r = recover(&mut d);
-        assert_eq!((r.log.snapshot_index(), r.log.last_index()), (2, 4));
+        assert_eq!((r.log.base_index(), r.log.last_index()), (2, 4));
         assert!(r.log.matches_file(&mut d));
         // A snapshot at 3 with a different term there: the log after it is not ours.
         save_snapshot(&mut d, &Snapshot::of(3, 3, &KvStore::default()));
         d.sync();
         let r = recover(&mut d);
-        assert_eq!((r.log.snapshot_index(), r.log.last_index()), (3, 3));
+        assert_eq!((r.log.base_index(), r.log.last_index()), (3, 3));
         assert!(r.log.matches_file(&mut d));
     }
 }
