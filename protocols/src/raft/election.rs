@@ -74,6 +74,7 @@ impl Raft {
         self.votes.fill(false);
         self.votes[self.id.0 as usize] = true;
         ctx.broadcast(self.vote_request(self.term + 1, true));
+        ctx.set_timer(self.config.heartbeat_interval, Timer::VoteRetry { term: self.term + 1 });
         if self.has_majority_votes() {
             self.become_candidate(ctx);
         }
@@ -92,9 +93,30 @@ impl Raft {
         self.votes[self.id.0 as usize] = true;
         ctx.annotate(|| format!("candidate for term {}", self.term));
         ctx.broadcast(self.vote_request(self.term, false));
+        ctx.set_timer(self.config.heartbeat_interval, Timer::VoteRetry { term: self.term });
         if self.has_majority_votes() {
             self.become_leader(ctx);
         }
+    }
+
+    /// Ask again, every heartbeat interval while the election for `term` lasts, the servers
+    /// whose vote has not arrived: the request or its answer may have been lost.
+    pub(super) fn retry_vote_requests(&mut self, ctx: &mut Context<'_, Self>, term: u64) {
+        let (pre_vote, current) = match self.role {
+            Role::PreCandidate => (true, self.term + 1 == term),
+            Role::Candidate => (false, self.term == term),
+            Role::Follower | Role::Leader => return,
+        };
+        if !current {
+            return;
+        }
+        let request = self.vote_request(term, pre_vote);
+        for peer in ctx.peers() {
+            if !self.votes[peer.0 as usize] {
+                ctx.send(peer, request.clone());
+            }
+        }
+        ctx.set_timer(self.config.heartbeat_interval, Timer::VoteRetry { term });
     }
 
     fn has_majority_votes(&self) -> bool {

@@ -102,6 +102,9 @@ pub enum Timer {
     Election,
     /// A leader's heartbeat, for the term it was set in.
     Heartbeat { term: u64 },
+    /// A candidate (or pre-candidate) asks again the servers that have not granted their
+    /// vote in `term` (§3.3: RPCs are retried when unanswered).
+    VoteRetry { term: u64 },
     /// A deferred sync (group commit, or the lazy sync of `reply_before_sync`).
     Sync,
 }
@@ -562,6 +565,7 @@ impl Node for Raft {
                     ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { term });
                 }
             }
+            Timer::VoteRetry { term } => self.retry_vote_requests(ctx, term),
             Timer::Sync => {
                 self.sync_armed = false;
                 if self.log_dirty || self.meta_dirty {

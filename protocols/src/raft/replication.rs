@@ -324,8 +324,11 @@ impl Raft {
             return;
         }
         let current_term = self.log.term_at(replicated) == Some(self.term);
-        if !current_term && !self.config.bugs.commit_previous_term {
-            return;
+        if !current_term {
+            if !self.config.bugs.commit_previous_term {
+                return;
+            }
+            ctx.count("bug_committed_previous_term");
         }
         self.commit_index = replicated;
         self.apply_committed(ctx);

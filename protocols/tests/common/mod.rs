@@ -72,6 +72,9 @@ pub enum Targeted {
     None,
     IsolateLeader,
     MinorityLeader,
+    /// Each new leader is isolated 0-30 ms after its election, for 100-600 ms (at most
+    /// two nodes cut off at a time): leaders that append entries only they hold.
+    FlappingLeader,
 }
 
 /// The phases of every run: faults until `HEAL_AT`, then the liveness phase.
@@ -245,8 +248,48 @@ pub fn current_leader(sim: &Simulation<Raft, RaftInvariants>) -> Option<NodeId> 
         .map(|(_, id)| id)
 }
 
+/// Isolate each new leader shortly after its election (see `Targeted::FlappingLeader`).
+fn drive_flapping(sim: &mut Simulation<Raft, RaftInvariants>, seed: u64) {
+    let mut rng = SimRng::derive(seed, Stream::Swarm, 4);
+    let step = ms(5);
+    let mut handled_term = 0;
+    // (node, until) of the nodes cut off now.
+    let mut isolated: Vec<(NodeId, SimTime)> = Vec::new();
+    let mut at = SimTime::ZERO + step;
+    while at < HEAL_AT {
+        sim.run_until(at);
+        if sim.violation().is_some() {
+            return;
+        }
+        let now = sim.now();
+        if isolated.iter().any(|&(_, until)| until <= now) {
+            isolated.retain(|&(_, until)| until > now);
+            sim.schedule_fault(now, FaultAction::Heal);
+            for &(node, _) in &isolated {
+                sim.schedule_fault(now, FaultAction::Partition(Partition::Isolate(Some(node))));
+            }
+        }
+        let leader = current_leader(sim).map(|id| (sim.node(id).expect("up").term(), id));
+        if let Some((term, leader)) = leader
+            && term > handled_term
+            && isolated.len() < 2
+        {
+            handled_term = term;
+            let delay = ms(rng.between(0, 30));
+            let until = now + delay + ms(rng.between(100, 600));
+            sim.schedule_fault(now + delay, FaultAction::Partition(Partition::Isolate(Some(leader))));
+            isolated.push((leader, until.min(HEAL_AT)));
+        }
+        at = at + step;
+    }
+    sim.run_until(HEAL_AT);
+}
+
 /// Run the safety phase, aiming partitions at the leader if `targeted` says so.
 fn drive(sim: &mut Simulation<Raft, RaftInvariants>, targeted: Targeted, seed: u64) {
+    if targeted == Targeted::FlappingLeader {
+        return drive_flapping(sim, seed);
+    }
     let mut rng = SimRng::derive(seed, Stream::Swarm, 3);
     let mut at = SimTime(rng.between(300_000_000, 1_000_000_000));
     while at < HEAL_AT {
@@ -255,7 +298,7 @@ fn drive(sim: &mut Simulation<Raft, RaftInvariants>, targeted: Targeted, seed: u
             return;
         }
         let (low, high) = match targeted {
-            Targeted::None => break,
+            Targeted::None | Targeted::FlappingLeader => break,
             Targeted::IsolateLeader => (300, 1200),
             Targeted::MinorityLeader => (500, 1500),
         };
@@ -334,7 +377,11 @@ pub fn build(scenario: Scenario) -> (Simulation<Raft, RaftInvariants>, Targeted)
 
 /// Run `mix` on `seed` from `config`, through the heal to the end of the liveness phase.
 pub fn run(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Outcome {
-    let scenario = scenario(mix, seed, config, vary);
+    run_scenario(mix, seed, scenario(mix, seed, config, vary))
+}
+
+/// Run a scenario (of `mix`, perhaps adjusted) through the heal and the liveness phase.
+pub fn run_scenario(mix: Mix, seed: u64, scenario: Scenario) -> Outcome {
     let used = scenario.config.clone();
     let (mut sim, targeted) = build(scenario);
     drive(&mut sim, targeted, seed);
