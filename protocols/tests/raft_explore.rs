@@ -116,8 +116,13 @@ fn variant(name: &str, s: &mut Scenario) {
             let lat = env("LAT", 50);
             let rate = env("RATE", 20) as f64;
             let restart = env("RESTART", 10);
+            let latency = if std::env::var("PARETO").is_ok() {
+                Latency::Pareto { scale: ms(1), shape: env("SHAPE", 10) as f64 / 10.0, max: ms(lat) }
+            } else {
+                Latency::Uniform { min: ms(1), max: ms(lat) }
+            };
             s.builder = s.builder.clone()
-                .links(LinkOptions { latency: Latency::Uniform { min: ms(1), max: ms(lat) }, ..Default::default() })
+                .links(LinkOptions { latency, ..Default::default() })
                 .nemesis(NemesisOptions {
                     crash_rate: rate,
                     restart_after: DurationRange::new(ms(1), ms(restart)),
@@ -156,12 +161,13 @@ fn explore_bugs() {
     let max = env("SEEDS", 50);
     let only = std::env::var("BUG").ok();
     let variants: Vec<String> = std::env::var("VARIANT").unwrap_or("plain".into()).split(',').map(String::from).collect();
-    let bugs: [(&str, fn(&mut Bugs)); 5] = [
+    let bugs: [(&str, fn(&mut Bugs)); 6] = [
         ("commit_previous_term", |b| b.commit_previous_term = true),
         ("vote_without_persist", |b| b.vote_without_persist = true),
         ("no_truncate_conflict", |b| b.no_truncate_conflict = true),
         ("reply_before_sync", |b| b.reply_before_sync = true),
         ("stale_local_read", |b| b.stale_local_read = true),
+        ("fixed_election_timeout", |b| b.fixed_election_timeout = true),
     ];
     let mixes: Vec<Mix> = match std::env::var("MIX") {
         Ok(m) => Mix::ALL.into_iter().filter(|x| m.split(',').any(|n| n == x.name())).collect(),
@@ -181,7 +187,8 @@ fn explore_bugs() {
                     let mut s = scenario(mix, seed, &config, vary);
                     variant(v, &mut s);
                     let o = run_scenario(mix, seed, s);
-                    if let Some(f) = o.failure() {
+                    let f = o.failure().or_else(|| o.liveness.as_ref().err().map(|_| "liveness".to_string()));
+                    if let Some(f) = f {
                         if found.is_empty() && std::env::var("SHOW").is_ok() {
                             println!("  {}", o.describe());
                         }

@@ -19,6 +19,9 @@ pub struct Bugs {
     pub reply_before_sync: bool,
     /// A leader answers reads from its local state without confirming it is still leader.
     pub stale_local_read: bool,
+    /// Every election timeout is `election_timeout_min`, not drawn at random (§3.4): a
+    /// liveness bug, as candidates that time out together split the vote again and again.
+    pub fixed_election_timeout: bool,
 }
 
 impl Bugs {
@@ -28,7 +31,7 @@ impl Bugs {
 }
 
 /// The known-bug switches by name, with what each one does.
-pub const BUGS: [BugSpec; 5] = [
+pub const BUGS: [BugSpec; 6] = [
     BugSpec {
         name: "commit_previous_term",
         doc: "A leader commits entries of earlier terms by counting replicas (the dissertation's \
@@ -53,6 +56,11 @@ pub const BUGS: [BugSpec; 5] = [
         name: "stale_local_read",
         doc: "A leader serves reads from its local state machine without confirming that it is \
               still the leader: a deposed leader returns stale values.",
+    },
+    BugSpec {
+        name: "fixed_election_timeout",
+        doc: "Election timeouts are not randomized (a liveness bug): servers that time out \
+              together split the vote, and can keep doing so, leaving the cluster without a leader.",
     },
 ];
 
@@ -184,6 +192,7 @@ impl RaftConfig {
                 "no_truncate_conflict" => &mut config.bugs.no_truncate_conflict,
                 "reply_before_sync" => &mut config.bugs.reply_before_sync,
                 "stale_local_read" => &mut config.bugs.stale_local_read,
+                "fixed_election_timeout" => &mut config.bugs.fixed_election_timeout,
                 other => {
                     let known: Vec<&str> = BUGS.iter().map(|b| b.name).collect();
                     return Err(format!(

@@ -410,9 +410,15 @@ impl Raft {
         self.votes.fill(false);
     }
 
+    /// §3.4: a fresh election timeout, drawn at random so that servers rarely time out
+    /// together.
     fn reset_election_deadline(&mut self, ctx: &mut Context<'_, Self>) {
-        let timeout =
-            ctx.random_duration(self.config.election_timeout_min, self.config.election_timeout_max);
+        let (min, max) = (self.config.election_timeout_min, self.config.election_timeout_max);
+        let timeout = if self.config.bugs.fixed_election_timeout {
+            min
+        } else {
+            ctx.random_duration(min, max)
+        };
         self.election_deadline = ctx.now() + timeout;
     }
 

@@ -20,18 +20,32 @@ use std::collections::BTreeMap;
 
 pub const NODES: u32 = 5;
 
-/// The fault mixes. Each is a recipe a TOML scenario can copy (see `scenario`).
+/// The fault mixes. Each is a recipe a TOML scenario can copy (see `scenario`); unless
+/// said otherwise, links take 1-3 ms, 4 clients read, write and cas 3 keys, faults stop at
+/// `HEAL_AT` with a heal of everything, and the liveness phase runs to `END`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mix {
-    /// No faults; links of 1-3 ms.
+    /// No faults.
     Steady,
     /// The current leader is cut off from everyone for 0.3-1.2 s, about once a second.
     LeaderIsolation,
     /// The current leader and one follower are split from the other three, about once a
     /// second, for 0.5-1.5 s.
     MinorityLeader,
+    /// As `MinorityLeader`, with clients that mostly read (30 reads to 1 write): some keep
+    /// reading from the deposed leader while the majority moves on.
+    StaleLeaderReads,
     /// Crashes at 3/s (restart after 50-600 ms) and pauses at 1/s, a minority down at most.
     CrashRestartStorm,
+    /// Crashes at 20/s, each node back 1-10 ms later (a minority down at most).
+    CrashFrenzy,
+    /// `CrashFrenzy` on slow links (1-100 ms): split votes, and crashes between the votes.
+    CrashFrenzySlowLinks,
+    /// Each new leader is cut off 0-30 ms after its election, for 100-600 ms (at most two
+    /// nodes cut off at once), under a 3/s crash storm, on 1-10 ms links, with one entry
+    /// per AppendEntries: leaders append entries only they hold, and followers catch up
+    /// one entry at a time.
+    FlappingLeader,
     /// Every clock drifts by up to ±5% and jumps by up to ±300 ms at 2/s; random
     /// isolations at 0.5/s force elections.
     ClockDrift,
@@ -43,11 +57,15 @@ pub enum Mix {
 }
 
 impl Mix {
-    pub const ALL: [Mix; 7] = [
+    pub const ALL: [Mix; 11] = [
         Mix::Steady,
         Mix::LeaderIsolation,
         Mix::MinorityLeader,
+        Mix::StaleLeaderReads,
         Mix::CrashRestartStorm,
+        Mix::CrashFrenzy,
+        Mix::CrashFrenzySlowLinks,
+        Mix::FlappingLeader,
         Mix::ClockDrift,
         Mix::UnsyncedLoss,
         Mix::Swarm,
@@ -58,7 +76,11 @@ impl Mix {
             Mix::Steady => "steady",
             Mix::LeaderIsolation => "leader-isolation",
             Mix::MinorityLeader => "minority-leader",
+            Mix::StaleLeaderReads => "stale-leader-reads",
             Mix::CrashRestartStorm => "crash-restart-storm",
+            Mix::CrashFrenzy => "crash-frenzy",
+            Mix::CrashFrenzySlowLinks => "crash-frenzy-slow-links",
+            Mix::FlappingLeader => "flapping-leader",
             Mix::ClockDrift => "clock-drift",
             Mix::UnsyncedLoss => "unsynced-write-loss",
             Mix::Swarm => "swarm",
@@ -95,12 +117,17 @@ fn ms(millis: u64) -> SimDuration {
     SimDuration::from_millis(millis)
 }
 
+/// The clients' workload: read, write and cas (or read and append) on 3 keys.
 pub fn workload(append: bool) -> WorkloadOptions {
     let mix = if append {
         OpMix { read: 1, write: 0, cas: 0, append: 2 }
     } else {
         OpMix { read: 2, write: 2, cas: 1, append: 0 }
     };
+    workload_of(mix)
+}
+
+pub fn workload_of(mix: OpMix) -> WorkloadOptions {
     WorkloadOptions {
         clients: 4,
         mix,
@@ -139,8 +166,25 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
         partition_kinds: vec![Partition::Isolate(None)],
         ..nemesis.clone()
     };
+    let storm = NemesisOptions {
+        crash_rate: 3.0,
+        restart_after: DurationRange::new(ms(50), ms(600)),
+        pause_rate: 1.0,
+        pause_duration: DurationRange::new(ms(50), ms(500)),
+        ..nemesis.clone()
+    };
+    let frenzy = NemesisOptions {
+        crash_rate: 20.0,
+        restart_after: DurationRange::new(ms(1), ms(10)),
+        ..nemesis.clone()
+    };
+    let uniform_links = |max: u64| LinkOptions {
+        latency: Latency::Uniform { min: ms(1), max: ms(max) },
+        ..LinkOptions::default()
+    };
     let mut targeted = Targeted::None;
     let mut append_workload = false;
+    let mut workload = None;
     let builder = match mix {
         Mix::Steady => base,
         Mix::LeaderIsolation => {
@@ -151,13 +195,19 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
             targeted = Targeted::MinorityLeader;
             base
         }
-        Mix::CrashRestartStorm => base.nemesis(NemesisOptions {
-            crash_rate: 3.0,
-            restart_after: DurationRange::new(ms(50), ms(600)),
-            pause_rate: 1.0,
-            pause_duration: DurationRange::new(ms(50), ms(500)),
-            ..nemesis.clone()
-        }),
+        Mix::StaleLeaderReads => {
+            targeted = Targeted::MinorityLeader;
+            workload = Some(workload_of(OpMix { read: 30, write: 1, cas: 0, append: 0 }));
+            base
+        }
+        Mix::CrashRestartStorm => base.nemesis(storm),
+        Mix::CrashFrenzy => base.links(uniform_links(5)).nemesis(frenzy),
+        Mix::CrashFrenzySlowLinks => base.links(uniform_links(100)).nemesis(frenzy),
+        Mix::FlappingLeader => {
+            targeted = Targeted::FlappingLeader;
+            config.max_entries_per_append = 1;
+            base.links(uniform_links(10)).nemesis(storm)
+        }
         Mix::ClockDrift => {
             let mut rng = SimRng::derive(seed, Stream::Swarm, 1);
             let mut b = base.nemesis(NemesisOptions {
@@ -187,7 +237,7 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
             b
         }
     };
-    let builder = builder.workload(workload(append_workload));
+    let builder = builder.workload(workload.unwrap_or_else(|| self::workload(append_workload)));
     Scenario { builder, config, targeted, append_workload }
 }
 
@@ -337,6 +387,7 @@ pub struct Outcome {
     pub crashes: u64,
     pub restarts: u64,
     pub partitions: u64,
+    pub clock_faults: u64,
     pub dropped_by_partition: u64,
     pub torn_writes: u64,
     pub corrupted_reads: u64,
@@ -405,6 +456,7 @@ pub fn run_scenario(mix: Mix, seed: u64, scenario: Scenario) -> Outcome {
         crashes: sim.fault_count(FaultKind::Crash),
         restarts: sim.fault_count(FaultKind::Restart),
         partitions: sim.fault_count(FaultKind::Partition),
+        clock_faults: sim.fault_count(FaultKind::Clock),
         dropped_by_partition: sim.message_stats().dropped_partition,
         torn_writes: disk(|s| s.torn_writes),
         corrupted_reads: disk(|s| s.corrupted_reads),
@@ -458,6 +510,7 @@ pub struct Totals {
     pub crashes: u64,
     pub restarts: u64,
     pub partitions: u64,
+    pub clock_faults: u64,
     pub dropped_by_partition: u64,
     pub torn_writes: u64,
     pub corrupted_reads: u64,
@@ -475,6 +528,7 @@ impl Totals {
         self.crashes += o.crashes;
         self.restarts += o.restarts;
         self.partitions += o.partitions;
+        self.clock_faults += o.clock_faults;
         self.dropped_by_partition += o.dropped_by_partition;
         self.torn_writes += o.torn_writes;
         self.corrupted_reads += o.corrupted_reads;
@@ -485,6 +539,26 @@ impl Totals {
 
     pub fn counter(&self, name: &str) -> u64 {
         self.counters.get(name).copied().unwrap_or(0)
+    }
+
+    /// Assert that each named counter (or fault statistic) fired at least once: the
+    /// "sometimes" properties that prove a sweep exercised what it claims to.
+    pub fn assert_sometimes(&self, mix: Mix, names: &[&str]) {
+        for &name in names {
+            let value = match name {
+                "crashes" => self.crashes,
+                "restarts" => self.restarts,
+                "partitions" => self.partitions,
+                "clock_faults" => self.clock_faults,
+                "dropped_by_partition" => self.dropped_by_partition,
+                "torn_writes" => self.torn_writes,
+                "corrupted_reads" => self.corrupted_reads,
+                // More elections than runs: leadership changed hands.
+                "leader_changes" => self.counter("leader_elected").saturating_sub(self.runs),
+                counter => self.counter(counter),
+            };
+            assert!(value > 0, "{}: {name} never happened in {} runs: {self:?}", mix.name(), self.runs);
+        }
     }
 }
 
