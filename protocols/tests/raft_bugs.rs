@@ -58,7 +58,12 @@ fn vote_without_persist_elects_two_leaders_in_a_term() {
 
 #[test]
 fn no_truncate_conflict_breaks_log_matching() {
-    finds("no_truncate_conflict", Mix::LeaderIsolation, BOUND_NO_TRUNCATE_CONFLICT, &["log_matching"]);
+    finds(
+        "no_truncate_conflict",
+        Mix::LeaderIsolation,
+        BOUND_NO_TRUNCATE_CONFLICT,
+        &["log_matching"],
+    );
 }
 
 #[test]

@@ -35,7 +35,8 @@ fn the_protocol_is_declared_by_name_with_options_and_bugs() {
     }
     assert!(Raft::configure(&Options::default(), &["no_such_bug"]).is_err());
     let mut values = BTreeMap::new();
-    values.insert("heartbeat_interval".to_string(), OptionValue::Duration(SimDuration::from_secs(1)));
+    values
+        .insert("heartbeat_interval".to_string(), OptionValue::Duration(SimDuration::from_secs(1)));
     let err = Raft::configure(&Options::new(values), &[]).unwrap_err();
     assert!(err.contains("heartbeat_interval"), "{err}");
 }
@@ -94,7 +95,11 @@ fn snapshots_bound_the_log() {
         let node = sim.node(NodeId(n)).unwrap();
         assert!(node.log().last_index() > 10 * threshold);
         // Applied entries since the snapshot, the catch-up margin, and a few in flight.
-        assert!(node.log().len() as u64 <= threshold + threshold / 2 + 16, "n{n}: {}", node.log().len());
+        assert!(
+            node.log().len() as u64 <= threshold + threshold / 2 + 16,
+            "n{n}: {}",
+            node.log().len()
+        );
     }
 }
 

@@ -218,8 +218,7 @@ impl RaftConfig {
                 self.election_timeout_max, self.election_timeout_min
             ));
         }
-        if self.heartbeat_interval.0 == 0 || self.heartbeat_interval >= self.election_timeout_min
-        {
+        if self.heartbeat_interval.0 == 0 || self.heartbeat_interval >= self.election_timeout_min {
             return Err(format!(
                 "heartbeat_interval ({}) must be positive and below election_timeout_min ({})",
                 self.heartbeat_interval, self.election_timeout_min

@@ -133,13 +133,8 @@ impl Raft {
         self.ghost.became_leader = true;
         self.pending_ack = None;
         let next_index = self.log.last_index() + 1;
-        let fresh = Progress {
-            next_index,
-            match_index: 0,
-            in_flight: false,
-            acked_round: 0,
-            heard: false,
-        };
+        let fresh =
+            Progress { next_index, match_index: 0, in_flight: false, acked_round: 0, heard: false };
         self.progress = vec![fresh; self.cluster_size];
         self.pending_reads.clear();
         self.quorum_check_started = ctx.now();
@@ -160,9 +155,9 @@ impl Raft {
             return true;
         }
         self.leader.is_some()
-            && self.leader_contact.is_some_and(|at| {
-                ctx.now().saturating_since(at) < self.config.election_timeout_min
-            })
+            && self
+                .leader_contact
+                .is_some_and(|at| ctx.now().saturating_since(at) < self.config.election_timeout_min)
     }
 
     pub(super) fn handle_request_vote(

@@ -21,9 +21,9 @@
 //! walks a log, once per election, from the leader's log base.
 
 use super::{Raft, Role};
+use sim_core::SimTime;
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::node::NodeId;
-use sim_core::SimTime;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry as MapEntry;
 
@@ -181,9 +181,11 @@ impl RaftInvariants {
             if c.commit_term >= term {
                 continue;
             }
-            let holds = log.entry(index).is_some_and(|e| e.term == c.term && e.digest() == c.digest);
+            let holds =
+                log.entry(index).is_some_and(|e| e.term == c.term && e.digest() == c.digest);
             if !holds {
-                let found = log.term_at(index).map_or("nothing".to_string(), |t| format!("term {t}"));
+                let found =
+                    log.term_at(index).map_or("nothing".to_string(), |t| format!("term {t}"));
                 return Err((
                     "leader_completeness",
                     format!(
@@ -214,7 +216,10 @@ impl RaftInvariants {
         if raft.last_applied() > commit {
             return Err((
                 "monotone_commit",
-                format!("{node} applied up to {} past its commit index {commit}", raft.last_applied()),
+                format!(
+                    "{node} applied up to {} past its commit index {commit}",
+                    raft.last_applied()
+                ),
             ));
         }
         Ok(())

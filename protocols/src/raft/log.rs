@@ -94,8 +94,7 @@ impl Log {
         base_term: u64,
         entries: Vec<Entry>,
     ) -> Self {
-        let mut log =
-            Log { base_index, base_term, entries, ends: Vec::new(), scratch: Vec::new() };
+        let mut log = Log { base_index, base_term, entries, ends: Vec::new(), scratch: Vec::new() };
         log.rewrite(disk);
         log
     }

@@ -65,8 +65,17 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Hash)]
 pub enum Msg {
     /// RequestVote (§3.4), or a pre-vote (§9.6) for `term` without any change of term.
-    RequestVote { term: u64, last_log_index: u64, last_log_term: u64, pre_vote: bool },
-    RequestVoteResponse { term: u64, granted: bool, pre_vote: bool },
+    RequestVote {
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        pre_vote: bool,
+    },
+    RequestVoteResponse {
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+    },
     /// AppendEntries (§3.5). `round` numbers the leader's heartbeat rounds; a response
     /// echoes it, which confirms leadership for ReadIndex (§6.4).
     AppendEntries {
@@ -91,8 +100,16 @@ pub enum Msg {
         round: u64,
     },
     /// InstallSnapshot (§5.3), the snapshot in one message.
-    InstallSnapshot { term: u64, snapshot: Snapshot, round: u64 },
-    InstallSnapshotResponse { term: u64, match_index: u64, round: u64 },
+    InstallSnapshot {
+        term: u64,
+        snapshot: Snapshot,
+        round: u64,
+    },
+    InstallSnapshotResponse {
+        term: u64,
+        match_index: u64,
+        round: u64,
+    },
 }
 
 /// Raft's timers.
@@ -320,9 +337,7 @@ impl Raft {
     /// Append entries to the log (memory and file) and tell the checker.
     fn log_append(&mut self, ctx: &mut Context<'_, Self>, entries: &[Entry]) {
         let mut prev_term = self.log.last_term();
-        let mut index = self.log.last_index();
-        for entry in entries {
-            index += 1;
+        for (index, entry) in (self.log.last_index() + 1..).zip(entries) {
             let digest = entry.digest();
             self.ghost.written.push(GhostEntry { index, term: entry.term, prev_term, digest });
             prev_term = entry.term;
@@ -339,8 +354,9 @@ impl Raft {
         self.log.truncate_from(ctx.disk(), index);
         self.durable_index = self.durable_index.min(index - 1);
         self.log_dirty = true;
-        let gone = self.waiting.split_off(&index);
-        drop(gone); // their fate is unknown here: stay silent (the client times out)
+        // Requests appended there: their fate is unknown here, so stay silent (the client
+        // times out, or retries and is answered by whoever applies them).
+        self.waiting.split_off(&index);
     }
 
     /// Make every write so far durable.
@@ -375,7 +391,8 @@ impl Raft {
                 self.pending_ack = None;
             } else if ack.match_index <= self.durable_index {
                 self.pending_ack = None;
-                let msg = replication::success(ack.term, ack.match_index, ack.prev_log_index, ack.round);
+                let msg =
+                    replication::success(ack.term, ack.match_index, ack.prev_log_index, ack.round);
                 ctx.send(ack.leader, msg);
             }
         }
@@ -463,7 +480,12 @@ impl Node for Raft {
         let mut prev_term = log.base_term();
         for index in snapshot_index + 1..=log.last_index() {
             let entry = log.entry(index).expect("recovered entry");
-            ghost.written.push(GhostEntry { index, term: entry.term, prev_term, digest: entry.digest() });
+            ghost.written.push(GhostEntry {
+                index,
+                term: entry.term,
+                prev_term,
+                digest: entry.digest(),
+            });
             prev_term = entry.term;
         }
         let mut node = Raft {
@@ -520,7 +542,14 @@ impl Node for Raft {
             Msg::RequestVoteResponse { term, granted, pre_vote } => {
                 self.handle_vote_response(ctx, from, term, granted, pre_vote)
             }
-            Msg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit, round } => {
+            Msg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                round,
+            } => {
                 let request = replication::AppendRequest {
                     term,
                     prev_log_index,

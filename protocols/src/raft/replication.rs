@@ -63,7 +63,11 @@ fn rejection(
 impl Raft {
     /// Append a command of the current term to the leader's log and replicate it. Returns
     /// its index.
-    pub(super) fn append_as_leader(&mut self, ctx: &mut Context<'_, Self>, command: Command) -> u64 {
+    pub(super) fn append_as_leader(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        command: Command,
+    ) -> u64 {
         debug_assert_eq!(self.role, Role::Leader);
         let entry = Entry { term: self.term, command };
         self.log_append(ctx, std::slice::from_ref(&entry));
@@ -118,8 +122,11 @@ impl Raft {
 
     fn send_snapshot(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         ctx.count("snapshot_sent");
-        let msg =
-            Msg::InstallSnapshot { term: self.term, snapshot: self.snapshot.clone(), round: self.round };
+        let msg = Msg::InstallSnapshot {
+            term: self.term,
+            snapshot: self.snapshot.clone(),
+            round: self.round,
+        };
         ctx.send(peer, msg);
         self.progress[peer.0 as usize].in_flight = true;
     }
@@ -251,7 +258,8 @@ impl Raft {
             ctx.send(leader, success(self.term, match_index, prev_log_index, round));
         } else if self.pending_ack.is_none_or(|a| a.match_index <= match_index) {
             let term = self.term;
-            self.pending_ack = Some(PendingAck { leader, term, match_index, prev_log_index, round });
+            self.pending_ack =
+                Some(PendingAck { leader, term, match_index, prev_log_index, round });
         }
     }
 

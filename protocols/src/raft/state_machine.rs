@@ -172,7 +172,8 @@ mod tests {
         let cas = Op::Cas { key: 1, expected: Value::Nil, new: Value::Int(6) };
         assert_eq!(kv.apply(&command(0, 2, cas)), Applied::Executed(Reply::Fail));
         assert_eq!(read(&mut kv, 2), Applied::Executed(Reply::Ok(Value::Int(5))));
-        let append = |seq, s: &str| command(1, seq, Op::Append { key: 2, value: Value::Str(s.into()) });
+        let append =
+            |seq, s: &str| command(1, seq, Op::Append { key: 2, value: Value::Str(s.into()) });
         kv.apply(&append(1, "1 "));
         kv.apply(&append(2, "2 "));
         assert_eq!(kv.read(2), Value::Str("1 2 ".into()));

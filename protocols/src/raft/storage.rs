@@ -141,7 +141,9 @@ fn parse_records<T>(
                 }
                 offset = end;
             }
-            Record::End => return Parsed { value: state, valid_len: offset, ending: Ending::Clean },
+            Record::End => {
+                return Parsed { value: state, valid_len: offset, ending: Ending::Clean };
+            }
             Record::Incomplete => {
                 return Parsed { value: state, valid_len: offset, ending: Ending::Incomplete };
             }
@@ -213,10 +215,8 @@ pub(crate) struct Recovered {
 /// Rebuild the durable state from `disk` (§3.8), repairing what a crash left behind: a
 /// torn tail is cut off, and log records the snapshot already covers are dropped.
 pub(crate) fn recover(disk: &mut Disk) -> Recovered {
-    let mut report = RecoveryReport {
-        found_state: disk.files().next().is_some(),
-        ..RecoveryReport::default()
-    };
+    let mut report =
+        RecoveryReport { found_state: disk.files().next().is_some(), ..RecoveryReport::default() };
     let (term, voted_for) = recover_meta(disk, &mut report);
     let (snapshot, kv) = recover_snapshot(disk, &mut report);
     let log = recover_log(disk, &snapshot, &mut report);
@@ -227,7 +227,13 @@ pub(crate) fn recover(disk: &mut Disk) -> Recovered {
 }
 
 /// Cut `file` back to its valid prefix if a tail follows it.
-fn cut_tail(disk: &mut Disk, file: &str, valid_len: usize, file_len: usize, r: &mut RecoveryReport) {
+fn cut_tail(
+    disk: &mut Disk,
+    file: &str,
+    valid_len: usize,
+    file_len: usize,
+    r: &mut RecoveryReport,
+) {
     if valid_len < file_len {
         disk.truncate(file, valid_len);
         r.truncated_tails += 1;
@@ -257,8 +263,7 @@ fn recover_snapshot(disk: &mut Disk, report: &mut RecoveryReport) -> (Snapshot, 
             let mut d = Decoder::new(payload);
             let (Some(last_index), Some(last_term)) = (d.u64(), d.u64()) else { return false };
             let data = payload[16..].to_vec();
-            let snapshot =
-                Snapshot { last_index, last_term, data: SnapshotBytes(Arc::new(data)) };
+            let snapshot = Snapshot { last_index, last_term, data: SnapshotBytes(Arc::new(data)) };
             match snapshot.state() {
                 Some(kv) => {
                     *last = Some((snapshot, kv));
@@ -311,7 +316,11 @@ fn recover_log(disk: &mut Disk, snapshot: &Snapshot, report: &mut RecoveryReport
     let agrees = first <= s_index
         && s_index <= last
         && records.entries[(s_index - first) as usize].term == s_term;
-    let kept = if agrees { records.entries[(s_index + 1 - first) as usize..].to_vec() } else { Vec::new() };
+    let kept = if agrees {
+        records.entries[(s_index + 1 - first) as usize..].to_vec()
+    } else {
+        Vec::new()
+    };
     Log::rebuilt(disk, s_index, s_term, kept)
 }
 

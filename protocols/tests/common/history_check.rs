@@ -156,7 +156,9 @@ fn check_appends(key: &Value, ops: &[&Operation]) -> Result<(), String> {
                 return Err(format!("key {key}: read at {at} holds {token}, never appended"));
             };
             if append.outcome == EventType::Fail || append.invoke > read.complete.expect("ok") {
-                return Err(format!("key {key}: read at {at} holds {token}, which it could not see"));
+                return Err(format!(
+                    "key {key}: read at {at} holds {token}, which it could not see"
+                ));
             }
         }
         for (token, append) in &appends {

@@ -327,10 +327,13 @@ fn drive_flapping(sim: &mut Simulation<Raft, RaftInvariants>, seed: u64) {
             handled_term = term;
             let delay = ms(rng.between(0, 30));
             let until = now + delay + ms(rng.between(100, 600));
-            sim.schedule_fault(now + delay, FaultAction::Partition(Partition::Isolate(Some(leader))));
+            sim.schedule_fault(
+                now + delay,
+                FaultAction::Partition(Partition::Isolate(Some(leader))),
+            );
             isolated.push((leader, until.min(HEAL_AT)));
         }
-        at = at + step;
+        at += step;
     }
     sim.run_until(HEAL_AT);
 }
@@ -368,7 +371,7 @@ fn drive(sim: &mut Simulation<Raft, RaftInvariants>, targeted: Targeted, seed: u
             let heal = (now + duration).min(HEAL_AT);
             sim.schedule_fault(heal, FaultAction::Heal);
         }
-        at = at + duration + ms(rng.between(100, 800));
+        at += duration + ms(rng.between(100, 800));
     }
     sim.run_until(HEAL_AT);
 }
@@ -557,7 +560,12 @@ impl Totals {
                 "leader_changes" => self.counter("leader_elected").saturating_sub(self.runs),
                 counter => self.counter(counter),
             };
-            assert!(value > 0, "{}: {name} never happened in {} runs: {self:?}", mix.name(), self.runs);
+            assert!(
+                value > 0,
+                "{}: {name} never happened in {} runs: {self:?}",
+                mix.name(),
+                self.runs
+            );
         }
     }
 }
