@@ -3,9 +3,10 @@
 //! violation of the property that bug breaks. The bounds leave room: the sweeps are
 //! deterministic, and the seed that finds each bug today is noted next to it.
 //!
-//! `stale_local_read` and `reply_before_sync` show up in client histories; until the
-//! linearizability checker lands, the stand-in `common::history_check` (stale reads, lost
-//! acknowledged appends) reports them as "history".
+//! `stale_local_read` and `no_client_sessions` show up in client histories (and
+//! `reply_before_sync` may); until the linearizability checker lands, the stand-in
+//! `common::history_check` (stale reads, lost or doubled appends) reports them as
+//! "history".
 
 mod common;
 
@@ -84,6 +85,23 @@ fn stale_local_read_returns_stale_values() {
 }
 
 #[test]
+fn commit_index_regresses_breaks_monotone_commit() {
+    // A heartbeat that overtakes the entries before it carries a lower commit index.
+    finds(
+        "commit_index_regresses",
+        Mix::Steady,
+        BOUND_COMMIT_INDEX_REGRESSES,
+        &["monotone_commit"],
+    );
+}
+
+#[test]
+fn no_client_sessions_applies_a_retried_append_twice() {
+    // Crashes leave clients retrying appends that were already appended.
+    finds("no_client_sessions", Mix::CrashRestartStorm, BOUND_NO_CLIENT_SESSIONS, &["history"]);
+}
+
+#[test]
 fn fixed_election_timeout_breaks_liveness() {
     // All nodes start together and time out together: the vote splits, over and over.
     let config = config_with("fixed_election_timeout");
@@ -106,3 +124,5 @@ const BOUND_NO_TRUNCATE_CONFLICT: u64 = 20; // seed 0; 45/60
 const BOUND_REPLY_BEFORE_SYNC: u64 = 20; // seed 0; 46/60
 const BOUND_STALE_LOCAL_READ: u64 = 10; // seed 0; 56/60
 const BOUND_FIXED_ELECTION_TIMEOUT: u64 = 5; // seed 0; 60/60
+const BOUND_COMMIT_INDEX_REGRESSES: u64 = 5; // seed 0; 30/30
+const BOUND_NO_CLIENT_SESSIONS: u64 = 10; // seed 0; 27/30

@@ -22,6 +22,11 @@ pub struct Bugs {
     /// Every election timeout is `election_timeout_min`, not drawn at random (§3.4): a
     /// liveness bug, as candidates that time out together split the vote again and again.
     pub fixed_election_timeout: bool,
+    /// A follower sets its commit index from every AppendEntries, even a lower one (a
+    /// reordered request): Figure 3.1's "if leaderCommit > commitIndex" left out.
+    pub commit_index_regresses: bool,
+    /// No client sessions (§6.3): a retried command is appended and executed again.
+    pub no_client_sessions: bool,
 }
 
 impl Bugs {
@@ -31,7 +36,7 @@ impl Bugs {
 }
 
 /// The known-bug switches by name, with what each one does.
-pub const BUGS: [BugSpec; 6] = [
+pub const BUGS: [BugSpec; 8] = [
     BugSpec {
         name: "commit_previous_term",
         doc: "A leader commits entries of earlier terms by counting replicas (the dissertation's \
@@ -61,6 +66,16 @@ pub const BUGS: [BugSpec; 6] = [
         name: "fixed_election_timeout",
         doc: "Election timeouts are not randomized (a liveness bug): servers that time out \
               together split the vote, and can keep doing so, leaving the cluster without a leader.",
+    },
+    BugSpec {
+        name: "commit_index_regresses",
+        doc: "A follower sets its commit index from every AppendEntries, even a delayed one \
+              carrying a lower commit index, so the index moves backwards.",
+    },
+    BugSpec {
+        name: "no_client_sessions",
+        doc: "No client sessions (§6.3): a command the client retried, after its first attempt \
+              was appended, is executed twice.",
     },
 ];
 
@@ -193,6 +208,8 @@ impl RaftConfig {
                 "reply_before_sync" => &mut config.bugs.reply_before_sync,
                 "stale_local_read" => &mut config.bugs.stale_local_read,
                 "fixed_election_timeout" => &mut config.bugs.fixed_election_timeout,
+                "commit_index_regresses" => &mut config.bugs.commit_index_regresses,
+                "no_client_sessions" => &mut config.bugs.no_client_sessions,
                 other => {
                     let known: Vec<&str> = BUGS.iter().map(|b| b.name).collect();
                     return Err(format!(

@@ -9,7 +9,8 @@
 //!   every later copy must agree. By induction down the log, agreeing on the predecessor's
 //!   term at each step is agreeing on the whole prefix.
 //! - `leader_completeness`: a new leader's log holds every entry committed in an earlier
-//!   term. An entry counts as committed in the term of the node that applied it first
+//!   term, and an entry committed in a term is already in the log of any leader of a later
+//!   one. An entry counts as committed in the term of the node that applied it first
 //!   (always its leader: followers learn commitment from one).
 //! - `state_machine_safety`: no two nodes apply different commands at one index, and a
 //!   snapshot's last entry is the committed one.
@@ -64,7 +65,12 @@ impl RaftInvariants {
         self.committed.get(index as usize).copied().flatten()
     }
 
-    fn check(&mut self, node: NodeId, raft: &Raft) -> Result<(), (&'static str, String)> {
+    fn check(
+        &mut self,
+        node: NodeId,
+        raft: &Raft,
+        nodes: &Nodes<'_, Raft>,
+    ) -> Result<(), (&'static str, String)> {
         let ghost = raft.ghost();
         let term = raft.term();
         if raft.role() == Role::Leader {
@@ -132,8 +138,9 @@ impl RaftInvariants {
             }
             match self.committed[slot] {
                 None => {
-                    self.committed[slot] =
-                        Some(Committed { term: e.term, digest: e.digest, commit_term: term });
+                    let committed = Committed { term: e.term, digest: e.digest, commit_term: term };
+                    self.committed[slot] = Some(committed);
+                    check_newer_leaders(e.index, committed, nodes)?;
                 }
                 Some(c) if c.term != e.term || c.digest != e.digest => {
                     return Err((
@@ -226,6 +233,41 @@ impl RaftInvariants {
     }
 }
 
+/// An entry committed in some term must already be in the log of every leader of a later
+/// term: such a leader was elected by a majority, one of which stored the entry before it
+/// voted (it could not store it afterwards, being in the later term).
+fn check_newer_leaders(
+    index: u64,
+    committed: Committed,
+    nodes: &Nodes<'_, Raft>,
+) -> Result<(), (&'static str, String)> {
+    for (id, raft) in nodes.iter() {
+        let Some(raft) = raft.filter(|r| r.is_leader() && r.term() > committed.commit_term) else {
+            continue;
+        };
+        let log = raft.log();
+        let holds = if index <= log.base_index() {
+            true // compacted: committed entries only, checked when they were written
+        } else {
+            log.entry(index)
+                .is_some_and(|e| e.term == committed.term && e.digest() == committed.digest)
+        };
+        if !holds {
+            return Err((
+                "leader_completeness",
+                format!(
+                    "{id}, leader of term {}, lacks the entry at index {index} (term {}) just \
+                     committed in term {}",
+                    raft.term(),
+                    committed.term,
+                    committed.commit_term
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Observer<Raft> for RaftInvariants {
     fn after_node(
         &mut self,
@@ -241,7 +283,7 @@ impl Observer<Raft> for RaftInvariants {
             self.commit_seen[node.0 as usize] = None; // crashed: volatile state is gone
             return Ok(());
         };
-        self.check(node, raft).map_err(|(invariant, message)| Violation {
+        self.check(node, raft, nodes).map_err(|(invariant, message)| Violation {
             invariant: invariant.to_string(),
             message,
             time,

@@ -197,9 +197,11 @@ impl Raft {
             self.log_append(ctx, &entries[k..]);
         }
         let last_new = prev + entries.len() as u64;
-        // Commit no further than what this request proved we share with the leader.
+        // Figure 3.1: if leaderCommit > commitIndex, commit up to min(leaderCommit, index of
+        // last new entry): no further than what this request proved we share with the leader.
         let commit = request.leader_commit.min(last_new);
-        if commit > self.commit_index {
+        let regress = self.config.bugs.commit_index_regresses && commit < self.commit_index;
+        if commit > self.commit_index || regress {
             self.commit_index = commit;
             self.apply_committed(ctx);
         }
@@ -354,7 +356,11 @@ impl Raft {
                 Command::Client(request) => Some(request.id),
                 Command::Noop => None,
             };
-            let applied = self.kv.apply(&entry.command);
+            let applied = if self.config.bugs.no_client_sessions {
+                self.kv.apply_without_session(&entry.command)
+            } else {
+                self.kv.apply(&entry.command)
+            };
             self.last_applied = index;
             self.ghost.applied.push(GhostEntry { index, term, prev_term: 0, digest });
             let waiter = self.waiting.remove(&index);

@@ -10,14 +10,15 @@ const MAX_PENDING_READS: usize = 4096;
 impl Raft {
     pub(super) fn handle_client_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
         let id = request.id;
+        let sessions = !self.config.bugs.no_client_sessions;
         // §6.3: a retry of a request this node has applied gets the cached reply, from
         // any node: it took effect exactly once, and the answer is known.
-        if let Some(reply) = self.kv.cached_reply(id) {
+        if let Some(reply) = self.kv.cached_reply(id).filter(|_| sessions) {
             ctx.count("request_deduplicated");
             ctx.reply(id, reply.clone());
             return;
         }
-        if self.kv.is_stale(id) {
+        if sessions && self.kv.is_stale(id) {
             return; // the client has moved on to a later request
         }
         if self.role != Role::Leader {
@@ -36,7 +37,7 @@ impl Raft {
                 return;
             }
         }
-        if self.waiting.values().any(|&w| w == id) {
+        if sessions && self.waiting.values().any(|&w| w == id) {
             // Already in our log and not yet applied: one copy is enough.
             ctx.count("request_in_flight");
             return;

@@ -79,6 +79,15 @@ impl KvStore {
         Applied::Executed(reply)
     }
 
+    /// Apply a command as if there were no sessions: always execute it (the
+    /// `no_client_sessions` bug).
+    pub fn apply_without_session(&mut self, command: &Command) -> Applied {
+        match command {
+            Command::Client(request) => Applied::Executed(self.execute(&request.op)),
+            Command::Noop => Applied::Noop,
+        }
+    }
+
     fn execute(&mut self, op: &Op) -> Reply {
         match op {
             Op::Read { key } => Reply::Ok(self.read(*key)),

@@ -35,7 +35,8 @@ pub enum Mix {
     /// As `MinorityLeader`, with clients that mostly read (30 reads to 1 write): some keep
     /// reading from the deposed leader while the majority moves on.
     StaleLeaderReads,
-    /// Crashes at 3/s (restart after 50-600 ms) and pauses at 1/s, a minority down at most.
+    /// Crashes at 3/s (restart after 50-600 ms) and pauses at 1/s, a minority down at most;
+    /// clients append and read (so a lost or doubled append shows).
     CrashRestartStorm,
     /// Crashes at 20/s, each node back 1-10 ms later (a minority down at most).
     CrashFrenzy,
@@ -200,7 +201,10 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
             workload = Some(workload_of(OpMix { read: 30, write: 1, cas: 0, append: 0 }));
             base
         }
-        Mix::CrashRestartStorm => base.nemesis(storm),
+        Mix::CrashRestartStorm => {
+            append_workload = true;
+            base.nemesis(storm)
+        }
         Mix::CrashFrenzy => base.links(uniform_links(5)).nemesis(frenzy),
         Mix::CrashFrenzySlowLinks => base.links(uniform_links(100)).nemesis(frenzy),
         Mix::FlappingLeader => {
