@@ -21,6 +21,12 @@ impl Raft {
         if sessions && self.kv.is_stale(id) {
             return; // the client has moved on to a later request
         }
+        if sessions && self.waiting.values().any(|&w| w == id) {
+            // Appended here (perhaps when this node led) and still in the log, fate unknown:
+            // neither append it again nor redirect; it is answered if it applies here.
+            ctx.count("request_in_flight");
+            return;
+        }
         if self.role != Role::Leader {
             // §6.2: not appended here; point at the leader we know, if any.
             ctx.count("client_redirected");
@@ -36,11 +42,6 @@ impl Raft {
                 self.start_read(ctx, id, key);
                 return;
             }
-        }
-        if sessions && self.waiting.values().any(|&w| w == id) {
-            // Already in our log and not yet applied: one copy is enough.
-            ctx.count("request_in_flight");
-            return;
         }
         self.remember_waiting(self.log.last_index() + 1, id);
         self.append_as_leader(ctx, Command::Client(request));
