@@ -20,7 +20,7 @@
 //!   it belongs to the leader's current term (Figure 3.7); earlier entries are committed
 //!   indirectly. A new leader appends a no-op of its term at once (§6.4).
 //! - **Persistence (§3.8).** Term, vote and log are synced before any message or reply
-//!   that depends on them leaves the node (see [`storage`] for recovery from torn writes
+//!   that depends on them leaves the node (see the `storage` module for recovery from torn writes
 //!   and corrupted reads). With `sync_delay`, appends are group-committed and acknowledged
 //!   only once synced.
 //! - **Log compaction (§5).** Every `snapshot_threshold` applied entries, the state machine
@@ -34,6 +34,27 @@
 //!
 //! Known-bug switches ([`Bugs`]) reintroduce real mistakes for dsim to find; the online
 //! invariant checker is [`RaftInvariants`].
+//!
+//! # Running it
+//!
+//! A runner finds Raft by [`Protocol::NAME`] ("raft"), builds the configuration from
+//! checked options and bug names, and observes the run with [`RaftInvariants`]:
+//!
+//! ```
+//! use protocols::raft::{Raft, RaftInvariants};
+//! use sim_core::client::WorkloadOptions;
+//! use sim_core::protocol::{Options, Protocol};
+//! use sim_core::{SimBuilder, SimTime};
+//!
+//! let config = Raft::configure(&Options::default(), &[]).expect("valid options");
+//! let mut sim = SimBuilder::new(1, 5)
+//!     .workload(WorkloadOptions::default())
+//!     .build_observed::<Raft, _>(config, <Raft as Protocol>::Invariants::default());
+//! sim.run_until(SimTime(1_000_000_000));
+//! assert!(sim.violation().is_none());
+//! assert!(sim.counter("leader_elected") >= 1 && sim.client_stats().ok > 0);
+//! let _: &RaftInvariants = sim.observer();
+//! ```
 //!
 //! Timing uses the node's own clock (`ctx.now()`): an election deadline is a reading of
 //! that clock, like an implementation that reads a non-monotonic clock. A clock jump can
