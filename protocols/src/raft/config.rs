@@ -65,7 +65,7 @@ pub const BUGS: [BugSpec; 8] = [
     BugSpec {
         name: "fixed_election_timeout",
         doc: "Election timeouts are not randomized (a liveness bug): servers that time out \
-              together split the vote, and can keep doing so, leaving the cluster without a leader.",
+              together split the vote, and can keep doing so, leaving the cluster leaderless.",
     },
     BugSpec {
         name: "commit_index_regresses",
