@@ -4,3 +4,4 @@
 
 pub mod kv;
 pub mod primary_backup;
+pub mod raft;

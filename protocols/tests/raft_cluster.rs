@@ -1,0 +1,132 @@
+//! Small, exact Raft scenarios: the `Protocol` declaration, clusters of one to five nodes,
+//! convergence, compaction, and a whole-cluster power loss.
+
+mod common;
+
+use common::history_check;
+use protocols::raft::{Raft, RaftConfig, RaftInvariants};
+use sim_core::client::WorkloadOptions;
+use sim_core::disk::DiskOptions;
+use sim_core::faults::FaultAction;
+use sim_core::node::NodeId;
+use sim_core::protocol::{OptionValue, Options, Protocol};
+use sim_core::{SimBuilder, SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+fn secs(s: f64) -> SimTime {
+    SimTime((s * 1e9) as u64)
+}
+
+fn workload() -> WorkloadOptions {
+    common::workload(false)
+}
+
+#[test]
+fn the_protocol_is_declared_by_name_with_options_and_bugs() {
+    assert_eq!(Raft::NAME, "raft");
+    let names: Vec<&str> = Raft::options().iter().map(|o| o.name).collect();
+    for name in ["pre_vote", "check_quorum", "read_index", "snapshot_threshold", "sync_delay"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    for bug in Raft::bugs() {
+        let config = Raft::configure(&Options::default(), &[bug.name]).expect(bug.name);
+        assert!(config.bugs.any(), "{} switches nothing on", bug.name);
+        assert!(!bug.doc.is_empty());
+    }
+    assert!(Raft::configure(&Options::default(), &["no_such_bug"]).is_err());
+    let mut values = BTreeMap::new();
+    values
+        .insert("heartbeat_interval".to_string(), OptionValue::Duration(SimDuration::from_secs(1)));
+    let err = Raft::configure(&Options::new(values), &[]).unwrap_err();
+    assert!(err.contains("heartbeat_interval"), "{err}");
+}
+
+/// Clusters of every size elect a leader and serve every operation.
+#[test]
+fn clusters_of_one_to_five_nodes_serve_clients() {
+    for nodes in 1..=5 {
+        for read_index in [false, true] {
+            let config = RaftConfig { read_index, ..RaftConfig::default() };
+            let mut sim = SimBuilder::new(7, nodes)
+                .workload(workload())
+                .build_observed::<Raft, _>(config, RaftInvariants::default());
+            sim.run_until(secs(2.0));
+            assert!(sim.violation().is_none(), "{:?}", sim.violation());
+            let stats = sim.client_stats();
+            assert!(stats.ok > 100, "{nodes} nodes: {stats:?}");
+            assert_eq!(stats.info, 0, "{nodes} nodes: {stats:?}");
+            history_check::check(sim.history().unwrap()).unwrap();
+            let leaders = (0..nodes).filter(|&n| sim.node(NodeId(n)).unwrap().is_leader()).count();
+            assert_eq!(leaders, 1, "{nodes} nodes");
+        }
+    }
+}
+
+/// Once clients stop, every replica applies the same commands to the same state.
+#[test]
+fn replicas_converge_when_clients_stop() {
+    let config = RaftConfig { snapshot_threshold: 30, ..RaftConfig::default() };
+    let mut sim = SimBuilder::new(3, 5)
+        .workload(WorkloadOptions { stop_at: Some(secs(2.0)), ..workload() })
+        .build_observed::<Raft, _>(config, RaftInvariants::default());
+    sim.run_until(secs(3.0));
+    assert!(sim.violation().is_none(), "{:?}", sim.violation());
+    let first = sim.node(NodeId(0)).unwrap();
+    assert!(first.last_applied() > 100);
+    for n in 1..5 {
+        let node = sim.node(NodeId(n)).unwrap();
+        assert_eq!(node.last_applied(), first.last_applied(), "n{n}");
+        assert_eq!(node.state_machine(), first.state_machine(), "n{n}");
+    }
+}
+
+/// Snapshots keep the log (in memory and on disk) bounded.
+#[test]
+fn snapshots_bound_the_log() {
+    let threshold = 40;
+    let config = RaftConfig { snapshot_threshold: threshold, ..RaftConfig::default() };
+    let mut sim = SimBuilder::new(5, 3)
+        .workload(workload())
+        .build_observed::<Raft, _>(config, RaftInvariants::default());
+    sim.run_until(secs(3.0));
+    assert!(sim.violation().is_none());
+    assert!(sim.counter("snapshot_taken") > 10);
+    for n in 0..3 {
+        let node = sim.node(NodeId(n)).unwrap();
+        assert!(node.log().last_index() > 10 * threshold);
+        // Applied entries since the snapshot, the catch-up margin, and a few in flight.
+        assert!(
+            node.log().len() as u64 <= threshold + threshold / 2 + 16,
+            "n{n}: {}",
+            node.log().len()
+        );
+    }
+}
+
+/// Every node loses power at once, mid-write, with group commit and torn writes: what
+/// was acknowledged survives, and the cluster serves clients again.
+#[test]
+fn a_whole_cluster_power_loss_keeps_acknowledged_writes() {
+    let config = RaftConfig { sync_delay: SimDuration::from_millis(3), ..RaftConfig::default() };
+    let mut builder = SimBuilder::new(11, 5)
+        .workload(workload())
+        .disk(DiskOptions { torn_write_probability: 1.0, corrupt_read_probability: 0.2 });
+    for (i, at) in [1.0, 1.7, 2.3].into_iter().enumerate() {
+        for n in 0..5 {
+            let stagger = SimDuration::from_micros(137 * (n as u64 + i as u64));
+            builder = builder
+                .fault_at(secs(at) + stagger, FaultAction::Crash(NodeId(n)))
+                .fault_at(secs(at + 0.1) + stagger, FaultAction::Restart(NodeId(n)));
+        }
+    }
+    let mut sim = builder.build_observed::<Raft, _>(config, RaftInvariants::default());
+    sim.run_until(secs(2.4));
+    let ok_before = sim.client_stats().ok;
+    sim.run_until(secs(4.0));
+    assert!(sim.violation().is_none(), "{:?}", sim.violation());
+    history_check::check(sim.history().unwrap()).unwrap();
+    assert!(sim.client_stats().ok > ok_before + 100, "{:?}", sim.client_stats());
+    assert!(sim.counter("recovered_from_disk") >= 15);
+    let torn: u64 = (0..5).map(|n| sim.disk(NodeId(n)).stats().torn_writes).sum();
+    assert!(torn > 0, "no write was torn");
+}
