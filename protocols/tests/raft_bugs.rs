@@ -4,9 +4,8 @@
 //! deterministic, and the seed that finds each bug today is noted next to it.
 //!
 //! `stale_local_read` and `no_client_sessions` show up in client histories (and
-//! `reply_before_sync` may); until the linearizability checker lands, the stand-in
-//! `common::history_check` (stale reads, lost or doubled appends) reports them as
-//! "history".
+//! `reply_before_sync` may): the linearizability checker reports them as
+//! "linearizability".
 
 mod common;
 
@@ -74,14 +73,14 @@ fn reply_before_sync_loses_a_committed_entry() {
         "reply_before_sync",
         Mix::CrashFrenzy,
         BOUND_REPLY_BEFORE_SYNC,
-        &["leader_completeness", "state_machine_safety", "history"],
+        &["leader_completeness", "state_machine_safety", "linearizability"],
     );
 }
 
 #[test]
 fn stale_local_read_returns_stale_values() {
     // Clients that mostly read stay with the deposed minority leader and read old values.
-    finds("stale_local_read", Mix::StaleLeaderReads, BOUND_STALE_LOCAL_READ, &["history"]);
+    finds("stale_local_read", Mix::StaleLeaderReads, BOUND_STALE_LOCAL_READ, &["linearizability"]);
 }
 
 #[test]
@@ -98,7 +97,12 @@ fn commit_index_regresses_breaks_monotone_commit() {
 #[test]
 fn no_client_sessions_applies_a_retried_append_twice() {
     // Crashes leave clients retrying appends that were already appended.
-    finds("no_client_sessions", Mix::CrashRestartStorm, BOUND_NO_CLIENT_SESSIONS, &["history"]);
+    finds(
+        "no_client_sessions",
+        Mix::CrashRestartStorm,
+        BOUND_NO_CLIENT_SESSIONS,
+        &["linearizability"],
+    );
 }
 
 #[test]

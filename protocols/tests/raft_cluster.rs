@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::history_check;
+use common::linearizable;
 use protocols::raft::{Raft, RaftConfig, RaftInvariants};
 use sim_core::client::WorkloadOptions;
 use sim_core::disk::DiskOptions;
@@ -55,7 +55,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
             let stats = sim.client_stats();
             assert!(stats.ok > 100, "{nodes} nodes: {stats:?}");
             assert_eq!(stats.info, 0, "{nodes} nodes: {stats:?}");
-            history_check::check(sim.history().unwrap()).unwrap();
+            linearizable(sim.history().unwrap()).unwrap();
             let leaders = (0..nodes).filter(|&n| sim.node(NodeId(n)).unwrap().is_leader()).count();
             assert_eq!(leaders, 1, "{nodes} nodes");
         }
@@ -124,7 +124,7 @@ fn a_whole_cluster_power_loss_keeps_acknowledged_writes() {
     let ok_before = sim.client_stats().ok;
     sim.run_until(secs(4.0));
     assert!(sim.violation().is_none(), "{:?}", sim.violation());
-    history_check::check(sim.history().unwrap()).unwrap();
+    linearizable(sim.history().unwrap()).unwrap();
     assert!(sim.client_stats().ok > ok_before + 100, "{:?}", sim.client_stats());
     assert!(sim.counter("recovered_from_disk") >= 15);
     let torn: u64 = (0..5).map(|n| sim.disk(NodeId(n)).stats().torn_writes).sum();

@@ -2,9 +2,8 @@
 //! safety phase, a final heal and a liveness phase, and sums over seed sweeps.
 #![allow(dead_code)]
 
-pub mod history_check;
-
 use protocols::raft::{Raft, RaftConfig, RaftInvariants};
+use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::client::{ClientStats, OpMix, WorkloadOptions};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
@@ -387,7 +386,7 @@ pub struct Outcome {
     pub seed: u64,
     pub config: RaftConfig,
     pub violation: Option<Violation>,
-    /// A history violation found by `history_check`.
+    /// A linearizability violation of the client history (see [`linearizable`]).
     pub history: Result<(), String>,
     pub liveness: Result<(), String>,
     pub counters: BTreeMap<&'static str, u64>,
@@ -409,7 +408,7 @@ impl Outcome {
         if let Some(v) = &self.violation {
             return Some(v.invariant.clone());
         }
-        self.history.as_ref().err().map(|_| "history".to_string())
+        self.history.as_ref().err().map(|_| "linearizability".to_string())
     }
 
     pub fn describe(&self) -> String {
@@ -447,7 +446,7 @@ pub fn run_scenario(mix: Mix, seed: u64, scenario: Scenario) -> Outcome {
         sim.run_until(END);
     }
     let history = sim.history().expect("a workload").clone();
-    let history_result = history_check::check(&history);
+    let history_result = linearizable(&history);
     let liveness = if sim.violation().is_some() { Ok(()) } else { check_liveness(&history) };
     let disk = |f: fn(&sim_core::disk::DiskStats) -> u64| {
         (0..NODES).map(|n| f(&sim.disk(NodeId(n)).stats())).sum()
@@ -470,6 +469,18 @@ pub fn run_scenario(mix: Mix, seed: u64, scenario: Scenario) -> Outcome {
         clients: sim.client_stats(),
         events: sim.stats().events,
         trace_hash: sim.trace_hash(),
+    }
+}
+
+/// Check a run's history with the linearizability checker: the key-value model when the
+/// clients append, the cas-register model otherwise (one check per key either way).
+pub fn linearizable(history: &History) -> Result<(), String> {
+    let appends = history.events.iter().any(|e| e.f == sim_core::history::Function::Append);
+    let model = if appends { ModelKind::KeyValue } else { ModelKind::CasRegister };
+    match model.check(history, DEFAULT_BUDGET).map_err(|e| format!("malformed history: {e}"))? {
+        Verdict::Linearizable => Ok(()),
+        Verdict::NotLinearizable(violation) => Err(violation.to_string()),
+        unknown @ Verdict::Unknown { .. } => panic!("the checker ran out of budget: {unknown}"),
     }
 }
 
