@@ -93,17 +93,29 @@ impl Drawable for OptionValue {
 
 impl Draw {
     fn knob<T: Drawable>(&mut self, key: impl Into<String>, knob: &Knob<T>) -> T {
+        self.knob_shown(key, knob, T::show)
+    }
+
+    /// Draw `knob`, recording the value as `show` writes it.
+    fn knob_shown<T: Drawable>(
+        &mut self,
+        key: impl Into<String>,
+        knob: &Knob<T>,
+        show: impl Fn(&T) -> String,
+    ) -> T {
         let value = match knob {
             Knob::Fixed(x) => return x.clone(),
             Knob::Range(a, b) => T::between(a, b, &mut self.rng),
             Knob::OneOf(xs) => self.rng.pick(xs).clone(),
         };
-        self.drawn.push((key.into(), value.show()));
+        self.drawn.push((key.into(), show(&value)));
         value
     }
 
+    /// A duration knob (nanoseconds), recorded with its unit.
     fn duration(&mut self, key: impl Into<String>, knob: &Knob<i64>) -> SimDuration {
-        SimDuration(self.knob(key, knob).max(0) as u64)
+        let nanos = self.knob_shown(key, knob, |n| SimDuration((*n).max(0) as u64).to_string());
+        SimDuration(nanos.max(0) as u64)
     }
 
     fn latency(&mut self, key: &str, spec: &LatencySpec) -> Latency {
@@ -141,9 +153,13 @@ impl Draw {
     }
 
     fn clock(&mut self, key: &str, spec: &ClockSpec) -> ClockOptions {
+        let signed = |n: &i64| {
+            let magnitude = SimDuration(n.unsigned_abs()).to_string();
+            if *n < 0 { format!("-{magnitude}") } else { magnitude }
+        };
         ClockOptions {
             drift_ppm: self.knob(format!("{key}.drift_ppm"), &spec.drift_ppm),
-            offset_nanos: self.knob(format!("{key}.offset"), &spec.offset),
+            offset_nanos: self.knob_shown(format!("{key}.offset"), &spec.offset, signed),
         }
     }
 }

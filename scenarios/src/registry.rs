@@ -38,7 +38,9 @@ impl Registry {
 
     /// Every protocol bundled with dsim.
     pub fn bundled() -> Self {
-        Registry::empty().with::<protocols::primary_backup::PrimaryBackup>()
+        Registry::empty()
+            .with::<protocols::raft::Raft>()
+            .with::<protocols::primary_backup::PrimaryBackup>()
     }
 
     /// Add protocol `P` (replacing one of the same name).

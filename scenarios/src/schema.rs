@@ -85,7 +85,8 @@ const TOP: &[&str] = &[
 ];
 const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
 const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
-pub const PARTITION_KINDS: &[&str] = &["isolate", "mute-one", "halves", "bridge", "ring"];
+pub const PARTITION_KINDS: &[&str] =
+    &["isolate", "mute-one", "halves", "bridge", "ring", "isolate-leader", "leader-minority"];
 const FAULT_ACTIONS: &[&str] = &[
     "crash",
     "restart",
@@ -715,6 +716,8 @@ pub(crate) fn partition_of(kind: &str) -> Partition {
         "mute-one" => Partition::MuteOne(None),
         "halves" => Partition::Halves,
         "bridge" => Partition::Bridge,
+        "isolate-leader" => Partition::IsolateLeader,
+        "leader-minority" => Partition::LeaderMinority,
         _ => Partition::Ring,
     }
 }

@@ -854,7 +854,8 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 up
             }
             FaultAction::Partition(partition) => {
-                let links = partition.links(self.nodes.len() as u32, &mut self.fault_rng);
+                let leaders = self.leaders();
+                let links = partition.links(self.nodes.len() as u32, &leaders, &mut self.fault_rng);
                 for (from, to) in links {
                     self.network.block(from, to);
                 }
@@ -969,6 +970,14 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         }
     }
 
+    /// Running nodes that believe they lead, in id order.
+    fn leaders(&self) -> Vec<NodeId> {
+        (0..self.nodes.len() as u32)
+            .map(NodeId)
+            .filter(|n| self.nodes[n.0 as usize].state.as_ref().is_some_and(N::is_leader))
+            .collect()
+    }
+
     /// Nodes crashed or paused now.
     fn nodes_down(&self) -> u32 {
         self.nodes.iter().filter(|s| s.state.is_none() || s.paused_until > self.now).count() as u32
@@ -1036,7 +1045,12 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     fn inject(&mut self, position: Position, action: FaultAction) {
         let action = match action {
             FaultAction::Partition(p) => {
-                FaultAction::Partition(p.resolve(self.nodes.len() as u32, &mut self.fault_rng))
+                let leaders = self.leaders();
+                FaultAction::Partition(p.resolve(
+                    self.nodes.len() as u32,
+                    &leaders,
+                    &mut self.fault_rng,
+                ))
             }
             other => other,
         };

@@ -28,6 +28,12 @@ pub enum Partition {
     OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
     /// Exactly these directed links `(from, to)`.
     Links(Vec<(NodeId, NodeId)>),
+    /// Isolate a node that believes it leads ([`crate::node::Node::is_leader`]); a random
+    /// node when none does.
+    IsolateLeader,
+    /// A leader and as many random others as make a minority, cut from the majority both
+    /// ways: the leader keeps leading a side that cannot commit.
+    LeaderMinority,
 }
 
 /// Both directions of every link between a node of `a` and a node of `b`.
@@ -46,9 +52,10 @@ fn between(a: &[NodeId], b: &[NodeId]) -> Vec<(NodeId, NodeId)> {
 
 impl Partition {
     /// This partition with its random choices made: the victim of `Isolate` and
-    /// `MuteOne`, the sides of `Halves`, the cut links of `Bridge` and `Ring`. Traces show
-    /// the resolved form, so a reader sees exactly which nodes were cut off.
-    pub fn resolve(&self, n: u32, rng: &mut SimRng) -> Partition {
+    /// `MuteOne`, the sides of `Halves`, the cut links of `Bridge` and `Ring`, the leader of
+    /// the leader-targeted kinds (one of `leaders`, the nodes that believe they lead now).
+    /// Traces show the resolved form, so a reader sees exactly which nodes were cut off.
+    pub fn resolve(&self, n: u32, leaders: &[NodeId], rng: &mut SimRng) -> Partition {
         let all: Vec<NodeId> = (0..n).map(NodeId).collect();
         let shuffled = |rng: &mut SimRng| {
             let mut order = all.clone();
@@ -57,6 +64,20 @@ impl Partition {
         };
         match self {
             Partition::Isolate(None) => Partition::Isolate(Some(*rng.pick(&all))),
+            Partition::IsolateLeader => {
+                let leader = *rng.pick(if leaders.is_empty() { &all } else { leaders });
+                Partition::Isolate(Some(leader))
+            }
+            Partition::LeaderMinority => {
+                let leader = *rng.pick(if leaders.is_empty() { &all } else { leaders });
+                let mut others: Vec<NodeId> =
+                    all.iter().copied().filter(|&x| x != leader).collect();
+                rng.shuffle(&mut others);
+                let minority = (n as usize - 1) / 2;
+                let mut side = vec![leader];
+                side.extend_from_slice(&others[..minority.saturating_sub(1)]);
+                Partition::Groups(vec![side, others[minority.saturating_sub(1)..].to_vec()])
+            }
             Partition::MuteOne(None) => Partition::MuteOne(Some(*rng.pick(&all))),
             Partition::Halves => {
                 let order = shuffled(rng);
@@ -89,11 +110,11 @@ impl Partition {
         }
     }
 
-    /// The directed links to cut in a cluster of `n` nodes, drawing random choices from
-    /// `rng`. Each entry is `(from, to)`.
-    pub fn links(&self, n: u32, rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
+    /// The directed links to cut in a cluster of `n` nodes whose leaders are `leaders`,
+    /// drawing random choices from `rng`. Each entry is `(from, to)`.
+    pub fn links(&self, n: u32, leaders: &[NodeId], rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
         let all: Vec<NodeId> = (0..n).map(NodeId).collect();
-        match self.resolve(n, rng) {
+        match self.resolve(n, leaders, rng) {
             Partition::Isolate(Some(victim)) => {
                 let others: Vec<NodeId> = all.iter().copied().filter(|&x| x != victim).collect();
                 between(&[victim], &others)
@@ -137,6 +158,8 @@ impl Partition {
             Partition::Groups(_) => "groups",
             Partition::OneWay { .. } => "one-way",
             Partition::Links(_) => "links",
+            Partition::IsolateLeader => "isolate-leader",
+            Partition::LeaderMinority => "leader-minority",
         }
     }
 }
@@ -392,7 +415,7 @@ mod tests {
 
     fn cut(partition: Partition, n: u32) -> Vec<(NodeId, NodeId)> {
         let mut rng = SimRng::derive(9, Stream::Faults, 0);
-        let mut links = partition.links(n, &mut rng);
+        let mut links = partition.links(n, &[], &mut rng);
         links.sort();
         links
     }
@@ -430,6 +453,29 @@ mod tests {
         let links = cut(Partition::Bridge, 5);
         let full: Vec<u32> = (0..5).filter(|&x| reachable(&links, 5, x) == 4).collect();
         assert_eq!(full.len(), 1);
+    }
+
+    #[test]
+    fn leader_kinds_target_a_leader() {
+        let mut rng = SimRng::derive(9, Stream::Faults, 0);
+        let leaders = [NodeId(3)];
+        assert_eq!(
+            Partition::IsolateLeader.resolve(5, &leaders, &mut rng),
+            Partition::Isolate(Some(NodeId(3)))
+        );
+        let Partition::Groups(groups) = Partition::LeaderMinority.resolve(5, &leaders, &mut rng)
+        else {
+            panic!("a leader minority is two groups")
+        };
+        assert_eq!(groups[0].len(), 2);
+        assert_eq!(groups[0][0], NodeId(3));
+        assert_eq!(groups[1].len(), 3);
+        assert!(!groups[1].contains(&NodeId(3)));
+        // With no leader the fault still bites: a random node.
+        assert!(matches!(
+            Partition::IsolateLeader.resolve(5, &[], &mut rng),
+            Partition::Isolate(Some(_))
+        ));
     }
 
     #[test]

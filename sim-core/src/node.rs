@@ -206,6 +206,12 @@ pub trait Node: Sized {
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
 
+    /// Whether this node believes it leads (a hint for faults that target the leader, as
+    /// Jepsen's nemeses target primaries; never used for correctness). Default: no.
+    fn is_leader(&self) -> bool {
+        false
+    }
+
     /// A client request. The default answers that this protocol takes no client requests.
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
         ctx.reply(request.id, Reply::Fail);

@@ -35,7 +35,7 @@ impl fmt::Display for OptionValue {
             OptionValue::Bool(b) => write!(f, "{b}"),
             OptionValue::Int(i) => write!(f, "{i}"),
             OptionValue::Float(x) => write!(f, "{x}"),
-            OptionValue::Duration(d) => write!(f, "\"{}ms\"", d.as_millis_f64()),
+            OptionValue::Duration(d) => write!(f, "{d}"),
             OptionValue::Str(s) => write!(f, "{s:?}"),
         }
     }

@@ -84,16 +84,21 @@ impl Add for SimDuration {
     }
 }
 
+/// Nanoseconds in the largest unit that keeps them at least 1, without trailing zeros:
+/// `1.5s`, `150ms`, `13.261765ms`, `999ns`.
 fn fmt_nanos(nanos: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if nanos >= 1_000_000_000 {
-        write!(f, "{}.{:09}s", nanos / 1_000_000_000, nanos % 1_000_000_000)
-    } else if nanos >= 1_000_000 {
-        write!(f, "{}.{:06}ms", nanos / 1_000_000, nanos % 1_000_000)
-    } else if nanos >= 1_000 {
-        write!(f, "{}.{:03}us", nanos / 1_000, nanos % 1_000)
-    } else {
-        write!(f, "{nanos}ns")
+    let (unit, scale, digits) = match nanos {
+        1_000_000_000.. => ("s", 1_000_000_000, 9),
+        1_000_000.. => ("ms", 1_000_000, 6),
+        1_000.. => ("us", 1_000, 3),
+        _ => return write!(f, "{nanos}ns"),
+    };
+    let fraction = nanos % scale;
+    if fraction == 0 {
+        return write!(f, "{}{unit}", nanos / scale);
     }
+    let fraction = format!("{fraction:0digits$}");
+    write!(f, "{}.{}{unit}", nanos / scale, fraction.trim_end_matches('0'))
 }
 
 impl fmt::Display for SimTime {
@@ -114,8 +119,10 @@ mod tests {
 
     #[test]
     fn display_picks_a_readable_unit() {
-        assert_eq!(SimTime(1_500_000_000).to_string(), "1.500000000s");
-        assert_eq!(SimDuration::from_millis(3).to_string(), "3.000000ms");
+        assert_eq!(SimTime(1_500_000_000).to_string(), "1.5s");
+        assert_eq!(SimDuration::from_millis(3).to_string(), "3ms");
+        assert_eq!(SimDuration(13_261_765).to_string(), "13.261765ms");
+        assert_eq!(SimDuration(1_000_001).to_string(), "1.000001ms");
         assert_eq!(SimDuration(999).to_string(), "999ns");
     }
 

@@ -473,6 +473,10 @@ impl Node for Raft {
     type Msg = Msg;
     type Timer = Timer;
 
+    fn is_leader(&self) -> bool {
+        Raft::is_leader(self)
+    }
+
     /// First start or restart: rebuild term, vote, snapshot and log from disk (§3.8). The
     /// commit index is volatile: it restarts at the snapshot point and is relearned.
     fn start(config: &RaftConfig, ctx: &mut Context<'_, Self>) -> Self {

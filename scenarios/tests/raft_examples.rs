@@ -1,0 +1,158 @@
+//! The bundled Raft scenarios, run as `dsim fuzz` runs them: without bug switches every
+//! seed passes (invariants, linearizability, liveness after the heal), and "sometimes"
+//! sums prove the faults bit; with each known-bug switch, a named scenario finds the
+//! violation of the right property within a stated number of seeds.
+
+use scenarios::{Registry, RunSettings, Scenario, load};
+use sim_core::record::{RunRecord, Verdict};
+use std::path::Path;
+
+fn scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("{name}.toml"));
+    load(&path, &Registry::bundled()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
+    let registry = Registry::bundled();
+    let plan = scenario.plan(seed, bugs);
+    (registry.get("raft").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
+}
+
+/// Seeds `0..count` on two threads, in seed order.
+fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
+    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                s.spawn(move || {
+                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
+    records.sort_by_key(|r| r.seed);
+    records
+}
+
+fn counter(records: &[RunRecord], name: &str) -> u64 {
+    records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
+}
+
+fn faults(records: &[RunRecord], kind: &str) -> u64 {
+    records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
+}
+
+const SEEDS: u64 = 500;
+
+#[test]
+fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
+    let mut all = Vec::new();
+    for name in [
+        "raft-base",
+        "raft-steady",
+        "raft-leader-isolation",
+        "raft-minority-leader",
+        "raft-crash-storm",
+        "raft-crash-frenzy",
+        "raft-flapping-leader",
+        "raft-clock-drift",
+        "raft-disk-loss",
+        "raft-swarm",
+    ] {
+        let records = sweep(&scenario(name), SEEDS);
+        let failed: Vec<String> = records
+            .iter()
+            .filter(|r| r.verdict() != Verdict::Pass)
+            .map(|r| format!("{} seed {}: {} {}", name, r.seed, r.failure, r.message))
+            .collect();
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        assert_eq!(records.len() as u64, SEEDS);
+        assert!(
+            records.iter().all(|r| r.ops_ok > 0),
+            "{name}: a seed with no successful operation"
+        );
+        // Sometimes: elections beyond each seed's first one, i.e. leader changes.
+        let changes = counter(&records, "leader_elected").saturating_sub(SEEDS);
+        let sometimes = |what: &str, n: u64| assert!(n > 0, "{name}: no {what} in {SEEDS} seeds");
+        match name {
+            "raft-leader-isolation" | "raft-minority-leader" | "raft-flapping-leader" => {
+                sometimes("leader change", changes);
+                sometimes("partition", faults(&records, "partition"));
+                sometimes("message dropped", records.iter().map(|r| r.messages_dropped).sum());
+                sometimes("deposed leader", counter(&records, "leader_stepped_down"));
+            }
+            "raft-crash-storm" | "raft-crash-frenzy" => {
+                sometimes("leader change", changes);
+                sometimes("crash", faults(&records, "crash"));
+                sometimes("restart", faults(&records, "restart"));
+                sometimes("recovery from disk", counter(&records, "recovered_from_disk"));
+                sometimes(
+                    "retried request applied once",
+                    counter(&records, "request_deduplicated"),
+                );
+            }
+            "raft-clock-drift" => {
+                sometimes("clock fault", faults(&records, "clock"));
+                sometimes("partition", faults(&records, "partition"));
+            }
+            "raft-disk-loss" => {
+                sometimes("crash", faults(&records, "crash"));
+                sometimes("torn tail truncated", counter(&records, "torn_tail_truncated"));
+                sometimes("corrupt read detected", counter(&records, "corrupt_read_detected"));
+            }
+            "raft-swarm" => {
+                let distinct: std::collections::BTreeSet<String> =
+                    records.iter().map(|r| format!("{:?}", r.drawn)).collect();
+                assert_eq!(distinct.len() as u64, SEEDS, "every seed draws its own knobs");
+                sometimes("leader change", changes);
+            }
+            _ => {}
+        }
+        all.extend(records);
+    }
+    assert!(counter(&all, "snapshot_taken") > 0, "no snapshot taken");
+    assert!(counter(&all, "snapshot_installed") > 0, "no snapshot installed");
+}
+
+/// Each known-bug switch, the scenario that finds it, the most seeds it may take (the
+/// first seed that finds it today is in the comment), and the property it breaks.
+const BUGS: &[(&str, &str, u64, &str)] = &[
+    ("commit_previous_term", "raft-flapping-leader", 250, "leader_completeness"), // seed 194
+    ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),        // seed 147
+    ("no_truncate_conflict", "raft-leader-isolation", 5, "log_matching"),         // seed 0
+    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),         // seed 30
+    ("stale_local_read", "raft-minority-leader", 5, "linearizability"),           // seed 0
+    ("fixed_election_timeout", "raft-steady", 5, "liveness"),                     // seed 0
+    ("commit_index_regresses", "raft-steady", 5, "monotone_commit"),              // seed 0
+    ("no_client_sessions", "raft-crash-storm", 5, "linearizability"),             // seed 0
+];
+
+#[test]
+fn every_bug_switch_is_found_by_its_named_scenario() {
+    let names: Vec<&str> =
+        Registry::bundled().get("raft").unwrap().bugs.iter().map(|b| b.name).collect();
+    assert_eq!(names.len(), BUGS.len(), "a bug switch without a test");
+    for &(bug, example, bound, property) in BUGS {
+        let scenario = scenario(example);
+        let bugs = vec![bug.to_owned()];
+        let found =
+            (0..bound).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
+        let record =
+            found.unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"));
+        assert_eq!(
+            record.failure, property,
+            "{bug} on {example} seed {}: {}",
+            record.seed, record.message
+        );
+        let expected = if property == "liveness" { Verdict::Liveness } else { Verdict::Safety };
+        assert_eq!(record.verdict(), expected);
+        // The same seed without the switch passes: the switch, not the scenario, broke it.
+        assert_eq!(
+            run(&scenario, record.seed, &[]).verdict(),
+            Verdict::Pass,
+            "{bug} seed {}",
+            record.seed
+        );
+    }
+}
