@@ -3,7 +3,7 @@
 //! linearizable; the known bug `answer_locally` makes a forwarding node answer reads from
 //! a cache of the values it relayed, which goes stale.
 
-use protocols::kv::{Applied, Command, KvStore};
+use protocols::kv::{Applied, KvStore};
 use sim_core::engine::NoObserver;
 use sim_core::history::Value;
 use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
@@ -22,7 +22,7 @@ pub struct SingleCopy {
 
 #[derive(Clone, Debug, Hash)]
 pub enum Msg {
-    Forward { command: Command },
+    Forward { request: Request },
     Answer { id: RequestId, key: u64, reply: Reply },
 }
 
@@ -41,13 +41,13 @@ impl Node for SingleCopy {
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Forward { command } => {
-                let key = command.op.key();
-                let reply = match self.store.apply(&command) {
-                    Applied::Fresh(reply) | Applied::Duplicate(reply) => reply,
+            Msg::Forward { request } => {
+                let key = request.op.key();
+                let reply = match self.store.apply(&request) {
+                    Applied::Executed(reply) | Applied::Duplicate(reply) => reply,
                     Applied::Stale => return,
                 };
-                ctx.send(from, Msg::Answer { id: command.id, key, reply });
+                ctx.send(from, Msg::Answer { id: request.id, key, reply });
             }
             Msg::Answer { id, key, reply } => {
                 if let Reply::Ok(value) = &reply
@@ -68,11 +68,10 @@ impl Node for SingleCopy {
             ctx.reply(request.id, Reply::Ok(value));
             return;
         }
-        let command = Command { id: request.id, op: request.op };
         if ctx.id() == HOME {
-            self.on_message(ctx, HOME, Msg::Forward { command });
+            self.on_message(ctx, HOME, Msg::Forward { request });
         } else {
-            ctx.send(HOME, Msg::Forward { command });
+            ctx.send(HOME, Msg::Forward { request });
         }
     }
 }

@@ -1,153 +1,157 @@
-//! The key-value state machine that replicated protocols apply their logs to, with client
-//! sessions (Raft dissertation §6.3): each client's latest request id and reply are kept,
-//! so a retried request is answered from the session instead of applied twice.
+//! The replicated state machine the protocols share: a key-value map (read, write, cas,
+//! append) behind client sessions (Raft dissertation §6.3).
+//!
+//! Clients retry an operation under the same request id, so the same command can reach the
+//! log more than once. Each client's session remembers the sequence number of its latest
+//! applied command and the reply it produced: a duplicate is not executed again, and its
+//! cached reply is returned instead, so every operation takes effect at most once. A
+//! client has at most one operation open, so one cached reply per client is enough; the
+//! workload's clients are few and long-lived, so sessions never expire (§6.3 discusses
+//! deterministic expiry for unbounded client populations).
 
-use sim_core::codec::{Decoder, Encoder};
+use crate::codec::{Decoder, Encoder};
 use sim_core::history::Value;
-use sim_core::node::{ClientId, Op, Reply, RequestId};
+use sim_core::node::{ClientId, Op, Reply, Request, RequestId};
 use std::collections::BTreeMap;
 
-/// A replicated command: a client's operation under its request id.
+/// One client's session: its latest applied request and the reply it got.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Command {
-    pub id: RequestId,
-    pub op: Op,
-}
-
-impl Command {
-    pub fn encode(&self, e: &mut Encoder) {
-        e.u64(u64::from(self.id.client.0)).u64(self.id.seq).op(&self.op);
-    }
-
-    pub fn decode(d: &mut Decoder<'_>) -> Option<Command> {
-        let client = ClientId(u32::try_from(d.u64()?).ok()?);
-        let seq = d.u64()?;
-        Some(Command { id: RequestId { client, seq }, op: d.op()? })
-    }
-}
-
-/// Keys to values, plus client sessions.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct KvStore {
-    data: BTreeMap<u64, Value>,
-    /// Per client: the highest request seq applied and its reply.
-    sessions: BTreeMap<ClientId, (u64, Reply)>,
+pub struct Session {
+    pub last_seq: u64,
+    pub reply: Reply,
 }
 
 /// What applying a command did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
-    /// Applied now, with this reply.
-    Fresh(Reply),
-    /// Already applied earlier (a retry); the reply from then.
+    /// The command ran and produced this reply.
+    Executed(Reply),
+    /// A retry of the session's latest command: not executed again; its cached reply.
     Duplicate(Reply),
-    /// Older than the client's latest request: the client gave up on it long ago.
+    /// Older than the session's latest command: the client has moved on; no reply.
     Stale,
 }
 
+/// The key-value map and the client sessions. Keys never written read as `Nil`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvStore {
+    data: BTreeMap<u64, Value>,
+    sessions: BTreeMap<ClientId, Session>,
+}
+
 impl KvStore {
-    /// The value of `key` now (Nil if never written).
-    pub fn get(&self, key: u64) -> Value {
+    /// The current value of `key`.
+    pub fn read(&self, key: u64) -> Value {
         self.data.get(&key).cloned().unwrap_or(Value::Nil)
     }
 
-    /// Apply a command exactly once per request id.
-    pub fn apply(&mut self, command: &Command) -> Applied {
-        if let Some((seq, reply)) = self.sessions.get(&command.id.client) {
-            if *seq == command.id.seq {
-                return Applied::Duplicate(reply.clone());
+    /// The cached reply of `id` if it is its session's latest applied request.
+    pub fn cached_reply(&self, id: RequestId) -> Option<&Reply> {
+        self.sessions.get(&id.client).filter(|s| s.last_seq == id.seq).map(|s| &s.reply)
+    }
+
+    /// Whether the client has already had a later request applied.
+    pub fn is_stale(&self, id: RequestId) -> bool {
+        self.sessions.get(&id.client).is_some_and(|s| s.last_seq > id.seq)
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Apply one committed request, once per request id.
+    pub fn apply(&mut self, request: &Request) -> Applied {
+        if let Some(session) = self.sessions.get(&request.id.client) {
+            if request.id.seq == session.last_seq {
+                return Applied::Duplicate(session.reply.clone());
             }
-            if *seq > command.id.seq {
+            if request.id.seq < session.last_seq {
                 return Applied::Stale;
             }
         }
-        let reply = self.execute(&command.op);
-        self.sessions.insert(command.id.client, (command.id.seq, reply.clone()));
-        Applied::Fresh(reply)
+        let reply = self.execute(&request.op);
+        let session = Session { last_seq: request.id.seq, reply: reply.clone() };
+        self.sessions.insert(request.id.client, session);
+        Applied::Executed(reply)
     }
 
-    /// The reply recorded for request `id`, if it is its client's latest applied request.
-    pub fn session_reply(&self, id: RequestId) -> Option<&Reply> {
-        match self.sessions.get(&id.client) {
-            Some((seq, reply)) if *seq == id.seq => Some(reply),
-            _ => None,
-        }
-    }
-
-    /// The reply a read would get now, without touching sessions.
-    pub fn read(&self, key: u64) -> Reply {
-        Reply::Ok(self.get(key))
+    /// Apply a request as if there were no sessions: always execute it (Raft's
+    /// `no_client_sessions` bug).
+    pub fn apply_without_session(&mut self, request: &Request) -> Applied {
+        Applied::Executed(self.execute(&request.op))
     }
 
     fn execute(&mut self, op: &Op) -> Reply {
         match op {
-            Op::Read { key } => self.read(*key),
+            Op::Read { key } => Reply::Ok(self.read(*key)),
             Op::Write { key, value } => {
                 self.data.insert(*key, value.clone());
                 Reply::Ok(Value::Nil)
             }
             Op::Cas { key, expected, new } => {
-                if self.get(*key) == *expected {
+                if self.read(*key) == *expected {
                     self.data.insert(*key, new.clone());
                     Reply::Ok(Value::Nil)
                 } else {
                     Reply::Fail
                 }
             }
-            Op::Append { key, value } => {
-                let appended = match (self.get(*key), value) {
-                    (Value::Nil, v) => v.clone(),
-                    (Value::Str(mut s), Value::Str(tail)) => {
-                        s.push_str(tail);
-                        Value::Str(s)
-                    }
-                    (Value::List(mut items), v) => {
-                        items.push(v.clone());
-                        Value::List(items)
-                    }
-                    (current, v) => Value::List(vec![current, v.clone()]),
-                };
-                self.data.insert(*key, appended);
-                Reply::Ok(Value::Nil)
-            }
+            Op::Append { key, value } => match appended(self.read(*key), value) {
+                Some(result) => {
+                    self.data.insert(*key, result);
+                    Reply::Ok(Value::Nil)
+                }
+                // A type mismatch: certainly not applied.
+                None => Reply::Fail,
+            },
         }
     }
 
-    /// Serialize (for snapshots).
-    pub fn encode(&self, e: &mut Encoder) {
+    /// The state as snapshot bytes (without framing).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        let mut e = Encoder { out };
         e.u64(self.data.len() as u64);
         for (key, value) in &self.data {
-            e.u64(*key).value(value);
+            e.u64(*key);
+            e.value(value);
         }
         e.u64(self.sessions.len() as u64);
-        for (client, (seq, reply)) in &self.sessions {
-            e.u64(u64::from(client.0)).u64(*seq);
-            match reply {
-                Reply::Ok(v) => e.u8(0).value(v),
-                Reply::Fail => e.u8(1),
-                Reply::Redirect(_) => e.u8(2),
-            };
+        for (client, session) in &self.sessions {
+            e.u32(client.0);
+            e.u64(session.last_seq);
+            e.reply(&session.reply);
         }
     }
 
-    pub fn decode(d: &mut Decoder<'_>) -> Option<KvStore> {
+    pub(crate) fn decode(d: &mut Decoder<'_>) -> Option<KvStore> {
         let mut store = KvStore::default();
         for _ in 0..d.u64()? {
             let key = d.u64()?;
             store.data.insert(key, d.value()?);
         }
         for _ in 0..d.u64()? {
-            let client = ClientId(u32::try_from(d.u64()?).ok()?);
-            let seq = d.u64()?;
-            let reply = match d.u8()? {
-                0 => Reply::Ok(d.value()?),
-                1 => Reply::Fail,
-                2 => Reply::Redirect(None),
-                _ => return None,
-            };
-            store.sessions.insert(client, (seq, reply));
+            let client = ClientId(d.u32()?);
+            let last_seq = d.u64()?;
+            store.sessions.insert(client, Session { last_seq, reply: d.reply()? });
         }
         Some(store)
+    }
+}
+
+/// `current` with `value` appended: strings concatenate, a list grows by one item, and a
+/// key never written becomes the value. `None` for other combinations.
+fn appended(current: Value, value: &Value) -> Option<Value> {
+    match (current, value) {
+        (Value::Nil, v) => Some(v.clone()),
+        (Value::Str(mut s), Value::Str(t)) => {
+            s.push_str(t);
+            Some(Value::Str(s))
+        }
+        (Value::List(mut items), v) => {
+            items.push(v.clone());
+            Some(Value::List(items))
+        }
+        _ => None,
     }
 }
 
@@ -155,42 +159,52 @@ impl KvStore {
 mod tests {
     use super::*;
 
-    fn cmd(client: u32, seq: u64, op: Op) -> Command {
-        Command { id: RequestId { client: ClientId(client), seq }, op }
+    fn command(client: u32, seq: u64, op: Op) -> Request {
+        Request { id: RequestId { client: ClientId(client), seq }, op }
     }
 
     #[test]
-    fn a_retried_request_applies_once() {
+    fn kv_semantics() {
         let mut kv = KvStore::default();
-        let append = cmd(0, 1, Op::Append { key: 1, value: Value::Str("a ".into()) });
-        assert_eq!(kv.apply(&append), Applied::Fresh(Reply::Ok(Value::Nil)));
+        let read = |kv: &mut KvStore, seq| kv.apply(&command(9, seq, Op::Read { key: 1 }));
+        assert_eq!(read(&mut kv, 1), Applied::Executed(Reply::Ok(Value::Nil)));
+        let cas = Op::Cas { key: 1, expected: Value::Nil, new: Value::Int(5) };
+        assert_eq!(kv.apply(&command(0, 1, cas)), Applied::Executed(Reply::Ok(Value::Nil)));
+        let cas = Op::Cas { key: 1, expected: Value::Nil, new: Value::Int(6) };
+        assert_eq!(kv.apply(&command(0, 2, cas)), Applied::Executed(Reply::Fail));
+        assert_eq!(read(&mut kv, 2), Applied::Executed(Reply::Ok(Value::Int(5))));
+        let append =
+            |seq, s: &str| command(1, seq, Op::Append { key: 2, value: Value::Str(s.into()) });
+        kv.apply(&append(1, "1 "));
+        kv.apply(&append(2, "2 "));
+        assert_eq!(kv.read(2), Value::Str("1 2 ".into()));
+        kv.apply(&command(1, 3, Op::Write { key: 2, value: Value::Int(1) }));
+        assert_eq!(kv.apply(&append(4, "x")), Applied::Executed(Reply::Fail));
+    }
+
+    #[test]
+    fn sessions_apply_a_retried_command_once() {
+        let mut kv = KvStore::default();
+        let append = command(1, 7, Op::Append { key: 0, value: Value::Str("a".into()) });
+        assert_eq!(kv.apply(&append), Applied::Executed(Reply::Ok(Value::Nil)));
         assert_eq!(kv.apply(&append), Applied::Duplicate(Reply::Ok(Value::Nil)));
-        assert_eq!(kv.get(1), Value::Str("a ".into()));
-        let next = cmd(0, 2, Op::Append { key: 1, value: Value::Str("b ".into()) });
-        kv.apply(&next);
-        assert_eq!(kv.apply(&append), Applied::Stale);
-        assert_eq!(kv.get(1), Value::Str("a b ".into()));
-    }
-
-    #[test]
-    fn cas_compares_with_the_current_value() {
-        let mut kv = KvStore::default();
-        let cas = |seq, expected, new| cmd(1, seq, Op::Cas { key: 0, expected, new });
-        assert_eq!(kv.apply(&cas(1, Value::Int(1), Value::Int(2))), Applied::Fresh(Reply::Fail));
-        assert_eq!(
-            kv.apply(&cas(2, Value::Nil, Value::Int(2))),
-            Applied::Fresh(Reply::Ok(Value::Nil))
-        );
-        assert_eq!(kv.get(0), Value::Int(2));
+        assert_eq!(kv.read(0), Value::Str("a".into()));
+        let older = command(1, 6, Op::Append { key: 0, value: Value::Str("b".into()) });
+        assert_eq!(kv.apply(&older), Applied::Stale);
+        assert_eq!(kv.read(0), Value::Str("a".into()));
+        assert!(kv.cached_reply(RequestId { client: ClientId(1), seq: 7 }).is_some());
+        assert!(kv.is_stale(RequestId { client: ClientId(1), seq: 6 }));
     }
 
     #[test]
     fn snapshots_round_trip() {
         let mut kv = KvStore::default();
-        kv.apply(&cmd(0, 1, Op::Write { key: 4, value: Value::Int(9) }));
-        kv.apply(&cmd(1, 5, Op::Cas { key: 4, expected: Value::Nil, new: Value::Int(1) }));
-        let mut e = Encoder::new();
-        kv.encode(&mut e);
-        assert_eq!(KvStore::decode(&mut Decoder::new(&e.bytes)), Some(kv));
+        kv.apply(&command(1, 1, Op::Write { key: 3, value: Value::Str("x".into()) }));
+        kv.apply(&command(2, 4, Op::Cas { key: 3, expected: Value::Nil, new: Value::Nil }));
+        let mut bytes = Vec::new();
+        kv.encode(&mut bytes);
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(KvStore::decode(&mut d), Some(kv));
+        assert!(d.is_done());
     }
 }

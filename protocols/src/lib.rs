@@ -2,6 +2,7 @@
 //! checked online), and its known-bug switches.
 #![forbid(unsafe_code)]
 
+pub mod codec;
 pub mod kv;
 pub mod primary_backup;
 pub mod raft;

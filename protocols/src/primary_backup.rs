@@ -14,8 +14,8 @@
 //! Known bug `backup_reads`: backups answer reads from their own state, which may lag the
 //! primary's: a classic stale read, and a linearizability violation.
 
-use crate::kv::{Applied, Command, KvStore};
-use sim_core::codec::{Decoder, Encoder, frame, unframe};
+use crate::codec::{self, Decoder, Encoder, Record};
+use crate::kv::{Applied, KvStore};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
@@ -37,7 +37,7 @@ pub struct Config {
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub enum Msg {
     /// Log entry `index` (1-based).
-    Replicate { index: u64, command: Command },
+    Replicate { index: u64, command: Request },
     /// The backup holds every entry up to `index`.
     Ack { index: u64 },
 }
@@ -49,7 +49,7 @@ pub enum Timer {
 
 #[derive(Debug)]
 pub struct PrimaryBackup {
-    log: Vec<Command>,
+    log: Vec<Request>,
     store: KvStore,
     /// Primary: per node, the highest index it acknowledged.
     acked: Vec<u64>,
@@ -57,13 +57,13 @@ pub struct PrimaryBackup {
     /// (indexes never decrease along the queue).
     waiting: VecDeque<(u64, RequestId)>,
     /// Backup: entries that arrived ahead of a gap.
-    ahead: BTreeMap<u64, Command>,
+    ahead: BTreeMap<u64, Request>,
     config: Config,
 }
 
 impl PrimaryBackup {
     /// The commands this node has persisted and applied, in order.
-    pub fn log(&self) -> &[Command] {
+    pub fn log(&self) -> &[Request] {
         &self.log
     }
 
@@ -71,10 +71,12 @@ impl PrimaryBackup {
         ctx.id() == PRIMARY
     }
 
-    fn append(&mut self, ctx: &mut Context<'_, Self>, command: Command) -> Applied {
-        let mut e = Encoder::new();
-        command.encode(&mut e);
-        ctx.disk().append(LOG_FILE, &frame(&e.bytes));
+    fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request) -> Applied {
+        let mut payload = Vec::new();
+        Encoder { out: &mut payload }.request(&command);
+        let mut record = Vec::new();
+        codec::frame(&payload, &mut record);
+        ctx.disk().append(LOG_FILE, &record);
         ctx.disk().sync();
         let applied = self.store.apply(&command);
         self.log.push(command);
@@ -97,11 +99,39 @@ impl PrimaryBackup {
             self.waiting.pop_front();
             // A later request of the same client replaces the session; that client has
             // given up on this one, so there is no one to answer.
-            if let Some(reply) = self.store.session_reply(id) {
+            if let Some(reply) = self.store.cached_reply(id) {
                 ctx.reply(id, reply.clone());
             }
         }
     }
+}
+
+/// Reads of the log before recovery gives up on a record that fails its checksum.
+const LOG_READS: usize = 8;
+
+/// The log's records, the length of their valid prefix, and the file's length. A record
+/// cut short is a torn write and ends the log. A record that fails its checksum is a bit
+/// flipped by this read (dsim corrupts reads, not the platter), so the file is read again;
+/// truncating there would throw away acknowledged commands.
+fn read_log(ctx: &mut Context<'_, PrimaryBackup>) -> (Vec<Request>, usize, usize) {
+    for _ in 0..LOG_READS {
+        let bytes = ctx.disk().read(LOG_FILE).into_owned();
+        let (mut records, mut offset) = (Vec::new(), 0);
+        loop {
+            match codec::record_at(&bytes, offset) {
+                Record::Valid { payload, end } => {
+                    let request =
+                        Decoder::new(payload).request().expect("a checksummed record decodes");
+                    records.push(request);
+                    offset = end;
+                }
+                Record::Incomplete | Record::End => return (records, offset, bytes.len()),
+                Record::Corrupt => break,
+            }
+        }
+        ctx.count("corrupt_read_detected");
+    }
+    panic!("{} read its log {LOG_READS} times and every read was corrupt", ctx.id());
 }
 
 impl Node for PrimaryBackup {
@@ -110,8 +140,7 @@ impl Node for PrimaryBackup {
     type Timer = Timer;
 
     fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
-        let bytes = ctx.disk().read(LOG_FILE).into_owned();
-        let (records, valid) = unframe(&bytes);
+        let (records, valid, len) = read_log(ctx);
         let mut node = PrimaryBackup {
             log: Vec::new(),
             store: KvStore::default(),
@@ -120,13 +149,11 @@ impl Node for PrimaryBackup {
             ahead: BTreeMap::new(),
             config: config.clone(),
         };
-        for record in records {
-            let command =
-                Command::decode(&mut Decoder::new(record)).expect("checksummed record decodes");
+        for command in records {
             node.store.apply(&command);
             node.log.push(command);
         }
-        if valid < bytes.len() {
+        if valid < len {
             ctx.count("torn_tail_truncated");
             ctx.disk().truncate(LOG_FILE, valid);
             ctx.disk().sync();
@@ -184,17 +211,17 @@ impl Node for PrimaryBackup {
         if !Self::is_primary(ctx) {
             match request.op {
                 Op::Read { key } if self.config.backup_reads => {
-                    ctx.reply(request.id, self.store.read(key));
+                    ctx.reply(request.id, Reply::Ok(self.store.read(key)));
                 }
                 _ => ctx.reply(request.id, Reply::Redirect(Some(PRIMARY))),
             }
             return;
         }
         if let Op::Read { key } = request.op {
-            ctx.reply(request.id, self.store.read(key));
+            ctx.reply(request.id, Reply::Ok(self.store.read(key)));
             return;
         }
-        if self.store.session_reply(request.id).is_some() {
+        if self.store.cached_reply(request.id).is_some() {
             // A retry of a command already in the log: answer once the whole log so far
             // is everywhere, which includes it.
             ctx.count("request_deduplicated");
@@ -202,7 +229,7 @@ impl Node for PrimaryBackup {
             self.answer_acknowledged(ctx);
             return;
         }
-        let command = Command { id: request.id, op: request.op };
+        let command = Request { id: request.id, op: request.op };
         if self.append(ctx, command) == Applied::Stale {
             return; // older than the client's latest request: nobody waits for it
         }

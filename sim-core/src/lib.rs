@@ -9,7 +9,6 @@
 pub mod check;
 pub mod client;
 pub mod clock;
-pub mod codec;
 pub mod disk;
 pub mod engine;
 pub mod faults;

@@ -7,7 +7,7 @@
 //! by the node's syncs. Each record is framed and checksummed (see `codec`) and carries its
 //! own index, so recovery can check that the file holds a contiguous run of entries.
 
-use super::codec::{self, Decoder, Encoder, Record};
+use crate::codec::{self, Decoder, Encoder, Record};
 use sim_core::disk::Disk;
 use sim_core::hash::stable_hash;
 use sim_core::node::Request;

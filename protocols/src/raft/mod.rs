@@ -60,20 +60,18 @@
 //! that clock, like an implementation that reads a non-monotonic clock. A clock jump can
 //! start an election early or late; it can never break safety, which depends on no clock.
 
-mod codec;
 mod config;
 mod election;
 mod invariants;
 mod log;
 mod replication;
 mod requests;
-mod state_machine;
 mod storage;
 
+pub use crate::kv::{Applied, KvStore, Session};
 pub use config::{BUGS, Bugs, LAZY_SYNC_DELAY, RaftConfig};
 pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
-pub use state_machine::{Applied, KvStore, Session};
 pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
 
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};

@@ -2,9 +2,9 @@
 //! compaction with snapshots (§5).
 
 use super::log::{Command, Entry};
-use super::state_machine::Applied;
 use super::storage::{self, Snapshot};
 use super::{GhostEntry, Msg, PendingAck, Raft, Role};
+use crate::kv::Applied;
 use sim_core::node::{Context, NodeId};
 
 /// The fields of an AppendEntries request.
@@ -352,27 +352,25 @@ impl Raft {
             let index = self.last_applied + 1;
             let entry = self.log.entry(index).expect("a committed entry is in the log");
             let (term, digest) = (entry.term, entry.digest());
-            let request_id = match &entry.command {
-                Command::Client(request) => Some(request.id),
-                Command::Noop => None,
-            };
-            let applied = if self.config.bugs.no_client_sessions {
-                self.kv.apply_without_session(&entry.command)
-            } else {
-                self.kv.apply(&entry.command)
+            let (request_id, applied) = match &entry.command {
+                Command::Client(request) if self.config.bugs.no_client_sessions => {
+                    (Some(request.id), Some(self.kv.apply_without_session(request)))
+                }
+                Command::Client(request) => (Some(request.id), Some(self.kv.apply(request))),
+                Command::Noop => (None, None),
             };
             self.last_applied = index;
             self.ghost.applied.push(GhostEntry { index, term, prev_term: 0, digest });
             let waiter = self.waiting.remove(&index);
             let reply = match applied {
-                Applied::Executed(reply) => Some(reply),
-                Applied::Duplicate(reply) => {
+                Some(Applied::Executed(reply)) => Some(reply),
+                Some(Applied::Duplicate(reply)) => {
                     if waiter.is_some() {
                         ctx.count("request_deduplicated");
                     }
                     Some(reply)
                 }
-                Applied::Stale | Applied::Noop => None,
+                Some(Applied::Stale) | None => None,
             };
             if let (Some(waiter), Some(reply)) = (waiter, reply)
                 && request_id == Some(waiter)

@@ -16,9 +16,9 @@
 //! would need repair from peers (protocol-aware recovery, Alagappan et al., FAST '18);
 //! here it would be cut off like a torn tail.
 
-use super::codec::{self, Decoder, Encoder, Record};
 use super::log::{Entry, LOG_FILE, Log, decode_entry};
-use super::state_machine::KvStore;
+use crate::codec::{self, Decoder, Encoder, Record};
+use crate::kv::KvStore;
 use sim_core::disk::Disk;
 use sim_core::node::NodeId;
 use std::fmt;

@@ -1,5 +1,5 @@
-//! The byte encoding of what Raft keeps on disk: values, client commands and replies, and
-//! the checksummed record frame every file is made of.
+//! The byte encoding of what protocols keep on disk: values, client requests and replies,
+//! and the checksummed record frame their files are made of.
 //!
 //! A record is `[payload length: u32][checksum: u64][payload]`, little-endian. The checksum
 //! covers the length and the payload, so a torn write (a strict prefix of a record) and a
