@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-stale-reads.toml --seed 3 --bug backup_reads --history h.jsonl"
+        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-faults.toml --seed 2 --bug backup_reads --history h.jsonl"
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.

@@ -110,9 +110,11 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    let here = std::env::current_dir().unwrap_or_default();
     for path in files {
+        let shown = path.strip_prefix(&here).unwrap_or(&path).display().to_string();
         match scenarios::load(&path, registry) {
-            Ok(s) => println!("{:<40} {:<16} {}", path.display(), s.protocol, s.description),
+            Ok(s) => println!("{shown:<48} {:<15} {}", s.protocol, s.description),
             Err(_) => continue, // a base file for `extends`, not a runnable scenario
         }
     }
