@@ -43,6 +43,22 @@ impl fmt::Display for Failure {
 
 pub const EXIT_INTERNAL: u8 = 101;
 
+/// `dsim ... | head` closes the pipe early: stop as a SIGPIPE would, without the panic
+/// message that `print!` on a closed stdout would otherwise produce.
+fn exit_quietly_on_broken_pipe() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info.to_string();
+            if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// Parse the process arguments and run; returns the exit code.
 pub fn main_with(registry: Registry) -> u8 {
     main_from(registry, std::env::args_os())
@@ -54,6 +70,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    exit_quietly_on_broken_pipe();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
