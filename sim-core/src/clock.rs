@@ -1,7 +1,9 @@
 //! Node clocks. Each node reads its own clock: global time plus an offset, a linear drift
 //! and any step jumps. Timers are set in the node's local time and fire when the node's
 //! clock has advanced that much, so a fast clock fires its timers early in global time.
-//! Arithmetic is integer (parts per billion), so clocks are bit-identical on every machine.
+//! A timer is a monotonic interval, converted to global time with the drift in force when
+//! it is set: a later jump or drift change moves `ctx.now()` but not timers already set
+//! (as with CLOCK_MONOTONIC timers on a host whose wall clock is stepped). Arithmetic is integer (parts per billion), so clocks are bit-identical on every machine.
 
 use crate::time::{SimDuration, SimTime};
 
