@@ -59,8 +59,14 @@ pub enum Command {
     )]
     Bench(BenchArgs),
     /// List the bundled scenarios.
+    #[command(
+        after_help = "Examples:\n  dsim scenarios\n  dsim fuzz $(dsim scenarios | grep raft | cut -d' ' -f1) --count 100"
+    )]
     Scenarios,
     /// List the protocols with their options and known-bug switches.
+    #[command(
+        after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | jq '.[].bugs[].name'"
+    )]
     Protocols {
         /// Print JSON instead of text.
         #[arg(long)]
