@@ -226,6 +226,8 @@ impl Scenario {
             partition_duration: range(n.partition_duration),
             clock_jump_rate: draw.knob("nemesis.clock_jump_rate", &n.clock_jump_rate),
             clock_jump_max: draw.duration("nemesis.clock_jump_max", &n.clock_jump_max),
+            isolate_new_leader: draw.knob("nemesis.isolate_new_leader", &n.isolate_new_leader),
+            isolate_new_leader_after: range(n.isolate_new_leader_after),
             until: heal_at,
         });
         for fault in &self.faults {

@@ -44,6 +44,8 @@ pub const KEYS: &[&str] = &[
     "nemesis.clock_jump_rate",
     "nemesis.clock_jump_max",
     "nemesis.max_down",
+    "nemesis.isolate_new_leader",
+    "nemesis.isolate_new_leader_after",
     "faults.at",
     "faults.action",
     "faults.node",
@@ -146,6 +148,8 @@ pub struct NemesisSpec {
     pub clock_jump_rate: Knob<f64>,
     pub clock_jump_max: Knob<i64>,
     pub max_down: Option<Knob<i64>>,
+    pub isolate_new_leader: Knob<f64>,
+    pub isolate_new_leader_after: (SimDuration, SimDuration),
 }
 
 /// A scheduled fault, before node choices that depend on nothing random.
@@ -668,6 +672,8 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             "clock_jump_rate",
             "clock_jump_max",
             "max_down",
+            "isolate_new_leader",
+            "isolate_new_leader_after",
         ],
     );
     let rate = |r: &mut Reader<'_>, k: &str| {
@@ -707,6 +713,10 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             .duration_knob(t, p, "clock_jump_max", false)
             .unwrap_or(Knob::Fixed(500_000_000)),
         max_down: r.int_knob(t, p, "max_down", 0, max_nodes),
+        isolate_new_leader: r
+            .probability_knob(t, p, "isolate_new_leader")
+            .unwrap_or(Knob::Fixed(0.0)),
+        isolate_new_leader_after: duration_pair(r, t, p, "isolate_new_leader_after", (0, 30)),
     }
 }
 

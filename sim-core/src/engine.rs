@@ -6,7 +6,7 @@
 use crate::client::{ClientAction, ClientStats, Clients, Wake, WorkloadOptions};
 use crate::clock::{Clock, ClockOptions};
 use crate::disk::{Disk, DiskOptions};
-use crate::faults::{FaultAction, FaultKind, FaultStats, NemesisKind, NemesisOptions};
+use crate::faults::{FaultAction, FaultKind, FaultStats, NemesisKind, NemesisOptions, Partition};
 use crate::hash::{StableHasher, mix64};
 use crate::history::History;
 use crate::network::{DropReason, LinkOptions, LinkStats, Network, Topology, Transit};
@@ -306,6 +306,8 @@ impl<N: Node> fmt::Debug for Event<N> {
 pub struct NodeSlot<N> {
     state: Option<N>,
     incarnation: u32,
+    /// Whether the node led after its last event (watched only for the nemesis).
+    leading: bool,
     paused_until: SimTime,
     clock: Clock,
     rng: SimRng,
@@ -398,6 +400,7 @@ impl SimBuilder {
                 state: None,
                 incarnation: 0,
                 paused_until: SimTime::ZERO,
+                leading: false,
                 clock: Clock::new(self.clocks[i as usize]),
                 rng: SimRng::derive(seed, Stream::Node, u64::from(i)),
                 disk: Disk::new(self.disk, SimRng::derive(seed, Stream::Disk, u64::from(i))),
@@ -765,6 +768,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     }
 
     fn after_node(&mut self, node: NodeId) {
+        if self.nemesis.isolate_new_leader > 0.0 {
+            self.watch_leader(node);
+        }
         if O::ENABLED {
             let nodes = Nodes { slots: &self.nodes };
             if let Err(violation) =
@@ -967,6 +973,25 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             if at < self.nemesis.until {
                 self.queue.push(at, Event::Nemesis(kind));
             }
+        }
+    }
+
+    /// The nemesis that isolates new leaders: when `node` has just become leader, maybe
+    /// cut it off a moment later.
+    fn watch_leader(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.0 as usize];
+        let leads = slot.state.as_ref().is_some_and(N::is_leader);
+        let elected = leads && !slot.leading;
+        slot.leading = leads;
+        if elected
+            && self.now < self.nemesis.until
+            && self.fault_rng.chance(self.nemesis.isolate_new_leader)
+        {
+            let at = self.now + self.nemesis.isolate_new_leader_after.sample(&mut self.fault_rng);
+            let heal = at + self.nemesis.partition_duration.sample(&mut self.fault_rng);
+            let isolate = FaultAction::Partition(Partition::Isolate(Some(node)));
+            self.queue.push(at, Event::Fault(isolate));
+            self.queue.push(heal, Event::Fault(FaultAction::Heal));
         }
     }
 

@@ -343,6 +343,11 @@ pub struct NemesisOptions {
     pub clock_jump_rate: f64,
     /// Jumps are uniform in `[-clock_jump_max, +clock_jump_max]`.
     pub clock_jump_max: SimDuration,
+    /// Chance that a node which has just become leader ([`crate::node::Node::is_leader`])
+    /// is isolated, `isolate_new_leader_after` later, for a `partition_duration`: leaders
+    /// that win an election and lose the cluster before they can replicate.
+    pub isolate_new_leader: f64,
+    pub isolate_new_leader_after: DurationRange,
     /// The nemesis stops here (the start of the liveness phase).
     pub until: SimTime,
 }
@@ -367,6 +372,8 @@ impl Default for NemesisOptions {
             partition_duration: DurationRange::new(ms(200), ms(2000)),
             clock_jump_rate: 0.0,
             clock_jump_max: ms(500),
+            isolate_new_leader: 0.0,
+            isolate_new_leader_after: DurationRange::new(ms(0), ms(30)),
             until: SimTime::MAX,
         }
     }
