@@ -440,3 +440,82 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
     let t = totals.get();
     assert!(t.iter().all(|&v| v > 0), "ok, fail, info, redirects, resends, lost: {t:?}");
 }
+
+/// Each node in turn claims leadership for 200ms (node `k` from `200k` ms), then steps
+/// down: five elections in a second.
+struct Rotating {
+    leading: bool,
+}
+
+impl Node for Rotating {
+    type Config = ();
+    type Msg = ();
+    type Timer = bool;
+
+    fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
+        let start = SimDuration::from_millis(200 * u64::from(ctx.id().0) + 1);
+        ctx.set_timer(start, true);
+        Rotating { leading: false }
+    }
+
+    fn on_message(&mut self, _ctx: &mut Context<'_, Self>, _from: NodeId, _msg: ()) {}
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, lead: bool) {
+        self.leading = lead;
+        if lead {
+            ctx.set_timer(SimDuration::from_millis(200), false);
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        self.leading
+    }
+}
+
+/// The partitions a run injected, with their times.
+#[derive(Default)]
+struct Partitions(Vec<(SimTime, Partition)>);
+
+impl Observer<Rotating> for Partitions {
+    fn on_event(&mut self, position: Position, _index: u64, event: &EventView<'_, Rotating>) {
+        if let EventView::Fault(FaultAction::Partition(p)) = event {
+            self.0.push((position.time, p.clone()));
+        }
+    }
+}
+
+fn new_leader_isolations(chance: f64) -> Vec<(SimTime, Partition)> {
+    let nemesis = NemesisOptions {
+        isolate_new_leader: chance,
+        isolate_new_leader_after: DurationRange::new(
+            SimDuration::from_millis(5),
+            SimDuration::from_millis(30),
+        ),
+        partition_duration: DurationRange::new(
+            SimDuration::from_millis(50),
+            SimDuration::from_millis(50),
+        ),
+        ..NemesisOptions::default()
+    };
+    let mut sim = SimBuilder::new(3, 5)
+        .nemesis(nemesis)
+        .build_observed::<Rotating, _>((), Partitions::default());
+    sim.run_until(SimTime(1_000_000_000));
+    sim.into_observer().0
+}
+
+#[test]
+fn the_nemesis_isolates_each_new_leader_soon_after_its_election() {
+    let cuts = new_leader_isolations(1.0);
+    assert_eq!(cuts.len(), 5, "{cuts:?}");
+    for (k, (time, partition)) in cuts.iter().enumerate() {
+        assert_eq!(*partition, Partition::Isolate(Some(NodeId(k as u32))));
+        let elected = SimTime(1_000_000 + 200_000_000 * k as u64);
+        assert!(
+            *time >= elected + SimDuration::from_millis(5)
+                && *time <= elected + SimDuration::from_millis(30),
+            "node {k} cut at {time}"
+        );
+    }
+    assert!(new_leader_isolations(0.0).is_empty());
+}
