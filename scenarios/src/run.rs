@@ -4,15 +4,13 @@
 
 use crate::checks::{self, HistoryVerdict};
 use crate::plan::RunPlan;
-use sim_core::engine::{NoObserver, Nodes, Observer, RunLimits, Simulation, Violation};
+use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation};
 use sim_core::faults::FaultKind;
 use sim_core::history::History;
-use sim_core::node::NodeId;
 use sim_core::protocol::Protocol;
 use sim_core::record::{RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
-use sim_core::{EventView, Position, SimTime};
 
 /// What to keep from a run besides its record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,36 +29,6 @@ pub struct RunOutput {
     pub explanation: Option<String>,
 }
 
-/// The protocol's invariants, or nothing when the scenario turns them off.
-struct Switch<O> {
-    on: bool,
-    inner: O,
-}
-
-impl<N: sim_core::node::Node, O: Observer<N>> Observer<N> for Switch<O> {
-    const ENABLED: bool = O::ENABLED;
-
-    fn wants_annotations(&self) -> bool {
-        self.on && self.inner.wants_annotations()
-    }
-
-    fn on_event(&mut self, position: Position, index: u64, event: &EventView<'_, N>) {
-        if self.on {
-            self.inner.on_event(position, index, event);
-        }
-    }
-
-    fn after_node(
-        &mut self,
-        time: SimTime,
-        node: NodeId,
-        nodes: &Nodes<'_, N>,
-        annotations: &[String],
-    ) -> Result<(), Violation> {
-        if self.on { self.inner.after_node(time, node, nodes, annotations) } else { Ok(()) }
-    }
-}
-
 /// Run `plan` with protocol `P`.
 pub fn run_protocol<P: Protocol>(
     plan: &RunPlan,
@@ -68,7 +36,8 @@ pub fn run_protocol<P: Protocol>(
 ) -> Result<RunOutput, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
     let config = P::configure(&plan.options, &bugs)?;
-    let invariants = Switch { on: plan.checks.invariants, inner: P::Invariants::default() };
+    // `None` when the scenario turns invariants off.
+    let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
         let mut sim = plan
             .builder

@@ -156,3 +156,18 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
         );
     }
 }
+
+#[test]
+fn checks_invariants_false_turns_the_online_invariants_off() {
+    let scenario = scenario("raft-steady");
+    let registry = Registry::bundled();
+    let mut plan = scenario.plan(0, &["commit_index_regresses".to_owned()]);
+    let checked =
+        (registry.get("raft").unwrap().run)(&plan, &RunSettings::default()).unwrap().record;
+    assert_eq!(checked.failure, "monotone_commit");
+    plan.checks.invariants = false;
+    let unchecked =
+        (registry.get("raft").unwrap().run)(&plan, &RunSettings::default()).unwrap().record;
+    assert_ne!(unchecked.failure, "monotone_commit", "{}", unchecked.message);
+    assert!(unchecked.events > checked.events, "the unchecked run goes on to the end");
+}

@@ -173,6 +173,40 @@ impl<N: Node, A: Observer<N>, B: Observer<N>> Observer<N> for (A, B) {
     }
 }
 
+/// An observer that may be absent (e.g. invariants a scenario turned off).
+impl<N: Node, O: Observer<N>> Observer<N> for Option<O> {
+    const ENABLED: bool = O::ENABLED;
+
+    fn wants_annotations(&self) -> bool {
+        self.as_ref().is_some_and(O::wants_annotations)
+    }
+
+    fn on_event(&mut self, position: Position, index: u64, event: &EventView<'_, N>) {
+        if let Some(o) = self {
+            o.on_event(position, index, event);
+        }
+    }
+
+    fn on_drop(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: &N::Msg, r: DropReason) {
+        if let Some(o) = self {
+            o.on_drop(time, from, to, msg, r);
+        }
+    }
+
+    fn after_node(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        nodes: &Nodes<'_, N>,
+        annotations: &[String],
+    ) -> Result<(), Violation> {
+        match self {
+            Some(o) => o.after_node(time, node, nodes, annotations),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Why a run stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
