@@ -1,24 +1,9 @@
 //! JUnit XML: one test suite per scenario, one test case per seed; a failure carries the
 //! broken property, the explanation and the replay command.
 
+use sim_core::check::html::escape;
 use sim_core::record::RunRecord;
 use std::fmt::Write;
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The JUnit XML report of `records` (grouped by scenario, in first-seen order).
 pub fn render(records: &[RunRecord]) -> String {

@@ -16,7 +16,9 @@ const LANE_PX: usize = 34;
 const MARGIN_LEFT_PX: usize = 110;
 const MARGIN_TOP_PX: usize = 30;
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML or XML text and attributes: markup characters become entities,
+/// and control characters XML 1.0 cannot hold (all but tab, newline, return) are dropped.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -25,6 +27,7 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
             c => out.push(c),
         }
     }
