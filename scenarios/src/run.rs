@@ -4,7 +4,7 @@
 
 use crate::checks::{self, HistoryVerdict};
 use crate::plan::RunPlan;
-use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation};
+use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation, StopReason};
 use sim_core::faults::FaultKind;
 use sim_core::history::History;
 use sim_core::protocol::Protocol;
@@ -65,7 +65,7 @@ pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Diver
 }
 
 fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, O>) -> RunOutput {
-    sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
+    let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
     let mut record = RunRecord {
         scenario: plan.scenario.clone(),
         protocol: plan.protocol.clone(),
@@ -81,6 +81,18 @@ fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, 
         record.failure = violation.invariant.clone();
         record.message = violation.to_string();
         Verdict::Safety
+    } else if stop == StopReason::EventLimit {
+        // A run that spins through its event budget proved nothing: a livelock is a
+        // liveness failure, never a pass.
+        record.failure = "event_limit".into();
+        record.message = format!(
+            "the run hit its event limit ({} events) at {}, before its end at {}: a livelock, \
+             or raise run.max_events",
+            plan.max_events,
+            sim.now(),
+            plan.duration
+        );
+        Verdict::Liveness
     } else if let Some(history) = &history {
         match checks::linearizability(history, &plan.checks) {
             HistoryVerdict::Fails { summary, detail } => {

@@ -1001,8 +1001,18 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
     let weight = |r: &mut Reader<'_>, k: &str, default: i64| {
         r.int_knob(t, p, k, 0, 1_000_000).unwrap_or(Knob::Fixed(default))
     };
+    // A zero timeout or retry interval cannot work: the client would re-send (or give
+    // up) at the instant it invoked, forever.
     let dur = |r: &mut Reader<'_>, k: &str, default_ms: i64| {
-        r.duration_knob(t, p, k, false).unwrap_or(Knob::Fixed(default_ms * 1_000_000))
+        r.knob(t, p, k, true, &mut |r, item, key| {
+            let nanos = r.duration_item(item, key, false)?;
+            if nanos == 0 {
+                r.problem(&item.loc, key, "must be positive, e.g. \"200ms\"");
+                return None;
+            }
+            Some(nanos)
+        })
+        .unwrap_or(Knob::Fixed(default_ms * 1_000_000))
     };
     let spec = WorkloadSpec {
         clients: r.int_knob(t, p, "clients", 1, 10_000).unwrap_or(Knob::Fixed(3)),
