@@ -171,3 +171,15 @@ fn checks_invariants_false_turns_the_online_invariants_off() {
     assert_ne!(unchecked.failure, "monotone_commit", "{}", unchecked.message);
     assert!(unchecked.events > checked.events, "the unchecked run goes on to the end");
 }
+
+/// Seeds that once failed liveness with no bug switch: after a back-off round, a client
+/// waited another `retry_after` before following a redirect that named the new leader,
+/// and its operation timed out. A false alarm is a dsim bug.
+#[test]
+fn former_false_alarms_of_raft_crash_frenzy_pass() {
+    let frenzy = scenario("raft-crash-frenzy");
+    for seed in [869, 995, 1581, 2187, 4248] {
+        let record = run(&frenzy, seed, &[]);
+        assert_eq!(record.verdict(), Verdict::Pass, "seed {seed}: {}", record.message);
+    }
+}

@@ -107,6 +107,8 @@ pub enum Wake {
 struct OpenOp {
     request: Request,
     attempts: u32,
+    /// Redirects followed at once since the last send of a retry wake-up.
+    fast_redirects: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -130,7 +132,8 @@ pub struct ClientStats {
 }
 
 /// Redirects followed at once before backing off for `retry_after` (no redirect loop can
-/// spin the engine).
+/// spin the engine). The budget is per retry round: after a back-off, a redirect that names
+/// the new leader is followed at once again.
 const FAST_REDIRECTS: u32 = 8;
 
 /// All clients, their workload and the history they record.
@@ -225,6 +228,7 @@ impl Clients {
                 }
                 client.target = NodeId((client.target.0 + 1) % node_count);
                 open.attempts += 1;
+                open.fast_redirects = 0;
                 self.stats.resends += 1;
                 let request = open.request.clone();
                 let attempt = open.attempts;
@@ -267,9 +271,10 @@ impl Clients {
                     Some(node) if node.0 < self.node_count => node,
                     _ => NodeId((client.target.0 + 1) % self.node_count),
                 };
+                open.fast_redirects += 1;
                 let request = open.request.clone();
                 let (seq, attempt) = (request.id.seq, open.attempts);
-                if attempt <= FAST_REDIRECTS {
+                if open.fast_redirects <= FAST_REDIRECTS {
                     let delay = self.options.latency.sample(&mut client.rng);
                     out.push(ClientAction::Send { node: client.target, request, delay });
                     let at = now + self.options.retry_after;
@@ -309,7 +314,7 @@ impl Clients {
         });
         let seq = client.seq;
         let delay = self.options.latency.sample(&mut client.rng);
-        client.open = Some(OpenOp { request: request.clone(), attempts: 1 });
+        client.open = Some(OpenOp { request: request.clone(), attempts: 1, fast_redirects: 0 });
         out.push(ClientAction::Send { node: client.target, request, delay });
         out.push(ClientAction::Wake {
             at: now + self.options.retry_after,
