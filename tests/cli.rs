@@ -300,7 +300,7 @@ fn run_writes_its_history_and_check_reads_it_back() {
 
 #[test]
 fn check_gives_the_verdicts_of_recorded_histories() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/histories");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/histories");
     let file = |p: &str| data.join(p).display().to_string();
     let good = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "kv"]);
     assert_eq!(good.status.code(), Some(0), "{}{}", stdout(&good), stderr(&good));

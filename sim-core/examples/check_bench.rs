@@ -1,4 +1,4 @@
-//! Times the linearizability checker on every real history in `shared/testdata/histories`
+//! Times the linearizability checker on every real history in `testdata/histories`
 //! and on generated ones, printing milliseconds per file.
 //!
 //! ```text
@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn main() {
-    let root = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/histories")
-    });
+    let root = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/histories"));
     let folders = [
         ("knossos/cas-register/good", ModelKind::CasRegister),
         ("knossos/cas-register/bad", ModelKind::CasRegister),

@@ -1,11 +1,12 @@
-//! Every real history in `shared/testdata/histories` (beside the repository) gets the
+//! Every real history in `testdata/histories` (in the repository, copied unchanged from their
+//! sources; see that folder's README) gets the
 //! verdict its source project's own tests assert. See that folder's README.
 
 use sim_core::check::{self, DEFAULT_BUDGET, Format, ModelKind, Verdict};
 use std::path::{Path, PathBuf};
 
 fn histories_folder() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/histories")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/histories")
 }
 
 fn files_in(folder: &Path, suffix: &str) -> Vec<PathBuf> {
@@ -50,7 +51,7 @@ fn every_history_gets_its_known_verdict() {
     let root = histories_folder();
     assert!(
         root.is_dir(),
-        "the real histories are missing: expected them at {} (shared/ beside the repository)",
+        "the real histories are missing: expected them at {} (testdata/histories in the repository)",
         root.display()
     );
     let knossos = root.join("knossos/cas-register");
