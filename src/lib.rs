@@ -97,13 +97,28 @@ fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
         Command::Bench(args) => bench::bench(&args),
         Command::Scenarios => list_scenarios(registry),
         Command::Protocols { json } => {
-            print!("{}", list_protocols(registry, json));
+            write_stdout(list_protocols(registry, json).as_bytes())?;
             Ok(0)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "dsim", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "dsim", &mut script);
+            write_stdout(&script)?;
             Ok(0)
         }
+    }
+}
+
+/// Write a command's whole output to standard output. A reader that went away
+/// (`dsim ... | head`) is not an error; any other failure (a full disk) is reported.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::input(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -128,13 +143,15 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
         .collect();
     files.sort();
     let here = std::env::current_dir().unwrap_or_default();
+    let mut listing = String::new();
     for path in files {
         let shown = path.strip_prefix(&here).unwrap_or(&path).display().to_string();
-        match scenarios::load(&path, registry) {
-            Ok(s) => println!("{shown:<48} {:<15} {}", s.protocol, s.description),
-            Err(_) => continue, // a base file for `extends`, not a runnable scenario
+        // A file that does not load is a base for `extends`, not a runnable scenario.
+        if let Ok(s) = scenarios::load(&path, registry) {
+            listing.push_str(&format!("{shown:<48} {:<15} {}\n", s.protocol, s.description));
         }
     }
+    write_stdout(listing.as_bytes())?;
     Ok(0)
 }
 

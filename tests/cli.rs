@@ -320,3 +320,31 @@ fn check_gives_the_verdicts_of_recorded_histories() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains(&format!("{}:2:", broken.display())), "{}", stderr(&out));
 }
+
+/// Output that cannot be written is an error message, and a reader that went away is not
+/// an error; neither is a panic.
+#[test]
+fn unwritable_or_closed_stdout_is_not_a_panic() {
+    for args in [&["protocols"][..], &["completions", "bash"], &["scenarios"]] {
+        let full = std::fs::File::create("/dev/full").expect("/dev/full on Linux");
+        let out = Command::new(env!("CARGO_BIN_EXE_dsim"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .expect("dsim runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cannot write to standard output"), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dsim"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("dsim runs");
+        drop(child.stdout.take()); // the reader goes away before dsim writes
+        let out = child.wait_with_output().expect("dsim ends");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+}
