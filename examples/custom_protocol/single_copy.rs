@@ -6,7 +6,8 @@
 use protocols::kv::{Applied, KvStore};
 use sim_core::engine::NoObserver;
 use sim_core::history::Value;
-use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
+use sim_core::kv::{KvWorkload, Op};
+use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
 use std::collections::BTreeMap;
 
@@ -22,14 +23,15 @@ pub struct SingleCopy {
 
 #[derive(Clone, Debug, Hash)]
 pub enum Msg {
-    Forward { request: Request },
-    Answer { id: RequestId, key: u64, reply: Reply },
+    Forward { request: Request<Op> },
+    Answer { id: RequestId, key: u64, reply: Reply<Value> },
 }
 
 impl Node for SingleCopy {
     type Config = bool;
     type Msg = Msg;
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(answer_locally: &bool, _ctx: &mut Context<'_, Self>) -> Self {
         SingleCopy {
@@ -62,7 +64,7 @@ impl Node for SingleCopy {
 
     fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, _timer: ()) {}
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if let (true, Op::Read { key }) = (self.answer_locally && ctx.id() != HOME, &request.op) {
             let value = self.cache.get(key).cloned().unwrap_or(Value::Nil);
             ctx.reply(request.id, Reply::Ok(value));

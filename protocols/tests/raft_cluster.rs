@@ -5,9 +5,10 @@ mod common;
 
 use common::linearizable;
 use protocols::raft::{Raft, RaftConfig, RaftInvariants};
-use sim_core::client::WorkloadOptions;
+use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
+use sim_core::kv::KvWorkload;
 use sim_core::node::NodeId;
 use sim_core::protocol::{OptionValue, Options, Protocol};
 use sim_core::{SimBuilder, SimDuration, SimTime};
@@ -17,7 +18,7 @@ fn secs(s: f64) -> SimTime {
     SimTime((s * 1e9) as u64)
 }
 
-fn workload() -> WorkloadOptions {
+fn workload() -> (ClientOptions, KvWorkload) {
     common::workload(false)
 }
 
@@ -48,7 +49,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
         for read_index in [false, true] {
             let config = RaftConfig { read_index, ..RaftConfig::default() };
             let mut sim = SimBuilder::new(7, nodes)
-                .workload(workload())
+                .workload(workload().0, workload().1)
                 .build_observed::<Raft, _>(config, RaftInvariants::default());
             sim.run_until(secs(2.0));
             assert!(sim.violation().is_none(), "{:?}", sim.violation());
@@ -67,7 +68,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
 fn replicas_converge_when_clients_stop() {
     let config = RaftConfig { snapshot_threshold: 30, ..RaftConfig::default() };
     let mut sim = SimBuilder::new(3, 5)
-        .workload(WorkloadOptions { stop_at: Some(secs(2.0)), ..workload() })
+        .workload(ClientOptions { stop_at: Some(secs(2.0)), ..workload().0 }, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
     sim.run_until(secs(3.0));
     assert!(sim.violation().is_none(), "{:?}", sim.violation());
@@ -86,7 +87,7 @@ fn snapshots_bound_the_log() {
     let threshold = 40;
     let config = RaftConfig { snapshot_threshold: threshold, ..RaftConfig::default() };
     let mut sim = SimBuilder::new(5, 3)
-        .workload(workload())
+        .workload(workload().0, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
     sim.run_until(secs(3.0));
     assert!(sim.violation().is_none());
@@ -109,7 +110,7 @@ fn snapshots_bound_the_log() {
 fn a_whole_cluster_power_loss_keeps_acknowledged_writes() {
     let config = RaftConfig { sync_delay: SimDuration::from_millis(3), ..RaftConfig::default() };
     let mut builder = SimBuilder::new(11, 5)
-        .workload(workload())
+        .workload(workload().0, workload().1)
         .disk(DiskOptions { torn_write_probability: 1.0, corrupt_read_probability: 0.2 });
     for (i, at) in [1.0, 1.7, 2.3].into_iter().enumerate() {
         for n in 0..5 {

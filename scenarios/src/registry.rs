@@ -4,6 +4,8 @@
 
 use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
+use sim_core::kv::KvWorkload;
+use sim_core::node::Node;
 use sim_core::protocol::{BugSpec, OptionSpec, Protocol};
 use sim_core::selfcheck::{Agreement, Divergence};
 
@@ -44,7 +46,7 @@ impl Registry {
     }
 
     /// Add protocol `P` (replacing one of the same name).
-    pub fn with<P: Protocol>(mut self) -> Self {
+    pub fn with<P: Protocol + Node<Workload = KvWorkload>>(mut self) -> Self {
         self.entries.retain(|e| e.name != P::NAME);
         self.entries.push(ProtocolEntry {
             name: P::NAME,

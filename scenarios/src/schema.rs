@@ -6,6 +6,7 @@ use crate::reader::{Knob, Reader, join};
 use crate::registry::Registry;
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
+use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
 use sim_core::node::NodeId;
 use sim_core::protocol::OptionValue;
@@ -73,6 +74,7 @@ pub const KEYS: &[&str] = &[
     "workload.ops",
     "checks.linearizability",
     "checks.invariants",
+    "checks.convergence",
     "checks.liveness_bound",
     "checks.budget",
     "run.duration",
@@ -181,8 +183,20 @@ pub struct ChecksSpec {
     /// "none", "register", "cas-register" or "kv".
     pub linearizability: String,
     pub invariants: bool,
+    /// Every live replica holds the same state at the end.
+    pub convergence: bool,
     pub liveness_bound: Option<SimDuration>,
     pub budget: u64,
+}
+
+impl ChecksSpec {
+    /// The linearizability checker's model; `None` when linearizability is not checked.
+    pub fn model(&self) -> Option<ModelKind> {
+        match self.linearizability.as_str() {
+            "none" => None,
+            name => Some(name.parse().expect("the model was validated")),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1062,7 +1076,11 @@ fn read_checks(
     loc: Option<&Loc>,
 ) -> ChecksSpec {
     let p = "checks";
-    r.only_keys(t, p, &["linearizability", "invariants", "liveness_bound", "budget"]);
+    r.only_keys(
+        t,
+        p,
+        &["linearizability", "invariants", "convergence", "liveness_bound", "budget"],
+    );
     let appends = workload.is_some_and(|w| may_be_positive(&w.append));
     let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
     let default_model = match workload {
@@ -1108,6 +1126,7 @@ fn read_checks(
     ChecksSpec {
         linearizability,
         invariants: r.bool(t, p, "invariants").unwrap_or(true),
+        convergence: r.bool(t, p, "convergence").unwrap_or(false),
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
     }

@@ -3,18 +3,20 @@
 //! event is boxed or dispatched dynamically. Every executed event is folded into a running
 //! 64-bit trace hash; two runs of the same seed have the same hash, event for event.
 
-use crate::client::{ClientAction, ClientStats, Clients, Wake, WorkloadOptions};
+use crate::client::{ClientAction, ClientOptions, ClientStats, Clients, ClientsFor, NoClients};
+use crate::client::{Wake, WithClients};
 use crate::clock::{Clock, ClockOptions};
 use crate::disk::{Disk, DiskOptions};
 use crate::faults::{FaultAction, FaultKind, FaultStats, NemesisKind, NemesisOptions, Partition};
 use crate::hash::{StableHasher, mix64};
 use crate::history::History;
 use crate::network::{DropReason, LinkOptions, LinkStats, Network, Topology, Transit};
-use crate::node::{ClientId, Context, Counters, Effect, Node, NodeId, Reply, Request, RequestId};
-use crate::node::{TimerId, TimerTable};
+use crate::node::{ClientId, Context, Counters, Effect, Node, NodeId, OpOf, ReplyOf, RequestId};
+use crate::node::{RequestOf, TimerId, TimerTable};
 use crate::queue::{EventQueue, Position};
 use crate::rng::{SimRng, Stream};
 use crate::time::{SimDuration, SimTime};
+use crate::workload::Workload;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -57,13 +59,13 @@ pub enum EventView<'a, N: Node> {
     },
     Request {
         node: NodeId,
-        request: &'a Request,
+        request: &'a RequestOf<N>,
     },
     Reply {
         client: ClientId,
         from: NodeId,
         request: RequestId,
-        reply: &'a Reply,
+        reply: &'a ReplyOf<N>,
     },
     ClientWake {
         client: ClientId,
@@ -262,13 +264,13 @@ enum Event<N: Node> {
     },
     Request {
         node: NodeId,
-        request: Request,
+        request: RequestOf<N>,
     },
     Reply {
         client: ClientId,
         from: NodeId,
         request: RequestId,
-        reply: Reply,
+        reply: ReplyOf<N>,
     },
     ClientWake {
         client: ClientId,
@@ -349,14 +351,15 @@ pub struct NodeSlot<N> {
     timers: TimerTable,
 }
 
-/// Everything a run is built from. Every fault is off unless set.
+/// Everything a run is built from. Every fault is off unless set. `C` is the clients:
+/// [`NoClients`] until [`SimBuilder::workload`] gives them a workload.
 #[derive(Clone, Debug)]
-pub struct SimBuilder {
+pub struct SimBuilder<C = NoClients> {
     seed: u64,
     topology: Topology,
     clocks: Vec<ClockOptions>,
     disk: DiskOptions,
-    workload: Option<WorkloadOptions>,
+    clients: C,
     nemesis: NemesisOptions,
     schedule: Vec<(SimTime, FaultAction)>,
 }
@@ -370,12 +373,14 @@ impl SimBuilder {
             topology: Topology::full_mesh(node_count, LinkOptions::default()),
             clocks: vec![ClockOptions::default(); node_count as usize],
             disk: DiskOptions::default(),
-            workload: None,
+            clients: NoClients,
             nemesis: NemesisOptions::default(),
             schedule: Vec::new(),
         }
     }
+}
 
+impl<C> SimBuilder<C> {
     pub fn node_count(&self) -> u32 {
         self.topology.node_count()
     }
@@ -402,9 +407,21 @@ impl SimBuilder {
         self
     }
 
-    pub fn workload(mut self, options: WorkloadOptions) -> Self {
-        self.workload = Some(options);
-        self
+    /// Clients that behave as `options` say and run `workload`.
+    pub fn workload<W: Workload>(
+        self,
+        options: ClientOptions,
+        workload: W,
+    ) -> SimBuilder<WithClients<W>> {
+        SimBuilder {
+            seed: self.seed,
+            topology: self.topology,
+            clocks: self.clocks,
+            disk: self.disk,
+            clients: WithClients { options, workload },
+            nemesis: self.nemesis,
+            schedule: self.schedule,
+        }
     }
 
     pub fn nemesis(mut self, options: NemesisOptions) -> Self {
@@ -418,7 +435,10 @@ impl SimBuilder {
         self
     }
 
-    pub fn build<N: Node>(self, config: N::Config) -> Simulation<N> {
+    pub fn build<N: Node>(self, config: N::Config) -> Simulation<N>
+    where
+        C: ClientsFor<N>,
+    {
         self.build_observed(config, NoObserver)
     }
 
@@ -426,7 +446,10 @@ impl SimBuilder {
         self,
         config: N::Config,
         observer: O,
-    ) -> Simulation<N, O> {
+    ) -> Simulation<N, O>
+    where
+        C: ClientsFor<N>,
+    {
         let seed = self.seed;
         let n = self.topology.node_count();
         let nodes = (0..n)
@@ -441,9 +464,8 @@ impl SimBuilder {
                 timers: TimerTable::default(),
             })
             .collect();
-        let clients = self
-            .workload
-            .map(|w| Clients::new(w, n, |c| SimRng::derive(seed, Stream::Client, u64::from(c))));
+        let clients =
+            self.clients.into_clients(n, |c| SimRng::derive(seed, Stream::Client, u64::from(c)));
         let mut queue = EventQueue::with_capacity(1024 + (n as usize).pow(2));
         for i in 0..n {
             queue.push(SimTime::ZERO, Event::Start(NodeId(i)));
@@ -502,9 +524,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     /// Per node, the events that arrived while it was paused, in arrival order; a
     /// `Resume` event is queued whenever this is not empty.
     deferred: Vec<Vec<Event<N>>>,
-    clients: Option<Clients>,
+    clients: Option<Clients<N::Workload>>,
     client_rng: SimRng,
-    client_actions: Vec<ClientAction>,
+    client_actions: Vec<ClientAction<OpOf<N>>>,
     nemesis: NemesisOptions,
     fault_rng: SimRng,
     fault_stats: FaultStats,
@@ -578,11 +600,11 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         self.nodes[id.0 as usize].clock.local(self.now)
     }
 
-    pub fn history(&self) -> Option<&History> {
+    pub fn history(&self) -> Option<&History<<N::Workload as Workload>::Event>> {
         self.clients.as_ref().map(Clients::history)
     }
 
-    pub fn clients(&self) -> Option<&Clients> {
+    pub fn clients(&self) -> Option<&Clients<N::Workload>> {
         self.clients.as_ref()
     }
 
@@ -858,7 +880,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         }
     }
 
-    fn apply_client_actions(&mut self, client: ClientId, actions: &mut Vec<ClientAction>) {
+    fn apply_client_actions(&mut self, client: ClientId, actions: &mut Vec<ClientAction<OpOf<N>>>) {
         for action in actions.drain(..) {
             match action {
                 ClientAction::Send { node, request, delay } => {

@@ -132,4 +132,11 @@ pub trait Protocol: Node {
     /// Build the configuration from checked options and the names of the enabled bug
     /// switches (each one of [`Protocol::bugs`]). An `Err` explains an invalid combination.
     fn configure(options: &Options, bugs: &[&str]) -> Result<Self::Config, String>;
+
+    /// A digest of the replicated state this node has applied, for the convergence check
+    /// (every live replica holds the same once the run is quiet); `None` if the protocol
+    /// does not say.
+    fn replica_digest(&self) -> Option<u64> {
+        None
+    }
 }

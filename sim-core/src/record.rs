@@ -57,6 +57,9 @@ pub struct RunRecord {
     pub failure: String,
     /// A one-paragraph explanation of the failure.
     pub message: String,
+    /// Every checker that ran, by name, with what it found ("pass", "fail", "unknown"), in
+    /// the order the verdict was read off.
+    pub checks: Vec<(String, String)>,
     pub events: u64,
     pub sim_time_ns: u64,
     pub ops_invoked: u64,

@@ -42,13 +42,14 @@
 //!
 //! ```
 //! use protocols::raft::{Raft, RaftInvariants};
-//! use sim_core::client::WorkloadOptions;
+//! use sim_core::client::ClientOptions;
+//! use sim_core::kv::KvWorkload;
 //! use sim_core::protocol::{Options, Protocol};
 //! use sim_core::{SimBuilder, SimTime};
 //!
 //! let config = Raft::configure(&Options::default(), &[]).expect("valid options");
 //! let mut sim = SimBuilder::new(1, 5)
-//!     .workload(WorkloadOptions::default())
+//!     .workload(ClientOptions::default(), KvWorkload::default())
 //!     .build_observed::<Raft, _>(config, <Raft as Protocol>::Invariants::default());
 //! sim.run_until(SimTime(1_000_000_000));
 //! assert!(sim.violation().is_none());
@@ -74,6 +75,7 @@ pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
 pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
 
+use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
 use sim_core::{SimDuration, SimTime};
@@ -470,6 +472,7 @@ impl Node for Raft {
     type Config = RaftConfig;
     type Msg = Msg;
     type Timer = Timer;
+    type Workload = KvWorkload;
 
     fn is_leader(&self) -> bool {
         Raft::is_leader(self)
@@ -634,7 +637,7 @@ impl Node for Raft {
         self.finish(ctx);
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         self.ghost.clear();
         self.handle_client_request(ctx, request);
         self.finish(ctx);
@@ -658,6 +661,10 @@ impl Protocol for Raft {
 
     fn configure(options: &Options, bugs: &[&str]) -> Result<RaftConfig, String> {
         RaftConfig::from_options(options, bugs)
+    }
+
+    fn replica_digest(&self) -> Option<u64> {
+        Some(self.kv.digest())
     }
 }
 
