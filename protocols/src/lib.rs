@@ -4,5 +4,6 @@
 
 pub mod codec;
 pub mod kv;
+pub mod paxos;
 pub mod primary_backup;
 pub mod raft;

@@ -43,6 +43,7 @@ impl Registry {
         Registry::empty()
             .with::<protocols::raft::Raft>()
             .with::<protocols::primary_backup::PrimaryBackup>()
+            .with::<protocols::paxos::Paxos>()
     }
 
     /// Add protocol `P` (replacing one of the same name).
