@@ -94,7 +94,7 @@ pub struct PaxosConfig {
     /// Snapshot the state machine once this many applied slots follow the last snapshot,
     /// and drop the acceptor state of slots well before it; 0 never snapshots.
     pub snapshot_threshold: u64,
-    /// At most this many slots in one Accept or Learn message.
+    /// At most this many proposals in one Accept message.
     pub max_batch: u64,
     pub bugs: Bugs,
 }
@@ -169,7 +169,7 @@ impl PaxosConfig {
             OptionSpec {
                 name: "max_batch",
                 default: int(d.max_batch),
-                doc: "At most this many slots in one Accept or Learn message.",
+                doc: "At most this many proposals in one Accept message.",
             },
         ]
     }

@@ -2,7 +2,7 @@
 //! other replicas, and snapshots.
 
 use super::storage::{self, LogRecord, Snapshot};
-use super::{Ballot, Command, Msg, Paxos, SlotValue};
+use super::{Ballot, Command, MAX_LEARN_BATCH, Msg, Paxos, SlotValue};
 use crate::kv::Applied;
 use sim_core::node::{Context, NodeId, Reply, RequestId};
 
@@ -82,24 +82,50 @@ impl Paxos {
             }
             slot += 1;
         }
+        self.hear_commit_point(chosen_through, from);
         self.apply_chosen(ctx);
-        if self.applied < chosen_through {
-            self.request_catch_up(ctx, from, false);
+        self.catch_up_if_behind(ctx);
+    }
+
+    /// `from` knows every slot up to `chosen_through` chosen.
+    pub(super) fn hear_commit_point(&mut self, chosen_through: u64, from: NodeId) {
+        if chosen_through > self.commit_hint {
+            self.commit_hint = chosen_through;
+            self.catch_up_target = from;
         }
     }
 
-    /// Ask `from` for the chosen values after the applied prefix: at most once per
-    /// heartbeat interval, unless `now` (a batch just arrived and more follow).
-    fn request_catch_up(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, now: bool) {
-        let at = ctx.now();
-        let due = self
-            .last_catch_up
-            .is_none_or(|last| at.saturating_since(last) >= self.config.heartbeat_interval);
-        if now || due {
-            self.last_catch_up = Some(at);
-            ctx.count("catch_up_requested");
-            ctx.send(from, Msg::CatchUp { from_slot: self.applied + 1 });
+    /// Below a commit point another node reported, ask for the chosen values after the
+    /// applied prefix, at most once per heartbeat interval. A request that brought nothing
+    /// by then (lost, or sent to a node that crashed or knows less) goes to the next node.
+    pub(super) fn catch_up_if_behind(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.applied >= self.commit_hint {
+            return;
         }
+        let at = ctx.now();
+        if let Some((last, applied_then)) = self.last_catch_up {
+            if at.saturating_since(last) < self.config.heartbeat_interval {
+                return;
+            }
+            if applied_then == self.applied {
+                let next = (self.catch_up_target.0 as usize + 1) % self.cluster_size;
+                self.catch_up_target = NodeId(next as u32);
+                if self.catch_up_target == self.id {
+                    let next = (next + 1) % self.cluster_size;
+                    self.catch_up_target = NodeId(next as u32);
+                }
+            }
+        }
+        self.send_catch_up(ctx);
+    }
+
+    pub(super) fn send_catch_up(&mut self, ctx: &mut Context<'_, Self>) {
+        self.last_catch_up = Some((ctx.now(), self.applied));
+        if self.catch_up_target == self.id {
+            return; // a cluster of one has no one to ask
+        }
+        ctx.count("catch_up_requested");
+        ctx.send(self.catch_up_target, Msg::CatchUp { from_slot: self.applied + 1 });
     }
 
     /// Send the chosen values from `from_slot` on, a batch at a time, after the snapshot
@@ -115,7 +141,7 @@ impl Paxos {
             (None, from_slot)
         };
         let entries: Vec<SlotValue> = (start..=self.applied)
-            .take(self.config.max_batch as usize)
+            .take(MAX_LEARN_BATCH)
             .map(|slot| {
                 let command = self.slots.get(&slot).and_then(|s| s.chosen.clone());
                 SlotValue { slot, command: command.expect("applied slots are chosen") }
@@ -136,6 +162,7 @@ impl Paxos {
         chosen_through: u64,
     ) {
         let before = self.applied;
+        self.hear_commit_point(chosen_through, from);
         if let Some(snapshot) = snapshot
             && snapshot.last_slot > self.applied
         {
@@ -145,8 +172,9 @@ impl Paxos {
             self.learn(ctx, slot, command);
         }
         self.apply_chosen(ctx);
-        if self.applied > before && self.applied < chosen_through {
-            self.request_catch_up(ctx, from, true);
+        if self.applied > before && self.applied < self.commit_hint {
+            self.catch_up_target = from;
+            self.send_catch_up(ctx); // more follow: ask for the next batch at once
         }
         self.propose_queued(ctx);
     }

@@ -227,6 +227,9 @@ impl Ghost {
 /// and requests proposed and waiting for their slot to apply: at most this many each.
 const MAX_WAITING: usize = 4096;
 
+/// At most this many slots in one Learn message (catch-up is not slowed by `max_batch`).
+const MAX_LEARN_BATCH: usize = 256;
+
 /// A leader proposes at most this many slots past its commit point.
 const MAX_WINDOW: u64 = 1024;
 
@@ -251,8 +254,13 @@ pub struct Paxos {
     kv: KvStore,
     /// Every slot up to here is chosen, known and applied.
     applied: u64,
-    /// Local time of the last CatchUp sent.
-    last_catch_up: Option<SimTime>,
+    /// The highest commit point another node reported: a replica below it asks for the
+    /// chosen values it lacks, first from the node that reported it.
+    commit_hint: u64,
+    /// Where the next CatchUp goes, and the last one's time and applied point (a retry
+    /// that finds no progress asks the next node instead).
+    catch_up_target: NodeId,
+    last_catch_up: Option<(SimTime, u64)>,
 
     // Proposer state (volatile).
     role: Role,
@@ -420,6 +428,8 @@ impl Node for Paxos {
             snapshot: recovered.snapshot,
             kv: recovered.kv,
             applied: base,
+            commit_hint: base,
+            catch_up_target: ctx.id(),
             last_catch_up: None,
             role: Role::Follower,
             ballot: Ballot::ZERO,
@@ -484,6 +494,7 @@ impl Node for Paxos {
                     for peer in ctx.peers() {
                         self.send_unacknowledged(ctx, peer);
                     }
+                    self.catch_up_if_behind(ctx);
                     ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { ballot });
                 }
             }

@@ -148,10 +148,12 @@ impl Paxos {
         let mut phase1 = self.phase1.take().expect("phase 1 in progress");
         let chosen_before = phase1.max_applied.max(self.applied);
         if chosen_before > self.applied {
-            // Slots this leader does not know are chosen elsewhere: fetch them.
+            // Slots this leader does not know are chosen elsewhere: fetch them (and again
+            // at each heartbeat until they arrive).
             ctx.count("leader_catch_up");
-            let from_slot = self.applied + 1;
-            ctx.send(phase1.max_applied_from, Msg::CatchUp { from_slot });
+            self.hear_commit_point(chosen_before, phase1.max_applied_from);
+            self.catch_up_target = phase1.max_applied_from;
+            self.send_catch_up(ctx);
         }
         let found = if self.config.bugs.ignore_accepted_values {
             BTreeMap::new()
