@@ -1,15 +1,17 @@
 //! Multi-Paxos's safety properties, checked online after every handler, start and crash,
 //! from each node's state and the ghost record of what its last handler did. A value is
-//! *chosen* in a slot when a phase-2 quorum (the one the configuration intends, whatever a
-//! bug switch makes the nodes count) accepted it with the same ballot ("Paxos Made
-//! Simple", §2.2), at any time in the run: acceptances are never retracted.
+//! *chosen* in a slot when a phase-2 quorum accepted it with the same ballot ("Paxos Made
+//! Simple", §2.2), at any time in the run: acceptances are never retracted. The quorum is
+//! the one the nodes count (a bug switch that shrinks it shows up as two values chosen,
+//! the damage it does, rather than as a miscount).
 //!
 //! - `one_value_per_slot`: at most one value is chosen per slot.
 //! - `chosen_never_changes`: once a value is chosen in a slot with ballot `b`, every
 //!   proposal accepted there with a ballot of at least `b` has that value (P2b: no later
 //!   ballot can choose, or even propose, another one).
 //! - `state_machine_safety`: no two replicas apply different commands at one slot, and
-//!   every applied command is the value chosen there.
+//!   every applied command is the value chosen there (a learner learns only chosen
+//!   values, the third safety requirement of §2.1).
 //! - `monotone_acceptor`: a node's promise and the ballot it accepted in each slot never
 //!   go backwards, across restarts too (only the slots a snapshot covers may be dropped).
 //!
@@ -211,8 +213,7 @@ impl Observer<Paxos> for PaxosInvariants {
             return Ok(()); // crashed: what it accepted stays accepted
         };
         if self.phase2_quorum == 0 {
-            let n = nodes.len();
-            self.phase2_quorum = paxos.config().intended_quorums(n).map_or(n / 2 + 1, |q| q.phase2);
+            self.phase2_quorum = paxos.quorums().phase2;
         }
         self.check(node, paxos).map_err(|(invariant, message)| Violation {
             invariant: invariant.to_string(),
