@@ -130,7 +130,12 @@ impl Paxos {
 
     /// Send the chosen values from `from_slot` on, a batch at a time, after the snapshot
     /// if this node has dropped the slots asked for.
-    pub(super) fn handle_catch_up(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, from_slot: u64) {
+    pub(super) fn handle_catch_up(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        from_slot: u64,
+    ) {
         if from_slot > self.applied {
             return; // nothing to give
         }

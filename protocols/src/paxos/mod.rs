@@ -68,7 +68,9 @@ mod storage;
 pub use crate::kv::{Applied, KvStore, Session};
 pub use config::{BUGS, Bugs, PaxosConfig, Quorums};
 pub use invariants::PaxosInvariants;
-pub use storage::{LOG_FILE, LogRecord, RecoveryReport, SNAPSHOT_FILE, Slot, Snapshot, SnapshotBytes};
+pub use storage::{
+    LOG_FILE, LogRecord, RecoveryReport, SNAPSHOT_FILE, Slot, Snapshot, SnapshotBytes,
+};
 
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};

@@ -296,7 +296,12 @@ impl Paxos {
     }
 
     /// A refusal: a higher ballot was promised, so this proposer is preempted.
-    pub(super) fn handle_nack(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot, promised: Ballot) {
+    pub(super) fn handle_nack(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        ballot: Ballot,
+        promised: Ballot,
+    ) {
         self.note_round(promised);
         if self.role == Role::Follower || ballot != self.ballot || promised <= self.ballot {
             return;

@@ -306,8 +306,10 @@ pub(crate) fn recover(disk: &mut Disk) -> Recovered {
         let kv = snapshot.state()?;
         Some((snapshot, kv))
     });
-    let (snapshot, kv) =
-        snapshots.into_iter().last().unwrap_or_else(|| (Snapshot::of(0, &KvStore::default()), KvStore::default()));
+    let (snapshot, kv) = snapshots
+        .into_iter()
+        .last()
+        .unwrap_or_else(|| (Snapshot::of(0, &KvStore::default()), KvStore::default()));
     let records = read_records(disk, LOG_FILE, &mut report, LogRecord::decode);
     let mut promised = Ballot::ZERO;
     let mut slots: BTreeMap<u64, Slot> = BTreeMap::new();
@@ -352,7 +354,10 @@ mod tests {
 
     fn write(key: u64) -> Command {
         let id = RequestId { client: ClientId(1), seq: key };
-        Command::Client(Request { id, op: Op::Write { key, value: sim_core::history::Value::Int(7) } })
+        Command::Client(Request {
+            id,
+            op: Op::Write { key, value: sim_core::history::Value::Int(7) },
+        })
     }
 
     #[test]
