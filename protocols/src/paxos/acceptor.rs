@@ -124,7 +124,7 @@ impl Paxos {
                 slots.push(slot);
             }
         }
-        ctx.send(from, Msg::Accepted { ballot, slots });
+        ctx.send(from, Msg::Accepted { ballot, slots, applied: self.applied });
         self.learn_commit_point(ctx, from, ballot, chosen_through);
     }
 }

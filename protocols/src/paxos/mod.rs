@@ -141,7 +141,8 @@ pub enum Msg {
     /// `chosen_through` is chosen, as the leader knows.
     Accept { ballot: Ballot, entries: Vec<SlotValue>, chosen_through: u64 },
     /// Phase 2b: the acceptor accepted these slots of `ballot` (none: a heartbeat's answer).
-    Accepted { ballot: Ballot, slots: Vec<u64> },
+    /// It knows every slot up to `applied` chosen (a leader that knows less catches up).
+    Accepted { ballot: Ballot, slots: Vec<u64>, applied: u64 },
     /// `ballot` was refused: the acceptor promised the higher `promised`.
     Nack { ballot: Ballot, promised: Ballot },
     /// Send me the chosen values from `from_slot` on.
@@ -231,6 +232,10 @@ const MAX_WAITING: usize = 4096;
 
 /// At most this many slots in one Learn message (catch-up is not slowed by `max_batch`).
 const MAX_LEARN_BATCH: usize = 256;
+
+/// A leader re-sends at most this many unacknowledged proposals to an acceptor per
+/// heartbeat (in Accepts of `max_batch` each).
+const MAX_RESEND: usize = 256;
 
 /// A leader proposes at most this many slots past its commit point.
 const MAX_WINDOW: u64 = 1024;
@@ -477,7 +482,9 @@ impl Node for Paxos {
             Msg::Accept { ballot, entries, chosen_through } => {
                 self.handle_accept(ctx, from, ballot, entries, chosen_through)
             }
-            Msg::Accepted { ballot, slots } => self.handle_accepted(ctx, from, ballot, &slots),
+            Msg::Accepted { ballot, slots, applied } => {
+                self.handle_accepted(ctx, from, ballot, &slots, applied)
+            }
             Msg::Nack { ballot, promised } => self.handle_nack(ctx, ballot, promised),
             Msg::CatchUp { from_slot } => self.handle_catch_up(ctx, from, from_slot),
             Msg::Learn { snapshot, entries, chosen_through } => {

@@ -3,8 +3,8 @@
 
 use super::decree;
 use super::{
-    AcceptedValue, Ballot, Command, MIN_TIMER_DELAY, Msg, Paxos, Phase1, Proposal, Role,
-    SimDuration, SlotValue, Timer, redirect_all,
+    AcceptedValue, Ballot, Command, MAX_RESEND, MIN_TIMER_DELAY, Msg, Paxos, Phase1, Proposal,
+    Role, SimDuration, SlotValue, Timer, redirect_all,
 };
 use sim_core::node::{Context, NodeId};
 use std::collections::BTreeMap;
@@ -239,18 +239,26 @@ impl Paxos {
         slot
     }
 
-    /// Send `peer` the proposals it has not accepted yet, up to a batch (none: a heartbeat).
+    /// Send `peer` the proposals it has not accepted yet (at most [`MAX_RESEND`], in
+    /// Accepts of `max_batch` each), or an empty Accept as a heartbeat.
     pub(super) fn send_unacknowledged(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let p = peer.0 as usize;
-        let entries: Vec<SlotValue> = self
-            .proposals
-            .iter()
-            .filter(|(_, proposal)| !proposal.acks[p])
-            .take(self.config.max_batch as usize)
-            .map(|(&slot, proposal)| SlotValue { slot, command: proposal.command.clone() })
-            .collect();
-        let msg = Msg::Accept { ballot: self.ballot, entries, chosen_through: self.applied };
-        ctx.send(peer, msg);
+        let batch = self.config.max_batch as usize;
+        let (ballot, chosen_through) = (self.ballot, self.applied);
+        let mut entries = Vec::with_capacity(batch.min(MAX_RESEND));
+        let mut sent = false;
+        let unacknowledged = self.proposals.iter().filter(|(_, proposal)| !proposal.acks[p]);
+        for (&slot, proposal) in unacknowledged.take(MAX_RESEND) {
+            entries.push(SlotValue { slot, command: proposal.command.clone() });
+            if entries.len() == batch {
+                let entries = std::mem::take(&mut entries);
+                ctx.send(peer, Msg::Accept { ballot, entries, chosen_through });
+                sent = true;
+            }
+        }
+        if !sent || !entries.is_empty() {
+            ctx.send(peer, Msg::Accept { ballot, entries, chosen_through });
+        }
     }
 
     /// Send the proposal of `slot` to every other acceptor.
@@ -267,7 +275,9 @@ impl Paxos {
         from: NodeId,
         ballot: Ballot,
         slots: &[u64],
+        applied: u64,
     ) {
+        self.hear_commit_point(applied, from);
         if self.role != Role::Leader || ballot != self.ballot {
             return;
         }
