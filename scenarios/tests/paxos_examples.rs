@@ -150,7 +150,7 @@ const BUGS: &[(&str, &str, u64, &str)] = &[
     ("ignore_accepted_values", "paxos-leader-isolation", 10, "chosen_never_changes"), // seed 0
     ("skip_phase1_after_leader_change", "paxos-duplication", 20, "chosen_never_changes"), // 1
     ("minority_quorum_even", "paxos-dueling-proposers", 10, "chosen_never_changes"), // seed 0
-    ("non_intersecting_quorums", "paxos-flexible", 40, "chosen_never_changes"), // seed 0
+    ("non_intersecting_quorums", "paxos-flexible", 40, "chosen_never_changes"),  // seed 0
 ];
 
 #[test]
