@@ -15,6 +15,7 @@ pub mod faults;
 pub mod hash;
 pub mod history;
 pub mod latency;
+pub mod names;
 pub mod network;
 pub mod node;
 pub mod protocol;
