@@ -23,14 +23,17 @@ fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded,
     let scenario = load_scenario(path, registry)?;
     let entry = registry.get(&scenario.protocol).expect("validated protocol");
     for bug in &args.bugs {
-        if !entry.bugs.iter().any(|b| b.name == bug) {
-            let valid: Vec<&str> = entry.bugs.iter().map(|b| b.name).collect();
-            return Err(Failure::input(format!(
-                "--bug {bug}: protocol {} has no such known-bug switch; valid: {}",
-                entry.name,
-                if valid.is_empty() { "(none)".to_owned() } else { valid.join(", ") }
-            )));
-        }
+        entry.bug(bug).map_err(|message| {
+            Failure::input(format!("--bug {bug}: protocol {}: {message}", entry.name))
+        })?;
+    }
+    if let Some(refusal) = scenario.refusal(registry, &args.bugs) {
+        return Err(Failure::input(format!(
+            "{}: with --bug {}: {}",
+            path.display(),
+            args.bugs.join(" --bug "),
+            refusal.describe(entry.name)
+        )));
     }
     Ok(Loaded { path: path.to_owned(), scenario })
 }

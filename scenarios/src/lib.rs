@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checks;
+pub mod combinations;
 pub mod load;
 pub mod plan;
 pub mod reader;

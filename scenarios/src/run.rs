@@ -35,7 +35,7 @@ pub fn run_protocol<P: Protocol>(
     settings: &RunSettings,
 ) -> Result<RunOutput, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let config = P::configure(&plan.options, &bugs)?;
+    let config = P::configure_from(&plan.options, &bugs)?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
@@ -55,8 +55,8 @@ pub fn run_protocol<P: Protocol>(
 /// Run `plan` twice side by side and compare every event.
 pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Divergence>, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let mut first = plan.builder.clone().build::<P>(P::configure(&plan.options, &bugs)?);
-    let mut second = plan.builder.clone().build::<P>(P::configure(&plan.options, &bugs)?);
+    let mut first = plan.builder.clone().build::<P>(P::configure_from(&plan.options, &bugs)?);
+    let mut second = plan.builder.clone().build::<P>(P::configure_from(&plan.options, &bugs)?);
     Ok(lockstep(
         &mut first,
         &mut second,

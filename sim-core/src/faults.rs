@@ -161,6 +161,20 @@ impl Partition {
         Partition::LeaderMinority,
     ];
 
+    /// The kinds a scenario's `[[faults]]` may name: the drawable ones, then those whose
+    /// nodes the scenario lists, here with empty lists.
+    pub const SCHEDULABLE: [Partition; 9] = [
+        Partition::Isolate(None),
+        Partition::MuteOne(None),
+        Partition::Halves,
+        Partition::Bridge,
+        Partition::Ring,
+        Partition::IsolateLeader,
+        Partition::LeaderMinority,
+        Partition::Groups(Vec::new()),
+        Partition::OneWay { from: Vec::new(), to: Vec::new() },
+    ];
+
     /// The drawable kind called `name`, or why there is none (with the closest name).
     pub fn named(name: &str) -> Result<Partition, String> {
         crate::names::lookup("partition kind", name, &Self::DRAWABLE, |p| p.name()).cloned()
@@ -452,6 +466,7 @@ mod tests {
         let err = Partition::named("rings").unwrap_err();
         assert!(err.starts_with("unknown partition kind `rings`; did you mean `ring`?"), "{err}");
         assert!(Partition::named("groups").is_err(), "groups need their members");
+        assert_eq!(Partition::SCHEDULABLE[..7], Partition::DRAWABLE);
     }
 
     fn cut(partition: Partition, n: u32) -> Vec<(NodeId, NodeId)> {
