@@ -79,13 +79,7 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
             r.get(key).and_then(Value::as_object).ok_or(format!("missing object \"{key}\""))?;
         Ok(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     };
-    let verdict = match text("verdict")?.as_str() {
-        "pass" => Verdict::Pass,
-        "safety" => Verdict::Safety,
-        "liveness" => Verdict::Liveness,
-        "unknown" => Verdict::Unknown,
-        other => return Err(format!("unknown verdict \"{other}\"")),
-    };
+    let verdict = Verdict::named(&text("verdict")?)?;
     let counts = |key: &str| -> Result<Vec<(String, u64)>, String> {
         object_pairs(key)?
             .into_iter()
