@@ -1,5 +1,7 @@
 //! The `dsim` binary, end to end.
 
+use protocols::raft::{Bugs, RaftOptions};
+use sim_core::protocol::{BugSwitches, DeclaredOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -192,6 +194,64 @@ fn invalid_scenarios_exit_3_naming_file_line_and_key() {
 }
 
 #[test]
+fn raft_option_and_bug_mistakes_exit_3_where_they_are_written_saying_what_was_meant() {
+    let invalid = |name: &str| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tests/invalid");
+        dir.join(name).display().to_string()
+    };
+    for (file, at, says) in [
+        (
+            "raft-option-misspelled.toml",
+            "5:1",
+            "unknown option `electon_timeout_min`; did you mean `election_timeout_min`? \
+             valid: election_timeout_min, election_timeout_max, heartbeat_interval,",
+        ),
+        (
+            "raft-option-wrong-type.toml",
+            "6:12",
+            "`protocol.options.pre_vote`: expected true or false",
+        ),
+        (
+            "raft-option-out-of-range.toml",
+            "5:22",
+            "-1 is out of range; expected an integer of at least 0",
+        ),
+        (
+            "raft-bug-unknown.toml",
+            "4:30",
+            "unknown bug switch `stale_local_reads`; did you mean `stale_local_read`?",
+        ),
+        (
+            "raft-options-conflict.toml",
+            "6:24",
+            "raft refuses these options: election_timeout_max (100ms) must be at least \
+             election_timeout_min (200ms)",
+        ),
+        (
+            "raft-options-swarm-conflict.toml",
+            "7:22",
+            "raft refuses a swarm draw at the ends of the ranges (election_timeout_min = 100ms, \
+             heartbeat_interval = 120ms): heartbeat_interval (120ms) must be positive and below \
+             election_timeout_min (100ms)",
+        ),
+    ] {
+        let path = invalid(file);
+        for command in ["run", "fuzz"] {
+            let out = dsim(&[command, &path]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(3), "{command} {file}: {err}");
+            assert!(err.contains(&format!("{path}:{at}: ")), "{command} {file}: {err}");
+            assert!(err.contains(says), "{command} {file}: {err}");
+            assert!(stdout(&out).is_empty(), "{command} {file} ran: {}", stdout(&out));
+        }
+    }
+    // `--bug` names go through the same lookup.
+    let out = dsim(&["run", &example("raft-steady.toml"), "--bug", "stale_local_reads"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("did you mean `stale_local_read`?"), "{}", stderr(&out));
+}
+
+#[test]
 fn usage_errors_exit_3() {
     for args in [
         vec!["run"],
@@ -221,6 +281,31 @@ fn protocols_lists_options_and_bug_switches() {
     let pb = list.as_array().unwrap().iter().find(|p| p["name"] == "primary-backup").unwrap();
     assert_eq!(pb["bugs"][0]["name"], "backup_reads");
     assert_eq!(pb["options"][0]["name"], "retransmit_interval");
+    // Raft's, as `declare_options!` and `declare_bugs!` declare them.
+    let raft = list.as_array().unwrap().iter().find(|p| p["name"] == "raft").unwrap();
+    let options = raft["options"].as_array().unwrap();
+    let names: Vec<&str> = options.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let declared: Vec<&str> = RaftOptions::specs().iter().map(|o| o.name).collect();
+    assert_eq!(names, declared);
+    let timeout = &options[0];
+    assert_eq!(
+        (&timeout["type"], &timeout["default"], &timeout["doc"]),
+        (
+            &"duration".into(),
+            &"150ms".into(),
+            &"Lower bound of the randomized election timeout (§3.4).".into()
+        )
+    );
+    assert_eq!(options[6]["type"], "integer");
+    let bugs = raft["bugs"].as_array().unwrap();
+    assert_eq!(bugs.len(), Bugs::specs().len());
+    assert!(bugs.iter().all(|b| b["doc"].as_str().is_some_and(|d| d.len() > 40)), "{bugs:?}");
+    let text = stdout(&dsim(&["protocols"]));
+    assert!(
+        text.contains("    snapshot_threshold       integer   default 200        Snapshot once"),
+        "{text}"
+    );
+    assert!(text.contains("    stale_local_read         A leader serves reads"), "{text}");
 }
 
 #[test]

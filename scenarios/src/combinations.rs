@@ -28,12 +28,17 @@ pub struct Refusal {
 impl Refusal {
     /// What `protocol` refused and why, in one sentence.
     pub fn describe(&self, protocol: &str) -> String {
-        let reason = match &self.error {
-            ConfigError::BadValue { message, .. } => message.clone(),
-            other => other.to_string(),
+        let (reason, bad_value) = match &self.error {
+            ConfigError::BadValue { message, .. } => (message.clone(), true),
+            other => (other.to_string(), false),
         };
         if self.drawn.is_empty() {
-            return format!("{protocol} refuses these options: {reason}");
+            // A value its option's type cannot hold is wrong on its own.
+            return if bad_value {
+                reason
+            } else {
+                format!("{protocol} refuses these options: {reason}")
+            };
         }
         let values: Vec<String> = self.drawn.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         format!(

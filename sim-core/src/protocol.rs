@@ -181,7 +181,10 @@ macro_rules! unsigned_option_type {
             fn from_value(value: &OptionValue) -> Result<Self, String> {
                 match value {
                     OptionValue::Int(i) => <$ty>::try_from(*i).map_err(|_| {
-                        format!("{i} is out of range; expected an integer from 0 to {}", <$ty>::MAX)
+                        match i64::try_from(<$ty>::MAX) {
+                            Ok(max) => format!("{i} is out of range; expected an integer from 0 to {max}"),
+                            Err(_) => format!("{i} is out of range; expected an integer of at least 0"),
+                        }
                     }),
                     other => Err(expected("an integer of at least 0", other)),
                 }
