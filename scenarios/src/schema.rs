@@ -1181,3 +1181,18 @@ fn read_checks(
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_mentioned_only_as_a_whole_word() {
+        let text = "election_timeout_max (100ms) must be at least election_timeout_min (200ms)";
+        assert_eq!(first_mention(text, "election_timeout_max"), Some(0));
+        assert_eq!(first_mention(text, "election_timeout_min"), Some(46));
+        assert_eq!(first_mention(text, "timeout_min"), None);
+        assert_eq!(first_mention("batch_size and batch", "batch"), Some(15));
+        assert_eq!(first_mention("", "batch"), None);
+    }
+}
