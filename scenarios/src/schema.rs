@@ -403,20 +403,8 @@ fn read_protocol(
     };
     let problems_before = r.problems.len();
     let bugs = read_bugs(r, table, entry);
-    let mut options = Vec::new();
     let options_table = r.table(table, "protocol", "options");
-    if let Some(opts) = options_table {
-        for (name, e) in &opts.entries {
-            if let Err(message) = entry.option(name) {
-                r.problem(&e.key_loc, &join("protocol.options", name), message);
-            }
-        }
-        for spec in &entry.options {
-            if let Some(knob) = read_option(r, opts, spec) {
-                options.push((spec.name.to_owned(), knob));
-            }
-        }
-    }
+    let options = options_table.map(|t| read_options(r, t, entry)).unwrap_or_default();
     // Only values that each read well are worth combining.
     if r.problems.len() == problems_before
         && let Some(refusal) = combinations::first_refusal(entry, &options, &bugs_of(&bugs))
@@ -426,6 +414,22 @@ fn read_protocol(
         r.problem(loc, &key, refusal.describe(entry.name));
     }
     (Some(entry.name.to_owned()), options, bugs_of(&bugs))
+}
+
+/// `[protocol.options]`, each of a declared option and of its type, in declaration order.
+fn read_options(r: &mut Reader<'_>, opts: &Table, entry: &ProtocolEntry) -> ProtocolOptions {
+    for (name, e) in &opts.entries {
+        if let Err(message) = entry.option(name) {
+            r.problem(&e.key_loc, &join("protocol.options", name), message);
+        }
+    }
+    let mut options = Vec::new();
+    for spec in &entry.options {
+        if let Some(knob) = read_option(r, opts, spec) {
+            options.push((spec.name.to_owned(), knob));
+        }
+    }
+    options
 }
 
 /// The bug switches turned on in `[protocol]`, with where each is named.
