@@ -282,6 +282,10 @@ fn report(
             String::new()
         }
     );
+    let sometimes = reports::summary::sometimes(records);
+    if !sometimes.is_empty() {
+        println!("{sometimes}");
+    }
     for r in &failures {
         println!("FAIL {} seed {}: {} ({})", r.scenario, r.seed, r.failure, r.verdict());
         println!("  {}", r.message.lines().next().unwrap_or(""));

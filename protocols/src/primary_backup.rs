@@ -20,7 +20,7 @@ use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, OptionValue, Options, Protocol};
+use sim_core::protocol::{BugSpec, OptionSpec, OptionValue, Options, PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -338,5 +338,12 @@ impl Protocol for PrimaryBackup {
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.store.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        vec![PropertySpec::always(
+            "state_machine_safety",
+            "No two nodes hold different commands at one log index.",
+        )]
     }
 }

@@ -6,7 +6,7 @@ use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
 use sim_core::kv::KvWorkload;
 use sim_core::node::Node;
-use sim_core::protocol::{BugSpec, OptionSpec, Protocol};
+use sim_core::protocol::{BugSpec, OptionSpec, PropertySpec, Protocol};
 use sim_core::selfcheck::{Agreement, Divergence};
 
 /// Runs one plan of a protocol; an `Err` is a configuration the protocol refused.
@@ -22,6 +22,7 @@ pub struct ProtocolEntry {
     pub summary: &'static str,
     pub options: Vec<OptionSpec>,
     pub bugs: Vec<BugSpec>,
+    pub properties: Vec<PropertySpec>,
     pub run: RunFn,
     pub self_check: SelfCheckFn,
 }
@@ -53,6 +54,7 @@ impl Registry {
             summary: P::SUMMARY,
             options: P::options(),
             bugs: P::bugs(),
+            properties: P::properties(),
             run: run_protocol::<P>,
             self_check: self_check::<P>,
         });

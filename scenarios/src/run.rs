@@ -207,4 +207,9 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     record.faults =
         FaultKind::ALL.iter().map(|&k| (k.name().to_owned(), sim.fault_stats().get(k))).collect();
     record.counters = sim.counters().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    let violated = sim.violation().map(|v| v.invariant.as_str());
+    record.properties = P::properties()
+        .iter()
+        .map(|p| (p.name.to_owned(), p.outcome(violated, sim.counters()).to_owned()))
+        .collect();
 }

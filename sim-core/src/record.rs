@@ -79,6 +79,9 @@ pub struct RunRecord {
     pub drawn: Vec<(String, String)>,
     /// The protocol's named counters.
     pub counters: Vec<(String, u64)>,
+    /// Each declared property, in declaration order, with what this run did with it:
+    /// "held" or "violated" (always), "reached" or "unreached" (sometimes).
+    pub properties: Vec<(String, String)>,
     /// The one command that replays this run.
     pub replay: String,
 }
@@ -86,5 +89,11 @@ pub struct RunRecord {
 impl RunRecord {
     pub fn verdict(&self) -> Verdict {
         self.verdict.unwrap_or(Verdict::Pass)
+    }
+
+    /// What this run did with the property `name` ("held", "violated", "reached",
+    /// "unreached"); `None` if the protocol declares no such property.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.iter().find(|(n, _)| n == name).map(|(_, outcome)| outcome.as_str())
     }
 }

@@ -77,7 +77,7 @@ pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBy
 
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
+use sim_core::protocol::{BugSpec, OptionSpec, Options, PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -665,6 +665,10 @@ impl Protocol for Raft {
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.kv.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        invariants::PROPERTIES.to_vec()
     }
 }
 
