@@ -7,14 +7,18 @@
 //! ```
 //!
 //! A small hand-written JSON reader and writer, so sim-core needs no serde: the format uses
-//! a handful of JSON features and the reader must report line and column. It never panics.
+//! a handful of JSON features and the reader must report line and column. It never panics,
+//! and its time and memory are linear in the input: nesting deeper than [`MAX_DEPTH`] is an
+//! error rather than a stack overflow, and repeated field names are found with a set.
 
-use super::ParseError;
+use super::{ParseError, abbreviate, without_bom};
 use crate::history::{EventType, Function, History, HistoryEvent, Value};
 use crate::time::SimTime;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-/// How deep arrays may nest in a value.
+/// How deep arrays and objects may nest in a line. The parser recurses once per level, so
+/// this bounds its stack.
 pub const MAX_DEPTH: usize = 200;
 
 /// Writes a history as JSON lines (one event a line, each line ending in `\n`). `key` and
@@ -89,11 +93,12 @@ pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
     parse_jsonl_with_lines(text).map(|(history, _)| history)
 }
 
-/// [`parse_jsonl`], also returning each event's 1-based line number.
+/// [`parse_jsonl`], also returning each event's 1-based line number. A byte order mark at
+/// the start of the text is skipped (columns on the first line are counted after it).
 pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
     let mut history = History::default();
     let mut lines = Vec::new();
-    for (index, line) in text.split('\n').enumerate() {
+    for (index, line) in without_bom(text).split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
@@ -210,6 +215,7 @@ impl LineParser<'_> {
         self.enter()?;
         self.bump();
         let mut fields: Vec<(String, JsonNode)> = Vec::new();
+        let mut names: BTreeSet<String> = BTreeSet::new();
         self.skip_space();
         if self.peek() == Some('}') {
             self.bump();
@@ -225,10 +231,11 @@ impl LineParser<'_> {
                 );
             }
             let name = self.parse_string()?;
-            if fields.iter().any(|(existing, _)| *existing == name) {
-                return Err(
-                    self.error_at(name_column, format!("the field \"{name}\" appears twice"))
-                );
+            if !names.insert(name.clone()) {
+                return Err(self.error_at(
+                    name_column,
+                    format!("the field {:?} appears twice", abbreviate(&name)),
+                ));
             }
             self.skip_space();
             self.expect(':')?;
@@ -499,7 +506,8 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
                 return Err(error(
                     f_node.column,
                     format!(
-                        "unknown \"f\" {name:?}: expected \"read\", \"write\", \"cas\" or \"append\""
+                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\" or \"append\"",
+                        abbreviate(name)
                     ),
                 ));
             }
@@ -629,5 +637,38 @@ mod tests {
         );
         assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
         assert!(error("{\"s\":\"\\ud800\"}").contains("surrogate"));
+    }
+
+    #[test]
+    fn repeated_fields_are_found_in_linear_time_and_named() {
+        let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
+        let fields = 100_000;
+        let object: String = (0..fields).map(|i| format!("\"k{i}\":{i},")).collect();
+        assert_eq!(
+            error(&format!("{{{object}\"process\":0}}")),
+            "1:1: this event has no \"type\" field"
+        );
+        let column = object.len() + 2;
+        assert_eq!(
+            error(&format!("{{{object}\"k99999\":0}}")),
+            format!("1:{column}: the field \"k99999\" appears twice")
+        );
+        let long = "x".repeat(100);
+        assert_eq!(
+            error(&format!("{{\"{long}\":1,\"{long}\":2}}")),
+            format!("1:107: the field \"{}… (100 characters)\" appears twice", &long[..40])
+        );
+        assert_eq!(error("{\"a\\\"\":1,\"a\\\"\":2}"), "1:10: the field \"a\\\"\" appears twice");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_accepted() {
+        let text = "\u{feff}{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n\r\n";
+        assert_eq!(parse_jsonl(text).unwrap().len(), 1);
+        assert_eq!(
+            parse_jsonl("\u{feff}{\"process\":x}").unwrap_err().to_string(),
+            "1:12: expected a JSON value (object, array, string, number, true, false or null), found 'x'"
+        );
+        assert_eq!(parse_jsonl("").unwrap().len(), 0);
     }
 }
