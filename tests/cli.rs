@@ -453,7 +453,8 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
     let cases: &[(&str, &[u8], &str)] = &[
         ("huge.edn", b"[{:process 99999999999999999999, :type :ok}]", ":1:12: `99999999999999999999` is not a number"),
         ("min.edn", b"[{:process -9223372036854775808, :type :ok}]", ":1:12: a :process must be a non-negative integer"),
-        ("huge.jsonl", b"{\"process\":0,\"time\":9223372036854775808}", ":1:21: this integer does not fit in 64 bits"),
+        ("huge.jsonl", b"{\"process\":0,\"time\":18446744073709551616}", ":1:21: this integer does not fit in 64 bits"),
+        ("value.jsonl", b"{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":[9223372036854775808]}", ":1:46: a value's integer must be from -2^63 to 2^63-1"),
         ("string.edn", b"[{:process 0 :f \"abc\n\n", ":1:17: this string is never closed"),
         ("string.jsonl", b"\n{\"process\":\"nemesis", ":2:12: this string is never closed"),
         ("escape.edn", b"[{:process 0, :value \"\\x\"}]", ":1:23: unknown escape `\\x` in a string"),

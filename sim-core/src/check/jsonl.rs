@@ -122,7 +122,8 @@ pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), Parse
 enum Json {
     Null,
     Bool(bool),
-    Int(i64),
+    /// From -2^63 to 2^64-1: a value is an `i64`, a process or a time a `u64`.
+    Int(i128),
     Float,
     Str(String),
     Array(Vec<JsonNode>),
@@ -420,9 +421,17 @@ impl LineParser<'_> {
         if !integer {
             return Ok(Json::Float);
         }
-        self.text[start_offset..self.offset].parse::<i64>().map(Json::Int).map_err(|_| {
-            self.error_at(start_column, "this integer does not fit in 64 bits (-2^63 to 2^63-1)")
-        })
+        self.text[start_offset..self.offset]
+            .parse::<i128>()
+            .ok()
+            .filter(|n| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(n))
+            .map(Json::Int)
+            .ok_or_else(|| {
+                self.error_at(
+                    start_column,
+                    "this integer does not fit in 64 bits (-2^63 to 2^63-1 for a value, up to 2^64-1 for \"process\" and \"time\")",
+                )
+            })
     }
 
     fn parse_word(&mut self) -> Result<Json, ParseError> {
@@ -469,7 +478,7 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
     };
     let process = required("process")?;
     let process = match process.value {
-        Json::Int(p) if p >= 0 => p as u64,
+        Json::Int(p) if let Ok(p) = u64::try_from(p) => p,
         // A named process ("nemesis") injects faults; it is not a client.
         Json::Str(_) => return Ok(None),
         _ => {
@@ -524,7 +533,9 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
         get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
     let time = match get("time") {
         None => None,
-        Some(JsonNode { value: Json::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
+        Some(JsonNode { value: Json::Int(t), .. }) if let Ok(t) = u64::try_from(*t) => {
+            Some(SimTime(t))
+        }
         Some(other) => {
             return Err(error(
                 other.column,
@@ -538,7 +549,13 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
 fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {
     Ok(match &node.value {
         Json::Null => Value::Nil,
-        Json::Int(i) => Value::Int(*i),
+        Json::Int(i) => Value::Int(i64::try_from(*i).map_err(|_| {
+            ParseError::new(
+                line,
+                node.column,
+                "a value's integer must be from -2^63 to 2^63-1 (64 bits, signed)",
+            )
+        })?),
         Json::Str(text) => Value::Str(text.clone()),
         Json::Array(items) => Value::List(
             items.iter().map(|item| value_from_json(item, line)).collect::<Result<_, _>>()?,
@@ -659,6 +676,41 @@ mod tests {
             format!("1:107: the field \"{}… (100 characters)\" appears twice", &long[..40])
         );
         assert_eq!(error("{\"a\\\"\":1,\"a\\\"\":2}"), "1:10: the field \"a\\\"\" appears twice");
+    }
+
+    #[test]
+    fn integers_at_the_ends_of_their_ranges() {
+        let event = HistoryEvent {
+            process: u64::MAX,
+            kind: EventType::Invoke,
+            f: Function::Write,
+            key: Some(Value::Int(i64::MIN)),
+            value: Value::Int(i64::MAX),
+            time: Some(SimTime(u64::MAX)),
+        };
+        let history = History { events: vec![event] };
+        assert_eq!(parse_jsonl(&to_jsonl(&history)).unwrap(), history);
+        let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
+        assert_eq!(
+            error("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":9223372036854775808}"),
+            "1:45: a value's integer must be from -2^63 to 2^63-1 (64 bits, signed)"
+        );
+        assert!(
+            error("{\"process\":18446744073709551616}")
+                .starts_with("1:12: this integer does not fit in 64 bits")
+        );
+        assert!(
+            error("{\"process\":-9223372036854775809}")
+                .starts_with("1:12: this integer does not fit")
+        );
+        assert!(
+            error(&format!("{{\"process\":{}}}", "9".repeat(100)))
+                .starts_with("1:12: this integer does not fit")
+        );
+        assert!(
+            error("{\"process\":-9223372036854775808}")
+                .starts_with("1:12: \"process\" must be a non-negative integer")
+        );
     }
 
     #[test]
