@@ -180,6 +180,9 @@ pub struct CheckArgs {
     /// Write an HTML view of the violation.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
+    #[arg(long, value_name = "SIZE", default_value = crate::check::DEFAULT_MAX_INPUT_SIZE, value_parser = crate::check::parse_size)]
+    pub max_input_size: u64,
 }
 
 #[derive(Debug, Args)]
