@@ -290,6 +290,10 @@ fn report(
             String::new()
         }
     );
+    let sometimes = reports::summary::sometimes(records);
+    if !sometimes.is_empty() {
+        println!("{sometimes}");
+    }
     for r in &failures {
         let label = if r.verdict() == Verdict::Error { "ERROR" } else { "FAIL" };
         println!("{label} {} seed {}: {} ({})", r.scenario, r.seed, r.failure, r.verdict());

@@ -4,6 +4,7 @@
 use scenarios::Registry;
 use sim_core::SimDuration;
 use sim_core::engine::NoObserver;
+use sim_core::kv::KvWorkload;
 use sim_core::node::{Context, Node, NodeId};
 use sim_core::protocol::{NoBugs, NoOptions, Protocol};
 use std::path::Path;
@@ -15,6 +16,7 @@ impl Node for Fragile {
     type Config = ();
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
         ctx.set_timer(SimDuration::from_millis(10), ());

@@ -4,6 +4,7 @@
 
 use scenarios::Registry;
 use sim_core::engine::NoObserver;
+use sim_core::kv::KvWorkload;
 use sim_core::node::{Context, Node, NodeId};
 use sim_core::protocol::{NoBugs, Protocol};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ impl Node for Picky {
     type Config = ();
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(_config: &(), _ctx: &mut Context<'_, Self>) -> Self {
         Picky

@@ -11,7 +11,8 @@
 use protocols::kv::{Applied, KvStore};
 use sim_core::engine::NoObserver;
 use sim_core::history::Value;
-use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
+use sim_core::kv::{KvWorkload, Op};
+use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::Protocol;
 use sim_core::{SimDuration, declare_bugs, declare_options};
 use std::collections::BTreeMap;
@@ -51,15 +52,16 @@ pub struct SingleCopy {
 
 #[derive(Clone, Debug, Hash)]
 pub enum Msg {
-    Forward { request: Request },
-    Answer { id: RequestId, key: u64, reply: Reply },
+    Forward { request: Request<Op> },
+    Answer { id: RequestId, key: u64, reply: Reply<Value> },
 }
 
 impl Node for SingleCopy {
     type Config = Config;
     type Msg = Msg;
     /// A request held back for `forward_delay`.
-    type Timer = Request;
+    type Timer = Request<Op>;
+    type Workload = KvWorkload;
 
     fn start(config: &Config, _ctx: &mut Context<'_, Self>) -> Self {
         SingleCopy { store: KvStore::default(), cache: BTreeMap::new(), config: config.clone() }
@@ -86,11 +88,11 @@ impl Node for SingleCopy {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         ctx.send(HOME, Msg::Forward { request });
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         let local = self.config.bugs.answer_locally && ctx.id() != HOME;
         if let (true, Op::Read { key }) = (local, &request.op) {
             let value = self.cache.get(key).cloned().unwrap_or(Value::Nil);

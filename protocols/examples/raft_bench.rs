@@ -6,10 +6,11 @@
 //! ```
 
 use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
-use sim_core::client::{OpMix, WorkloadOptions};
+use sim_core::client::{ClientOptions, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
+use sim_core::kv::{KvOptions, KvWorkload, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::NodeId;
@@ -23,19 +24,19 @@ fn ms(millis: u64) -> SimDuration {
     SimDuration::from_millis(millis)
 }
 
-fn builder(seed: u64, faults: bool) -> SimBuilder {
-    let workload = WorkloadOptions {
-        clients: 4,
+fn builder(seed: u64, faults: bool) -> SimBuilder<WithClients<KvWorkload>> {
+    let clients = ClientOptions { clients: 4, ..ClientOptions::default() };
+    let kv = KvOptions {
         mix: OpMix { read: 2, write: 2, cas: 1, append: 0 },
         keys: 3,
-        ..WorkloadOptions::default()
+        ..KvOptions::default()
     };
     let links = LinkOptions {
         latency: Latency::Uniform { min: ms(1), max: ms(3) },
         loss: if faults { 0.01 } else { 0.0 },
         duplicate: if faults { 0.01 } else { 0.0 },
     };
-    let b = SimBuilder::new(seed, NODES).links(links).workload(workload);
+    let b = SimBuilder::new(seed, NODES).links(links).workload(clients, KvWorkload::new(kv));
     if !faults {
         return b;
     }

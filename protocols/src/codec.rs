@@ -8,7 +8,8 @@
 
 use sim_core::hash::StableHasher;
 use sim_core::history::Value;
-use sim_core::node::{ClientId, NodeId, Op, Reply, Request, RequestId};
+use sim_core::kv::Op;
+use sim_core::node::{ClientId, NodeId, Reply, Request, RequestId};
 use std::hash::Hasher;
 
 /// Header bytes of a record: length (4) and checksum (8).
@@ -125,7 +126,7 @@ impl Encoder<'_> {
         self.u64(id.seq);
     }
 
-    pub(crate) fn request(&mut self, request: &Request) {
+    pub(crate) fn request(&mut self, request: &Request<Op>) {
         self.request_id(request.id);
         match &request.op {
             Op::Read { key } => {
@@ -151,7 +152,7 @@ impl Encoder<'_> {
         }
     }
 
-    pub(crate) fn reply(&mut self, reply: &Reply) {
+    pub(crate) fn reply(&mut self, reply: &Reply<Value>) {
         match reply {
             Reply::Ok(value) => {
                 self.u8(0);
@@ -242,7 +243,7 @@ impl<'a> Decoder<'a> {
         Some(RequestId { client: ClientId(self.u32()?), seq: self.u64()? })
     }
 
-    pub(crate) fn request(&mut self) -> Option<Request> {
+    pub(crate) fn request(&mut self) -> Option<Request<Op>> {
         let id = self.request_id()?;
         let op = match self.u8()? {
             0 => Op::Read { key: self.u64()? },
@@ -254,7 +255,7 @@ impl<'a> Decoder<'a> {
         Some(Request { id, op })
     }
 
-    pub(crate) fn reply(&mut self) -> Option<Reply> {
+    pub(crate) fn reply(&mut self) -> Option<Reply<Value>> {
         Some(match self.u8()? {
             0 => Reply::Ok(self.value()?),
             1 => Reply::Fail,

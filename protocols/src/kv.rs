@@ -10,24 +10,27 @@
 //! deterministic expiry for unbounded client populations).
 
 use crate::codec::{Decoder, Encoder};
+use sim_core::hash::StableHasher;
 use sim_core::history::Value;
-use sim_core::node::{ClientId, Op, Reply, Request, RequestId};
+use sim_core::kv::Op;
+use sim_core::node::{ClientId, Reply, Request, RequestId};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// One client's session: its latest applied request and the reply it got.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Session {
     pub last_seq: u64,
-    pub reply: Reply,
+    pub reply: Reply<Value>,
 }
 
 /// What applying a command did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
     /// The command ran and produced this reply.
-    Executed(Reply),
+    Executed(Reply<Value>),
     /// A retry of the session's latest command: not executed again; its cached reply.
-    Duplicate(Reply),
+    Duplicate(Reply<Value>),
     /// Older than the session's latest command: the client has moved on; no reply.
     Stale,
 }
@@ -40,13 +43,24 @@ pub struct KvStore {
 }
 
 impl KvStore {
+    /// A digest of the data and the sessions, equal on replicas that applied the same
+    /// commands.
+    pub fn digest(&self) -> u64 {
+        let mut h = StableHasher::new();
+        self.data.hash(&mut h);
+        for (client, session) in &self.sessions {
+            (client, session.last_seq, &session.reply).hash(&mut h);
+        }
+        h.finish()
+    }
+
     /// The current value of `key`.
     pub fn read(&self, key: u64) -> Value {
         self.data.get(&key).cloned().unwrap_or(Value::Nil)
     }
 
     /// The cached reply of `id` if it is its session's latest applied request.
-    pub fn cached_reply(&self, id: RequestId) -> Option<&Reply> {
+    pub fn cached_reply(&self, id: RequestId) -> Option<&Reply<Value>> {
         self.sessions.get(&id.client).filter(|s| s.last_seq == id.seq).map(|s| &s.reply)
     }
 
@@ -60,7 +74,7 @@ impl KvStore {
     }
 
     /// Apply one committed request, once per request id.
-    pub fn apply(&mut self, request: &Request) -> Applied {
+    pub fn apply(&mut self, request: &Request<Op>) -> Applied {
         if let Some(session) = self.sessions.get(&request.id.client) {
             if request.id.seq == session.last_seq {
                 return Applied::Duplicate(session.reply.clone());
@@ -77,11 +91,11 @@ impl KvStore {
 
     /// Apply a request as if there were no sessions: always execute it (Raft's
     /// `no_client_sessions` bug).
-    pub fn apply_without_session(&mut self, request: &Request) -> Applied {
+    pub fn apply_without_session(&mut self, request: &Request<Op>) -> Applied {
         Applied::Executed(self.execute(&request.op))
     }
 
-    fn execute(&mut self, op: &Op) -> Reply {
+    fn execute(&mut self, op: &Op) -> Reply<Value> {
         match op {
             Op::Read { key } => Reply::Ok(self.read(*key)),
             Op::Write { key, value } => {
@@ -159,7 +173,7 @@ fn appended(current: Value, value: &Value) -> Option<Value> {
 mod tests {
     use super::*;
 
-    fn command(client: u32, seq: u64, op: Op) -> Request {
+    fn command(client: u32, seq: u64, op: Op) -> Request<Op> {
         Request { id: RequestId { client: ClientId(client), seq }, op }
     }
 

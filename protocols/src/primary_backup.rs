@@ -18,8 +18,9 @@ use crate::codec::{self, Decoder, Encoder, Record};
 use crate::kv::{Applied, KvStore};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
-use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
-use sim_core::protocol::Protocol;
+use sim_core::kv::{KvWorkload, Op};
+use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -54,7 +55,7 @@ pub struct Config {
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub enum Msg {
     /// Log entry `index` (1-based).
-    Replicate { index: u64, command: Request },
+    Replicate { index: u64, command: Request<Op> },
     /// The backup holds every entry up to `index`.
     Ack { index: u64 },
 }
@@ -66,7 +67,7 @@ pub enum Timer {
 
 #[derive(Debug)]
 pub struct PrimaryBackup {
-    log: Vec<Request>,
+    log: Vec<Request<Op>>,
     store: KvStore,
     /// Primary: per node, the highest index it acknowledged.
     acked: Vec<u64>,
@@ -74,13 +75,13 @@ pub struct PrimaryBackup {
     /// (indexes never decrease along the queue).
     waiting: VecDeque<(u64, RequestId)>,
     /// Backup: entries that arrived ahead of a gap.
-    ahead: BTreeMap<u64, Request>,
+    ahead: BTreeMap<u64, Request<Op>>,
     config: Config,
 }
 
 impl PrimaryBackup {
     /// The commands this node has persisted and applied, in order.
-    pub fn log(&self) -> &[Request] {
+    pub fn log(&self) -> &[Request<Op>] {
         &self.log
     }
 
@@ -88,7 +89,7 @@ impl PrimaryBackup {
         ctx.id() == PRIMARY
     }
 
-    fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request) -> Applied {
+    fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request<Op>) -> Applied {
         let mut payload = Vec::new();
         Encoder { out: &mut payload }.request(&command);
         let mut record = Vec::new();
@@ -130,7 +131,7 @@ const LOG_READS: usize = 8;
 /// cut short is a torn write and ends the log. A record that fails its checksum is a bit
 /// flipped by this read (dsim corrupts reads, not the platter), so the file is read again;
 /// truncating there would throw away acknowledged commands.
-fn read_log(ctx: &mut Context<'_, PrimaryBackup>) -> (Vec<Request>, usize, usize) {
+fn read_log(ctx: &mut Context<'_, PrimaryBackup>) -> (Vec<Request<Op>>, usize, usize) {
     for _ in 0..LOG_READS {
         let bytes = ctx.disk().read(LOG_FILE).into_owned();
         let (mut records, mut offset) = (Vec::new(), 0);
@@ -155,6 +156,7 @@ impl Node for PrimaryBackup {
     type Config = Config;
     type Msg = Msg;
     type Timer = Timer;
+    type Workload = KvWorkload;
 
     fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
         let (records, valid, len) = read_log(ctx);
@@ -224,7 +226,7 @@ impl Node for PrimaryBackup {
         }
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if !Self::is_primary(ctx) {
             match request.op {
                 Op::Read { key } if self.config.bugs.backup_reads => {
@@ -323,5 +325,16 @@ impl Protocol for PrimaryBackup {
             return Err(format!("batch must be at least 1, not {}", options.batch));
         }
         Ok(Config { options, bugs })
+    }
+
+    fn replica_digest(&self) -> Option<u64> {
+        Some(self.store.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        vec![PropertySpec::always(
+            "state_machine_safety",
+            "No two nodes hold different commands at one log index.",
+        )]
     }
 }

@@ -5,9 +5,10 @@ mod common;
 
 use common::linearizable;
 use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
-use sim_core::client::WorkloadOptions;
+use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
+use sim_core::kv::KvWorkload;
 use sim_core::node::NodeId;
 use sim_core::protocol::{BugSwitches, DeclaredOptions, OptionValue, OptionValues, Protocol};
 use sim_core::{SimBuilder, SimDuration, SimTime};
@@ -16,7 +17,7 @@ fn secs(s: f64) -> SimTime {
     SimTime((s * 1e9) as u64)
 }
 
-fn workload() -> WorkloadOptions {
+fn workload() -> (ClientOptions, KvWorkload) {
     common::workload(false)
 }
 
@@ -47,7 +48,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
         for read_index in [false, true] {
             let config = RaftConfig::from(RaftOptions { read_index, ..RaftOptions::default() });
             let mut sim = SimBuilder::new(7, nodes)
-                .workload(workload())
+                .workload(workload().0, workload().1)
                 .build_observed::<Raft, _>(config, RaftInvariants::default());
             sim.run_until(secs(2.0));
             assert!(sim.violation().is_none(), "{:?}", sim.violation());
@@ -66,7 +67,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
 fn replicas_converge_when_clients_stop() {
     let config = RaftConfig::from(RaftOptions { snapshot_threshold: 30, ..RaftOptions::default() });
     let mut sim = SimBuilder::new(3, 5)
-        .workload(WorkloadOptions { stop_at: Some(secs(2.0)), ..workload() })
+        .workload(ClientOptions { stop_at: Some(secs(2.0)), ..workload().0 }, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
     sim.run_until(secs(3.0));
     assert!(sim.violation().is_none(), "{:?}", sim.violation());
@@ -86,7 +87,7 @@ fn snapshots_bound_the_log() {
     let config =
         RaftConfig::from(RaftOptions { snapshot_threshold: threshold, ..RaftOptions::default() });
     let mut sim = SimBuilder::new(5, 3)
-        .workload(workload())
+        .workload(workload().0, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
     sim.run_until(secs(3.0));
     assert!(sim.violation().is_none());
@@ -112,7 +113,7 @@ fn a_whole_cluster_power_loss_keeps_acknowledged_writes() {
         ..RaftOptions::default()
     });
     let mut builder = SimBuilder::new(11, 5)
-        .workload(workload())
+        .workload(workload().0, workload().1)
         .disk(DiskOptions { torn_write_probability: 1.0, corrupt_read_probability: 0.2 });
     for (i, at) in [1.0, 1.7, 2.3].into_iter().enumerate() {
         for n in 0..5 {

@@ -1,5 +1,6 @@
-//! One CSV row per seed. Columns are fixed; faults and counters are `name=count` lists and
-//! drawn swarm values `key=value` lists, separated by `;`.
+//! One CSV row per seed. Columns are fixed; checks are `name=finding` lists, faults and
+//! counters `name=count` lists, properties `name=outcome` lists and drawn swarm values
+//! `key=value` lists, separated by `;`.
 
 use sim_core::record::RunRecord;
 
@@ -10,6 +11,7 @@ pub const HEADER: &[&str] = &[
     "bugs",
     "verdict",
     "failure",
+    "checks",
     "events",
     "sim_time_ns",
     "ops_invoked",
@@ -26,6 +28,7 @@ pub const HEADER: &[&str] = &[
     "trace_hash",
     "drawn",
     "counters",
+    "properties",
     "message",
     "replay",
 ];
@@ -46,6 +49,7 @@ pub fn render(records: &[RunRecord]) -> String {
             r.bugs.join(";"),
             r.verdict().name().to_owned(),
             r.failure.clone(),
+            pairs(&r.checks),
             r.events.to_string(),
             r.sim_time_ns.to_string(),
             r.ops_invoked.to_string(),
@@ -62,6 +66,7 @@ pub fn render(records: &[RunRecord]) -> String {
             format!("{:016x}", r.trace_hash),
             pairs(&r.drawn),
             pairs(&r.counters),
+            pairs(&r.properties),
             r.message.clone(),
             r.replay.clone(),
         ];
@@ -85,6 +90,7 @@ mod tests {
             verdict: Some(Verdict::Safety),
             failure: "election_safety".into(),
             message: "two leaders, term 3".into(),
+            checks: vec![("invariants".into(), "fail".into()), ("liveness".into(), "pass".into())],
             faults: vec![("crash".into(), 2), ("pause".into(), 0)],
             trace_hash: 0xabc,
             ..RunRecord::default()
@@ -93,7 +99,10 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), HEADER.join(","));
         let row = lines.next().unwrap();
-        assert!(row.starts_with("s,raft,7,,safety,election_safety,0,"), "{row}");
+        assert!(
+            row.starts_with("s,raft,7,,safety,election_safety,invariants=fail;liveness=pass,0,"),
+            "{row}"
+        );
         assert!(row.contains(",crash=2;pause=0,0000000000000abc,"), "{row}");
         assert!(row.contains("\"two leaders, term 3\""), "{row}");
         assert_eq!(lines.next(), None);

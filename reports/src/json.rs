@@ -17,6 +17,7 @@ fn record_json(r: &RunRecord) -> Value {
         "verdict": r.verdict().name(),
         "failure": r.failure,
         "message": r.message,
+        "checks": pairs(&r.checks),
         "events": r.events,
         "sim_time_ns": r.sim_time_ns,
         "ops": {"invoked": r.ops_invoked, "ok": r.ops_ok, "fail": r.ops_fail, "info": r.ops_info},
@@ -26,6 +27,7 @@ fn record_json(r: &RunRecord) -> Value {
         "trace_hash": format!("{:016x}", r.trace_hash),
         "drawn": pairs(&r.drawn),
         "counters": pairs(&r.counters),
+        "properties": pairs(&r.properties),
         "replay": r.replay,
     })
 }
@@ -88,6 +90,16 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
             })
             .collect()
     };
+    let strings = |key: &str| -> Result<Vec<(String, String)>, String> {
+        object_pairs(key)?
+            .into_iter()
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|s| (k.clone(), s.to_owned()))
+                    .ok_or(format!("\"{key}.{k}\" is not a string"))
+            })
+            .collect()
+    };
     Ok(RunRecord {
         scenario: text("scenario")?,
         protocol: text("protocol")?,
@@ -102,6 +114,7 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
         verdict: Some(verdict),
         failure: text("failure")?,
         message: text("message")?,
+        checks: strings("checks")?,
         events: number(r.get("events"), "events")?,
         sim_time_ns: number(r.get("sim_time_ns"), "sim_time_ns")?,
         ops_invoked: nested("ops", "invoked")?,
@@ -117,15 +130,9 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
         faults: counts("faults")?,
         trace_hash: u64::from_str_radix(&text("trace_hash")?, 16)
             .map_err(|e| format!("trace_hash: {e}"))?,
-        drawn: object_pairs("drawn")?
-            .into_iter()
-            .map(|(k, v)| {
-                v.as_str()
-                    .map(|s| (k.clone(), s.to_owned()))
-                    .ok_or(format!("\"drawn.{k}\" is not a string"))
-            })
-            .collect::<Result<_, _>>()?,
+        drawn: strings("drawn")?,
         counters: counts("counters")?,
+        properties: strings("properties")?,
         replay: text("replay")?,
     })
 }
@@ -144,11 +151,16 @@ mod tests {
             verdict: Some(Verdict::Liveness),
             failure: "liveness".into(),
             message: "no progress".into(),
+            checks: vec![("invariants".into(), "pass".into()), ("liveness".into(), "fail".into())],
             events: 1000,
             faults: vec![("crash".into(), 1)],
             trace_hash: u64::MAX,
             drawn: vec![("network.loss".into(), "0.1".into())],
             counters: vec![("leader_elected".into(), 3)],
+            properties: vec![
+                ("election_safety".into(), "held".into()),
+                ("snapshot_installed".into(), "unreached".into()),
+            ],
             replay: "dsim replay x --seed 42".into(),
             ..RunRecord::default()
         };

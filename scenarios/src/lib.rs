@@ -3,7 +3,6 @@
 //! running one seed of a scenario to its record.
 #![forbid(unsafe_code)]
 
-pub mod checks;
 pub mod combinations;
 pub mod load;
 pub mod plan;

@@ -4,10 +4,11 @@
 use crate::reader::Knob;
 use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, Scenario};
 use sim_core::SimBuilder;
-use sim_core::client::{KeyDistribution, OpMix, WorkloadOptions};
+use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
+use sim_core::kv::{KeyDistribution, KvOptions, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::{LinkOptions, Topology};
 use sim_core::node::NodeId;
@@ -24,6 +25,8 @@ pub struct RunPlan {
     pub options: OptionValues,
     pub bugs: Vec<String>,
     pub builder: SimBuilder,
+    /// How the clients behave and what they ask for; `None` without `[workload]`.
+    pub workload: Option<(ClientOptions, KvOptions)>,
     pub checks: ChecksSpec,
     pub duration: SimTime,
     pub heal_at: SimTime,
@@ -242,7 +245,7 @@ impl Scenario {
             builder = builder.fault_at(heal_at, FaultAction::HealAll);
         }
 
-        if let Some(w) = &self.workload {
+        let workload = self.workload.as_ref().map(|w| {
             let weight = |draw: &mut Draw, key: &str, k: &Knob<i64>| draw.knob(key, k) as u32;
             let mix = OpMix {
                 read: weight(&mut draw, "workload.read", &w.read),
@@ -262,11 +265,12 @@ impl Scenario {
                 _ => KeyDistribution::Uniform,
             };
             let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
-            builder = builder.workload(WorkloadOptions {
-                clients: draw.knob("workload.clients", &w.clients) as u32,
-                mix,
-                keys: draw.knob("workload.keys", &w.keys) as u64,
-                distribution,
+            // Drawn in this order (clients before keys) since the first swarm scenarios.
+            let clients = draw.knob("workload.clients", &w.clients) as u32;
+            let kv =
+                KvOptions { mix, keys: draw.knob("workload.keys", &w.keys) as u64, distribution };
+            let clients = ClientOptions {
+                clients,
                 think_time: draw.latency("workload.think_time", &w.think_time),
                 timeout: draw.duration("workload.timeout", &w.timeout),
                 retry_after: draw.duration("workload.retry_after", &w.retry_after),
@@ -275,8 +279,9 @@ impl Scenario {
                 stop_at: Some(SimTime(
                     duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),
                 )),
-            });
-        }
+            };
+            (clients, kv)
+        });
 
         RunPlan {
             scenario: self.name.clone(),
@@ -285,6 +290,7 @@ impl Scenario {
             options,
             bugs,
             builder,
+            workload,
             checks: self.checks.clone(),
             duration,
             heal_at,

@@ -4,9 +4,12 @@
 
 use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
+use sim_core::kv::KvWorkload;
 use sim_core::names;
+use sim_core::node::Node;
 use sim_core::protocol::{
-    BugSpec, BugSwitches, ConfigError, DeclaredOptions, OptionSpec, OptionValues, Protocol,
+    BugSpec, BugSwitches, ConfigError, DeclaredOptions, OptionSpec, OptionValues, PropertySpec,
+    Protocol,
 };
 use sim_core::selfcheck::{Agreement, Divergence};
 
@@ -29,6 +32,7 @@ pub struct ProtocolEntry {
     pub options: Vec<OptionSpec>,
     pub bugs: Vec<BugSpec>,
     pub configure: ConfigureFn,
+    pub properties: Vec<PropertySpec>,
     pub run: RunFn,
     pub self_check: SelfCheckFn,
 }
@@ -53,7 +57,7 @@ impl Registry {
     }
 
     /// Add protocol `P` (replacing one of the same name).
-    pub fn with<P: Protocol>(mut self) -> Self {
+    pub fn with<P: Protocol + Node<Workload = KvWorkload>>(mut self) -> Self {
         self.entries.retain(|e| e.name != P::NAME);
         self.entries.push(ProtocolEntry {
             name: P::NAME,
@@ -61,6 +65,7 @@ impl Registry {
             options: P::Options::specs(),
             bugs: P::Bugs::specs(),
             configure: |values, bugs| P::configure_from(values, bugs).map(drop),
+            properties: P::properties(),
             run: run_protocol::<P>,
             self_check: self_check::<P>,
         });

@@ -2,11 +2,14 @@
 //! then check what the clients saw (linearizability, liveness after the final heal) and
 //! gather the record that every report prints.
 
-use crate::checks::{self, HistoryVerdict};
 use crate::plan::RunPlan;
+use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
+use sim_core::checker::{Linearizability, latencies, verdict_of};
 use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation, StopReason};
 use sim_core::faults::FaultKind;
 use sim_core::history::History;
+use sim_core::kv::KvWorkload;
+use sim_core::node::Node;
 use sim_core::protocol::Protocol;
 use sim_core::record::{RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
@@ -30,7 +33,7 @@ pub struct RunOutput {
 }
 
 /// Run `plan` with protocol `P`.
-pub fn run_protocol<P: Protocol>(
+pub fn run_protocol<P: Protocol + Node<Workload = KvWorkload>>(
     plan: &RunPlan,
     settings: &RunSettings,
 ) -> Result<RunOutput, String> {
@@ -39,24 +42,23 @@ pub fn run_protocol<P: Protocol>(
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
-        let mut sim = plan
-            .builder
-            .clone()
-            .build_observed::<P, _>(config, (invariants, TraceRecorder::default()));
+        let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()));
         let mut output = execute(plan, &mut sim);
         output.trace = sim.into_observer().1.events;
         Ok(output)
     } else {
-        let mut sim = plan.builder.clone().build_observed::<P, _>(config, (invariants, NoObserver));
+        let mut sim = build::<P, _>(plan, config, (invariants, NoObserver));
         Ok(execute(plan, &mut sim))
     }
 }
 
 /// Run `plan` twice side by side and compare every event.
-pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Divergence>, String> {
+pub fn self_check<P: Protocol + Node<Workload = KvWorkload>>(
+    plan: &RunPlan,
+) -> Result<Result<Agreement, Divergence>, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let mut first = plan.builder.clone().build::<P>(P::configure_from(&plan.options, &bugs)?);
-    let mut second = plan.builder.clone().build::<P>(P::configure_from(&plan.options, &bugs)?);
+    let mut first = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver);
+    let mut second = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver);
     Ok(lockstep(
         &mut first,
         &mut second,
@@ -64,7 +66,25 @@ pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Diver
     ))
 }
 
-fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, O>) -> RunOutput {
+/// The simulation of `plan`, with its clients if it has a workload.
+fn build<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+    plan: &RunPlan,
+    config: P::Config,
+    observer: O,
+) -> Simulation<P, O> {
+    let builder = plan.builder.clone();
+    match &plan.workload {
+        Some((clients, kv)) => builder
+            .workload(clients.clone(), KvWorkload::new(kv.clone()))
+            .build_observed(config, observer),
+        None => builder.build_observed(config, observer),
+    }
+}
+
+fn execute<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+    plan: &RunPlan,
+    sim: &mut Simulation<P, O>,
+) -> RunOutput {
     let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
     let mut record = RunRecord {
         scenario: plan.scenario.clone(),
@@ -75,55 +95,92 @@ fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, 
         ..RunRecord::default()
     };
     fill_stats(&mut record, sim);
-    let history = sim.history().cloned();
+    let results = check(plan, sim, stop);
+    let (verdict, decided) = verdict_of(&results);
     let mut explanation = None;
-    let verdict = if let Some(violation) = sim.violation() {
-        record.failure = violation.invariant.clone();
-        record.message = violation.to_string();
-        Verdict::Safety
-    } else if stop == StopReason::EventLimit {
-        // A run that spins through its event budget proved nothing: a livelock is a
-        // liveness failure, never a pass.
-        record.failure = "event_limit".into();
-        record.message = format!(
+    if let Some(result) = decided {
+        match &result.finding {
+            Finding::Fail { summary, detail } => {
+                record.failure = result.property.clone();
+                record.message = summary.clone();
+                if result.name == "linearizability" {
+                    explanation = Some(detail.clone());
+                }
+            }
+            Finding::Unknown { why } => record.message = why.clone(),
+            Finding::Pass => {}
+        }
+    }
+    record.checks = results.iter().map(|r| (r.name.clone(), r.finding.name().to_owned())).collect();
+    record.verdict = Some(verdict);
+    RunOutput { record, history: sim.history().cloned(), trace: Vec::new(), explanation }
+}
+
+/// Every check of the run, in the fixed order reports show: the protocol's invariants
+/// (checked online), the event limit, then the scenario's checkers.
+fn check<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+    plan: &RunPlan,
+    sim: &Simulation<P, O>,
+    stop: StopReason,
+) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let result = |name: &str, property: &str, severity, finding| CheckResult {
+        name: name.to_owned(),
+        property: property.to_owned(),
+        severity,
+        finding,
+    };
+    if plan.checks.invariants {
+        let (property, finding) = match sim.violation() {
+            Some(violation) => (violation.invariant.as_str(), Finding::fail(violation.to_string())),
+            None => ("invariants", Finding::Pass),
+        };
+        results.push(result("invariants", property, Verdict::Safety, finding));
+    }
+    // A run that spins through its event budget proved nothing: a livelock is a liveness
+    // failure, never a pass.
+    let event_limit = if stop == StopReason::EventLimit {
+        Finding::fail(format!(
             "the run hit its event limit ({} events) at {}, before its end at {}: a livelock, \
              or raise run.max_events",
             plan.max_events,
             sim.now(),
             plan.duration
-        );
-        Verdict::Liveness
-    } else if let Some(history) = &history {
-        match checks::linearizability(history, &plan.checks) {
-            HistoryVerdict::Fails { summary, detail } => {
-                record.failure = "linearizability".into();
-                record.message = summary;
-                explanation = Some(detail);
-                Verdict::Safety
-            }
-            outcome => match plan
-                .checks
-                .liveness_bound
-                .and_then(|bound| checks::liveness(history, plan.heal_at, sim.now(), bound))
-            {
-                Some(message) => {
-                    record.failure = "liveness".into();
-                    record.message = message;
-                    Verdict::Liveness
-                }
-                None if outcome == HistoryVerdict::Unknown => {
-                    record.message =
-                        "linearizability unknown: the checker ran out of budget".into();
-                    Verdict::Unknown
-                }
-                None => Verdict::Pass,
-            },
-        }
+        ))
     } else {
-        Verdict::Pass
+        Finding::Pass
     };
-    record.verdict = Some(verdict);
-    RunOutput { record, history, trace: Vec::new(), explanation }
+    results.push(result("event_limit", "event_limit", Verdict::Liveness, event_limit));
+
+    let finished = Finished {
+        history: sim.history(),
+        nodes: sim.nodes(),
+        heal_at: plan.heal_at,
+        end: sim.now(),
+    };
+    // What happens after the heal is judged only on a run that reached its end.
+    let stopped_early = matches!(stop, StopReason::EventLimit | StopReason::Violation).then(|| {
+        Finding::Unknown { why: format!("not checked: the run stopped early, at {}", sim.now()) }
+    });
+    let mut checkers: Vec<(Box<dyn Checker<P>>, bool)> = Vec::new();
+    if let Some(model) = plan.checks.model() {
+        let budget = plan.checks.budget;
+        checkers.push((Box::new(Linearizability { model, budget }), false));
+    }
+    if plan.checks.convergence {
+        checkers.push((Box::new(Convergence), true));
+    }
+    if let Some(bound) = plan.checks.liveness_bound {
+        checkers.push((Box::new(Liveness { bound }), true));
+    }
+    for (checker, after_heal) in checkers {
+        let finding = match &stopped_early {
+            Some(unchecked) if after_heal => unchecked.clone(),
+            _ => checker.check(&finished),
+        };
+        results.push(result(checker.name(), checker.name(), checker.severity(), finding));
+    }
+    results
 }
 
 fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulation<P, O>) {
@@ -140,7 +197,7 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     record.messages_delivered = messages.delivered;
     record.messages_dropped = messages.dropped();
     if let Some(history) = sim.history() {
-        let latencies = checks::latencies(history);
+        let latencies = latencies(history);
         let at =
             |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied();
         record.latency_p50_ns = at(0.5).unwrap_or(0);
@@ -150,4 +207,9 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     record.faults =
         FaultKind::ALL.iter().map(|&k| (k.name().to_owned(), sim.fault_stats().get(k))).collect();
     record.counters = sim.counters().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    let violated = sim.violation().map(|v| v.invariant.as_str());
+    record.properties = P::properties()
+        .iter()
+        .map(|p| (p.name.to_owned(), p.outcome(violated, sim.counters()).to_owned()))
+        .collect();
 }

@@ -75,6 +75,7 @@ pub const KEYS: &[&str] = &[
     "workload.ops",
     "checks.linearizability",
     "checks.invariants",
+    "checks.convergence",
     "checks.liveness_bound",
     "checks.budget",
     "run.duration",
@@ -184,11 +185,20 @@ pub struct WorkloadSpec {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChecksSpec {
-    /// The model's name ([`ModelKind::name`]), or "none".
-    pub linearizability: String,
+    /// The model linearizability is checked against; `None` (written "none") checks nothing.
+    pub linearizability: Option<ModelKind>,
     pub invariants: bool,
+    /// Every live replica holds the same state at the end.
+    pub convergence: bool,
     pub liveness_bound: Option<SimDuration>,
     pub budget: u64,
+}
+
+impl ChecksSpec {
+    /// The linearizability checker's model; `None` when linearizability is not checked.
+    pub fn model(&self) -> Option<ModelKind> {
+        self.linearizability
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1132,7 +1142,11 @@ fn read_checks(
     loc: Option<&Loc>,
 ) -> ChecksSpec {
     let p = "checks";
-    r.only_keys(t, p, &["linearizability", "invariants", "liveness_bound", "budget"]);
+    r.only_keys(
+        t,
+        p,
+        &["linearizability", "invariants", "convergence", "liveness_bound", "budget"],
+    );
     let appends = workload.is_some_and(|w| may_be_positive(&w.append));
     let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
     let default_model = match workload {
@@ -1179,8 +1193,9 @@ fn read_checks(
         None => workload.map(|_| SimDuration::from_secs(5)),
     };
     ChecksSpec {
-        linearizability: model_name(&model).to_owned(),
+        linearizability: model,
         invariants: r.bool(t, p, "invariants").unwrap_or(true),
+        convergence: r.bool(t, p, "convergence").unwrap_or(false),
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
     }

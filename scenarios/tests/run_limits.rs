@@ -32,3 +32,45 @@ fn a_run_stopped_by_the_event_limit_is_a_liveness_failure() {
     assert_eq!(whole.verdict(), Verdict::Pass, "{}", whole.message);
     assert!(whole.events > 1000, "the limit must really cut the run short");
 }
+
+/// Raft with the convergence check; `{fault}` is spliced in after the heal at 6s.
+fn converging(fault: &str) -> sim_core::record::RunRecord {
+    record_of(&format!("extends = \"raft-base.toml\"\n[checks]\nconvergence = true\n{fault}"))
+}
+
+#[test]
+fn every_checker_is_named_in_the_record_in_a_fixed_order() {
+    let record = converging("");
+    assert_eq!(record.verdict(), Verdict::Pass, "{}", record.message);
+    let checks: Vec<(&str, &str)> =
+        record.checks.iter().map(|(name, found)| (name.as_str(), found.as_str())).collect();
+    assert_eq!(
+        checks,
+        [
+            ("invariants", "pass"),
+            ("event_limit", "pass"),
+            ("linearizability", "pass"),
+            ("convergence", "pass"),
+            ("liveness", "pass"),
+        ]
+    );
+}
+
+#[test]
+fn a_replica_cut_off_after_the_heal_fails_convergence() {
+    let record = converging(
+        "[[faults]]\nat = \"7s\"\naction = \"partition\"\nkind = \"isolate\"\nnode = 4\n",
+    );
+    assert_eq!(record.verdict(), Verdict::Liveness, "{record:?}");
+    assert_eq!(record.failure, "convergence");
+    assert!(record.message.contains("2 different states"), "{}", record.message);
+    assert!(record.checks.contains(&("convergence".into(), "fail".into())));
+    assert!(record.checks.contains(&("linearizability".into(), "pass".into())));
+}
+
+#[test]
+fn after_an_early_stop_the_checks_of_the_end_are_unknown_not_passed() {
+    let cut = record_of(&format!("{RAFT}max_events = 1000\n"));
+    assert!(cut.checks.contains(&("event_limit".into(), "fail".into())));
+    assert!(cut.checks.contains(&("liveness".into(), "unknown".into())), "{:?}", cut.checks);
+}

@@ -1,54 +1,22 @@
-//! Simulated clients and the workload they run. Each client has at most one operation
+//! Simulated clients, whatever workload they run. Each client has at most one operation
 //! open; it records the invocation, sends the request to a node, follows redirects,
 //! re-sends to another node when no answer comes (under the same request id, so a protocol
 //! with sessions applies it once), and gives up at the operation's timeout, recording it as
 //! `info` (indeterminate). As in Jepsen, a process that saw `info` never issues again: the
-//! client continues under a fresh process id.
+//! client continues under a fresh process id. What the operations are, and how they are
+//! recorded, is the [`Workload`]'s.
 
-use crate::history::{EventType, History, HistoryEvent, Value};
+use crate::history::History;
 use crate::latency::Latency;
-use crate::node::{ClientId, NodeId, Op, Reply, Request, RequestId};
+use crate::node::{ClientId, Node, NodeId, Reply, Request, RequestId};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
+use crate::workload::{Outcome, Workload};
 
-/// Relative weights of each operation kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpMix {
-    pub read: u32,
-    pub write: u32,
-    pub cas: u32,
-    pub append: u32,
-}
-
-impl Default for OpMix {
-    fn default() -> Self {
-        OpMix { read: 1, write: 1, cas: 0, append: 0 }
-    }
-}
-
-impl OpMix {
-    fn total(&self) -> u64 {
-        u64::from(self.read) + u64::from(self.write) + u64::from(self.cas) + u64::from(self.append)
-    }
-}
-
-/// How keys are chosen.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum KeyDistribution {
-    Uniform,
-    /// Zipf with this exponent (1.0 is classic; larger is more skewed).
-    Zipf {
-        exponent: f64,
-    },
-}
-
-/// What the clients do.
+/// How the clients behave, whatever their workload.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WorkloadOptions {
+pub struct ClientOptions {
     pub clients: u32,
-    pub mix: OpMix,
-    pub keys: u64,
-    pub distribution: KeyDistribution,
     /// Pause between an operation's completion and the client's next invocation.
     pub think_time: Latency,
     /// An operation with no definite answer by then is recorded as `info`.
@@ -63,13 +31,10 @@ pub struct WorkloadOptions {
     pub stop_at: Option<SimTime>,
 }
 
-impl Default for WorkloadOptions {
+impl Default for ClientOptions {
     fn default() -> Self {
-        WorkloadOptions {
+        ClientOptions {
             clients: 3,
-            mix: OpMix::default(),
-            keys: 3,
-            distribution: KeyDistribution::Uniform,
             think_time: Latency::Uniform {
                 min: SimDuration::from_millis(1),
                 max: SimDuration::from_millis(10),
@@ -83,11 +48,44 @@ impl Default for WorkloadOptions {
     }
 }
 
+/// A simulation builder's clients before a workload is given: none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoClients;
+
+/// A simulation builder's clients: how they behave and the workload they run.
+#[derive(Clone, Debug)]
+pub struct WithClients<W> {
+    pub options: ClientOptions,
+    pub workload: W,
+}
+
+/// The clients a builder holds, made ready for a run of protocol `N`: a workload is
+/// accepted only by a protocol that serves it.
+pub trait ClientsFor<N: Node> {
+    fn into_clients(
+        self,
+        node_count: u32,
+        rngs: impl Fn(u32) -> SimRng,
+    ) -> Option<Clients<N::Workload>>;
+}
+
+impl<N: Node> ClientsFor<N> for NoClients {
+    fn into_clients(self, _: u32, _: impl Fn(u32) -> SimRng) -> Option<Clients<N::Workload>> {
+        None
+    }
+}
+
+impl<N: Node<Workload = W>, W: Workload> ClientsFor<N> for WithClients<W> {
+    fn into_clients(self, node_count: u32, rngs: impl Fn(u32) -> SimRng) -> Option<Clients<W>> {
+        Some(Clients::new(self.options, self.workload, node_count, rngs))
+    }
+}
+
 /// What a client asks the engine to do next.
 #[derive(Debug, PartialEq)]
-pub(crate) enum ClientAction {
+pub(crate) enum ClientAction<Op> {
     /// Deliver `request` to `node` after `delay`.
-    Send { node: NodeId, request: Request, delay: SimDuration },
+    Send { node: NodeId, request: Request<Op>, delay: SimDuration },
     /// Wake the client at `at` with `wake`.
     Wake { at: SimTime, wake: Wake },
 }
@@ -104,19 +102,19 @@ pub enum Wake {
 }
 
 #[derive(Clone, Debug)]
-struct OpenOp {
-    request: Request,
+struct OpenOp<Op> {
+    request: Request<Op>,
     attempts: u32,
     /// Redirects followed at once since the last send of a retry wake-up.
     fast_redirects: u32,
 }
 
 #[derive(Clone, Debug)]
-struct Client {
+struct Client<Op> {
     process: u64,
     seq: u64,
     target: NodeId,
-    open: Option<OpenOp>,
+    open: Option<OpenOp<Op>>,
     rng: SimRng,
 }
 
@@ -138,24 +136,23 @@ const FAST_REDIRECTS: u32 = 8;
 
 /// All clients, their workload and the history they record.
 #[derive(Clone, Debug)]
-pub struct Clients {
-    options: WorkloadOptions,
+pub struct Clients<W: Workload> {
+    options: ClientOptions,
     node_count: u32,
-    clients: Vec<Client>,
-    zipf_cdf: Vec<f64>,
-    next_value: i64,
-    /// The last value the workload wrote to each key (a likely cas expectation).
-    last_written: Vec<Value>,
-    history: History,
+    clients: Vec<Client<W::Op>>,
+    workload: W,
+    history: History<W::Event>,
     stats: ClientStats,
-    /// Values are strings (which `append` concatenates) when the mix appends, else integers.
-    string_values: bool,
 }
 
-impl Clients {
-    pub fn new(options: WorkloadOptions, node_count: u32, rngs: impl Fn(u32) -> SimRng) -> Self {
-        assert!(node_count > 0 && options.keys > 0, "a workload needs nodes and keys");
-        assert!(options.mix.total() > 0, "a workload needs a non-empty op mix");
+impl<W: Workload> Clients<W> {
+    pub fn new(
+        options: ClientOptions,
+        workload: W,
+        node_count: u32,
+        rngs: impl Fn(u32) -> SimRng,
+    ) -> Self {
+        assert!(node_count > 0, "clients need nodes");
         let clients = (0..options.clients)
             .map(|c| {
                 let mut rng = rngs(c);
@@ -163,21 +160,13 @@ impl Clients {
                 Client { process: u64::from(c), seq: 0, target, open: None, rng }
             })
             .collect();
-        let zipf_cdf = match options.distribution {
-            KeyDistribution::Uniform => Vec::new(),
-            KeyDistribution::Zipf { exponent } => zipf_cdf(options.keys, exponent),
-        };
-        let string_values = options.mix.append > 0;
         Clients {
-            last_written: vec![Value::Nil; options.keys as usize],
             options,
             node_count,
             clients,
-            zipf_cdf,
-            next_value: 0,
+            workload,
             history: History::default(),
             stats: ClientStats::default(),
-            string_values,
         }
     }
 
@@ -185,15 +174,19 @@ impl Clients {
         self.clients.len() as u32
     }
 
-    pub fn history(&self) -> &History {
+    pub fn history(&self) -> &History<W::Event> {
         &self.history
+    }
+
+    pub fn workload(&self) -> &W {
+        &self.workload
     }
 
     pub fn stats(&self) -> ClientStats {
         self.stats
     }
 
-    pub fn options(&self) -> &WorkloadOptions {
+    pub fn options(&self) -> &ClientOptions {
         &self.options
     }
 
@@ -213,7 +206,7 @@ impl Clients {
         id: ClientId,
         wake: Wake,
         now: SimTime,
-        out: &mut Vec<ClientAction>,
+        out: &mut Vec<ClientAction<W::Op>>,
     ) {
         match wake {
             Wake::Next => self.invoke(id, now, out),
@@ -242,7 +235,7 @@ impl Clients {
             Wake::Deadline { seq } => {
                 let client = &self.clients[id.0 as usize];
                 if client.open.as_ref().is_some_and(|o| o.request.id.seq == seq) {
-                    self.complete(id, EventType::Info, None, now, out);
+                    self.complete(id, Outcome::Info, now, out);
                 }
             }
         }
@@ -252,9 +245,9 @@ impl Clients {
         &mut self,
         id: ClientId,
         request: RequestId,
-        reply: Reply,
+        reply: Reply<W::Output>,
         now: SimTime,
-        out: &mut Vec<ClientAction>,
+        out: &mut Vec<ClientAction<W::Op>>,
     ) {
         let client = &mut self.clients[id.0 as usize];
         let Some(open) = client.open.as_mut() else { return };
@@ -262,8 +255,8 @@ impl Clients {
             return; // an answer to an attempt we gave up on
         }
         match reply {
-            Reply::Ok(value) => self.complete(id, EventType::Ok, Some(value), now, out),
-            Reply::Fail => self.complete(id, EventType::Fail, None, now, out),
+            Reply::Ok(output) => self.complete(id, Outcome::Ok(&output), now, out),
+            Reply::Fail => self.complete(id, Outcome::Fail, now, out),
             Reply::Redirect(hint) => {
                 self.stats.redirects += 1;
                 open.attempts += 1;
@@ -295,23 +288,16 @@ impl Clients {
             || self.options.stop_at.is_some_and(|stop| now >= stop)
     }
 
-    fn invoke(&mut self, id: ClientId, now: SimTime, out: &mut Vec<ClientAction>) {
+    fn invoke(&mut self, id: ClientId, now: SimTime, out: &mut Vec<ClientAction<W::Op>>) {
         if self.exhausted(now) || self.clients[id.0 as usize].open.is_some() {
             return;
         }
-        let op = self.generate_op(id);
         let client = &mut self.clients[id.0 as usize];
+        let op = self.workload.next_op(id, &mut client.rng);
         client.seq += 1;
         let request = Request { id: RequestId { client: id, seq: client.seq }, op };
         self.stats.invoked += 1;
-        self.history.push(HistoryEvent {
-            process: client.process,
-            kind: EventType::Invoke,
-            f: request.op.function(),
-            key: Some(Value::Int(request.op.key() as i64)),
-            value: request.op.argument(),
-            time: Some(now),
-        });
+        self.history.push(self.workload.record(client.process, &request.op, Outcome::Invoked, now));
         let seq = client.seq;
         let delay = self.options.latency.sample(&mut client.rng);
         client.open = Some(OpenOp { request: request.clone(), attempts: 1, fast_redirects: 0 });
@@ -329,95 +315,24 @@ impl Clients {
     fn complete(
         &mut self,
         id: ClientId,
-        kind: EventType,
-        read: Option<Value>,
+        outcome: Outcome<'_, W::Output>,
         now: SimTime,
-        out: &mut Vec<ClientAction>,
+        out: &mut Vec<ClientAction<W::Op>>,
     ) {
         let client_count = self.clients.len() as u64;
         let client = &mut self.clients[id.0 as usize];
         let open = client.open.take().expect("completing an open operation");
-        let value = match (&open.request.op, read) {
-            (Op::Read { .. }, Some(value)) => value,
-            _ => open.request.op.argument(),
-        };
-        self.history.push(HistoryEvent {
-            process: client.process,
-            kind,
-            f: open.request.op.function(),
-            key: Some(Value::Int(open.request.op.key() as i64)),
-            value,
-            time: Some(now),
-        });
-        match kind {
-            EventType::Ok => self.stats.ok += 1,
-            EventType::Fail => self.stats.fail += 1,
-            EventType::Info => {
+        self.history.push(self.workload.record(client.process, &open.request.op, outcome, now));
+        match outcome {
+            Outcome::Ok(_) => self.stats.ok += 1,
+            Outcome::Fail => self.stats.fail += 1,
+            Outcome::Info => {
                 self.stats.info += 1;
                 client.process += client_count;
             }
-            EventType::Invoke => unreachable!("an invoke does not complete an operation"),
+            Outcome::Invoked => unreachable!("an invocation does not complete an operation"),
         }
         let delay = self.options.think_time.sample(&mut client.rng);
         out.push(ClientAction::Wake { at: now + delay, wake: Wake::Next });
     }
-
-    fn fresh_value(&mut self) -> Value {
-        self.next_value += 1;
-        if self.string_values {
-            Value::Str(format!("{} ", self.next_value))
-        } else {
-            Value::Int(self.next_value)
-        }
-    }
-
-    fn generate_op(&mut self, id: ClientId) -> Op {
-        let mix = self.options.mix;
-        let client = &mut self.clients[id.0 as usize];
-        let key = match self.options.distribution {
-            KeyDistribution::Uniform => client.rng.below(self.options.keys),
-            KeyDistribution::Zipf { .. } => {
-                let u = client.rng.unit();
-                self.zipf_cdf.partition_point(|&p| p < u).min(self.zipf_cdf.len() - 1) as u64
-            }
-        };
-        let mut pick = client.rng.below(mix.total());
-        let expect_current = client.rng.chance(0.75);
-        let mut take = |weight: u32| {
-            let hit = pick < u64::from(weight);
-            pick = pick.saturating_sub(u64::from(weight));
-            hit
-        };
-        if take(mix.read) {
-            return Op::Read { key };
-        }
-        let slot = key as usize;
-        if take(mix.write) {
-            let value = self.fresh_value();
-            self.last_written[slot] = value.clone();
-            return Op::Write { key, value };
-        }
-        if take(mix.cas) {
-            let expected =
-                if expect_current { self.last_written[slot].clone() } else { self.fresh_value() };
-            let new = self.fresh_value();
-            self.last_written[slot] = new.clone();
-            return Op::Cas { key, expected, new };
-        }
-        let value = self.fresh_value();
-        Op::Append { key, value }
-    }
-}
-
-fn zipf_cdf(keys: u64, exponent: f64) -> Vec<f64> {
-    let weights: Vec<f64> = (1..=keys).map(|k| 1.0 / libm::pow(k as f64, exponent)).collect();
-    let total: f64 = weights.iter().sum();
-    let mut acc = 0.0;
-    weights
-        .iter()
-        .map(|w| {
-            acc += w / total;
-            acc
-        })
-        .collect()
 }

@@ -93,14 +93,50 @@ pub struct HistoryEvent {
     pub time: Option<SimTime>,
 }
 
-/// A history: events in the order they happened.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct History {
-    pub events: Vec<HistoryEvent>,
+/// What every history event tells, whatever its workload: whose it is, what kind, and
+/// when. Liveness and latency are computed from this alone.
+pub trait Recorded: Clone + fmt::Debug + PartialEq {
+    /// The client process; a process has at most one operation open at a time.
+    fn process(&self) -> u64;
+    fn kind(&self) -> EventType;
+    /// Virtual time of the event, when known.
+    fn time(&self) -> Option<SimTime>;
+    /// What the operation does, in a word, for messages ("read", "txn").
+    fn label(&self) -> &str;
 }
 
-impl History {
-    pub fn push(&mut self, event: HistoryEvent) {
+impl Recorded for HistoryEvent {
+    fn process(&self) -> u64 {
+        self.process
+    }
+
+    fn kind(&self) -> EventType {
+        self.kind
+    }
+
+    fn time(&self) -> Option<SimTime> {
+        self.time
+    }
+
+    fn label(&self) -> &str {
+        self.f.name()
+    }
+}
+
+/// A history: events in the order they happened. Key-value histories by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct History<E = HistoryEvent> {
+    pub events: Vec<E>,
+}
+
+impl<E> Default for History<E> {
+    fn default() -> Self {
+        History { events: Vec::new() }
+    }
+}
+
+impl<E> History<E> {
+    pub fn push(&mut self, event: E) {
         self.events.push(event);
     }
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod checker;
 pub mod client;
 pub mod clock;
 pub mod disk;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod faults;
 pub mod hash;
 pub mod history;
+pub mod kv;
 pub mod latency;
 pub mod names;
 pub mod network;
@@ -26,6 +28,7 @@ pub mod selfcheck;
 pub mod time;
 pub mod toys;
 pub mod trace;
+pub mod workload;
 
 pub use engine::{
     EngineStats, EventView, NoObserver, Nodes, Observer, RunLimits, SimBuilder, Simulation,

@@ -13,8 +13,9 @@
 //! # Example: a replicated counter
 //!
 //! ```
-//! use sim_core::node::{Context, Node, NodeId, Reply, Request, Op};
+//! use sim_core::node::{Context, Node, NodeId, Reply, Request};
 //! use sim_core::history::Value;
+//! use sim_core::kv::{KvWorkload, Op};
 //! use sim_core::{SimDuration, SimBuilder};
 //!
 //! /// Every node counts the writes it has heard of, persists the count, and gossips it.
@@ -30,6 +31,7 @@
 //!     type Config = ();
 //!     type Msg = Msg;
 //!     type Timer = Timer;
+//!     type Workload = KvWorkload;
 //!
 //!     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
 //!         // Recover: the last synced count, or zero on a fresh disk.
@@ -60,7 +62,7 @@
 //!         }
 //!     }
 //!
-//!     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+//!     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
 //!         match request.op {
 //!             Op::Read { .. } => ctx.reply(request.id, Reply::Ok(Value::Int(self.count))),
 //!             _ => {
@@ -81,9 +83,9 @@
 
 use crate::clock::Clock;
 use crate::disk::Disk;
-use crate::history::{Function, Value};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
+use crate::workload::Workload;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
@@ -116,67 +118,18 @@ pub struct RequestId {
     pub seq: u64,
 }
 
-/// A client operation on a key.
+/// A client request as a node receives it: an operation of the protocol's workload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Op {
-    Read {
-        key: u64,
-    },
-    Write {
-        key: u64,
-        value: Value,
-    },
-    /// Set to `new` if the current value is `expected`.
-    Cas {
-        key: u64,
-        expected: Value,
-        new: Value,
-    },
-    Append {
-        key: u64,
-        value: Value,
-    },
-}
-
-impl Op {
-    pub fn key(&self) -> u64 {
-        match *self {
-            Op::Read { key } | Op::Write { key, .. } => key,
-            Op::Cas { key, .. } | Op::Append { key, .. } => key,
-        }
-    }
-
-    pub fn function(&self) -> Function {
-        match self {
-            Op::Read { .. } => Function::Read,
-            Op::Write { .. } => Function::Write,
-            Op::Cas { .. } => Function::Cas,
-            Op::Append { .. } => Function::Append,
-        }
-    }
-
-    /// The argument as a history records it: nil for a read, `[expected new]` for a cas.
-    pub fn argument(&self) -> Value {
-        match self {
-            Op::Read { .. } => Value::Nil,
-            Op::Write { value, .. } | Op::Append { value, .. } => value.clone(),
-            Op::Cas { expected, new, .. } => Value::List(vec![expected.clone(), new.clone()]),
-        }
-    }
-}
-
-/// A client request as a node receives it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Request {
+pub struct Request<Op> {
     pub id: RequestId,
     pub op: Op,
 }
 
 /// A node's answer to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Reply {
-    /// The operation took effect; for a read, the value read (`Nil` otherwise).
-    Ok(Value),
+pub enum Reply<Output> {
+    /// The operation took effect, with its result (for a key-value read, the value read).
+    Ok(Output),
     /// The operation certainly did not take effect (e.g. a cas whose comparison failed).
     Fail,
     /// Not applied here: ask that node instead (or any other node, for `None`).
@@ -198,6 +151,8 @@ pub trait Node: Sized {
     type Msg: Clone + fmt::Debug + Hash;
     /// The protocol's timer kinds.
     type Timer: Clone + fmt::Debug + Hash;
+    /// What its clients ask of it (e.g. [`crate::kv::KvWorkload`]'s reads and writes).
+    type Workload: Workload;
 
     /// Build the node at its first start or after a crash, recovering from `ctx.disk()`.
     fn start(config: &Self::Config, ctx: &mut Context<'_, Self>) -> Self;
@@ -213,17 +168,26 @@ pub trait Node: Sized {
     }
 
     /// A client request. The default answers that this protocol takes no client requests.
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: RequestOf<Self>) {
         ctx.reply(request.id, Reply::Fail);
     }
 }
+
+/// The operation type of `N`'s workload.
+pub type OpOf<N> = <<N as Node>::Workload as Workload>::Op;
+/// The result type of `N`'s workload.
+pub type OutputOf<N> = <<N as Node>::Workload as Workload>::Output;
+/// A request to `N`.
+pub type RequestOf<N> = Request<OpOf<N>>;
+/// A reply of `N`.
+pub type ReplyOf<N> = Reply<OutputOf<N>>;
 
 /// An effect a handler asked for; the engine applies it after the handler returns.
 #[derive(Debug)]
 pub(crate) enum Effect<N: Node> {
     Send { to: NodeId, msg: N::Msg },
     SetTimer { id: TimerId, delay: SimDuration, timer: N::Timer },
-    Reply { id: RequestId, reply: Reply },
+    Reply { id: RequestId, reply: ReplyOf<N> },
 }
 
 /// The slots of a node's pending timers. A slot is reused after its timer fires or is
@@ -362,7 +326,7 @@ impl<N: Node> Context<'_, N> {
     }
 
     /// Answer a client request (now or in any later handler).
-    pub fn reply(&mut self, id: RequestId, reply: Reply) {
+    pub fn reply(&mut self, id: RequestId, reply: ReplyOf<N>) {
         self.effects.push(Effect::Reply { id, reply });
     }
 

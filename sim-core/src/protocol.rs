@@ -113,6 +113,61 @@ pub struct BugSpec {
     pub doc: &'static str,
 }
 
+/// What a named property promises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Holds in every state of every run: an invariant the protocol's `Invariants`
+    /// observer checks, whose violations carry this name.
+    Always,
+    /// Is reached in some runs: a case the protocol counts (`ctx.count(name)`) when it
+    /// happens. A campaign in which it is never reached did not exercise it.
+    Sometimes,
+}
+
+impl Expect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Expect::Always => "always",
+            Expect::Sometimes => "sometimes",
+        }
+    }
+}
+
+/// A property declared by name, as Stateright declares them: reported per run and summed
+/// per campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PropertySpec {
+    pub name: &'static str,
+    pub expect: Expect,
+    pub doc: &'static str,
+}
+
+impl PropertySpec {
+    pub const fn always(name: &'static str, doc: &'static str) -> Self {
+        PropertySpec { name, expect: Expect::Always, doc }
+    }
+
+    pub const fn sometimes(name: &'static str, doc: &'static str) -> Self {
+        PropertySpec { name, expect: Expect::Sometimes, doc }
+    }
+
+    /// What a run did with this property, given the invariant its violation named, if
+    /// any, and its counters: "held" or "violated" (always), "reached" or "unreached"
+    /// (sometimes).
+    pub fn outcome(
+        &self,
+        violated: Option<&str>,
+        counters: &crate::node::Counters,
+    ) -> &'static str {
+        match self.expect {
+            Expect::Always if violated == Some(self.name) => "violated",
+            Expect::Always => "held",
+            Expect::Sometimes if counters.get(self.name).is_some_and(|&n| n > 0) => "reached",
+            Expect::Sometimes => "unreached",
+        }
+    }
+}
+
 /// Option values by name, as a scenario gave them (each of its option's type, checked by
 /// the scenario loader against the [`OptionSpec`]s); options not given keep their defaults.
 pub type OptionValues = BTreeMap<String, OptionValue>;
@@ -475,11 +530,38 @@ pub trait Protocol: Node {
         let bugs = Self::Bugs::from_names(bugs)?;
         Self::configure(options, bugs).map_err(ConfigError::Refused)
     }
+
+    /// Its named properties: the invariants it always keeps and the cases a campaign
+    /// should sometimes reach.
+    fn properties() -> Vec<PropertySpec> {
+        Vec::new()
+    }
+
+    /// A digest of the replicated state this node has applied, for the convergence check
+    /// (every live replica holds the same once the run is quiet); `None` if the protocol
+    /// does not say.
+    fn replica_digest(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::Counters;
+
+    #[test]
+    fn a_property_is_held_or_violated_reached_or_unreached() {
+        let safety = PropertySpec::always("election_safety", "");
+        let snapshot = PropertySpec::sometimes("snapshot_installed", "");
+        let mut counters = Counters::new();
+        assert_eq!(safety.outcome(None, &counters), "held");
+        assert_eq!(safety.outcome(Some("log_matching"), &counters), "held");
+        assert_eq!(safety.outcome(Some("election_safety"), &counters), "violated");
+        assert_eq!(snapshot.outcome(None, &counters), "unreached");
+        counters.insert("snapshot_installed", 2);
+        assert_eq!(snapshot.outcome(None, &counters), "reached");
+    }
 
     declare_options! {
         /// One option of every type.

@@ -70,6 +70,9 @@ pub struct RunRecord {
     pub failure: String,
     /// A one-paragraph explanation of the failure.
     pub message: String,
+    /// Every checker that ran, by name, with what it found ("pass", "fail", "unknown"), in
+    /// the order the verdict was read off.
+    pub checks: Vec<(String, String)>,
     pub events: u64,
     pub sim_time_ns: u64,
     pub ops_invoked: u64,
@@ -89,6 +92,9 @@ pub struct RunRecord {
     pub drawn: Vec<(String, String)>,
     /// The protocol's named counters.
     pub counters: Vec<(String, u64)>,
+    /// Each declared property, in declaration order, with what this run did with it:
+    /// "held" or "violated" (always), "reached" or "unreached" (sometimes).
+    pub properties: Vec<(String, String)>,
     /// The one command that replays this run.
     pub replay: String,
 }
@@ -96,5 +102,11 @@ pub struct RunRecord {
 impl RunRecord {
     pub fn verdict(&self) -> Verdict {
         self.verdict.unwrap_or(Verdict::Pass)
+    }
+
+    /// What this run did with the property `name` ("held", "violated", "reached",
+    /// "unreached"); `None` if the protocol declares no such property.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.iter().find(|(n, _)| n == name).map(|(_, outcome)| outcome.as_str())
     }
 }

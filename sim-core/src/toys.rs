@@ -3,6 +3,7 @@
 
 use crate::hash::stable_hash;
 use crate::history::Value;
+use crate::kv::{KvWorkload, Op};
 use crate::node::{Context, Node, NodeId, Reply, Request};
 use crate::time::SimDuration;
 
@@ -27,6 +28,7 @@ impl Node for PingPong {
     type Config = PingPongConfig;
     type Msg = PingPongMsg;
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(config: &PingPongConfig, ctx: &mut Context<'_, Self>) -> Self {
         if ctx.id() == NodeId(0) {
@@ -72,6 +74,7 @@ impl Node for Broadcast {
     type Config = BroadcastConfig;
     type Msg = RoundMsg;
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(config: &BroadcastConfig, ctx: &mut Context<'_, Self>) -> Self {
         // Start at a random phase, so rounds of different nodes interleave.
@@ -103,6 +106,7 @@ impl Node for Nondeterministic {
     type Config = ();
     type Msg = RoundMsg;
     type Timer = ();
+    type Workload = KvWorkload;
 
     #[allow(clippy::disallowed_types)] // the point of this toy
     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
@@ -148,6 +152,7 @@ impl Node for Journal {
     type Config = JournalConfig;
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(config: &JournalConfig, ctx: &mut Context<'_, Self>) -> Self {
         let log = ctx.disk().read("log").into_owned();
@@ -175,7 +180,7 @@ impl Node for Journal {
 
     fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, _timer: ()) {}
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         let value = self.records.len() as i64;
         let mut record = [0u8; RECORD_BYTES];
         record[..8].copy_from_slice(&value.to_le_bytes());

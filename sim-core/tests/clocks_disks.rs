@@ -7,10 +7,11 @@ mod common;
 
 use common::{check_property, ms};
 use proptest::prelude::*;
-use sim_core::client::{OpMix, WorkloadOptions};
+use sim_core::client::{ClientOptions, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::{Disk, DiskOptions};
 use sim_core::faults::FaultAction;
+use sim_core::kv::{KvOptions, KvWorkload, OpMix};
 use sim_core::latency::Latency;
 use sim_core::node::{Context, Node, NodeId};
 use sim_core::rng::{SimRng, Stream};
@@ -29,6 +30,7 @@ impl Node for Metronome {
     type Config = SimDuration;
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(period: &SimDuration, ctx: &mut Context<'_, Self>) -> Self {
         ctx.set_timer(*period, ());
@@ -137,17 +139,21 @@ fn offsets_jumps_and_drift_changes_shift_the_node_clock_not_global_time() {
 /// One client writing to a single `Journal` node, with constant delays so the schedule is
 /// exact: the client invokes at 1, 4, 7, ... ms, the node handles each write 1 ms later
 /// (at 2, 5, 8, ... ms) and the client sees the answer 1 ms after that.
-fn journal_builder(seed: u64, disk: DiskOptions) -> SimBuilder {
-    let workload = WorkloadOptions {
-        clients: 1,
+fn journal_builder(seed: u64, disk: DiskOptions) -> SimBuilder<WithClients<KvWorkload>> {
+    let writes = KvOptions {
         mix: OpMix { read: 0, write: 1, cas: 0, append: 0 },
+        keys: 3,
+        ..KvOptions::default()
+    };
+    let clients = ClientOptions {
+        clients: 1,
         think_time: Latency::constant_millis(1),
         latency: Latency::constant_millis(1),
         timeout: SimDuration::from_millis(20),
         retry_after: SimDuration::from_millis(20),
-        ..WorkloadOptions::default()
+        ..ClientOptions::default()
     };
-    SimBuilder::new(seed, 1).workload(workload).disk(disk)
+    SimBuilder::new(seed, 1).workload(clients, KvWorkload::new(writes)).disk(disk)
 }
 
 /// Counts the client writes the journal handled.
@@ -298,6 +304,7 @@ impl Node for EmptyWriter {
     type Config = ();
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
         ctx.disk().append("log", b"");

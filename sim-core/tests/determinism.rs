@@ -6,9 +6,10 @@ mod common;
 
 use common::{Chatter, ChatterConfig, check_property, ms};
 use proptest::prelude::*;
-use sim_core::client::WorkloadOptions;
+use sim_core::client::{ClientOptions, WithClients};
 use sim_core::faults::{DurationRange, NemesisOptions};
 use sim_core::hash::StableHasher;
+use sim_core::kv::KvWorkload;
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::Node;
@@ -100,7 +101,8 @@ struct RunCase {
 }
 
 impl RunCase {
-    fn builder(&self, seed: u64) -> SimBuilder {
+    /// The clients (none when `clients` is zero) run the default key-value workload.
+    fn builder(&self, seed: u64) -> SimBuilder<WithClients<KvWorkload>> {
         let link = LinkOptions {
             latency: self.latency.clone(),
             loss: self.loss,
@@ -121,12 +123,11 @@ impl RunCase {
             ),
             ..NemesisOptions::default()
         };
-        let mut builder = SimBuilder::new(seed, self.n).links(link).nemesis(nemesis);
-        if self.clients > 0 {
-            builder = builder
-                .workload(WorkloadOptions { clients: self.clients, ..WorkloadOptions::default() });
-        }
-        builder
+        let clients = ClientOptions { clients: self.clients, ..ClientOptions::default() };
+        SimBuilder::new(seed, self.n)
+            .links(link)
+            .nemesis(nemesis)
+            .workload(clients, KvWorkload::default())
     }
 }
 

@@ -7,12 +7,13 @@ mod common;
 
 use common::{Chatter, ChatterConfig, NetWatch, check_property, ms};
 use proptest::prelude::*;
-use sim_core::client::{OpMix, WorkloadOptions};
+use sim_core::client::ClientOptions;
 use sim_core::faults::{DurationRange, FaultAction, FaultKind, NemesisOptions, Partition};
 use sim_core::history::{EventType, Function, History, Value};
+use sim_core::kv::{KvOptions, KvWorkload, Op, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
-use sim_core::node::{Context, Node, NodeId, Op, Reply, Request, RequestId};
+use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::{EventView, Observer, Position, RunLimits, SimBuilder, SimDuration, SimTime};
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -260,11 +261,11 @@ fn the_nemesis_reports_its_faults_and_respects_max_down() {
 /// redirects, fails, answers late (from a timer, lost if it crashes first), or not at all.
 struct Kv {
     store: BTreeMap<u64, Value>,
-    late: Vec<(RequestId, Reply)>,
+    late: Vec<(RequestId, Reply<Value>)>,
 }
 
 impl Kv {
-    fn apply(&mut self, op: Op) -> Reply {
+    fn apply(&mut self, op: Op) -> Reply<Value> {
         match op {
             Op::Read { key } => Reply::Ok(self.store.get(&key).cloned().unwrap_or(Value::Nil)),
             Op::Write { key, value } | Op::Append { key, value } => {
@@ -288,6 +289,7 @@ impl Node for Kv {
     type Config = ();
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(_config: &(), _ctx: &mut Context<'_, Self>) -> Self {
         Kv { store: BTreeMap::new(), late: Vec::new() }
@@ -301,7 +303,7 @@ impl Node for Kv {
         }
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         let n = ctx.cluster_size() as u64;
         match ctx.rng().below(10) {
             0 => {
@@ -380,9 +382,12 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
     let totals: Cell<[u64; 6]> = Cell::new([0; 6]);
     check_property(32, (any::<u64>(), 2..=5u32), |(seed, n)| {
         let clients = 4;
-        let workload = WorkloadOptions {
-            clients,
+        let kv = KvOptions {
             mix: OpMix { read: 2, write: 2, cas: 1, append: 0 },
+            ..KvOptions::default()
+        };
+        let workload = ClientOptions {
+            clients,
             timeout: SimDuration::from_millis(150),
             retry_after: SimDuration::from_millis(40),
             latency: Latency::Uniform {
@@ -390,7 +395,7 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
                 max: SimDuration::from_millis(3),
             },
             stop_at: Some(ms(2500)),
-            ..WorkloadOptions::default()
+            ..ClientOptions::default()
         };
         let nemesis = NemesisOptions {
             crash_rate: 20.0,
@@ -404,7 +409,7 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
         };
         let mut sim = SimBuilder::new(seed, n)
             .links(LinkOptions::default())
-            .workload(workload)
+            .workload(workload, KvWorkload::new(kv))
             .nemesis(nemesis)
             .fault_at(ms(2000), FaultAction::HealAll)
             .build::<Kv>(());
@@ -451,6 +456,7 @@ impl Node for Rotating {
     type Config = ();
     type Msg = ();
     type Timer = bool;
+    type Workload = KvWorkload;
 
     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
         let start = SimDuration::from_millis(200 * u64::from(ctx.id().0) + 1);

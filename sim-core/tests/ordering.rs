@@ -6,8 +6,9 @@ mod common;
 
 use common::{Chatter, ChatterConfig, check_property, ms};
 use proptest::prelude::*;
-use sim_core::client::WorkloadOptions;
+use sim_core::client::ClientOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
+use sim_core::kv::KvWorkload;
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::{Context, Node, NodeId, TimerId};
@@ -120,10 +121,10 @@ fn events_run_in_strictly_increasing_time_and_sequence_order() {
     check_property(256, order_case(), |case| {
         let link =
             LinkOptions { latency: case.latency.clone(), loss: 0.0, duplicate: case.duplicate };
-        let workload = WorkloadOptions { clients: 2, ..WorkloadOptions::default() };
+        let clients = ClientOptions { clients: 2, ..ClientOptions::default() };
         let mut builder = SimBuilder::new(case.seed, case.n)
             .links(link)
-            .workload(workload)
+            .workload(clients, KvWorkload::default())
             .nemesis(case.nemesis.clone());
         for (at, action) in &case.schedule {
             builder = builder.fault_at(*at, action.clone());
@@ -209,6 +210,7 @@ impl Node for Timers {
     type Config = Vec<TimerPlan>;
     type Msg = ();
     type Timer = usize;
+    type Workload = KvWorkload;
 
     fn start(plans: &Vec<TimerPlan>, ctx: &mut Context<'_, Self>) -> Self {
         let ids: Vec<TimerId> =
@@ -344,6 +346,7 @@ impl Node for Alarm {
     type Config = ();
     type Msg = ();
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(_config: &(), ctx: &mut Context<'_, Self>) -> Self {
         ctx.set_timer(SimDuration::from_millis(10), ());

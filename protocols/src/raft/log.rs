@@ -10,6 +10,7 @@
 use crate::codec::{self, Decoder, Encoder, Record};
 use sim_core::disk::Disk;
 use sim_core::hash::stable_hash;
+use sim_core::kv::Op;
 use sim_core::node::Request;
 
 pub const LOG_FILE: &str = "raft/log";
@@ -20,7 +21,7 @@ pub enum Command {
     /// Appended by a new leader at the start of its term (§6.4), so that it can commit an
     /// entry of its own term promptly and learn which entries are committed.
     Noop,
-    Client(Request),
+    Client(Request<Op>),
 }
 
 /// One log entry.

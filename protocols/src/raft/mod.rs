@@ -43,14 +43,15 @@
 //!
 //! ```
 //! use protocols::raft::{Bugs, Raft, RaftInvariants, RaftOptions};
-//! use sim_core::client::WorkloadOptions;
+//! use sim_core::client::ClientOptions;
+//! use sim_core::kv::KvWorkload;
 //! use sim_core::protocol::Protocol;
 //! use sim_core::{SimBuilder, SimTime};
 //!
 //! let options = RaftOptions { pre_vote: true, ..RaftOptions::default() };
 //! let config = Raft::configure(options, Bugs::default()).expect("valid options");
 //! let mut sim = SimBuilder::new(1, 5)
-//!     .workload(WorkloadOptions::default())
+//!     .workload(ClientOptions::default(), KvWorkload::default())
 //!     .build_observed::<Raft, _>(config, <Raft as Protocol>::Invariants::default());
 //! sim.run_until(SimTime(1_000_000_000));
 //! assert!(sim.violation().is_none());
@@ -76,8 +77,9 @@ pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
 pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
 
+use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::Protocol;
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -472,6 +474,7 @@ impl Node for Raft {
     type Config = RaftConfig;
     type Msg = Msg;
     type Timer = Timer;
+    type Workload = KvWorkload;
 
     fn is_leader(&self) -> bool {
         Raft::is_leader(self)
@@ -636,7 +639,7 @@ impl Node for Raft {
         self.finish(ctx);
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         self.ghost.clear();
         self.handle_client_request(ctx, request);
         self.finish(ctx);
@@ -655,6 +658,14 @@ impl Protocol for Raft {
     fn configure(options: RaftOptions, bugs: Bugs) -> Result<RaftConfig, String> {
         options.validate()?;
         Ok(RaftConfig { options, bugs })
+    }
+
+    fn replica_digest(&self) -> Option<u64> {
+        Some(self.kv.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        invariants::PROPERTIES.to_vec()
     }
 }
 

@@ -2,13 +2,18 @@
 
 use super::log::Command;
 use super::{PendingRead, Raft, Role};
-use sim_core::node::{Context, Op, Reply, Request, RequestId};
+use sim_core::kv::Op;
+use sim_core::node::{Context, Reply, Request, RequestId};
 
 /// Reads waiting for ReadIndex, at most this many (further reads are redirected).
 const MAX_PENDING_READS: usize = 4096;
 
 impl Raft {
-    pub(super) fn handle_client_request(&mut self, ctx: &mut Context<'_, Self>, request: Request) {
+    pub(super) fn handle_client_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        request: Request<Op>,
+    ) {
         let id = request.id;
         let sessions = !self.config.bugs.no_client_sessions;
         // §6.3: a retry of a request this node has applied gets the cached reply, from

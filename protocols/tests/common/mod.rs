@@ -4,12 +4,13 @@
 
 use protocols::raft::{Raft, RaftConfig, RaftInvariants};
 use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
-use sim_core::client::{ClientStats, OpMix, WorkloadOptions};
+use sim_core::client::{ClientOptions, ClientStats, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::engine::{Simulation, Violation};
 use sim_core::faults::{DurationRange, FaultAction, FaultKind, NemesisOptions, Partition};
 use sim_core::history::{EventType, History};
+use sim_core::kv::{KvOptions, KvWorkload, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::NodeId;
@@ -107,7 +108,7 @@ pub const SETTLE: SimDuration = SimDuration::from_millis(2000);
 pub const OP_TIMEOUT: SimDuration = SimDuration::from_millis(1000);
 
 pub struct Scenario {
-    pub builder: SimBuilder,
+    pub builder: SimBuilder<WithClients<KvWorkload>>,
     pub config: RaftConfig,
     pub targeted: Targeted,
     pub append_workload: bool,
@@ -118,7 +119,7 @@ fn ms(millis: u64) -> SimDuration {
 }
 
 /// The clients' workload: read, write and cas (or read and append) on 3 keys.
-pub fn workload(append: bool) -> WorkloadOptions {
+pub fn workload(append: bool) -> (ClientOptions, KvWorkload) {
     let mix = if append {
         OpMix { read: 1, write: 0, cas: 0, append: 2 }
     } else {
@@ -127,15 +128,14 @@ pub fn workload(append: bool) -> WorkloadOptions {
     workload_of(mix)
 }
 
-pub fn workload_of(mix: OpMix) -> WorkloadOptions {
-    WorkloadOptions {
+pub fn workload_of(mix: OpMix) -> (ClientOptions, KvWorkload) {
+    let clients = ClientOptions {
         clients: 4,
-        mix,
-        keys: 3,
         timeout: OP_TIMEOUT,
         retry_after: ms(200),
-        ..WorkloadOptions::default()
-    }
+        ..ClientOptions::default()
+    };
+    (clients, KvWorkload::new(KvOptions { mix, keys: 3, ..KvOptions::default() }))
 }
 
 fn jittery_links() -> LinkOptions {
@@ -240,7 +240,8 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
             b
         }
     };
-    let builder = builder.workload(workload.unwrap_or_else(|| self::workload(append_workload)));
+    let (clients, kv) = workload.unwrap_or_else(|| self::workload(append_workload));
+    let builder = builder.workload(clients, kv);
     Scenario { builder, config, targeted, append_workload }
 }
 

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 use sim_core::faults::{FaultAction, Partition};
+use sim_core::kv::KvWorkload;
 use sim_core::network::DropReason;
 use sim_core::node::{Context, Node, NodeId};
 use sim_core::{EventView, Nodes, Observer, Position, SimDuration, SimTime, Simulation, Violation};
@@ -62,6 +63,7 @@ impl Node for Chatter {
     type Config = ChatterConfig;
     type Msg = ChatMsg;
     type Timer = ();
+    type Workload = KvWorkload;
 
     fn start(config: &ChatterConfig, ctx: &mut Context<'_, Self>) -> Self {
         let stored = ctx.disk().read("epoch");

@@ -1,0 +1,294 @@
+//! Checkers: what is decided about a run once it has ended, from what the clients saw and
+//! what the nodes hold. Each checker has a name (the one scenarios and reports use), the
+//! verdict its failure gives (safety or liveness), and a finding: pass, fail with a
+//! summary and an explanation, or unknown (its budget ran out) with why. A run's verdict
+//! is read off the list of findings in a fixed order ([`verdict_of`]).
+
+use crate::check::{self, ModelKind};
+use crate::engine::Nodes;
+use crate::history::{EventType, History, Recorded};
+use crate::kv::KvWorkload;
+use crate::node::Node;
+use crate::protocol::Protocol;
+use crate::record::Verdict;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::Workload;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What one checker found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    Pass,
+    /// The property is broken: a one-line summary and the full explanation.
+    Fail {
+        summary: String,
+        detail: String,
+    },
+    /// Not decided, e.g. the checker ran out of budget; `why` says how to decide it.
+    Unknown {
+        why: String,
+    },
+}
+
+impl Finding {
+    /// A failure whose summary is its whole explanation.
+    pub fn fail(summary: impl Into<String>) -> Self {
+        let summary = summary.into();
+        Finding::Fail { detail: summary.clone(), summary }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Finding::Pass => "pass",
+            Finding::Fail { .. } => "fail",
+            Finding::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// One checker's result in a run's record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    /// The checker's name, e.g. "linearizability".
+    pub name: String,
+    /// What broke, when it failed: the checker's name, or the invariant's.
+    pub property: String,
+    /// The verdict a failure of this checker gives: safety or liveness.
+    pub severity: Verdict,
+    pub finding: Finding,
+}
+
+impl fmt::Display for CheckResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.name, self.finding.name())
+    }
+}
+
+/// A run's verdict from its checkers' results: the first safety failure, else the first
+/// liveness failure, else unknown if any checker could not decide, else pass. The
+/// deciding result comes with it.
+pub fn verdict_of(results: &[CheckResult]) -> (Verdict, Option<&CheckResult>) {
+    let failed = |severity| {
+        results.iter().find(|r| r.severity == severity && matches!(r.finding, Finding::Fail { .. }))
+    };
+    if let Some(r) = failed(Verdict::Safety) {
+        return (Verdict::Safety, Some(r));
+    }
+    if let Some(r) = failed(Verdict::Liveness) {
+        return (Verdict::Liveness, Some(r));
+    }
+    match results.iter().find(|r| matches!(r.finding, Finding::Unknown { .. })) {
+        Some(r) => (Verdict::Unknown, Some(r)),
+        None => (Verdict::Pass, None),
+    }
+}
+
+/// The events of `N`'s history.
+pub type EventOf<N> = <<N as Node>::Workload as Workload>::Event;
+
+/// What a checker sees of a finished run.
+pub struct Finished<'a, N: Node> {
+    /// What the clients saw; `None` when the run had no clients.
+    pub history: Option<&'a History<EventOf<N>>>,
+    /// Every node's state at the end (`None` for a crashed one).
+    pub nodes: Nodes<'a, N>,
+    /// When the final heal happened (every fault over).
+    pub heal_at: SimTime,
+    /// When the run stopped.
+    pub end: SimTime,
+}
+
+/// A check over a finished run.
+pub trait Checker<N: Node> {
+    /// The name scenarios and reports use.
+    fn name(&self) -> &'static str;
+    /// The verdict a failure gives: [`Verdict::Safety`] or [`Verdict::Liveness`].
+    fn severity(&self) -> Verdict;
+    fn check(&self, run: &Finished<'_, N>) -> Finding;
+}
+
+/// Linearizability of a key-value history against a model (Wing and Gong's search, with
+/// Lowe's cache and P-compositionality per key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linearizability {
+    pub model: ModelKind,
+    /// Search steps before the checker answers unknown.
+    pub budget: u64,
+}
+
+impl<N: Node<Workload = KvWorkload>> Checker<N> for Linearizability {
+    fn name(&self) -> &'static str {
+        "linearizability"
+    }
+
+    fn severity(&self) -> Verdict {
+        Verdict::Safety
+    }
+
+    fn check(&self, run: &Finished<'_, N>) -> Finding {
+        let Some(history) = run.history else { return Finding::Pass };
+        let verdict = self.model.check(history, self.budget).unwrap_or_else(|e| {
+            panic!("the simulator recorded a history the {:?} model rejects: {e}", self.model)
+        });
+        match verdict {
+            check::Verdict::Linearizable => Finding::Pass,
+            check::Verdict::Unknown { .. } => Finding::Unknown {
+                why: format!(
+                    "linearizability unknown: the checker ran out of its budget of {} steps \
+                     (raise checks.budget)",
+                    self.budget
+                ),
+            },
+            check::Verdict::NotLinearizable(violation) => {
+                let detail = violation.to_string();
+                let first = detail.lines().next().unwrap_or_default();
+                let summary = match detail.lines().find(|l| l.ends_with("impossible in this state"))
+                {
+                    Some(op) => format!("{first} {}", op.trim()),
+                    None => first.to_owned(),
+                };
+                Finding::Fail { summary, detail }
+            }
+        }
+    }
+}
+
+/// Liveness after the final heal: every operation invoked since completes (ok or fail)
+/// within `bound`, and at least one completes ok. For any workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    pub bound: SimDuration,
+}
+
+impl<N: Node> Checker<N> for Liveness {
+    fn name(&self) -> &'static str {
+        "liveness"
+    }
+
+    fn severity(&self) -> Verdict {
+        Verdict::Liveness
+    }
+
+    fn check(&self, run: &Finished<'_, N>) -> Finding {
+        match run.history {
+            Some(history) => match liveness(history, run.heal_at, run.end, self.bound) {
+                Some(message) => Finding::fail(message),
+                None => Finding::Pass,
+            },
+            None => Finding::Pass,
+        }
+    }
+}
+
+/// Liveness of `history` after the heal at `heal_at`, for a run that stopped at `end`:
+/// `None` when it holds; otherwise what failed.
+pub fn liveness<E: Recorded>(
+    history: &History<E>,
+    heal_at: SimTime,
+    end: SimTime,
+    bound: SimDuration,
+) -> Option<String> {
+    let mut open: BTreeMap<u64, SimTime> = BTreeMap::new();
+    let mut invoked_after_heal = 0u64;
+    let mut ok_after_heal = 0u64;
+    for event in &history.events {
+        let Some(time) = event.time() else { continue };
+        match event.kind() {
+            EventType::Invoke => {
+                if time >= heal_at {
+                    invoked_after_heal += 1;
+                    open.insert(event.process(), time);
+                }
+            }
+            kind => {
+                let Some(start) = open.remove(&event.process()) else { continue };
+                let took = time.saturating_since(start);
+                if kind == EventType::Info || took > bound {
+                    return Some(format!(
+                        "after the final heal at {heal_at}, process {}'s {} invoked at {start} {} after {took} (bound {bound})",
+                        event.process(),
+                        event.label(),
+                        if kind == EventType::Info { "timed out" } else { "completed only" },
+                    ));
+                }
+                if kind == EventType::Ok {
+                    ok_after_heal += 1;
+                }
+            }
+        }
+    }
+    if let Some((process, start)) =
+        open.iter().find(|(_, start)| end.saturating_since(**start) > bound)
+    {
+        return Some(format!(
+            "after the final heal at {heal_at}, process {process}'s operation invoked at {start} was still open at the end ({end}), past the bound {bound}"
+        ));
+    }
+    if invoked_after_heal > 0 && ok_after_heal == 0 {
+        return Some(format!("no operation completed ok after the final heal at {heal_at}"));
+    }
+    None
+}
+
+/// Latencies of every operation that completed ok, sorted, in nanoseconds.
+pub fn latencies<E: Recorded>(history: &History<E>) -> Vec<u64> {
+    let mut invoked: BTreeMap<u64, SimTime> = BTreeMap::new();
+    let mut out = Vec::new();
+    for event in &history.events {
+        let Some(time) = event.time() else { continue };
+        match event.kind() {
+            EventType::Invoke => {
+                invoked.insert(event.process(), time);
+            }
+            EventType::Ok => {
+                if let Some(start) = invoked.remove(&event.process()) {
+                    out.push(time.saturating_since(start).as_nanos());
+                }
+            }
+            EventType::Fail | EventType::Info => {
+                invoked.remove(&event.process());
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Convergence: at the end of the run (quiet since the final heal), every live replica
+/// holds the same state ([`Protocol::replica_digest`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Convergence;
+
+impl<N: Protocol> Checker<N> for Convergence {
+    fn name(&self) -> &'static str {
+        "convergence"
+    }
+
+    fn severity(&self) -> Verdict {
+        Verdict::Liveness
+    }
+
+    fn check(&self, run: &Finished<'_, N>) -> Finding {
+        let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for (id, node) in run.nodes.iter() {
+            let Some(node) = node else { continue };
+            let Some(digest) = node.replica_digest() else {
+                return Finding::Unknown {
+                    why: format!("{} does not expose its replicas' state", N::NAME),
+                };
+            };
+            groups.entry(digest).or_default().push(id.to_string());
+        }
+        if groups.len() <= 1 {
+            return Finding::Pass;
+        }
+        let split: Vec<String> = groups.values().map(|nodes| nodes.join(" ")).collect();
+        Finding::fail(format!(
+            "the live replicas hold {} different states at the end ({}), {} after the final heal",
+            groups.len(),
+            split.join(" | "),
+            run.end.saturating_since(run.heal_at)
+        ))
+    }
+}

@@ -1,0 +1,174 @@
+//! `SimBuilder`: everything a run is built from, and the building of a `Simulation`.
+
+use super::{EngineStats, Event, NoObserver, NodeSlot, Observer, Simulation};
+use crate::client::{ClientOptions, ClientsFor, NoClients, Wake, WithClients};
+use crate::clock::{Clock, ClockOptions};
+use crate::disk::{Disk, DiskOptions};
+use crate::faults::{FaultAction, FaultStats, NemesisKind, NemesisOptions};
+use crate::hash::mix64;
+use crate::network::{LinkOptions, Network, Topology};
+use crate::node::{ClientId, Counters, Node, NodeId, TimerTable};
+use crate::queue::EventQueue;
+use crate::rng::{SimRng, Stream};
+use crate::time::SimTime;
+use crate::workload::Workload;
+
+/// Everything a run is built from. Every fault is off unless set. `C` is the clients:
+/// [`NoClients`] until [`SimBuilder::workload`] gives them a workload.
+#[derive(Clone, Debug)]
+pub struct SimBuilder<C = NoClients> {
+    seed: u64,
+    topology: Topology,
+    clocks: Vec<ClockOptions>,
+    disk: DiskOptions,
+    clients: C,
+    nemesis: NemesisOptions,
+    schedule: Vec<(SimTime, FaultAction)>,
+}
+
+impl SimBuilder {
+    /// `node_count` nodes on a full mesh of default links (1 ms, no loss).
+    pub fn new(seed: u64, node_count: u32) -> Self {
+        assert!(node_count > 0, "a cluster needs at least one node");
+        SimBuilder {
+            seed,
+            topology: Topology::full_mesh(node_count, LinkOptions::default()),
+            clocks: vec![ClockOptions::default(); node_count as usize],
+            disk: DiskOptions::default(),
+            clients: NoClients,
+            nemesis: NemesisOptions::default(),
+            schedule: Vec::new(),
+        }
+    }
+}
+
+impl<C> SimBuilder<C> {
+    pub fn node_count(&self) -> u32 {
+        self.topology.node_count()
+    }
+
+    /// Every link behaves as `link`.
+    pub fn links(mut self, link: LinkOptions) -> Self {
+        self.topology = Topology::full_mesh(self.topology.node_count(), link);
+        self
+    }
+
+    pub fn topology(mut self, topology: Topology) -> Self {
+        assert_eq!(topology.node_count(), self.topology.node_count(), "topology size");
+        self.topology = topology;
+        self
+    }
+
+    pub fn clock(mut self, node: NodeId, options: ClockOptions) -> Self {
+        self.clocks[node.0 as usize] = options;
+        self
+    }
+
+    pub fn disk(mut self, options: DiskOptions) -> Self {
+        self.disk = options;
+        self
+    }
+
+    /// Clients that behave as `options` say and run `workload`.
+    pub fn workload<W: Workload>(
+        self,
+        options: ClientOptions,
+        workload: W,
+    ) -> SimBuilder<WithClients<W>> {
+        SimBuilder {
+            seed: self.seed,
+            topology: self.topology,
+            clocks: self.clocks,
+            disk: self.disk,
+            clients: WithClients { options, workload },
+            nemesis: self.nemesis,
+            schedule: self.schedule,
+        }
+    }
+
+    pub fn nemesis(mut self, options: NemesisOptions) -> Self {
+        self.nemesis = options;
+        self
+    }
+
+    /// Inject `action` at global time `at`.
+    pub fn fault_at(mut self, at: SimTime, action: FaultAction) -> Self {
+        self.schedule.push((at, action));
+        self
+    }
+
+    pub fn build<N: Node>(self, config: N::Config) -> Simulation<N>
+    where
+        C: ClientsFor<N>,
+    {
+        self.build_observed(config, NoObserver)
+    }
+
+    pub fn build_observed<N: Node, O: Observer<N>>(
+        self,
+        config: N::Config,
+        observer: O,
+    ) -> Simulation<N, O>
+    where
+        C: ClientsFor<N>,
+    {
+        let seed = self.seed;
+        let n = self.topology.node_count();
+        let nodes = (0..n)
+            .map(|i| NodeSlot {
+                state: None,
+                incarnation: 0,
+                paused_until: SimTime::ZERO,
+                leading: false,
+                clock: Clock::new(self.clocks[i as usize]),
+                rng: SimRng::derive(seed, Stream::Node, u64::from(i)),
+                disk: Disk::new(self.disk, SimRng::derive(seed, Stream::Disk, u64::from(i))),
+                timers: TimerTable::default(),
+            })
+            .collect();
+        let clients =
+            self.clients.into_clients(n, |c| SimRng::derive(seed, Stream::Client, u64::from(c)));
+        let mut queue = EventQueue::with_capacity(1024 + (n as usize).pow(2));
+        for i in 0..n {
+            queue.push(SimTime::ZERO, Event::Start(NodeId(i)));
+        }
+        let mut sim = Simulation {
+            config,
+            seed,
+            now: SimTime::ZERO,
+            queue,
+            network: Network::new(&self.topology, SimRng::derive(seed, Stream::Network, 0)),
+            nodes,
+            held: Vec::new(),
+            deferred: (0..n).map(|_| Vec::new()).collect(),
+            clients,
+            client_rng: SimRng::derive(seed, Stream::Workload, 0),
+            client_actions: Vec::new(),
+            nemesis: self.nemesis,
+            fault_rng: SimRng::derive(seed, Stream::Faults, 0),
+            fault_stats: FaultStats::default(),
+            stats: EngineStats::default(),
+            counters: Counters::new(),
+            effects: Vec::new(),
+            annotations: Vec::new(),
+            trace_hash: mix64(seed),
+            observer,
+            violation: None,
+        };
+        if let Some(clients) = sim.clients.as_mut() {
+            for c in 0..clients.count() {
+                let at = clients.first_wake(ClientId(c), sim.now);
+                sim.queue.push(at, Event::ClientWake { client: ClientId(c), wake: Wake::Next });
+            }
+        }
+        for (at, action) in self.schedule {
+            sim.queue.push(at, Event::Fault(action));
+        }
+        for kind in
+            [NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Partition, NemesisKind::ClockJump]
+        {
+            sim.schedule_nemesis(kind);
+        }
+        sim
+    }
+}
