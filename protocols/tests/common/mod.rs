@@ -10,7 +10,7 @@ use sim_core::disk::DiskOptions;
 use sim_core::engine::{Simulation, Violation};
 use sim_core::faults::{DurationRange, FaultAction, FaultKind, NemesisOptions, Partition};
 use sim_core::history::{EventType, History};
-use sim_core::kv::{KvOptions, KvWorkload, OpMix};
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::NodeId;
@@ -120,22 +120,22 @@ fn ms(millis: u64) -> SimDuration {
 
 /// The clients' workload: read, write and cas (or read and append) on 3 keys.
 pub fn workload(append: bool) -> (ClientOptions, KvWorkload) {
-    let mix = if append {
-        OpMix { read: 1, write: 0, cas: 0, append: 2 }
+    let kv = if append {
+        KvOptions { read: 1, write: 0, cas: 0, append: 2, ..KvOptions::default() }
     } else {
-        OpMix { read: 2, write: 2, cas: 1, append: 0 }
+        KvOptions { read: 2, write: 2, cas: 1, append: 0, ..KvOptions::default() }
     };
-    workload_of(mix)
+    workload_of(kv)
 }
 
-pub fn workload_of(mix: OpMix) -> (ClientOptions, KvWorkload) {
+pub fn workload_of(kv: KvOptions) -> (ClientOptions, KvWorkload) {
     let clients = ClientOptions {
         clients: 4,
         timeout: OP_TIMEOUT,
         retry_after: ms(200),
         ..ClientOptions::default()
     };
-    (clients, KvWorkload::new(KvOptions { mix, keys: 3, ..KvOptions::default() }))
+    (clients, KvWorkload::new(KvOptions { keys: 3, ..kv }).expect("a valid workload"))
 }
 
 fn jittery_links() -> LinkOptions {
@@ -197,7 +197,13 @@ pub fn scenario(mix: Mix, seed: u64, config: &RaftConfig, vary: bool) -> Scenari
         }
         Mix::StaleLeaderReads => {
             targeted = Targeted::MinorityLeader;
-            workload = Some(workload_of(OpMix { read: 30, write: 1, cas: 0, append: 0 }));
+            workload = Some(workload_of(KvOptions {
+                read: 30,
+                write: 1,
+                cas: 0,
+                append: 0,
+                ..KvOptions::default()
+            }));
             base
         }
         Mix::CrashRestartStorm => {
