@@ -67,8 +67,10 @@ pub fn latencies(history: &History) -> Vec<u64> {
 
 /// Liveness after the final heal at `heal_at`: every operation invoked since completes
 /// (ok or fail) within `bound`, and some operation completes ok after the heal (the
-/// cluster served, rather than failing everything). `end` is when the run stopped.
-/// `None` when it holds; otherwise what failed.
+/// cluster served, rather than failing everything). An operation its client gave up on
+/// (info) did not complete, however soon it gave up: scenarios make clients wait at least
+/// the bound (`workload.timeout` >= `checks.liveness_bound`), so that is no sooner than
+/// the bound. `end` is when the run stopped. `None` when it holds; otherwise what failed.
 pub fn liveness(
     history: &History,
     heal_at: SimTime,

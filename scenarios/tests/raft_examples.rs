@@ -121,7 +121,7 @@ const BUGS: &[(&str, &str, u64, &str)] = &[
     ("commit_previous_term", "raft-flapping-leader", 30, "leader_completeness"), // seed 6
     ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),       // seed 4
     ("no_truncate_conflict", "raft-leader-isolation", 5, "log_matching"),        // seed 0
-    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 30
+    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 12
     ("stale_local_read", "raft-minority-leader", 5, "linearizability"),          // seed 0
     ("fixed_election_timeout", "raft-steady", 5, "liveness"),                    // seed 0
     ("commit_index_regresses", "raft-steady", 5, "monotone_commit"),             // seed 0
