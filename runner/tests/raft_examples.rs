@@ -135,9 +135,9 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
 /// first seed that finds it today is in the comment), and the property it breaks.
 const BUGS: &[(&str, &str, u64, &str)] = &[
     ("commit_previous_term", "raft-flapping-leader", 30, "leader_completeness"), // seed 6
-    ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),       // seed 147
+    ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),       // seed 4
     ("no_truncate_conflict", "raft-leader-isolation", 5, "log_matching"),        // seed 0
-    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 30
+    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 12
     ("stale_local_read", "raft-minority-leader", 5, "linearizability"),          // seed 0
     ("fixed_election_timeout", "raft-steady", 5, "liveness"),                    // seed 0
     ("commit_index_regresses", "raft-steady", 5, "monotone_commit"),             // seed 0
@@ -188,13 +188,21 @@ fn checks_invariants_false_turns_the_online_invariants_off() {
     assert!(unchecked.events > checked.events, "the unchecked run goes on to the end");
 }
 
-/// Seeds that once failed liveness with no bug switch: after a back-off round, a client
-/// waited another `retry_after` before following a redirect that named the new leader,
-/// and its operation timed out. A false alarm is a dsim bug.
+/// Seeds that once failed liveness with no bug switch. A false alarm is a dsim bug.
+/// - 869, 995, 1581, 2187, 4248: after a back-off round, a client waited another
+///   `retry_after` before following a redirect that named the new leader, and its
+///   operation timed out.
+/// - 2237, 2406, 4733: after the heal, a node whose log was ahead of a new leader's had
+///   refused it its vote, timed out before the leader's first AppendEntries arrived and
+///   deposed it (Raft without pre-vote, §9.6), up to three times in a row: recovery took
+///   longer than the 2s the clients then waited, though not the 3s the scenario claimed.
+/// - 88924: every operation invoked after the heal was a cas whose comparison failed, and
+///   those that completed ok after the heal had been invoked before it: the checker saw
+///   no ok after the heal.
 #[test]
 fn former_false_alarms_of_raft_crash_frenzy_pass() {
     let frenzy = scenario("raft-crash-frenzy");
-    for seed in [869, 995, 1581, 2187, 4248] {
+    for seed in [869, 995, 1581, 2187, 4248, 2237, 2406, 4733, 88924] {
         let record = run(&frenzy, seed, &[]);
         assert_eq!(record.verdict(), Verdict::Pass, "seed {seed}: {}", record.message);
     }

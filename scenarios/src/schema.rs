@@ -325,15 +325,17 @@ pub fn read_scenario(
     let faults = read_faults(r, root, node_bound, run.as_ref());
     let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
     let workload_entry = entry.map(|e| &e.workload);
-    let workload = r.table(root, "", "workload").map(|t| {
+    let workload_table = r.table(root, "", "workload");
+    let workload = workload_table.map(|t| {
         let loc = &root.get("workload").expect("the table is there").key_loc;
         read_workload(r, t, loc, workload_entry)
     });
+    let timeout_loc = workload_table.and_then(|t| t.get("timeout")).map(|e| &e.item.loc);
     let checks_table = section(r, "checks");
     let checks = read_checks(
         r,
         &checks_table,
-        workload.as_ref(),
+        workload.as_ref().map(|w| (w, timeout_loc)),
         workload_entry,
         root.get("checks").map(|e| &e.key_loc),
     );
@@ -1148,13 +1150,27 @@ fn may_be_positive(w: &WorkloadSpec, name: &str) -> bool {
     })
 }
 
+/// The smallest value a knob can draw.
+fn knob_min(k: &Knob<i64>) -> i64 {
+    match k {
+        Knob::Fixed(n) => *n,
+        Knob::Range(a, b) => *a.min(b),
+        Knob::OneOf(xs) => xs.iter().copied().min().unwrap_or(0),
+    }
+}
+
+/// `workload` comes with where its timeout was set, if it was.
 fn read_checks(
     r: &mut Reader<'_>,
     t: &Table,
-    workload: Option<&WorkloadSpec>,
+    workload: Option<(&WorkloadSpec, Option<&Loc>)>,
     entry: Option<&WorkloadEntry>,
     loc: Option<&Loc>,
 ) -> ChecksSpec {
+    let (workload, timeout_loc) = match workload {
+        Some((w, at)) => (Some(w), at),
+        None => (None, None),
+    };
     let p = "checks";
     let own: Vec<&str> =
         entry.map(|e| e.checkers.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
@@ -1211,10 +1227,42 @@ fn read_checks(
         .filter(|name| r.bool(t, p, name) == Some(false))
         .map(|n| (*n).to_owned())
         .collect();
+    // A client gives up on an operation at its timeout and records it as info, which the
+    // liveness check must count as a failure: it cannot tell whether the operation would
+    // have completed within the bound. So the bound may not exceed the shortest timeout a
+    // seed can draw, or the check would silently demand the timeout instead; by default
+    // it is that timeout.
+    let shortest_timeout = workload.map(|w| SimDuration(knob_min(&w.timeout).max(0) as u64));
     let liveness_bound = match t.get("liveness_bound") {
         Some(e) if e.item.val == Val::Str("none".into()) => None,
-        Some(_) => r.duration(t, p, "liveness_bound"),
-        None => workload.map(|_| SimDuration::from_secs(5)),
+        Some(e) => {
+            let bound = r.duration(t, p, "liveness_bound");
+            if let (Some(bound), Some(timeout)) = (bound, shortest_timeout)
+                && bound > timeout
+            {
+                let set_at = match timeout_loc {
+                    Some(at) => {
+                        let (line, column) = r.sources.line_col(at.file, at.span.start);
+                        let file = r.sources.path(at.file).display();
+                        format!(" (set at {file}:{line}:{column})")
+                    }
+                    None => " (the default)".to_owned(),
+                };
+                r.problem(
+                    &e.item.loc,
+                    "checks.liveness_bound",
+                    format!(
+                        "{bound} is longer than the shortest workload.timeout, {timeout}{set_at}: \
+                         clients give up on an operation at its timeout, and the liveness check \
+                         counts that as a failure, so it would really demand {timeout}; set \
+                         liveness_bound to at most {timeout}, or workload.timeout to at least \
+                         {bound}"
+                    ),
+                );
+            }
+            bound
+        }
+        None => shortest_timeout,
     };
     ChecksSpec {
         linearizability: model,
