@@ -74,7 +74,7 @@ impl PrimaryBackup {
 
     fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request<Op>) -> Applied {
         let mut payload = Vec::new();
-        Encoder { out: &mut payload }.request(&command);
+        Encoder::new(&mut payload).request(&command);
         let mut record = Vec::new();
         codec::frame(&payload, &mut record);
         ctx.disk().append(LOG_FILE, &record);

@@ -40,7 +40,7 @@ impl Entry {
 
 /// The encoded payload of an entry record: its index, its term and its command.
 pub(crate) fn encode_entry(index: u64, entry: &Entry, out: &mut Vec<u8>) {
-    let mut e = Encoder { out };
+    let mut e = Encoder::new(out);
     e.u64(index);
     e.u64(entry.term);
     match &entry.command {

@@ -73,7 +73,7 @@ impl Snapshot {
 /// Overwrite the term and vote. Durable at the next sync.
 pub(crate) fn save_meta(disk: &mut Disk, term: u64, voted_for: Option<NodeId>) {
     let mut payload = Vec::with_capacity(12);
-    let mut e = Encoder { out: &mut payload };
+    let mut e = Encoder::new(&mut payload);
     e.u64(term);
     e.node(voted_for);
     let mut bytes = Vec::with_capacity(payload.len() + codec::HEADER_BYTES);
@@ -84,7 +84,7 @@ pub(crate) fn save_meta(disk: &mut Disk, term: u64, voted_for: Option<NodeId>) {
 /// Overwrite the snapshot. Durable at the next sync.
 pub(crate) fn save_snapshot(disk: &mut Disk, snapshot: &Snapshot) {
     let mut payload = Vec::with_capacity(16 + snapshot.data.0.len());
-    let mut e = Encoder { out: &mut payload };
+    let mut e = Encoder::new(&mut payload);
     e.u64(snapshot.last_index);
     e.u64(snapshot.last_term);
     payload.extend_from_slice(&snapshot.data.0);
