@@ -2,7 +2,7 @@
 //! ([`RecordLog`]), a value overwritten whole ([`DurableCell`]), and their recovery after a
 //! crash ([`Recovery`]), which tells a torn write from a flipped bit.
 //!
-//! Both are files of records in the frame of [`codec`](crate::codec): a length, a checksum
+//! Both are files of records in the frame of [`codec`]: a length, a checksum
 //! over length and payload, the payload. Writes are volatile until the caller syncs the disk
 //! (`disk.sync()`), so a protocol can batch several writes and sync once before any
 //! message or reply that depends on them leaves its handler.
