@@ -172,7 +172,7 @@ pub struct CheckArgs {
     #[arg(long, value_parser = ["jepsen-edn", "jsonl"])]
     pub format: Option<String>,
     /// The sequential model.
-    #[arg(long, default_value = "cas-register", value_parser = ["register", "cas-register", "kv"])]
+    #[arg(long, default_value = "cas-register", value_parser = model_names())]
     pub model: String,
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
@@ -180,6 +180,9 @@ pub struct CheckArgs {
     /// Write an HTML view of the violation.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
+    #[arg(long, value_name = "SIZE", default_value = crate::check::DEFAULT_MAX_INPUT_SIZE, value_parser = crate::check::parse_size)]
+    pub max_input_size: u64,
 }
 
 #[derive(Debug, Args)]
@@ -193,4 +196,11 @@ pub struct BenchArgs {
     /// Operations per generated history, for `checker`.
     #[arg(long, default_value_t = 100_000)]
     pub operations: usize,
+}
+
+/// `--model`'s values: the models by their one name.
+fn model_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        sim_core::check::ModelKind::ALL.iter().map(|model| model.name()),
+    )
 }

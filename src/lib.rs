@@ -168,6 +168,9 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
                         "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
                     })).collect::<Vec<_>>(),
                     "bugs": e.bugs.iter().map(|b| serde_json::json!({"name": b.name, "doc": b.doc})).collect::<Vec<_>>(),
+                    "properties": e.properties.iter().map(|p| serde_json::json!({
+                        "name": p.name, "expect": p.expect.name(), "doc": p.doc,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -192,6 +195,12 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
             out += "  known-bug switches (--bug NAME):\n";
             for b in &e.bugs {
                 out += &format!("    {:<24} {}\n", b.name, b.doc);
+            }
+        }
+        if !e.properties.is_empty() {
+            out += "  properties:\n";
+            for p in &e.properties {
+                out += &format!("    {:<24} {:<9} {}\n", p.name, p.expect.name(), p.doc);
             }
         }
     }

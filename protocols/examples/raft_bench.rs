@@ -5,7 +5,7 @@
 //! cargo run --release -p protocols --example raft_bench [seeds]
 //! ```
 
-use protocols::raft::{Raft, RaftConfig, RaftInvariants};
+use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
 use sim_core::client::{ClientOptions, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
@@ -60,13 +60,13 @@ fn builder(seed: u64, faults: bool) -> SimBuilder<WithClients<KvWorkload>> {
 }
 
 fn config(faults: bool) -> RaftConfig {
-    RaftConfig {
+    RaftConfig::from(RaftOptions {
         pre_vote: faults,
         check_quorum: faults,
         snapshot_threshold: 100,
         sync_delay: if faults { ms(2) } else { SimDuration::ZERO },
-        ..RaftConfig::default()
-    }
+        ..RaftOptions::default()
+    })
 }
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall-clock timing of a benchmark

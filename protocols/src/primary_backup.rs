@@ -21,19 +21,36 @@ use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, OptionValue, Options, Protocol};
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 
 const PRIMARY: NodeId = NodeId(0);
 const LOG_FILE: &str = "log";
 
+sim_core::declare_options! {
+    /// The options a scenario may set.
+    pub struct Options {
+        /// How often the primary re-sends unacknowledged entries.
+        retransmit_interval: SimDuration = SimDuration::from_millis(50),
+        /// Most entries re-sent to one backup per round.
+        batch: usize = 64,
+    }
+}
+
+sim_core::declare_bugs! {
+    /// The known-bug switches.
+    pub struct Bugs {
+        /// Backups answer reads from their own, possibly stale, state.
+        backup_reads,
+    }
+}
+
+/// The configuration every node starts from.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub retransmit_interval: SimDuration,
-    /// Most entries sent in one retransmission round to one backup.
-    pub batch: usize,
-    pub backup_reads: bool,
+    pub options: Options,
+    pub bugs: Bugs,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -87,7 +104,7 @@ impl PrimaryBackup {
 
     fn replicate(&self, ctx: &mut Context<'_, Self>, to: NodeId) {
         let from = self.acked[to.0 as usize] as usize;
-        for (i, command) in self.log.iter().enumerate().skip(from).take(self.config.batch) {
+        for (i, command) in self.log.iter().enumerate().skip(from).take(self.config.options.batch) {
             ctx.send(to, Msg::Replicate { index: i as u64 + 1, command: command.clone() });
         }
     }
@@ -140,7 +157,7 @@ impl Node for PrimaryBackup {
             node.log.push(command);
         }
         if Self::is_primary(ctx) {
-            ctx.set_timer(config.retransmit_interval, Timer::Retransmit);
+            ctx.set_timer(config.options.retransmit_interval, Timer::Retransmit);
         } else {
             ctx.send(PRIMARY, Msg::Ack { index: node.log.len() as u64 });
         }
@@ -183,7 +200,7 @@ impl Node for PrimaryBackup {
                         self.replicate(ctx, peer);
                     }
                 }
-                ctx.set_timer(self.config.retransmit_interval, Timer::Retransmit);
+                ctx.set_timer(self.config.options.retransmit_interval, Timer::Retransmit);
             }
         }
     }
@@ -191,7 +208,7 @@ impl Node for PrimaryBackup {
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if !Self::is_primary(ctx) {
             match request.op {
-                Op::Read { key } if self.config.backup_reads => {
+                Op::Read { key } if self.config.bugs.backup_reads => {
                     ctx.reply(request.id, Reply::Ok(self.store.read(key)));
                 }
                 _ => ctx.reply(request.id, Reply::Redirect(Some(PRIMARY))),
@@ -279,43 +296,24 @@ impl Protocol for PrimaryBackup {
     const SUMMARY: &'static str =
         "Primary-copy replication with a fixed primary (node 0) and synchronous backups";
     type Invariants = Invariants;
+    type Options = Options;
+    type Bugs = Bugs;
 
-    fn options() -> Vec<OptionSpec> {
-        vec![
-            OptionSpec {
-                name: "retransmit_interval",
-                default: OptionValue::Duration(SimDuration::from_millis(50)),
-                doc: "How often the primary re-sends unacknowledged entries",
-            },
-            OptionSpec {
-                name: "batch",
-                default: OptionValue::Int(64),
-                doc: "Most entries re-sent to one backup per round",
-            },
-        ]
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        vec![BugSpec {
-            name: "backup_reads",
-            doc: "Backups answer reads from their own, possibly stale, state",
-        }]
-    }
-
-    fn configure(options: &Options, bugs: &[&str]) -> Result<Config, String> {
-        let specs = Self::options();
-        let batch = options.int(&specs, "batch");
-        if batch < 1 {
-            return Err(format!("batch must be at least 1, not {batch}"));
+    fn configure(options: Options, bugs: Bugs) -> Result<Config, String> {
+        if options.batch < 1 {
+            return Err(format!("batch must be at least 1, not {}", options.batch));
         }
-        Ok(Config {
-            retransmit_interval: options.duration(&specs, "retransmit_interval"),
-            batch: batch as usize,
-            backup_reads: bugs.contains(&"backup_reads"),
-        })
+        Ok(Config { options, bugs })
     }
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.store.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        vec![PropertySpec::always(
+            "state_machine_safety",
+            "No two nodes hold different commands at one log index.",
+        )]
     }
 }

@@ -1,14 +1,14 @@
 //! Primary-backup's recovery from its disk: its log is a `durable::RecordLog`, so a read
 //! that flips a bit is read again (or outvoted), never taken for a torn tail and cut.
 
-use protocols::primary_backup::{Config, Invariants, PrimaryBackup};
+use protocols::primary_backup::{Bugs, Config, Invariants, Options, PrimaryBackup};
 use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
 use sim_core::kv::{KvOptions, KvWorkload, OpMix};
 use sim_core::latency::Latency;
 use sim_core::node::NodeId;
-use sim_core::{SimBuilder, SimDuration, SimTime};
+use sim_core::{SimBuilder, SimTime};
 
 const BACKUP: NodeId = NodeId(1);
 
@@ -36,11 +36,7 @@ fn run(seed: u64) -> (usize, usize, sim_core::Simulation<PrimaryBackup, Invarian
         ..ClientOptions::default()
     };
     let every_read_corrupt = DiskOptions { corrupt_read_probability: 1.0, ..Default::default() };
-    let config = Config {
-        retransmit_interval: SimDuration::from_millis(50),
-        batch: 64,
-        backup_reads: false,
-    };
+    let config = Config { options: Options::default(), bugs: Bugs::default() };
     let mut sim = SimBuilder::new(seed, 3)
         .workload(clients, KvWorkload::new(writes))
         .fault_at(half_past(300), FaultAction::Crash(BACKUP))

@@ -10,11 +10,14 @@
 mod common;
 
 use common::{Mix, find_violation, run};
-use protocols::raft::RaftConfig;
-use sim_core::protocol::Options;
+use protocols::raft::{Bugs, RaftConfig};
+use sim_core::protocol::BugSwitches;
 
 fn config_with(bug: &str) -> RaftConfig {
-    RaftConfig::from_options(&Options::default(), &[bug]).expect("a known bug switch")
+    RaftConfig {
+        bugs: Bugs::from_names(&[bug]).expect("a known bug switch"),
+        ..RaftConfig::default()
+    }
 }
 
 /// Sweep `mix` with `bug` on; the first violation must come within `max_seeds` and be

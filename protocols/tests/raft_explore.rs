@@ -11,8 +11,8 @@
 mod common;
 
 use common::{Mix, Totals, run};
-use protocols::raft::{BUGS, RaftConfig};
-use sim_core::protocol::Options;
+use protocols::raft::{Bugs, RaftConfig};
+use sim_core::protocol::BugSwitches;
 use std::collections::BTreeSet;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -70,8 +70,9 @@ fn sweep() {
 fn bugs() {
     let seeds = env_number("SEEDS", 30);
     let only = std::env::var("BUG").ok();
-    for bug in BUGS.iter().filter(|b| only.as_deref().is_none_or(|o| o == b.name)) {
-        let config = RaftConfig::from_options(&Options::default(), &[bug.name]).expect("known");
+    for bug in Bugs::specs().iter().filter(|b| only.as_deref().is_none_or(|o| o == b.name)) {
+        let bugs = Bugs::from_names(&[bug.name]).expect("known");
+        let config = RaftConfig { bugs, ..RaftConfig::default() };
         for mix in mixes() {
             let mut found = Vec::new();
             for seed in 0..seeds {

@@ -3,6 +3,7 @@
 //! running one seed of a scenario to its record.
 #![forbid(unsafe_code)]
 
+pub mod combinations;
 pub mod load;
 pub mod plan;
 pub mod reader;

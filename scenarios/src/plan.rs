@@ -12,10 +12,9 @@ use sim_core::kv::{KeyDistribution, KvOptions, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::{LinkOptions, Topology};
 use sim_core::node::NodeId;
-use sim_core::protocol::{OptionValue, Options};
+use sim_core::protocol::{OptionValue, OptionValues};
 use sim_core::rng::{SimRng, Stream};
 use sim_core::{SimDuration, SimTime};
-use std::collections::BTreeMap;
 
 /// One seed of one scenario, ready to run.
 #[derive(Clone, Debug)]
@@ -23,7 +22,7 @@ pub struct RunPlan {
     pub scenario: String,
     pub protocol: String,
     pub seed: u64,
-    pub options: Options,
+    pub options: OptionValues,
     pub bugs: Vec<String>,
     pub builder: SimBuilder,
     /// How the clients behave and what they ask for; `None` without `[workload]`.
@@ -168,19 +167,25 @@ impl Draw {
 }
 
 impl Scenario {
-    /// The run of `seed`, with `extra_bugs` switched on over what the file says.
-    pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
-        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
-        let mut options = BTreeMap::new();
-        for (name, knob) in &self.options {
-            options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
-        }
+    /// The scenario's bug switches and then those of `extra_bugs` it does not name.
+    pub fn bugs_with(&self, extra_bugs: &[String]) -> Vec<String> {
         let mut bugs = self.bugs.clone();
         for bug in extra_bugs {
             if !bugs.contains(bug) {
                 bugs.push(bug.clone());
             }
         }
+        bugs
+    }
+
+    /// The run of `seed`, with `extra_bugs` switched on over what the file says.
+    pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
+        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
+        let mut options = OptionValues::new();
+        for (name, knob) in &self.options {
+            options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
+        }
+        let bugs = self.bugs_with(extra_bugs);
 
         let default_link = draw.link("network", &self.network);
         let mut topology = Topology::full_mesh(self.nodes, default_link);
@@ -282,7 +287,7 @@ impl Scenario {
             scenario: self.name.clone(),
             protocol: self.protocol.clone(),
             seed,
-            options: Options::new(options),
+            options,
             bugs,
             builder,
             workload,

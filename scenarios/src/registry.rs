@@ -5,8 +5,12 @@
 use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
 use sim_core::kv::KvWorkload;
+use sim_core::names;
 use sim_core::node::Node;
-use sim_core::protocol::{BugSpec, OptionSpec, Protocol};
+use sim_core::protocol::{
+    BugSpec, BugSwitches, ConfigError, DeclaredOptions, OptionSpec, OptionValues, PropertySpec,
+    Protocol,
+};
 use sim_core::selfcheck::{Agreement, Divergence};
 
 /// Runs one plan of a protocol; an `Err` is a configuration the protocol refused.
@@ -15,13 +19,20 @@ pub type RunFn = fn(&RunPlan, &RunSettings) -> Result<RunOutput, String>;
 /// Runs one plan twice in lockstep (the determinism self-check).
 pub type SelfCheckFn = fn(&RunPlan) -> Result<Result<Agreement, Divergence>, String>;
 
+/// Configures a protocol from option values and bug names without running it: how a
+/// scenario's combinations are checked at load.
+pub type ConfigureFn = fn(&OptionValues, &[String]) -> Result<(), ConfigError>;
+
 /// What the registry knows of one protocol.
 #[derive(Clone)]
 pub struct ProtocolEntry {
     pub name: &'static str,
     pub summary: &'static str,
+    /// Its options and bug switches, as the protocol declared them.
     pub options: Vec<OptionSpec>,
     pub bugs: Vec<BugSpec>,
+    pub configure: ConfigureFn,
+    pub properties: Vec<PropertySpec>,
     pub run: RunFn,
     pub self_check: SelfCheckFn,
 }
@@ -51,8 +62,10 @@ impl Registry {
         self.entries.push(ProtocolEntry {
             name: P::NAME,
             summary: P::SUMMARY,
-            options: P::options(),
-            bugs: P::bugs(),
+            options: P::Options::specs(),
+            bugs: P::Bugs::specs(),
+            configure: |values, bugs| P::configure_from(values, bugs).map(drop),
+            properties: P::properties(),
             run: run_protocol::<P>,
             self_check: self_check::<P>,
         });
@@ -69,5 +82,17 @@ impl Registry {
 
     pub fn entries(&self) -> &[ProtocolEntry] {
         &self.entries
+    }
+}
+
+impl ProtocolEntry {
+    /// The declared option called `name`, or the message naming the closest one.
+    pub fn option(&self, name: &str) -> Result<&OptionSpec, String> {
+        names::lookup("option", name, &self.options, |o| o.name)
+    }
+
+    /// The declared bug switch called `name`, or the message naming the closest one.
+    pub fn bug(&self, name: &str) -> Result<&BugSpec, String> {
+        names::lookup("bug switch", name, &self.bugs, |b| b.name)
     }
 }

@@ -38,7 +38,7 @@ pub fn run_protocol<P: Protocol + Node<Workload = KvWorkload>>(
     settings: &RunSettings,
 ) -> Result<RunOutput, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let config = P::configure(&plan.options, &bugs)?;
+    let config = P::configure_from(&plan.options, &bugs)?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
@@ -57,8 +57,8 @@ pub fn self_check<P: Protocol + Node<Workload = KvWorkload>>(
     plan: &RunPlan,
 ) -> Result<Result<Agreement, Divergence>, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let mut first = build::<P, _>(plan, P::configure(&plan.options, &bugs)?, NoObserver);
-    let mut second = build::<P, _>(plan, P::configure(&plan.options, &bugs)?, NoObserver);
+    let mut first = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver);
+    let mut second = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver);
     Ok(lockstep(
         &mut first,
         &mut second,
@@ -207,4 +207,9 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     record.faults =
         FaultKind::ALL.iter().map(|&k| (k.name().to_owned(), sim.fault_stats().get(k))).collect();
     record.counters = sim.counters().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    let violated = sim.violation().map(|v| v.invariant.as_str());
+    record.properties = P::properties()
+        .iter()
+        .map(|p| (p.name.to_owned(), p.outcome(violated, sim.counters()).to_owned()))
+        .collect();
 }

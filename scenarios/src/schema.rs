@@ -2,14 +2,15 @@
 //! validated [`Scenario`]. Every key, its type, default and an example are listed in
 //! `docs/scenario-reference.md`; `KEYS` below is the list that document is tested against.
 
+use crate::combinations::{self, Refusal};
 use crate::reader::{Knob, Reader, join};
-use crate::registry::Registry;
+use crate::registry::{ProtocolEntry, Registry};
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
 use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
 use sim_core::node::NodeId;
-use sim_core::protocol::OptionValue;
+use sim_core::protocol::{ConfigError, OptionValue};
 
 /// Every key a scenario may use, as `section.key` (the top level has no section).
 pub const KEYS: &[&str] = &[
@@ -89,8 +90,6 @@ const TOP: &[&str] = &[
 ];
 const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
 const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
-pub const PARTITION_KINDS: &[&str] =
-    &["isolate", "mute-one", "halves", "bridge", "ring", "isolate-leader", "leader-minority"];
 const FAULT_ACTIONS: &[&str] = &[
     "crash",
     "restart",
@@ -104,7 +103,13 @@ const FAULT_ACTIONS: &[&str] = &[
     "disk",
     "heal-all",
 ];
-pub const MODELS: &[&str] = &["none", "register", "cas-register", "kv"];
+/// The models `checks.linearizability` may name; `None` checks nothing.
+const MODELS: [Option<ModelKind>; 4] =
+    [None, Some(ModelKind::Register), Some(ModelKind::CasRegister), Some(ModelKind::KeyValue)];
+
+fn model_name(model: &Option<ModelKind>) -> &'static str {
+    model.map_or("none", ModelKind::name)
+}
 
 /// A latency distribution whose parameters may be swarm knobs (durations in ns).
 #[derive(Clone, Debug, PartialEq)]
@@ -180,8 +185,8 @@ pub struct WorkloadSpec {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChecksSpec {
-    /// "none", "register", "cas-register" or "kv".
-    pub linearizability: String,
+    /// The model linearizability is checked against; `None` (written "none") checks nothing.
+    pub linearizability: Option<ModelKind>,
     pub invariants: bool,
     /// Every live replica holds the same state at the end.
     pub convergence: bool,
@@ -192,10 +197,7 @@ pub struct ChecksSpec {
 impl ChecksSpec {
     /// The linearizability checker's model; `None` when linearizability is not checked.
     pub fn model(&self) -> Option<ModelKind> {
-        match self.linearizability.as_str() {
-            "none" => None,
-            name => Some(name.parse().expect("the model was validated")),
-        }
+        self.linearizability
     }
 }
 
@@ -391,56 +393,125 @@ fn read_protocol(
         }
         return (None, Vec::new(), Vec::new());
     };
+    let protocol_loc = root.get("protocol").map_or(root_loc, |e| &e.key_loc);
     r.only_keys(table, "protocol", &["name", "bugs", "options"]);
-    let names = registry.names();
-    let name = match table.get("name") {
-        Some(entry) => r.name_item(&entry.item, "protocol.name", &names),
+    let entry = match table.get("name") {
+        Some(e) => {
+            r.named_item(&e.item, "protocol.name", "protocol", registry.entries(), |p| p.name)
+        }
         None => {
             r.problem(
-                root.get("protocol").map_or(root_loc, |e| &e.key_loc),
+                protocol_loc,
                 "protocol.name",
-                format!("missing; expected one of: {}", names.join(", ")),
+                format!("missing; expected one of: {}", registry.names().join(", ")),
             );
             None
         }
     };
-    let Some(entry) = name.as_deref().and_then(|n| registry.get(n)) else {
-        return (name, Vec::new(), Vec::new());
+    let Some(entry) = entry else {
+        return (None, Vec::new(), Vec::new());
     };
-    let bug_names: Vec<&str> = entry.bugs.iter().map(|b| b.name).collect();
-    let mut bugs = Vec::new();
-    if let Some(e) = table.get("bugs") {
-        match &e.item.val {
-            Val::Array(items) => {
-                for item in items {
-                    let valid = if bug_names.is_empty() {
-                        vec!["(this protocol has no bug switches)"]
-                    } else {
-                        bug_names.clone()
-                    };
-                    if let Some(bug) = r.name_item(item, "protocol.bugs", &valid) {
-                        bugs.push(bug);
-                    }
-                }
-            }
-            other => r.problem(
-                &e.item.loc,
-                "protocol.bugs",
-                format!("expected an array of bug names, found {}", other.type_name()),
-            ),
+    let problems_before = r.problems.len();
+    let bugs = read_bugs(r, table, entry);
+    let options_table = r.table(table, "protocol", "options");
+    let options = options_table.map(|t| read_options(r, t, entry)).unwrap_or_default();
+    // Only values that each read well are worth combining.
+    if r.problems.len() == problems_before
+        && let Some(refusal) = combinations::first_refusal(entry, &options, &bugs_of(&bugs))
+    {
+        let options_loc = table.get("options").map(|e| &e.key_loc);
+        let (loc, key) = refusal_site(&refusal, options_table, &bugs, options_loc, protocol_loc);
+        r.problem(loc, &key, refusal.describe(entry.name));
+    }
+    (Some(entry.name.to_owned()), options, bugs_of(&bugs))
+}
+
+/// `[protocol.options]`, each of a declared option and of its type, in declaration order.
+fn read_options(r: &mut Reader<'_>, opts: &Table, entry: &ProtocolEntry) -> ProtocolOptions {
+    for (name, e) in &opts.entries {
+        if let Err(message) = entry.option(name) {
+            r.problem(&e.key_loc, &join("protocol.options", name), message);
         }
     }
     let mut options = Vec::new();
-    if let Some(opts) = r.table(table, "protocol", "options") {
-        let option_names: Vec<&str> = entry.options.iter().map(|o| o.name).collect();
-        r.only_keys(opts, "protocol.options", &option_names);
-        for spec in &entry.options {
-            if let Some(knob) = read_option(r, opts, spec) {
-                options.push((spec.name.to_owned(), knob));
-            }
+    for spec in &entry.options {
+        if let Some(knob) = read_option(r, opts, spec) {
+            options.push((spec.name.to_owned(), knob));
         }
     }
-    (name, options, bugs)
+    options
+}
+
+/// The bug switches turned on in `[protocol]`, with where each is named.
+fn read_bugs<'t>(
+    r: &mut Reader<'_>,
+    table: &'t Table,
+    entry: &ProtocolEntry,
+) -> Vec<(String, &'t Loc)> {
+    let mut bugs = Vec::new();
+    let Some(e) = table.get("bugs") else { return bugs };
+    let Val::Array(items) = &e.item.val else {
+        r.problem(
+            &e.item.loc,
+            "protocol.bugs",
+            format!("expected an array of bug switch names, found {}", e.item.val.type_name()),
+        );
+        return bugs;
+    };
+    for item in items {
+        if let Some(bug) =
+            r.named_item(item, "protocol.bugs", "bug switch", &entry.bugs, |b| b.name)
+        {
+            bugs.push((bug.name.to_owned(), &item.loc));
+        }
+    }
+    bugs
+}
+
+fn bugs_of(bugs: &[(String, &Loc)]) -> Vec<String> {
+    bugs.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// Where to report a refused combination: at the option whose value is bad, or else at
+/// the option or bug switch the protocol's message names first, or else at the options.
+fn refusal_site<'t>(
+    refusal: &Refusal,
+    options: Option<&'t Table>,
+    bugs: &[(String, &'t Loc)],
+    options_loc: Option<&'t Loc>,
+    protocol_loc: &'t Loc,
+) -> (&'t Loc, String) {
+    let option_site = |name: &str| {
+        let entry = options?.get(name)?;
+        Some((&entry.item.loc, join("protocol.options", name)))
+    };
+    if let ConfigError::BadValue { option, .. } = &refusal.error
+        && let Some(site) = option_site(option)
+    {
+        return site;
+    }
+    let message = refusal.error.to_string();
+    let given = options.into_iter().flat_map(|t| t.entries.keys());
+    let named = given
+        .filter_map(|name| Some((first_mention(&message, name)?, option_site(name)?)))
+        .chain(bugs.iter().filter_map(|(name, loc)| {
+            Some((first_mention(&message, name)?, (*loc, "protocol.bugs".to_owned())))
+        }))
+        .min_by_key(|(at, _)| *at);
+    match (named, options_loc) {
+        (Some((_, site)), _) => site,
+        (None, Some(loc)) => (loc, "protocol.options".to_owned()),
+        (None, None) => (protocol_loc, "protocol".to_owned()),
+    }
+}
+
+/// Where `name` first appears in `text` as a whole word (not inside a longer name).
+fn first_mention(text: &str, name: &str) -> Option<usize> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).map(|(at, _)| at).find(|&at| {
+        !text[..at].chars().next_back().is_some_and(word)
+            && !text[at + name.len()..].chars().next().is_some_and(word)
+    })
 }
 
 fn read_option(
@@ -570,7 +641,9 @@ pub(crate) fn read_latency(
         );
     };
     let dist = match spec.get("dist") {
-        Some(e) => r.name_item(&e.item, &join(&full, "dist"), LATENCY_KINDS),
+        Some(e) => {
+            r.name_item(&e.item, &join(&full, "dist"), "latency distribution", LATENCY_KINDS)
+        }
         None => {
             r.problem(
                 &entry.item.loc,
@@ -697,8 +770,13 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
     match t.get("partition_kinds").map(|e| &e.item) {
         Some(Item { val: Val::Array(items), .. }) => {
             for item in items {
-                if let Some(kind) = r.name_item(item, "nemesis.partition_kinds", PARTITION_KINDS) {
-                    partition_kinds.push(partition_of(&kind));
+                let kinds = &Partition::DRAWABLE;
+                if let Some(kind) =
+                    r.named_item(item, "nemesis.partition_kinds", "partition kind", kinds, |k| {
+                        k.name()
+                    })
+                {
+                    partition_kinds.push(kind.clone());
                 }
             }
         }
@@ -707,7 +785,7 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             "nemesis.partition_kinds",
             format!(
                 "expected an array of partition kinds ({}), found {}",
-                PARTITION_KINDS.join(", "),
+                Partition::drawable_names().join(", "),
                 item.val.type_name()
             ),
         ),
@@ -731,18 +809,6 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             .probability_knob(t, p, "isolate_new_leader")
             .unwrap_or(Knob::Fixed(0.0)),
         isolate_new_leader_after: duration_pair(r, t, p, "isolate_new_leader_after", (0, 30)),
-    }
-}
-
-pub(crate) fn partition_of(kind: &str) -> Partition {
-    match kind {
-        "isolate" => Partition::Isolate(None),
-        "mute-one" => Partition::MuteOne(None),
-        "halves" => Partition::Halves,
-        "bridge" => Partition::Bridge,
-        "isolate-leader" => Partition::IsolateLeader,
-        "leader-minority" => Partition::LeaderMinority,
-        _ => Partition::Ring,
     }
 }
 
@@ -835,7 +901,7 @@ fn read_faults(
             r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of the run ({}); a fault must happen during the run", run.duration));
         }
         let action = match t.get("action") {
-            Some(e) => r.name_item(&e.item, "faults.action", FAULT_ACTIONS),
+            Some(e) => r.name_item(&e.item, "faults.action", "fault action", FAULT_ACTIONS),
             None => {
                 r.problem(
                     loc,
@@ -937,24 +1003,24 @@ fn read_faults(
 }
 
 fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Option<Partition> {
-    let mut kinds = PARTITION_KINDS.to_vec();
-    kinds.extend(["groups", "one-way"]);
+    let kinds = &Partition::SCHEDULABLE;
     let kind = match t.get("kind") {
-        Some(e) => r.name_item(&e.item, "faults.kind", &kinds)?,
+        Some(e) => r.named_item(&e.item, "faults.kind", "partition kind", kinds, |k| k.name())?,
         None => {
+            let names: Vec<&str> = kinds.iter().map(Partition::name).collect();
             r.problem(
                 loc,
                 "faults.kind",
-                format!("a partition needs `kind`, one of: {}", kinds.join(", ")),
+                format!("a partition needs `kind`, one of: {}", names.join(", ")),
             );
             return None;
         }
     };
     let node = t.get("node").and_then(|e| node_item(r, &e.item, "faults.node", nodes));
-    match kind.as_str() {
-        "isolate" => Some(Partition::Isolate(node)),
-        "mute-one" => Some(Partition::MuteOne(node)),
-        "groups" => {
+    match kind {
+        Partition::Isolate(_) => Some(Partition::Isolate(node)),
+        Partition::MuteOne(_) => Some(Partition::MuteOne(node)),
+        Partition::Groups(_) => {
             let Some(e) = t.get("groups") else {
                 r.problem(
                     loc,
@@ -975,7 +1041,7 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
                 items.iter().map(|i| node_list(r, i, "faults.groups", nodes)).collect();
             groups.map(Partition::Groups)
         }
-        "one-way" => {
+        Partition::OneWay { .. } => {
             let from = t.get("from").and_then(|e| node_list(r, &e.item, "faults.from", nodes));
             let to = t.get("to").and_then(|e| node_list(r, &e.item, "faults.to", nodes));
             if t.get("from").is_none() || t.get("to").is_none() {
@@ -987,7 +1053,7 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
             }
             from.zip(to).map(|(from, to)| Partition::OneWay { from, to })
         }
-        other => Some(partition_of(other)),
+        other => Some(other.clone()),
     }
 }
 
@@ -1036,7 +1102,7 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
         append: weight(r, "append", 0),
         keys: r.int_knob(t, p, "keys", 1, 1_000_000).unwrap_or(Knob::Fixed(3)),
         distribution: r
-            .name_knob(t, p, "distribution", &["uniform", "zipf"])
+            .name_knob(t, p, "distribution", "key distribution", &["uniform", "zipf"])
             .unwrap_or(Knob::Fixed("uniform".into())),
         zipf_exponent: r.float_knob(t, p, "zipf_exponent", 0.0, 10.0).unwrap_or(Knob::Fixed(1.0)),
         think_time: match t.get("think_time") {
@@ -1084,26 +1150,29 @@ fn read_checks(
     let appends = workload.is_some_and(|w| may_be_positive(&w.append));
     let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
     let default_model = match workload {
-        None => "none",
-        Some(_) if appends => "kv",
-        Some(_) => "cas-register",
+        None => None,
+        Some(_) if appends => Some(ModelKind::KeyValue),
+        Some(_) => Some(ModelKind::CasRegister),
     };
-    let linearizability = match t.get("linearizability") {
+    let model = match t.get("linearizability") {
         Some(e) => r
-            .name_item(&e.item, "checks.linearizability", MODELS)
-            .unwrap_or_else(|| default_model.to_owned()),
-        None => default_model.to_owned(),
+            .named_item(&e.item, "checks.linearizability", "model", &MODELS, |m| model_name(m))
+            .copied()
+            .unwrap_or(default_model),
+        None => default_model,
     };
     if let Some(e) = t.get("linearizability") {
-        let bad = match linearizability.as_str() {
-            "kv" if cas => {
+        let bad = match model {
+            Some(ModelKind::KeyValue) if cas => {
                 Some("the kv model has no cas; use cas-register, or drop cas from the op mix")
             }
-            "register" if cas => Some("the register model has no cas; use cas-register"),
-            "register" | "cas-register" if appends => {
+            Some(ModelKind::Register) if cas => {
+                Some("the register model has no cas; use cas-register")
+            }
+            Some(ModelKind::Register | ModelKind::CasRegister) if appends => {
                 Some("register models have no append; use kv")
             }
-            "none" => None,
+            None => None,
             _ if workload.is_none() => {
                 Some("there is no [workload], so there is no history to check")
             }
@@ -1124,10 +1193,25 @@ fn read_checks(
         None => workload.map(|_| SimDuration::from_secs(5)),
     };
     ChecksSpec {
-        linearizability,
+        linearizability: model,
         invariants: r.bool(t, p, "invariants").unwrap_or(true),
         convergence: r.bool(t, p, "convergence").unwrap_or(false),
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_mentioned_only_as_a_whole_word() {
+        let text = "election_timeout_max (100ms) must be at least election_timeout_min (200ms)";
+        assert_eq!(first_mention(text, "election_timeout_max"), Some(0));
+        assert_eq!(first_mention(text, "election_timeout_min"), Some(46));
+        assert_eq!(first_mention(text, "timeout_min"), None);
+        assert_eq!(first_mention("batch_size and batch", "batch"), Some(15));
+        assert_eq!(first_mention("", "batch"), None);
     }
 }

@@ -62,3 +62,26 @@ fn swarm_draws_differ_by_seed_and_repeat_for_a_seed() {
         .collect();
     assert!(loss.iter().all(|&x| (0.0..=0.05).contains(&x)));
 }
+
+/// The names the reference lists for `key`: every `code` span in a column of its row (1
+/// the type, 3 the meaning).
+fn listed_names(reference: &str, key: &str, column: usize) -> Vec<String> {
+    let row = reference.lines().find(|l| l.starts_with(&format!("| `{key}` |"))).unwrap();
+    let cell = row.split('|').nth(column + 1).unwrap();
+    cell.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+#[test]
+fn partition_kinds_and_models_are_documented_as_they_are_declared() {
+    use sim_core::check::ModelKind;
+    use sim_core::faults::Partition;
+    let reference = read("../docs/scenario-reference.md");
+    let names = |kinds: &[Partition]| -> Vec<String> {
+        kinds.iter().map(|k| k.name().to_owned()).collect()
+    };
+    assert_eq!(listed_names(&reference, "nemesis.partition_kinds", 1), names(&Partition::DRAWABLE));
+    assert_eq!(listed_names(&reference, "faults.kind", 3), names(&Partition::SCHEDULABLE));
+    let mut models = vec!["none".to_owned()];
+    models.extend(ModelKind::ALL.iter().map(|m| m.name().to_owned()));
+    assert_eq!(listed_names(&reference, "checks.linearizability", 1), models);
+}
