@@ -123,7 +123,7 @@ fn finish_run(
     trace: Option<&Path>,
 ) -> Result<u8, Failure> {
     if let (Some(path), Some(h)) = (history, &output.history) {
-        write_output(path, &sim_core::check::jsonl::to_jsonl(h))?;
+        write_output(path, h)?;
     }
     if let Some(path) = trace {
         write_output(path, &reports::trace::render(&output.trace))?;

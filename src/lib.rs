@@ -18,6 +18,7 @@ mod output;
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use scenarios::{Registry, Scenario};
+use sim_core::protocol::OptionSpec;
 use std::fmt;
 use std::path::Path;
 
@@ -155,6 +156,29 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
     Ok(0)
 }
 
+fn options_json(options: &[OptionSpec]) -> Vec<serde_json::Value> {
+    options
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
+            })
+        })
+        .collect()
+}
+
+fn options_text(options: &[OptionSpec], out: &mut String) {
+    for o in options {
+        *out += &format!(
+            "    {:<24} {:<9} default {:<10} {}\n",
+            o.name,
+            o.default.type_name(),
+            o.default.to_string(),
+            o.doc
+        );
+    }
+}
+
 fn list_protocols(registry: &Registry, json: bool) -> String {
     if json {
         let protocols: Vec<serde_json::Value> = registry
@@ -164,13 +188,17 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
                 serde_json::json!({
                     "name": e.name,
                     "summary": e.summary,
-                    "options": e.options.iter().map(|o| serde_json::json!({
-                        "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
-                    })).collect::<Vec<_>>(),
+                    "options": options_json(&e.options),
                     "bugs": e.bugs.iter().map(|b| serde_json::json!({"name": b.name, "doc": b.doc})).collect::<Vec<_>>(),
                     "properties": e.properties.iter().map(|p| serde_json::json!({
                         "name": p.name, "expect": p.expect.name(), "doc": p.doc,
                     })).collect::<Vec<_>>(),
+                    "workload": {
+                        "name": e.workload.name,
+                        "options": options_json(&e.workload.options),
+                        "checkers": e.workload.checkers.iter().map(|(name, doc)| serde_json::json!({"name": name, "doc": doc})).collect::<Vec<_>>(),
+                        "linearizability": e.workload.has_models,
+                    },
                 })
             })
             .collect();
@@ -181,15 +209,7 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
         out += &format!("{}\n  {}\n", e.name, e.summary);
         if !e.options.is_empty() {
             out += "  options:\n";
-            for o in &e.options {
-                out += &format!(
-                    "    {:<24} {:<9} default {:<10} {}\n",
-                    o.name,
-                    o.default.type_name(),
-                    o.default.to_string(),
-                    o.doc
-                );
-            }
+            options_text(&e.options, &mut out);
         }
         if !e.bugs.is_empty() {
             out += "  known-bug switches (--bug NAME):\n";
@@ -202,6 +222,12 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
             for p in &e.properties {
                 out += &format!("    {:<24} {:<9} {}\n", p.name, p.expect.name(), p.doc);
             }
+        }
+        let w = &e.workload;
+        out += &format!("  workload {} ([workload] keys beside the clients' own):\n", w.name);
+        options_text(&w.options, &mut out);
+        for (name, doc) in &w.checkers {
+            out += &format!("    checker {name:<16} {doc}\n");
         }
     }
     out

@@ -1,14 +1,13 @@
 //! Small, exact Raft scenarios: the `Protocol` declaration, clusters of one to five nodes,
 //! convergence, compaction, and a whole-cluster power loss.
 
-mod common;
-
-use common::linearizable;
 use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
+use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
-use sim_core::kv::KvWorkload;
+use sim_core::history::History;
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::node::NodeId;
 use sim_core::protocol::{BugSwitches, DeclaredOptions, OptionValue, OptionValues, Protocol};
 use sim_core::{SimBuilder, SimDuration, SimTime};
@@ -17,8 +16,25 @@ fn secs(s: f64) -> SimTime {
     SimTime((s * 1e9) as u64)
 }
 
+/// Four clients reading, writing and cas-ing three keys.
 fn workload() -> (ClientOptions, KvWorkload) {
-    common::workload(false)
+    let clients = ClientOptions {
+        clients: 4,
+        timeout: SimDuration::from_millis(1000),
+        retry_after: SimDuration::from_millis(200),
+        ..ClientOptions::default()
+    };
+    let kv = KvOptions { read: 2, write: 2, cas: 1, ..KvOptions::default() };
+    (clients, KvWorkload::new(kv).expect("a valid workload"))
+}
+
+/// The clients' history is linearizable as a cas register per key.
+fn linearizable(history: &History) -> Result<(), String> {
+    match ModelKind::CasRegister.check(history, DEFAULT_BUDGET).map_err(|e| e.to_string())? {
+        Verdict::Linearizable => Ok(()),
+        Verdict::NotLinearizable(violation) => Err(violation.to_string()),
+        unknown @ Verdict::Unknown { .. } => panic!("the checker ran out of budget: {unknown}"),
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! protocol still refuses is reported by the run of that seed.
 
 use crate::reader::Knob;
-use crate::registry::{ProtocolEntry, Registry};
+use crate::registry::Registry;
 use crate::schema::{ProtocolOptions, Scenario};
 use sim_core::protocol::{ConfigError, OptionValue, OptionValues};
 
@@ -96,12 +96,10 @@ fn combinations(sizes: &[usize]) -> Vec<Vec<usize>> {
     }
 }
 
-/// The first combination of `options`' ends, with `bugs` on, that `entry`'s protocol
-/// refuses.
+/// The first combination of `options`' ends that `configure` refuses.
 pub fn first_refusal(
-    entry: &ProtocolEntry,
     options: &ProtocolOptions,
-    bugs: &[String],
+    configure: impl Fn(&OptionValues) -> Result<(), ConfigError>,
 ) -> Option<Refusal> {
     let ends: Vec<Vec<OptionValue>> = options.iter().map(|(_, knob)| ends(knob)).collect();
     let sizes: Vec<usize> = ends.iter().map(Vec::len).collect();
@@ -115,7 +113,7 @@ pub fn first_refusal(
         };
         let values: OptionValues =
             chosen().map(|(name, _, value)| (name.clone(), value.clone())).collect();
-        if let Err(error) = (entry.configure)(&values, bugs) {
+        if let Err(error) = configure(&values) {
             let drawn = chosen()
                 .filter(|(_, knob, _)| !knob.is_fixed())
                 .map(|(name, _, value)| (name.clone(), value.clone()))
@@ -132,7 +130,8 @@ impl Scenario {
     /// combinations were checked when it loaded.
     pub fn refusal(&self, registry: &Registry, extra_bugs: &[String]) -> Option<Refusal> {
         let entry = registry.get(&self.protocol)?;
-        first_refusal(entry, &self.options, &self.bugs_with(extra_bugs))
+        let bugs = self.bugs_with(extra_bugs);
+        first_refusal(&self.options, |values| (entry.configure)(values, &bugs))
     }
 }
 

@@ -8,7 +8,6 @@ use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
-use sim_core::kv::{KeyDistribution, KvOptions, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::{LinkOptions, Topology};
 use sim_core::node::NodeId;
@@ -25,8 +24,9 @@ pub struct RunPlan {
     pub options: OptionValues,
     pub bugs: Vec<String>,
     pub builder: SimBuilder,
-    /// How the clients behave and what they ask for; `None` without `[workload]`.
-    pub workload: Option<(ClientOptions, KvOptions)>,
+    /// How the clients behave, and the options of the workload they run (drawn for this
+    /// seed); `None` without `[workload]`.
+    pub workload: Option<(ClientOptions, OptionValues)>,
     pub checks: ChecksSpec,
     pub duration: SimTime,
     pub heal_at: SimTime,
@@ -246,31 +246,13 @@ impl Scenario {
         }
 
         let workload = self.workload.as_ref().map(|w| {
-            let weight = |draw: &mut Draw, key: &str, k: &Knob<i64>| draw.knob(key, k) as u32;
-            let mix = OpMix {
-                read: weight(&mut draw, "workload.read", &w.read),
-                write: weight(&mut draw, "workload.write", &w.write),
-                cas: weight(&mut draw, "workload.cas", &w.cas),
-                append: weight(&mut draw, "workload.append", &w.append),
-            };
-            let mix = if mix.read + mix.write + mix.cas + mix.append == 0 {
-                OpMix::default()
-            } else {
-                mix
-            };
-            let distribution = match draw.knob("workload.distribution", &w.distribution).as_str() {
-                "zipf" => KeyDistribution::Zipf {
-                    exponent: draw.knob("workload.zipf_exponent", &w.zipf_exponent),
-                },
-                _ => KeyDistribution::Uniform,
-            };
+            let mut options = OptionValues::new();
+            for (name, knob) in &w.options {
+                options.insert(name.clone(), draw.knob(format!("workload.{name}"), knob));
+            }
             let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
-            // Drawn in this order (clients before keys) since the first swarm scenarios.
-            let clients = draw.knob("workload.clients", &w.clients) as u32;
-            let kv =
-                KvOptions { mix, keys: draw.knob("workload.keys", &w.keys) as u64, distribution };
             let clients = ClientOptions {
-                clients,
+                clients: draw.knob("workload.clients", &w.clients) as u32,
                 think_time: draw.latency("workload.think_time", &w.think_time),
                 timeout: draw.duration("workload.timeout", &w.timeout),
                 retry_after: draw.duration("workload.retry_after", &w.retry_after),
@@ -280,7 +262,7 @@ impl Scenario {
                     duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),
                 )),
             };
-            (clients, kv)
+            (clients, options)
         });
 
         RunPlan {

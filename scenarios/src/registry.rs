@@ -4,14 +4,14 @@
 
 use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
-use sim_core::kv::KvWorkload;
+use sim_core::check::ModelKind;
 use sim_core::names;
-use sim_core::node::Node;
 use sim_core::protocol::{
     BugSpec, BugSwitches, ConfigError, DeclaredOptions, OptionSpec, OptionValues, PropertySpec,
     Protocol,
 };
 use sim_core::selfcheck::{Agreement, Divergence};
+use sim_core::workload::ScenarioWorkload;
 
 /// Runs one plan of a protocol; an `Err` is a configuration the protocol refused.
 pub type RunFn = fn(&RunPlan, &RunSettings) -> Result<RunOutput, String>;
@@ -23,6 +23,39 @@ pub type SelfCheckFn = fn(&RunPlan) -> Result<Result<Agreement, Divergence>, Str
 /// scenario's combinations are checked at load.
 pub type ConfigureFn = fn(&OptionValues, &[String]) -> Result<(), ConfigError>;
 
+/// Configures a protocol's workload from option values without running it.
+pub type ConfigureWorkloadFn = fn(&OptionValues) -> Result<(), ConfigError>;
+
+/// What the registry knows of the workload a protocol serves.
+#[derive(Clone)]
+pub struct WorkloadEntry {
+    pub name: &'static str,
+    /// Its `[workload]` options, as the workload declared them.
+    pub options: Vec<OptionSpec>,
+    pub configure: ConfigureWorkloadFn,
+    /// The checkers of its histories, by name and doc line; each runs unless turned off.
+    pub checkers: Vec<(&'static str, &'static str)>,
+    /// Whether `checks.linearizability` can check its histories against a model.
+    pub has_models: bool,
+}
+
+impl WorkloadEntry {
+    fn of<P: Protocol>() -> Self {
+        WorkloadEntry {
+            name: P::Workload::NAME,
+            options: <P::Workload as ScenarioWorkload>::Options::specs(),
+            configure: |values| P::Workload::configure_from(values).map(drop),
+            checkers: P::Workload::checkers::<P>().iter().map(|c| (c.name, c.doc)).collect(),
+            has_models: P::Workload::model_checker::<P>(ModelKind::Register, 1).is_some(),
+        }
+    }
+
+    /// The declared option called `name`, or the message naming the closest one.
+    pub fn option(&self, name: &str) -> Result<&OptionSpec, String> {
+        names::lookup("workload option", name, &self.options, |o| o.name)
+    }
+}
+
 /// What the registry knows of one protocol.
 #[derive(Clone)]
 pub struct ProtocolEntry {
@@ -33,6 +66,7 @@ pub struct ProtocolEntry {
     pub bugs: Vec<BugSpec>,
     pub configure: ConfigureFn,
     pub properties: Vec<PropertySpec>,
+    pub workload: WorkloadEntry,
     pub run: RunFn,
     pub self_check: SelfCheckFn,
 }
@@ -57,7 +91,7 @@ impl Registry {
     }
 
     /// Add protocol `P` (replacing one of the same name).
-    pub fn with<P: Protocol + Node<Workload = KvWorkload>>(mut self) -> Self {
+    pub fn with<P: Protocol>(mut self) -> Self {
         self.entries.retain(|e| e.name != P::NAME);
         self.entries.push(ProtocolEntry {
             name: P::NAME,
@@ -66,6 +100,7 @@ impl Registry {
             bugs: P::Bugs::specs(),
             configure: |values, bugs| P::configure_from(values, bugs).map(drop),
             properties: P::properties(),
+            workload: WorkloadEntry::of::<P>(),
             run: run_protocol::<P>,
             self_check: self_check::<P>,
         });

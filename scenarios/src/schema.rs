@@ -4,11 +4,12 @@
 
 use crate::combinations::{self, Refusal};
 use crate::reader::{Knob, Reader, join};
-use crate::registry::{ProtocolEntry, Registry};
+use crate::registry::{ProtocolEntry, Registry, WorkloadEntry};
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
 use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
+use sim_core::names;
 use sim_core::node::NodeId;
 use sim_core::protocol::{ConfigError, OptionValue};
 
@@ -169,18 +170,13 @@ pub struct ScheduledFault {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadSpec {
     pub clients: Knob<i64>,
-    pub read: Knob<i64>,
-    pub write: Knob<i64>,
-    pub cas: Knob<i64>,
-    pub append: Knob<i64>,
-    pub keys: Knob<i64>,
-    pub distribution: Knob<String>,
-    pub zipf_exponent: Knob<f64>,
     pub think_time: LatencySpec,
     pub timeout: Knob<i64>,
     pub retry_after: Knob<i64>,
     pub latency: LatencySpec,
     pub ops: Option<u64>,
+    /// The workload's own options given, in declaration order.
+    pub options: ProtocolOptions,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -192,6 +188,8 @@ pub struct ChecksSpec {
     pub convergence: bool,
     pub liveness_bound: Option<SimDuration>,
     pub budget: u64,
+    /// The workload's own checkers the scenario turns off (`[checks] name = false`).
+    pub disabled: Vec<String>,
 }
 
 impl ChecksSpec {
@@ -325,10 +323,20 @@ pub fn read_scenario(
     let run_table = section(r, "run");
     let run = read_run(r, &run_table);
     let faults = read_faults(r, root, node_bound, run.as_ref());
-    let workload = r.table(root, "", "workload").map(|t| read_workload(r, t));
+    let entry = protocol.as_deref().and_then(|name| registry.get(name));
+    let workload_entry = entry.map(|e| &e.workload);
+    let workload = r.table(root, "", "workload").map(|t| {
+        let loc = &root.get("workload").expect("the table is there").key_loc;
+        read_workload(r, t, loc, workload_entry)
+    });
     let checks_table = section(r, "checks");
-    let checks =
-        read_checks(r, &checks_table, workload.as_ref(), root.get("checks").map(|e| &e.key_loc));
+    let checks = read_checks(
+        r,
+        &checks_table,
+        workload.as_ref(),
+        workload_entry,
+        root.get("checks").map(|e| &e.key_loc),
+    );
 
     Some(Scenario {
         name,
@@ -416,11 +424,16 @@ fn read_protocol(
     let options_table = r.table(table, "protocol", "options");
     let options = options_table.map(|t| read_options(r, t, entry)).unwrap_or_default();
     // Only values that each read well are worth combining.
+    let enabled = bugs_of(&bugs);
     if r.problems.len() == problems_before
-        && let Some(refusal) = combinations::first_refusal(entry, &options, &bugs_of(&bugs))
+        && let Some(refusal) =
+            combinations::first_refusal(&options, |values| (entry.configure)(values, &enabled))
     {
-        let options_loc = table.get("options").map(|e| &e.key_loc);
-        let (loc, key) = refusal_site(&refusal, options_table, &bugs, options_loc, protocol_loc);
+        let fallback = match table.get("options") {
+            Some(e) => (&e.key_loc, "protocol.options".to_owned()),
+            None => (protocol_loc, "protocol".to_owned()),
+        };
+        let (loc, key) = refusal_site(&refusal, options_table, "protocol.options", &bugs, fallback);
         r.problem(loc, &key, refusal.describe(entry.name));
     }
     (Some(entry.name.to_owned()), options, bugs_of(&bugs))
@@ -435,7 +448,7 @@ fn read_options(r: &mut Reader<'_>, opts: &Table, entry: &ProtocolEntry) -> Prot
     }
     let mut options = Vec::new();
     for spec in &entry.options {
-        if let Some(knob) = read_option(r, opts, spec) {
+        if let Some(knob) = read_option(r, opts, "protocol.options", spec) {
             options.push((spec.name.to_owned(), knob));
         }
     }
@@ -472,18 +485,19 @@ fn bugs_of(bugs: &[(String, &Loc)]) -> Vec<String> {
     bugs.iter().map(|(name, _)| name.clone()).collect()
 }
 
-/// Where to report a refused combination: at the option whose value is bad, or else at
-/// the option or bug switch the protocol's message names first, or else at the options.
+/// Where to report a refused combination: at the option (in `options`, at `path`) whose
+/// value is bad, or else at the option or bug switch the refusal names first, or else at
+/// `fallback`.
 fn refusal_site<'t>(
     refusal: &Refusal,
     options: Option<&'t Table>,
+    path: &str,
     bugs: &[(String, &'t Loc)],
-    options_loc: Option<&'t Loc>,
-    protocol_loc: &'t Loc,
+    fallback: (&'t Loc, String),
 ) -> (&'t Loc, String) {
     let option_site = |name: &str| {
         let entry = options?.get(name)?;
-        Some((&entry.item.loc, join("protocol.options", name)))
+        Some((&entry.item.loc, join(path, name)))
     };
     if let ConfigError::BadValue { option, .. } = &refusal.error
         && let Some(site) = option_site(option)
@@ -498,11 +512,7 @@ fn refusal_site<'t>(
             Some((first_mention(&message, name)?, (*loc, "protocol.bugs".to_owned())))
         }))
         .min_by_key(|(at, _)| *at);
-    match (named, options_loc) {
-        (Some((_, site)), _) => site,
-        (None, Some(loc)) => (loc, "protocol.options".to_owned()),
-        (None, None) => (protocol_loc, "protocol".to_owned()),
-    }
+    named.map_or(fallback, |(_, site)| site)
 }
 
 /// Where `name` first appears in `text` as a whole word (not inside a longer name).
@@ -514,13 +524,14 @@ fn first_mention(text: &str, name: &str) -> Option<usize> {
     })
 }
 
+/// The knob of option `spec` in `opts` (at `path`), if given, of the option's type.
 fn read_option(
     r: &mut Reader<'_>,
     opts: &Table,
+    path: &str,
     spec: &sim_core::protocol::OptionSpec,
 ) -> Option<Knob<OptionValue>> {
     opts.get(spec.name)?;
-    let path = "protocol.options";
     match &spec.default {
         OptionValue::Bool(_) => {
             r.knob(opts, path, spec.name, false, &mut |r, item, k| match item.val {
@@ -1057,30 +1068,26 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
     }
 }
 
-fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
+/// The clients' own `[workload]` keys; the rest are the workload's declared options.
+const CLIENT_KEYS: &[&str] = &["clients", "think_time", "timeout", "retry_after", "latency", "ops"];
+
+fn read_workload(
+    r: &mut Reader<'_>,
+    t: &Table,
+    table_loc: &Loc,
+    entry: Option<&WorkloadEntry>,
+) -> WorkloadSpec {
     let p = "workload";
-    r.only_keys(
-        t,
-        p,
-        &[
-            "clients",
-            "read",
-            "write",
-            "cas",
-            "append",
-            "keys",
-            "distribution",
-            "zipf_exponent",
-            "think_time",
-            "timeout",
-            "retry_after",
-            "latency",
-            "ops",
-        ],
-    );
-    let weight = |r: &mut Reader<'_>, k: &str, default: i64| {
-        r.int_knob(t, p, k, 0, 1_000_000).unwrap_or(Knob::Fixed(default))
-    };
+    if let Some(entry) = entry {
+        let valid: Vec<&str> =
+            CLIENT_KEYS.iter().copied().chain(entry.options.iter().map(|o| o.name)).collect();
+        for (name, e) in &t.entries {
+            if !valid.contains(&name.as_str()) {
+                let message = names::unknown(&format!("{} workload key", entry.name), name, &valid);
+                r.problem(&e.key_loc, &join(p, name), message);
+            }
+        }
+    }
     // A zero timeout or retry interval cannot work: the client would re-send (or give
     // up) at the instant it invoked, forever.
     let dur = |r: &mut Reader<'_>, k: &str, default_ms: i64| {
@@ -1094,17 +1101,26 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
         })
         .unwrap_or(Knob::Fixed(default_ms * 1_000_000))
     };
-    let spec = WorkloadSpec {
+    let problems_before = r.problems.len();
+    let options: ProtocolOptions = entry
+        .map(|entry| {
+            entry
+                .options
+                .iter()
+                .filter_map(|spec| Some((spec.name.to_owned(), read_option(r, t, p, spec)?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Only values that each read well are worth combining.
+    if let Some(entry) = entry
+        && r.problems.len() == problems_before
+        && let Some(refusal) = combinations::first_refusal(&options, entry.configure)
+    {
+        let (loc, key) = refusal_site(&refusal, Some(t), p, &[], (table_loc, p.to_owned()));
+        r.problem(loc, &key, refusal.describe(&format!("the {} workload", entry.name)));
+    }
+    WorkloadSpec {
         clients: r.int_knob(t, p, "clients", 1, 10_000).unwrap_or(Knob::Fixed(3)),
-        read: weight(r, "read", 1),
-        write: weight(r, "write", 1),
-        cas: weight(r, "cas", 0),
-        append: weight(r, "append", 0),
-        keys: r.int_knob(t, p, "keys", 1, 1_000_000).unwrap_or(Knob::Fixed(3)),
-        distribution: r
-            .name_knob(t, p, "distribution", "key distribution", &["uniform", "zipf"])
-            .unwrap_or(Knob::Fixed("uniform".into())),
-        zipf_exponent: r.float_knob(t, p, "zipf_exponent", 0.0, 10.0).unwrap_or(Knob::Fixed(1.0)),
         think_time: match t.get("think_time") {
             Some(_) => read_latency(r, t, p, "think_time", 0),
             None => {
@@ -1115,41 +1131,41 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
         retry_after: dur(r, "retry_after", 200),
         latency: read_latency(r, t, p, "latency", 1),
         ops: r.int(t, p, "ops", 1, i64::MAX).map(|n| n as u64),
-    };
-    let all_zero = [&spec.read, &spec.write, &spec.cas, &spec.append]
-        .iter()
-        .all(|k| matches!(k, Knob::Fixed(0)));
-    if all_zero
-        && let Some(e) = t.get("read").or(t.get("write")).or(t.get("cas")).or(t.get("append"))
-    {
-        r.problem(&e.item.loc, "workload.read", "the op mix is empty: give at least one of read, write, cas, append a weight above zero");
+        options,
     }
-    spec
 }
 
-fn may_be_positive(k: &Knob<i64>) -> bool {
-    match k {
-        Knob::Fixed(n) => *n > 0,
-        Knob::Range(_, b) => *b > 0,
-        Knob::OneOf(xs) => xs.iter().any(|&n| n > 0),
-    }
+/// Whether the workload option `name`, as the scenario gives it, may draw above zero.
+fn may_be_positive(w: &WorkloadSpec, name: &str) -> bool {
+    let positive = |v: &OptionValue| matches!(v, OptionValue::Int(n) if *n > 0);
+    w.options.iter().any(|(n, knob)| {
+        n == name
+            && match knob {
+                Knob::Fixed(v) => positive(v),
+                Knob::Range(_, high) => positive(high),
+                Knob::OneOf(xs) => xs.iter().any(positive),
+            }
+    })
 }
 
 fn read_checks(
     r: &mut Reader<'_>,
     t: &Table,
     workload: Option<&WorkloadSpec>,
+    entry: Option<&WorkloadEntry>,
     loc: Option<&Loc>,
 ) -> ChecksSpec {
     let p = "checks";
-    r.only_keys(
-        t,
-        p,
-        &["linearizability", "invariants", "convergence", "liveness_bound", "budget"],
-    );
-    let appends = workload.is_some_and(|w| may_be_positive(&w.append));
-    let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
+    let own: Vec<&str> =
+        entry.map(|e| e.checkers.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
+    let mut keys = vec!["linearizability", "invariants", "convergence", "liveness_bound", "budget"];
+    keys.extend(&own);
+    r.only_keys(t, p, &keys);
+    let has_models = entry.is_some_and(|e| e.has_models);
+    let appends = workload.is_some_and(|w| has_models && may_be_positive(w, "append"));
+    let cas = workload.is_some_and(|w| has_models && may_be_positive(w, "cas"));
     let default_model = match workload {
+        Some(_) if !has_models => None,
         None => None,
         Some(_) if appends => Some(ModelKind::KeyValue),
         Some(_) => Some(ModelKind::CasRegister),
@@ -1163,18 +1179,21 @@ fn read_checks(
     };
     if let Some(e) = t.get("linearizability") {
         let bad = match model {
-            Some(ModelKind::KeyValue) if cas => {
-                Some("the kv model has no cas; use cas-register, or drop cas from the op mix")
-            }
-            Some(ModelKind::Register) if cas => {
-                Some("the register model has no cas; use cas-register")
-            }
-            Some(ModelKind::Register | ModelKind::CasRegister) if appends => {
-                Some("register models have no append; use kv")
-            }
             None => None,
             _ if workload.is_none() => {
-                Some("there is no [workload], so there is no history to check")
+                Some("there is no [workload], so there is no history to check".to_owned())
+            }
+            _ if !has_models => entry.map(|e| {
+                format!("the {} workload has no model to check linearizability against; set linearizability = \"none\"", e.name)
+            }),
+            Some(ModelKind::KeyValue) if cas => Some(
+                "the kv model has no cas; use cas-register, or drop cas from the op mix".to_owned(),
+            ),
+            Some(ModelKind::Register) if cas => {
+                Some("the register model has no cas; use cas-register".to_owned())
+            }
+            Some(ModelKind::Register | ModelKind::CasRegister) if appends => {
+                Some("register models have no append; use kv".to_owned())
             }
             _ => None,
         };
@@ -1187,6 +1206,11 @@ fn read_checks(
     {
         r.problem(loc, "checks.linearizability", "the op mix has both cas and append, which no model checks together; set linearizability = \"none\" or drop one");
     }
+    let disabled = own
+        .iter()
+        .filter(|name| r.bool(t, p, name) == Some(false))
+        .map(|n| (*n).to_owned())
+        .collect();
     let liveness_bound = match t.get("liveness_bound") {
         Some(e) if e.item.val == Val::Str("none".into()) => None,
         Some(_) => r.duration(t, p, "liveness_bound"),
@@ -1198,6 +1222,7 @@ fn read_checks(
         convergence: r.bool(t, p, "convergence").unwrap_or(false),
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
+        disabled,
     }
 }
 

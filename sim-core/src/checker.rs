@@ -99,6 +99,20 @@ pub struct Finished<'a, N: Node> {
     pub end: SimTime,
 }
 
+/// A checker a workload or protocol offers by name, made fresh for each run.
+pub struct CheckerSpec<N> {
+    pub name: &'static str,
+    /// One line for `dsim protocols`.
+    pub doc: &'static str,
+    pub make: fn() -> Box<dyn Checker<N>>,
+}
+
+impl<N> Clone for CheckerSpec<N> {
+    fn clone(&self) -> Self {
+        CheckerSpec { name: self.name, doc: self.doc, make: self.make }
+    }
+}
+
 /// A check over a finished run.
 pub trait Checker<N: Node> {
     /// The name scenarios and reports use.

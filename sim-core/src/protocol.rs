@@ -59,6 +59,7 @@
 use crate::engine::Observer;
 use crate::node::Node;
 use crate::time::SimDuration;
+use crate::workload::ScenarioWorkload;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -500,7 +501,8 @@ declare_bugs! {
 }
 
 /// A protocol that scenarios can name. Implemented next to the protocol's `Node`.
-pub trait Protocol: Node {
+/// Its workload is one that scenarios set up ([`ScenarioWorkload`]).
+pub trait Protocol: Node<Workload: ScenarioWorkload> {
     /// The name scenarios use (`protocol.name = "raft"`).
     const NAME: &'static str;
     /// One line for `dsim protocols`.

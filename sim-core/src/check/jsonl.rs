@@ -12,7 +12,7 @@
 //! error rather than a stack overflow, and repeated field names are found with a set.
 
 use super::{ParseError, abbreviate, without_bom};
-use crate::history::{EventType, Function, History, HistoryEvent, Value};
+use crate::history::{EventType, Function, History, HistoryEvent, Recorded, Value};
 use crate::time::SimTime;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -21,30 +21,37 @@ use std::fmt::Write as _;
 /// this bounds its stack.
 pub const MAX_DEPTH: usize = 200;
 
-/// Writes a history as JSON lines (one event a line, each line ending in `\n`). `key` and
-/// `time` are left out when absent; `parse_jsonl` reads the text back to an equal history.
-pub fn to_jsonl(history: &History) -> String {
+/// Writes a history of any workload as JSON lines (one event a line, each line ending in
+/// `\n`, as [`Recorded::write_json`] writes it). For a key-value history `key` and `time`
+/// are left out when absent, and `parse_jsonl` reads the text back to an equal history.
+pub fn to_jsonl<E: Recorded>(history: &History<E>) -> String {
     let mut out = String::with_capacity(history.len() * 64);
     for event in &history.events {
-        let _ = write!(
-            out,
-            "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\"",
-            event.process,
-            event.kind.name(),
-            event.f.name()
-        );
-        if let Some(key) = &event.key {
-            out.push_str(",\"key\":");
-            write_value(&mut out, key);
-        }
-        out.push_str(",\"value\":");
-        write_value(&mut out, &event.value);
-        if let Some(time) = event.time {
-            let _ = write!(out, ",\"time\":{}", time.as_nanos());
-        }
-        out.push_str("}\n");
+        event.write_json(&mut out);
+        out.push('\n');
     }
     out
+}
+
+/// One key-value history event as a JSON object.
+pub(crate) fn write_event(out: &mut String, event: &HistoryEvent) {
+    let _ = write!(
+        out,
+        "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\"",
+        event.process,
+        event.kind.name(),
+        event.f.name()
+    );
+    if let Some(key) = &event.key {
+        out.push_str(",\"key\":");
+        write_value(out, key);
+    }
+    out.push_str(",\"value\":");
+    write_value(out, &event.value);
+    if let Some(time) = event.time {
+        let _ = write!(out, ",\"time\":{}", time.as_nanos());
+    }
+    out.push('}');
 }
 
 fn write_value(out: &mut String, value: &Value) {
