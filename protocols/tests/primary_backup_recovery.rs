@@ -5,7 +5,7 @@ use protocols::primary_backup::{Bugs, Config, Invariants, Options, PrimaryBackup
 use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
-use sim_core::kv::{KvOptions, KvWorkload, OpMix};
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::latency::Latency;
 use sim_core::node::NodeId;
 use sim_core::{SimBuilder, SimTime};
@@ -24,11 +24,7 @@ fn half_past(millis: u64) -> SimTime {
 /// 310.5 ms with every read of its disk corrupted. Returns its log's length before the
 /// crash and right after the restart (nothing else happens at half milliseconds).
 fn run(seed: u64) -> (usize, usize, sim_core::Simulation<PrimaryBackup, Invariants>) {
-    let writes = KvOptions {
-        mix: OpMix { read: 0, write: 1, cas: 0, append: 0 },
-        keys: 3,
-        ..KvOptions::default()
-    };
+    let writes = KvOptions { read: 0, keys: 3, ..KvOptions::default() };
     let clients = ClientOptions {
         clients: 2,
         think_time: Latency::constant_millis(1),
@@ -38,7 +34,7 @@ fn run(seed: u64) -> (usize, usize, sim_core::Simulation<PrimaryBackup, Invarian
     let every_read_corrupt = DiskOptions { corrupt_read_probability: 1.0, ..Default::default() };
     let config = Config { options: Options::default(), bugs: Bugs::default() };
     let mut sim = SimBuilder::new(seed, 3)
-        .workload(clients, KvWorkload::new(writes))
+        .workload(clients, KvWorkload::new(writes).unwrap())
         .fault_at(half_past(300), FaultAction::Crash(BACKUP))
         .fault_at(ms(305), FaultAction::disk_faults(BACKUP, every_read_corrupt))
         .fault_at(half_past(310), FaultAction::Restart(BACKUP))
