@@ -5,7 +5,8 @@
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{Progress, write_output};
 use crate::{Failure, load_scenario};
-use scenarios::{Registry, RunOutput, RunSettings, Scenario};
+use runner::{Registry, RunOutput, RunSettings};
+use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -27,7 +28,7 @@ fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded,
             Failure::input(format!("--bug {bug}: protocol {}: {message}", entry.name))
         })?;
     }
-    if let Some(refusal) = scenario.refusal(registry, &args.bugs) {
+    if let Some(refusal) = scenario.refusal(registry.catalogue(), &args.bugs) {
         return Err(Failure::input(format!(
             "{}: with --bug {}: {}",
             path.display(),

@@ -2,7 +2,7 @@
 //! whole command line for them:
 //!
 //! ```no_run
-//! use scenarios::Registry;
+//! use runner::Registry;
 //! // let registry = Registry::bundled().with::<my_crate::MyProtocol>();
 //! let registry = Registry::bundled();
 //! std::process::exit(i32::from(dsim::main_with(registry)));
@@ -17,7 +17,8 @@ mod output;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
-use scenarios::{Registry, Scenario};
+use runner::Registry;
+use scenarios::Scenario;
 use sim_core::protocol::OptionSpec;
 use std::fmt;
 use std::path::Path;
@@ -125,7 +126,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 
 /// Load a scenario, or fail with every problem found (exit 3).
 pub(crate) fn load_scenario(path: &Path, registry: &Registry) -> Result<Scenario, Failure> {
-    scenarios::load(path, registry)
+    scenarios::load(path, registry.catalogue())
         .map_err(|e| Failure::input(e.to_string().trim_start_matches("error: ").to_owned()))
 }
 
@@ -148,7 +149,7 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
     for path in files {
         let shown = path.strip_prefix(&here).unwrap_or(&path).display().to_string();
         // A file that does not load is a base for `extends`, not a runnable scenario.
-        if let Ok(s) = scenarios::load(&path, registry) {
+        if let Ok(s) = scenarios::load(&path, registry.catalogue()) {
             listing.push_str(&format!("{shown:<48} {:<15} {}\n", s.protocol, s.description));
         }
     }
@@ -182,6 +183,7 @@ fn options_text(options: &[OptionSpec], out: &mut String) {
 fn list_protocols(registry: &Registry, json: bool) -> String {
     if json {
         let protocols: Vec<serde_json::Value> = registry
+            .catalogue()
             .entries()
             .iter()
             .map(|e| {
@@ -205,7 +207,7 @@ fn list_protocols(registry: &Registry, json: bool) -> String {
         return serde_json::to_string_pretty(&protocols).expect("plain JSON") + "\n";
     }
     let mut out = String::new();
-    for e in registry.entries() {
+    for e in registry.catalogue().entries() {
         out += &format!("{}\n  {}\n", e.name, e.summary);
         if !e.options.is_empty() {
             out += "  options:\n";

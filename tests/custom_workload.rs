@@ -5,7 +5,8 @@
 #[path = "../examples/custom_workload/tickets.rs"]
 mod tickets;
 
-use scenarios::{Registry, load_str};
+use runner::Registry;
+use scenarios::load_str;
 use std::path::{Path, PathBuf};
 
 fn registry() -> Registry {
@@ -83,7 +84,7 @@ fn load_error(from: &str, to: &str) -> String {
     let path = scenario();
     let text = std::fs::read_to_string(&path).unwrap().replace(from, to);
     assert!(text.contains(to));
-    match load_str(&path, &text, &registry()) {
+    match load_str(&path, &text, registry().catalogue()) {
         Ok(_) => panic!("{to} loaded"),
         Err(e) => e.to_string(),
     }

@@ -1,7 +1,7 @@
 //! A protocol that panics is a finding of its seed: the campaign reports it with its
 //! replay command and goes on with the other seeds.
 
-use scenarios::Registry;
+use runner::Registry;
 use sim_core::SimDuration;
 use sim_core::engine::NoObserver;
 use sim_core::kv::KvWorkload;

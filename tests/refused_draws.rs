@@ -2,7 +2,7 @@
 //! reaches them at an end), and as an error of its seed when a draw between the ends is
 //! refused: the campaign names the seed, goes on with the others, and exits 3.
 
-use scenarios::Registry;
+use runner::Registry;
 use sim_core::engine::NoObserver;
 use sim_core::kv::KvWorkload;
 use sim_core::node::{Context, Node, NodeId};
@@ -94,7 +94,7 @@ fn a_refused_draw_is_an_error_of_its_seed_and_the_campaign_goes_on() {
 fn a_refused_end_or_fixed_value_is_refused_at_load() {
     for even in ["3", "[0, 9]", "{ one_of = [2, 4, 5] }"] {
         let path = scenario("refused_at_load", even);
-        let scenario = scenarios::load(&path, &Registry::empty().with::<Picky>());
+        let scenario = scenarios::load(&path, Registry::empty().with::<Picky>().catalogue());
         let problems = scenario.expect_err(even).problems;
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!((problems[0].line, problems[0].key.as_str()), (4, "protocol.options.even"));

@@ -8,7 +8,7 @@
 
 mod tickets;
 
-use scenarios::Registry;
+use runner::Registry;
 
 fn main() -> std::process::ExitCode {
     let registry = Registry::bundled().with::<tickets::Dispenser>();

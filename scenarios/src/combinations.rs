@@ -8,8 +8,8 @@
 //! at its first end, and then all last ends together. A draw between the ends that the
 //! protocol still refuses is reported by the run of that seed.
 
+use crate::catalogue::Catalogue;
 use crate::reader::Knob;
-use crate::registry::Registry;
 use crate::schema::{ProtocolOptions, Scenario};
 use sim_core::protocol::{ConfigError, OptionValue, OptionValues};
 
@@ -128,8 +128,8 @@ impl Scenario {
     /// The first combination of this scenario's options that its protocol refuses with
     /// `extra_bugs` on besides the scenario's own (`--bug`). The scenario's own
     /// combinations were checked when it loaded.
-    pub fn refusal(&self, registry: &Registry, extra_bugs: &[String]) -> Option<Refusal> {
-        let entry = registry.get(&self.protocol)?;
+    pub fn refusal(&self, catalogue: &Catalogue, extra_bugs: &[String]) -> Option<Refusal> {
+        let entry = catalogue.get(&self.protocol)?;
         let bugs = self.bugs_with(extra_bugs);
         first_refusal(&self.options, |values| (entry.configure)(values, &bugs))
     }

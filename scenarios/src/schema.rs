@@ -2,9 +2,9 @@
 //! validated [`Scenario`]. Every key, its type, default and an example are listed in
 //! `docs/scenario-reference.md`; `KEYS` below is the list that document is tested against.
 
+use crate::catalogue::{Catalogue, ProtocolEntry, WorkloadEntry};
 use crate::combinations::{self, Refusal};
 use crate::reader::{Knob, Reader, join};
-use crate::registry::{ProtocolEntry, Registry, WorkloadEntry};
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
 use sim_core::check::ModelKind;
@@ -242,7 +242,7 @@ pub fn read_scenario(
     root: &Table,
     root_loc: &Loc,
     default_name: &str,
-    registry: &Registry,
+    catalogue: &Catalogue,
 ) -> Option<Scenario> {
     r.only_keys(root, "", TOP);
     let section =
@@ -266,7 +266,7 @@ pub fn read_scenario(
     let node_bound = nodes.unwrap_or(MAX_NODES as u32);
     let regions = read_regions(r, &cluster, nodes);
 
-    let (protocol, options, bugs) = read_protocol(r, root, root_loc, registry);
+    let (protocol, options, bugs) = read_protocol(r, root, root_loc, catalogue);
 
     let network_table = section(r, "network");
     let mut network_keys = LINK_KEYS.to_vec();
@@ -323,7 +323,7 @@ pub fn read_scenario(
     let run_table = section(r, "run");
     let run = read_run(r, &run_table);
     let faults = read_faults(r, root, node_bound, run.as_ref());
-    let entry = protocol.as_deref().and_then(|name| registry.get(name));
+    let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
     let workload_entry = entry.map(|e| &e.workload);
     let workload = r.table(root, "", "workload").map(|t| {
         let loc = &root.get("workload").expect("the table is there").key_loc;
@@ -393,11 +393,11 @@ fn read_protocol(
     r: &mut Reader<'_>,
     root: &Table,
     root_loc: &Loc,
-    registry: &Registry,
+    catalogue: &Catalogue,
 ) -> (Option<String>, ProtocolOptions, Vec<String>) {
     let Some(table) = r.table(root, "", "protocol") else {
         if root.get("protocol").is_none() {
-            r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", registry.names().join(", ")));
+            r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", catalogue.names().join(", ")));
         }
         return (None, Vec::new(), Vec::new());
     };
@@ -405,13 +405,13 @@ fn read_protocol(
     r.only_keys(table, "protocol", &["name", "bugs", "options"]);
     let entry = match table.get("name") {
         Some(e) => {
-            r.named_item(&e.item, "protocol.name", "protocol", registry.entries(), |p| p.name)
+            r.named_item(&e.item, "protocol.name", "protocol", catalogue.entries(), |p| p.name)
         }
         None => {
             r.problem(
                 protocol_loc,
                 "protocol.name",
-                format!("missing; expected one of: {}", registry.names().join(", ")),
+                format!("missing; expected one of: {}", catalogue.names().join(", ")),
             );
             None
         }

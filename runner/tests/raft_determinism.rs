@@ -2,12 +2,15 @@
 //! run of a bundled scenario, and the lockstep self-check of `dsim replay
 //! --check-determinism` on runs that use every kind of fault.
 
-use scenarios::{Registry, RunSettings, load};
+use runner::{Registry, RunSettings};
+use scenarios::load;
 use std::path::Path;
 
 fn plan(name: &str, seed: u64) -> scenarios::RunPlan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("{name}.toml"));
-    load(&path, &Registry::bundled()).unwrap_or_else(|e| panic!("{e}")).plan(seed, &[])
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/examples")
+        .join(format!("{name}.toml"));
+    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}")).plan(seed, &[])
 }
 
 /// raft-swarm seed 42: every kind of fault, options drawn from the seed, through the heal
@@ -16,7 +19,8 @@ fn plan(name: &str, seed: u64) -> scenarios::RunPlan {
 /// say why.
 #[test]
 fn a_canonical_run_has_a_pinned_trace_hash() {
-    let raft = Registry::bundled().get("raft").cloned().unwrap();
+    let registry = Registry::bundled();
+    let raft = registry.get("raft").unwrap();
     let record = (raft.run)(&plan("raft-swarm", 42), &RunSettings::default()).unwrap().record;
     assert_eq!(record.verdict(), sim_core::record::Verdict::Pass, "{}", record.message);
     assert!(record.faults.iter().filter(|(_, n)| *n > 0).count() >= 3, "{:?}", record.faults);
@@ -29,7 +33,8 @@ const PINNED_HASH: u64 = 0x2f4b_c6df_5b5c_b042;
 /// Two runs of one plan agree event for event (no hidden nondeterminism).
 #[test]
 fn runs_agree_event_for_event() {
-    let raft = Registry::bundled().get("raft").cloned().unwrap();
+    let registry = Registry::bundled();
+    let raft = registry.get("raft").unwrap();
     for (name, seed) in [("raft-swarm", 5), ("raft-disk-loss", 6), ("raft-clock-drift", 7)] {
         let agreement = (raft.self_check)(&plan(name, seed))
             .unwrap()

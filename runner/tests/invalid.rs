@@ -2,12 +2,13 @@
 //! problem is: `# expect: LINE KEY` (`-` for a syntax error, which has no key). Loading it
 //! must fail with a problem at that line naming that key, and must not panic.
 
-use scenarios::{Registry, load};
+use runner::Registry;
+use scenarios::load;
 use std::path::Path;
 
 #[test]
 fn every_invalid_scenario_is_rejected_at_the_right_line_and_key() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/invalid");
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let registry = Registry::bundled();
@@ -21,8 +22,8 @@ fn every_invalid_scenario_is_rejected_at_the_right_line_and_key() {
             });
         let (line, key) = expect.split_once(' ').unwrap();
         let line: usize = line.parse().unwrap();
-        let error =
-            load(path, &registry).expect_err(&format!("{} must be rejected", path.display()));
+        let error = load(path, registry.catalogue())
+            .expect_err(&format!("{} must be rejected", path.display()));
         let found = error.problems.iter().any(|p| {
             p.line == line
                 && p.file == *path

@@ -1,23 +1,14 @@
-//! Protocols by name. The bundled registry holds every protocol of the `protocols` crate;
-//! a user's crate builds its own (`Registry::bundled().with::<MyProtocol>()`) and hands it
-//! to the command line, which then runs scenarios that name it.
+//! What scenarios are validated against: the protocols by name, with what each declares
+//! (options, bug switches, properties, its workload's options and checkers). Nothing here
+//! runs a protocol: the runner (crate `runner`) pairs each entry with its run functions.
 
-use crate::plan::RunPlan;
-use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
 use sim_core::check::ModelKind;
 use sim_core::names;
 use sim_core::protocol::{
     BugSpec, BugSwitches, ConfigError, DeclaredOptions, OptionSpec, OptionValues, PropertySpec,
     Protocol,
 };
-use sim_core::selfcheck::{Agreement, Divergence};
 use sim_core::workload::ScenarioWorkload;
-
-/// Runs one plan of a protocol; an `Err` is a configuration the protocol refused.
-pub type RunFn = fn(&RunPlan, &RunSettings) -> Result<RunOutput, String>;
-
-/// Runs one plan twice in lockstep (the determinism self-check).
-pub type SelfCheckFn = fn(&RunPlan) -> Result<Result<Agreement, Divergence>, String>;
 
 /// Configures a protocol from option values and bug names without running it: how a
 /// scenario's combinations are checked at load.
@@ -26,7 +17,7 @@ pub type ConfigureFn = fn(&OptionValues, &[String]) -> Result<(), ConfigError>;
 /// Configures a protocol's workload from option values without running it.
 pub type ConfigureWorkloadFn = fn(&OptionValues) -> Result<(), ConfigError>;
 
-/// What the registry knows of the workload a protocol serves.
+/// What the catalogue knows of the workload a protocol serves.
 #[derive(Clone)]
 pub struct WorkloadEntry {
     pub name: &'static str,
@@ -56,7 +47,7 @@ impl WorkloadEntry {
     }
 }
 
-/// What the registry knows of one protocol.
+/// What the catalogue knows of one protocol.
 #[derive(Clone)]
 pub struct ProtocolEntry {
     pub name: &'static str,
@@ -67,44 +58,19 @@ pub struct ProtocolEntry {
     pub configure: ConfigureFn,
     pub properties: Vec<PropertySpec>,
     pub workload: WorkloadEntry,
-    pub run: RunFn,
-    pub self_check: SelfCheckFn,
 }
 
-/// Protocols by name, in registration order.
+/// Protocols by name, in the order they were added.
 #[derive(Clone, Default)]
-pub struct Registry {
+pub struct Catalogue {
     entries: Vec<ProtocolEntry>,
 }
 
-impl Registry {
-    /// A registry with no protocol.
-    pub fn empty() -> Self {
-        Registry::default()
-    }
-
-    /// Every protocol bundled with dsim.
-    pub fn bundled() -> Self {
-        Registry::empty()
-            .with::<protocols::raft::Raft>()
-            .with::<protocols::primary_backup::PrimaryBackup>()
-    }
-
-    /// Add protocol `P` (replacing one of the same name).
-    pub fn with<P: Protocol>(mut self) -> Self {
-        self.entries.retain(|e| e.name != P::NAME);
-        self.entries.push(ProtocolEntry {
-            name: P::NAME,
-            summary: P::SUMMARY,
-            options: P::Options::specs(),
-            bugs: P::Bugs::specs(),
-            configure: |values, bugs| P::configure_from(values, bugs).map(drop),
-            properties: P::properties(),
-            workload: WorkloadEntry::of::<P>(),
-            run: run_protocol::<P>,
-            self_check: self_check::<P>,
-        });
-        self
+impl Catalogue {
+    /// Add `entry` (replacing one of the same name).
+    pub fn add(&mut self, entry: ProtocolEntry) {
+        self.entries.retain(|e| e.name != entry.name);
+        self.entries.push(entry);
     }
 
     pub fn get(&self, name: &str) -> Option<&ProtocolEntry> {
@@ -121,6 +87,19 @@ impl Registry {
 }
 
 impl ProtocolEntry {
+    /// What protocol `P` declares.
+    pub fn of<P: Protocol>() -> Self {
+        ProtocolEntry {
+            name: P::NAME,
+            summary: P::SUMMARY,
+            options: P::Options::specs(),
+            bugs: P::Bugs::specs(),
+            configure: |values, bugs| P::configure_from(values, bugs).map(drop),
+            properties: P::properties(),
+            workload: WorkloadEntry::of::<P>(),
+        }
+    }
+
     /// The declared option called `name`, or the message naming the closest one.
     pub fn option(&self, name: &str) -> Result<&OptionSpec, String> {
         names::lookup("option", name, &self.options, |o| o.name)

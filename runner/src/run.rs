@@ -2,7 +2,7 @@
 //! then check what the clients saw (linearizability, liveness after the final heal) and
 //! gather the record that every report prints.
 
-use crate::plan::RunPlan;
+use scenarios::RunPlan;
 use sim_core::check::jsonl::to_jsonl;
 use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
 use sim_core::checker::{latencies, verdict_of};

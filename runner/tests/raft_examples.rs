@@ -3,14 +3,17 @@
 //! sums prove the faults bit; with each known-bug switch, a named scenario finds the
 //! violation of the right property within a stated number of seeds.
 
-use scenarios::{Registry, RunSettings, Scenario, load};
+use runner::{Registry, RunSettings};
+use scenarios::{Scenario, load};
 use sim_core::protocol::Expect;
 use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
 fn scenario(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("{name}.toml"));
-    load(&path, &Registry::bundled()).unwrap_or_else(|e| panic!("{e}"))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/examples")
+        .join(format!("{name}.toml"));
+    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
