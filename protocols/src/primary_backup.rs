@@ -14,7 +14,8 @@
 //! Known bug `backup_reads`: backups answer reads from their own state, which may lag the
 //! primary's: a classic stale read, and a linearizability violation.
 
-use crate::codec::{self, Decoder, Encoder, Record};
+use crate::codec::{Decoder, Encoder};
+use crate::durable::RecordLog;
 use crate::kv::{Applied, KvStore};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
@@ -68,6 +69,8 @@ pub enum Timer {
 #[derive(Debug)]
 pub struct PrimaryBackup {
     log: Vec<Request<Op>>,
+    /// The log's file: one record per command.
+    file: RecordLog,
     store: KvStore,
     /// Primary: per node, the highest index it acknowledged.
     acked: Vec<u64>,
@@ -91,10 +94,8 @@ impl PrimaryBackup {
 
     fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request<Op>) -> Applied {
         let mut payload = Vec::new();
-        Encoder { out: &mut payload }.request(&command);
-        let mut record = Vec::new();
-        codec::frame(&payload, &mut record);
-        ctx.disk().append(LOG_FILE, &record);
+        Encoder::new(&mut payload).request(&command);
+        self.file.append(ctx.disk(), &payload);
         ctx.disk().sync();
         let applied = self.store.apply(&command);
         self.log.push(command);
@@ -124,32 +125,11 @@ impl PrimaryBackup {
     }
 }
 
-/// Reads of the log before recovery gives up on a record that fails its checksum.
-const LOG_READS: usize = 8;
-
-/// The log's records, the length of their valid prefix, and the file's length. A record
-/// cut short is a torn write and ends the log. A record that fails its checksum is a bit
-/// flipped by this read (dsim corrupts reads, not the platter), so the file is read again;
-/// truncating there would throw away acknowledged commands.
-fn read_log(ctx: &mut Context<'_, PrimaryBackup>) -> (Vec<Request<Op>>, usize, usize) {
-    for _ in 0..LOG_READS {
-        let bytes = ctx.disk().read(LOG_FILE).into_owned();
-        let (mut records, mut offset) = (Vec::new(), 0);
-        loop {
-            match codec::record_at(&bytes, offset) {
-                Record::Valid { payload, end } => {
-                    let request =
-                        Decoder::new(payload).request().expect("a checksummed record decodes");
-                    records.push(request);
-                    offset = end;
-                }
-                Record::Incomplete | Record::End => return (records, offset, bytes.len()),
-                Record::Corrupt => break,
-            }
-        }
-        ctx.count("corrupt_read_detected");
-    }
-    panic!("{} read its log {LOG_READS} times and every read was corrupt", ctx.id());
+/// The command of a log record (`None` if the record is not one).
+fn decode_command(payload: &[u8]) -> Option<Request<Op>> {
+    let mut d = Decoder::new(payload);
+    let command = d.request()?;
+    d.is_done().then_some(command)
 }
 
 impl Node for PrimaryBackup {
@@ -159,23 +139,22 @@ impl Node for PrimaryBackup {
     type Workload = KvWorkload;
 
     fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
-        let (records, valid, len) = read_log(ctx);
+        // A torn tail is cut; a read with a flipped bit is read again, not cut (which would
+        // throw away acknowledged commands).
+        let recovered = RecordLog::recover(ctx.disk(), LOG_FILE, |_, p| decode_command(p));
+        recovered.report.count(ctx);
         let mut node = PrimaryBackup {
             log: Vec::new(),
+            file: recovered.log,
             store: KvStore::default(),
             acked: vec![0; ctx.cluster_size()],
             waiting: VecDeque::new(),
             ahead: BTreeMap::new(),
             config: config.clone(),
         };
-        for command in records {
+        for command in recovered.records {
             node.store.apply(&command);
             node.log.push(command);
-        }
-        if valid < len {
-            ctx.count("torn_tail_truncated");
-            ctx.disk().truncate(LOG_FILE, valid);
-            ctx.disk().sync();
         }
         if Self::is_primary(ctx) {
             ctx.set_timer(config.options.retransmit_interval, Timer::Retransmit);

@@ -75,7 +75,7 @@ pub use crate::kv::{Applied, KvStore, Session};
 pub use config::{Bugs, LAZY_SYNC_DELAY, RaftConfig, RaftOptions};
 pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
-pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
+pub use storage::{META_FILE, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
 
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
@@ -484,19 +484,10 @@ impl Node for Raft {
     /// commit index is volatile: it restarts at the snapshot point and is relearned.
     fn start(config: &RaftConfig, ctx: &mut Context<'_, Self>) -> Self {
         let recovered = storage::recover(ctx.disk());
-        let report = recovered.report;
-        if report.found_state {
+        if recovered.found_state {
             ctx.count("recovered_from_disk");
         }
-        for _ in 0..report.corrupt_reads {
-            ctx.count("corrupt_read_detected");
-        }
-        for _ in 0..report.truncated_tails {
-            ctx.count("torn_tail_truncated");
-        }
-        for _ in 0..report.reads_exhausted {
-            ctx.count("recovery_reads_exhausted");
-        }
+        recovered.report.count(ctx);
         let n = ctx.cluster_size();
         let log = recovered.log;
         let snapshot_index = recovered.snapshot.last_index;
