@@ -103,7 +103,11 @@ fn line_and_column(valid: &[u8]) -> (usize, usize) {
 }
 
 fn undetected_format(file: &str, text: &str) -> Failure {
-    let expected = "expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give --format jepsen-edn or --format jsonl";
+    let flags: Vec<String> = Format::ALL.iter().map(|f| format!("--format {f}")).collect();
+    let expected = format!(
+        "expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give {}",
+        flags.join(" or ")
+    );
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let Some(first) = body.find(|c: char| !c.is_whitespace() && c != ',') else {
         return Failure::input(format!(

@@ -63,7 +63,8 @@ pub enum Command {
         after_help = "Examples:\n  dsim scenarios\n  dsim fuzz $(dsim scenarios | grep raft | cut -d' ' -f1) --count 100"
     )]
     Scenarios,
-    /// List the protocols with their options and known-bug switches.
+    /// List the protocols: options, known-bug switches, properties, and their workload's
+    /// options and checkers.
     #[command(
         after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | jq '.[].bugs[].name'"
     )]
@@ -169,7 +170,7 @@ pub struct MergeArgs {
 pub struct CheckArgs {
     pub file: PathBuf,
     /// The history's format (default: detected).
-    #[arg(long, value_parser = ["jepsen-edn", "jsonl"])]
+    #[arg(long, value_parser = format_names())]
     pub format: Option<String>,
     /// The sequential model.
     #[arg(long, default_value = "cas-register", value_parser = model_names())]
@@ -199,6 +200,10 @@ pub struct BenchArgs {
 }
 
 /// `--model`'s values: the models by their one name.
+fn format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(sim_core::check::Format::ALL.map(|f| f.name()))
+}
+
 fn model_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(
         sim_core::check::ModelKind::ALL.iter().map(|model| model.name()),

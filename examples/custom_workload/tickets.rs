@@ -8,6 +8,7 @@
 //! The known bug `local_tickets` makes forwarding nodes hand out tickets from a counter of
 //! their own, which the checker catches as soon as two clients hold the same number.
 
+use protocols::durable::DurableCell;
 use sim_core::SimTime;
 use sim_core::checker::{Checker, CheckerSpec, Finding, Finished};
 use sim_core::engine::NoObserver;
@@ -20,6 +21,9 @@ use sim_core::workload::{Outcome, ScenarioWorkload, Workload};
 use std::collections::BTreeMap;
 
 const HOME: NodeId = NodeId(0);
+
+/// The last ticket handed out, checksummed, so a torn or corrupted read is told from it.
+const LAST: DurableCell = DurableCell::new("last");
 
 /// What a client asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -221,7 +225,7 @@ impl Dispenser {
             return ticket;
         }
         self.last += 1;
-        ctx.disk().overwrite("last", &self.last.to_le_bytes());
+        LAST.store(ctx.disk(), &self.last.to_le_bytes());
         ctx.disk().sync();
         self.sessions.insert(id.client, (id.seq, self.last));
         self.last
@@ -236,8 +240,9 @@ impl Node for Dispenser {
     type Workload = TicketWorkload;
 
     fn start(local_tickets: &bool, ctx: &mut Context<'_, Self>) -> Self {
-        let bytes = ctx.disk().read("last");
-        let last = bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        let recovered = LAST.recover(ctx.disk(), |b| Some(u64::from_le_bytes(b.try_into().ok()?)));
+        recovered.report.count(ctx);
+        let last = recovered.value.unwrap_or(0);
         Dispenser { last, sessions: BTreeMap::new(), local_tickets: *local_tickets }
     }
 

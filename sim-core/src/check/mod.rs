@@ -69,6 +69,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, each spelled once, by [`Format::name`].
+    pub const ALL: [Format; 2] = [Format::JepsenEdn, Format::Jsonl];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::JepsenEdn => "jepsen-edn",
@@ -87,11 +90,7 @@ impl FromStr for Format {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "jepsen-edn" | "edn" => Ok(Format::JepsenEdn),
-            "jsonl" | "json-lines" => Ok(Format::Jsonl),
-            _ => Err(format!("unknown history format `{name}`: expected jepsen-edn or jsonl")),
-        }
+        crate::names::lookup("history format", name, &Format::ALL, |f| f.name()).copied()
     }
 }
 
