@@ -145,7 +145,7 @@ fn finish_run(
 pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
-    let settings = RunSettings { trace: args.trace.is_some() };
+    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
     let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings)?;
     finish_run(&output, args.history.as_deref(), args.trace.as_deref())
 }
@@ -167,7 +167,7 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
             }
         }
     }
-    let settings = RunSettings { trace: args.trace.is_some() };
+    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
     let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings)?;
     finish_run(&output, args.history.as_deref(), args.trace.as_deref())
 }

@@ -19,13 +19,16 @@ use sim_core::workload::ScenarioWorkload;
 pub struct RunSettings {
     /// Record every event (costs memory and time; off for campaigns).
     pub trace: bool,
+    /// Keep what the clients saw, as JSON lines (off for campaigns).
+    pub history: bool,
 }
 
 /// A finished run.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
     pub record: RunRecord,
-    /// What the clients saw, as JSON lines (`dsim run --history`); `None` without clients.
+    /// What the clients saw, as JSON lines, when [`RunSettings::history`] asks (`dsim run
+    /// --history`); `None` otherwise, or without clients.
     pub history: Option<String>,
     pub trace: Vec<TraceEvent>,
     /// The linearizability checker's full explanation, when it found a violation.
@@ -43,12 +46,12 @@ pub fn run_protocol<P: Protocol>(
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
         let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()))?;
-        let mut output = execute(plan, &mut sim);
+        let mut output = execute(plan, settings, &mut sim);
         output.trace = sim.into_observer().1.events;
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
-        Ok(execute(plan, &mut sim))
+        Ok(execute(plan, settings, &mut sim))
     }
 }
 
@@ -80,7 +83,11 @@ fn build<P: Protocol, O: Observer<P>>(
     })
 }
 
-fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, O>) -> RunOutput {
+fn execute<P: Protocol, O: Observer<P>>(
+    plan: &RunPlan,
+    settings: &RunSettings,
+    sim: &mut Simulation<P, O>,
+) -> RunOutput {
     let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
     let mut record = RunRecord {
         scenario: plan.scenario.clone(),
@@ -109,7 +116,7 @@ fn execute<P: Protocol, O: Observer<P>>(plan: &RunPlan, sim: &mut Simulation<P, 
     }
     record.checks = results.iter().map(|r| (r.name.clone(), r.finding.name().to_owned())).collect();
     record.verdict = Some(verdict);
-    let history = sim.history().map(to_jsonl);
+    let history = sim.history().filter(|_| settings.history).map(to_jsonl);
     RunOutput { record, history, trace: Vec::new(), explanation }
 }
 
