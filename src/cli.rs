@@ -191,12 +191,12 @@ pub struct BenchArgs {
     /// `engine` (events per second) or `checker` (linearizability checking time).
     #[arg(value_parser = ["engine", "checker"])]
     pub what: String,
-    /// Events per engine benchmark.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub events: u64,
-    /// Operations per generated history, for `checker`.
-    #[arg(long, default_value_t = 100_000)]
-    pub operations: usize,
+    /// Events per engine benchmark [default: 10000000] (only for `engine`).
+    #[arg(long)]
+    pub events: Option<u64>,
+    /// Operations per generated history [default: 100000] (only for `checker`).
+    #[arg(long)]
+    pub operations: Option<usize>,
 }
 
 /// `--model`'s values: the models by their one name.

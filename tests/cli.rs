@@ -600,3 +600,15 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
     let out = dsim_within(30, &["check", empty.to_str().unwrap(), "--format", "jsonl"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
+    for (args, message) in [
+        (["bench", "checker", "--events", "5"], "--events is for `dsim bench engine`"),
+        (["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+    ] {
+        let output = dsim(&args);
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
+    }
+}

@@ -303,6 +303,11 @@ impl Protocol for PrimaryBackup {
         if options.batch < 1 {
             return Err(format!("batch must be at least 1, not {}", options.batch));
         }
+        if options.retransmit_interval == SimDuration::ZERO {
+            return Err("retransmit_interval must be positive, e.g. \"50ms\": at zero the \
+                        primary re-sends without end at one instant"
+                .into());
+        }
         Ok(Config { options, bugs })
     }
 

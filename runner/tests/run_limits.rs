@@ -18,7 +18,7 @@ fn record_of(text: &str) -> sim_core::record::RunRecord {
 const RAFT: &str = r#"
 extends = "raft-base.toml"
 [run]
-duration = "2s"
+duration = "3s"
 heal_at = "1s"
 "#;
 

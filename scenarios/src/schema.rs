@@ -337,7 +337,8 @@ pub fn read_scenario(
         &checks_table,
         workload.as_ref().map(|w| (w, timeout_loc)),
         workload_entry,
-        root.get("checks").map(|e| &e.key_loc),
+        run.as_ref(),
+        root.get("checks").map_or(root_loc, |e| &e.key_loc),
     );
 
     Some(Scenario {
@@ -1165,7 +1166,8 @@ fn read_checks(
     t: &Table,
     workload: Option<(&WorkloadSpec, Option<&Loc>)>,
     entry: Option<&WorkloadEntry>,
-    loc: Option<&Loc>,
+    run: Option<&RunSpec>,
+    loc: &Loc,
 ) -> ChecksSpec {
     let (workload, timeout_loc) = match workload {
         Some((w, at)) => (Some(w), at),
@@ -1216,10 +1218,7 @@ fn read_checks(
         if let Some(why) = bad {
             r.problem(&e.item.loc, "checks.linearizability", why);
         }
-    } else if appends
-        && cas
-        && let Some(loc) = loc
-    {
+    } else if appends && cas {
         r.problem(loc, "checks.linearizability", "the op mix has both cas and append, which no model checks together; set linearizability = \"none\" or drop one");
     }
     let disabled = own
@@ -1264,6 +1263,30 @@ fn read_checks(
         }
         None => shortest_timeout,
     };
+    // Clients stop invoking `liveness_bound` before the end, but never before the heal:
+    // with a bound as long as the time after the heal, no operation is invoked after it,
+    // and the check would pass with nothing to check.
+    if let (Some(bound), Some(run)) = (liveness_bound, run)
+        && bound.0 >= run.duration.0.saturating_sub(run.heal_at.0)
+        && run.heal_at < run.duration
+    {
+        let (at, key) = match t.get("liveness_bound") {
+            Some(e) => (&e.item.loc, "checks.liveness_bound"),
+            None => (timeout_loc.unwrap_or(loc), "checks.liveness_bound"),
+        };
+        r.problem(
+            at,
+            key,
+            format!(
+                "a liveness bound of {bound} leaves nothing to check: the run has only {} \
+                 after the heal at {}, and clients stop invoking {bound} before the end; \
+                 make run.duration longer than heal_at + {bound}, or set liveness_bound = \
+                 \"none\"",
+                SimDuration(run.duration.0.saturating_sub(run.heal_at.0)),
+                run.heal_at
+            ),
+        );
+    }
     ChecksSpec {
         linearizability: model,
         invariants: r.bool(t, p, "invariants").unwrap_or(true),
