@@ -62,15 +62,27 @@ pub fn checker(operations: usize) {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
+    let misplaced = |flag: &str, owner: &str| {
+        Failure::input(format!(
+            "{flag} is for `dsim bench {owner}`, not `dsim bench {}`",
+            args.what
+        ))
+    };
     match args.what.as_str() {
-        "engine" if args.events == 0 => {
-            return Err(Failure::input("--events 0: a benchmark needs at least one event"));
-        }
-        "engine" => engine(args.events),
-        _ if args.operations == 0 => {
-            return Err(Failure::input("--operations 0: a history needs at least one operation"));
-        }
-        _ => checker(args.operations),
+        "engine" if args.operations.is_some() => return Err(misplaced("--operations", "checker")),
+        "engine" => match args.events.unwrap_or(10_000_000) {
+            0 => return Err(Failure::input("--events 0: a benchmark needs at least one event")),
+            events => engine(events),
+        },
+        _ if args.events.is_some() => return Err(misplaced("--events", "engine")),
+        _ => match args.operations.unwrap_or(100_000) {
+            0 => {
+                return Err(Failure::input(
+                    "--operations 0: a history needs at least one operation",
+                ));
+            }
+            operations => checker(operations),
+        },
     }
     Ok(0)
 }

@@ -5,7 +5,8 @@
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{Progress, write_output};
 use crate::{Failure, load_scenario};
-use scenarios::{Registry, RunOutput, RunSettings, Scenario};
+use runner::{Registry, RunOutput, RunSettings};
+use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -23,14 +24,17 @@ fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded,
     let scenario = load_scenario(path, registry)?;
     let entry = registry.get(&scenario.protocol).expect("validated protocol");
     for bug in &args.bugs {
-        if !entry.bugs.iter().any(|b| b.name == bug) {
-            let valid: Vec<&str> = entry.bugs.iter().map(|b| b.name).collect();
-            return Err(Failure::input(format!(
-                "--bug {bug}: protocol {} has no such known-bug switch; valid: {}",
-                entry.name,
-                if valid.is_empty() { "(none)".to_owned() } else { valid.join(", ") }
-            )));
-        }
+        entry.bug(bug).map_err(|message| {
+            Failure::input(format!("--bug {bug}: protocol {}: {message}", entry.name))
+        })?;
+    }
+    if let Some(refusal) = scenario.refusal(registry.catalogue(), &args.bugs) {
+        return Err(Failure::input(format!(
+            "{}: with --bug {}: {}",
+            path.display(),
+            args.bugs.join(" --bug "),
+            refusal.describe(entry.name)
+        )));
     }
     Ok(Loaded { path: path.to_owned(), scenario })
 }
@@ -75,7 +79,8 @@ fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Run one seed; a panic becomes a safety failure of that seed.
+/// Run one seed; a panic becomes a safety failure of that seed, and options the protocol
+/// refuses (a swarm draw between the ends that load checked) an error of that seed.
 fn run_seed(
     loaded: &Loaded,
     registry: &Registry,
@@ -86,32 +91,31 @@ fn run_seed(
     let plan = loaded.scenario.plan(seed, bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
     let replay = replay_command(&loaded.path, seed, bugs);
-    match catching_panics(|| (entry.run)(&plan, settings)) {
+    let (verdict, failure, message) = match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
             output.record.replay = replay;
-            Ok(output)
+            return Ok(output);
         }
-        Ok(Err(refused)) => Err(Failure::input(format!(
-            "{}: protocol {} refused its options: {refused}",
-            loaded.path.display(),
-            plan.protocol
-        ))),
-        Err(message) => {
-            let record = RunRecord {
-                scenario: plan.scenario.clone(),
-                protocol: plan.protocol.clone(),
-                seed,
-                bugs: plan.bugs.clone(),
-                verdict: Some(Verdict::Safety),
-                failure: "panic".into(),
-                message,
-                drawn: plan.drawn.clone(),
-                replay,
-                ..RunRecord::default()
-            };
-            Ok(RunOutput { record, history: None, trace: Vec::new(), explanation: None })
-        }
-    }
+        Ok(Err(refused)) => (
+            Verdict::Error,
+            "configuration",
+            format!("protocol {} refuses the options this seed drew: {refused}", plan.protocol),
+        ),
+        Err(message) => (Verdict::Safety, "panic", message),
+    };
+    let record = RunRecord {
+        scenario: plan.scenario.clone(),
+        protocol: plan.protocol.clone(),
+        seed,
+        bugs: plan.bugs.clone(),
+        verdict: Some(verdict),
+        failure: failure.into(),
+        message,
+        drawn: plan.drawn.clone(),
+        replay,
+        ..RunRecord::default()
+    };
+    Ok(RunOutput { record, history: None, trace: Vec::new(), explanation: None })
 }
 
 fn finish_run(
@@ -120,12 +124,15 @@ fn finish_run(
     trace: Option<&Path>,
 ) -> Result<u8, Failure> {
     if let (Some(path), Some(h)) = (history, &output.history) {
-        write_output(path, &sim_core::check::jsonl::to_jsonl(h))?;
+        write_output(path, h)?;
     }
     if let Some(path) = trace {
         write_output(path, &reports::trace::render(&output.trace))?;
     }
     print!("{}", reports::summary::render(&output.record));
+    if output.record.verdict() == Verdict::Error {
+        eprintln!("error: seed {}: {}", output.record.seed, output.record.message);
+    }
     if let Some(explanation) = &output.explanation {
         println!("\n{explanation}");
     }
@@ -138,7 +145,7 @@ fn finish_run(
 pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
-    let settings = RunSettings { trace: args.trace.is_some() };
+    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
     let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings)?;
     finish_run(&output, args.history.as_deref(), args.trace.as_deref())
 }
@@ -160,7 +167,7 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
             }
         }
     }
-    let settings = RunSettings { trace: args.trace.is_some() };
+    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
     let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings)?;
     finish_run(&output, args.history.as_deref(), args.trace.as_deref())
 }
@@ -271,26 +278,35 @@ fn report(
     }
     let failures: Vec<&RunRecord> = records.iter().filter(|r| r.verdict().is_failure()).collect();
     let unknown = records.iter().filter(|r| r.verdict() == Verdict::Unknown).count();
+    let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
     println!(
-        "{} seeds: {} passed, {} failed{}",
+        "{} seeds: {} passed, {} failed{}{}",
         records.len(),
         records.len() - failures.len(),
-        failures.len(),
+        failures.len() - errors,
+        if errors > 0 { format!(", {errors} could not run") } else { String::new() },
         if unknown > 0 {
             format!(" ({unknown} with linearizability unknown)")
         } else {
             String::new()
         }
     );
+    let sometimes = reports::summary::sometimes(records);
+    if !sometimes.is_empty() {
+        println!("{sometimes}");
+    }
     for r in &failures {
-        println!("FAIL {} seed {}: {} ({})", r.scenario, r.seed, r.failure, r.verdict());
+        let label = if r.verdict() == Verdict::Error { "ERROR" } else { "FAIL" };
+        println!("{label} {} seed {}: {} ({})", r.scenario, r.seed, r.failure, r.verdict());
         println!("  {}", r.message.lines().next().unwrap_or(""));
         println!("  replay: {}", r.replay);
     }
+    // A seed that could not run means the campaign did not test what it was asked to.
     Ok(records
         .iter()
         .map(RunRecord::verdict)
         .max_by_key(|v| match v {
+            Verdict::Error => 3,
             Verdict::Safety => 2,
             Verdict::Liveness => 1,
             _ => 0,

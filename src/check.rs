@@ -4,18 +4,23 @@ use crate::Failure;
 use crate::cli::CheckArgs;
 use crate::output::write_output;
 use sim_core::check::{self, Format, ModelKind, Verdict};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// The largest history file `dsim check` reads unless `--max-input-size` says otherwise:
+/// two hundred times the largest real history in `testdata/histories` (318 KB), and small
+/// enough that reading and checking it fits in a few hundred megabytes of memory.
+pub const DEFAULT_MAX_INPUT_SIZE: &str = "64MiB";
 
 pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     let file = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| Failure::input(format!("{file}: cannot read: {e}")))?;
+    let text = read_history(&args.file, args.max_input_size)?;
     let format = match &args.format {
-        Some(name) => name.parse::<Format>().map_err(|e| Failure::input(format!("--format {name}: {e}")))?,
-        None => check::detect_format(&text).ok_or_else(|| {
-            Failure::input(format!(
-                "{file}: cannot tell the history's format; expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give --format jepsen-edn or --format jsonl"
-            ))
-        })?,
+        Some(name) => {
+            name.parse::<Format>().map_err(|e| Failure::input(format!("--format {name}: {e}")))?
+        }
+        None => check::detect_format(&text).ok_or_else(|| undetected_format(&file, &text))?,
     };
     let model: ModelKind =
         args.model.parse().map_err(|e| Failure::input(format!("--model {}: {e}", args.model)))?;
@@ -42,5 +47,153 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
             Ok(1)
         }
         Verdict::Unknown { .. } => Ok(2),
+    }
+}
+
+/// Reads a history file whole as UTF-8 text. A file (or a pipe, or `/dev/zero`) holding more
+/// than `limit` bytes is refused after reading at most `limit + 1` of them.
+fn read_history(path: &Path, limit: u64) -> Result<String, Failure> {
+    let file = path.display();
+    let cannot_read = |e: std::io::Error| Failure::input(format!("{file}: cannot read: {e}"));
+    let opened = File::open(path).map_err(cannot_read)?;
+    let metadata = opened.metadata().map_err(cannot_read)?;
+    if metadata.is_dir() {
+        return Err(Failure::input(format!(
+            "{file}: is a directory; expected a history file (Jepsen EDN or dsim JSON lines)"
+        )));
+    }
+    let too_large = |size: String| {
+        Failure::input(format!(
+            "{file}: {size}, over the limit of {} for a history file; raise the limit with --max-input-size, e.g. --max-input-size {}",
+            describe_size(limit),
+            size_argument(limit.saturating_mul(4))
+        ))
+    };
+    if metadata.is_file() && metadata.len() > limit {
+        return Err(too_large(format!("is {} bytes", metadata.len())));
+    }
+    let mut bytes = Vec::new();
+    opened.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot_read)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(format!("holds more than {limit} bytes")));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let at = error.utf8_error().valid_up_to();
+        let (line, column) = line_and_column(&bytes[..at]);
+        Failure::input(format!(
+            "{file}:{line}:{column}: the byte 0x{:02x} is not UTF-8; a history file must be UTF-8 text",
+            bytes[at]
+        ))
+    })
+}
+
+/// The 1-based line and column (in characters) just after `valid`, which is valid UTF-8;
+/// a byte order mark opening the first line is not counted, as the readers skip it.
+fn line_and_column(valid: &[u8]) -> (usize, usize) {
+    let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |newline| newline + 1);
+    let line = valid[..line_start].iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut current = &valid[line_start..];
+    if line == 1 {
+        current = current.strip_prefix("\u{feff}".as_bytes()).unwrap_or(current);
+    }
+    // Count the bytes that start a character, not UTF-8 continuation bytes.
+    let characters = current.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+    (line, characters + 1)
+}
+
+fn undetected_format(file: &str, text: &str) -> Failure {
+    let flags: Vec<String> = Format::ALL.iter().map(|f| format!("--format {f}")).collect();
+    let expected = format!(
+        "expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give {}",
+        flags.join(" or ")
+    );
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(first) = body.find(|c: char| !c.is_whitespace() && c != ',') else {
+        return Failure::input(format!(
+            "{file}: the file is empty (an empty EDN history is `[]`); {expected}"
+        ));
+    };
+    let (line, column) = line_and_column(&text.as_bytes()[..first + text.len() - body.len()]);
+    Failure::input(format!("{file}:{line}:{column}: cannot tell the history's format; {expected}"))
+}
+
+/// Parses a size in bytes for `--max-input-size`: a number of bytes, or of KiB, MiB or GiB
+/// (`512KiB`, `64MiB`, `2GiB`; `K`, `M` and `G` alone mean the same).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let multiplier: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: expected bytes, or a number followed by KiB, MiB or GiB, like 64MiB"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}` is not a size: expected a whole number of bytes from 1 to 2^64-1, or of KiB, MiB or GiB, like 64MiB"))
+}
+
+/// A size in the largest binary unit that divides it: `(64, "MiB")`, or `(1000, "")`.
+fn in_units(bytes: u64) -> (u64, &'static str) {
+    [(30, "GiB"), (20, "MiB"), (10, "KiB")]
+        .into_iter()
+        .find(|&(shift, _)| bytes > 0 && bytes.is_multiple_of(1 << shift))
+        .map_or((bytes, ""), |(shift, unit)| (bytes >> shift, unit))
+}
+
+/// `64 MiB`, or `1000 bytes`, for a message.
+fn describe_size(bytes: u64) -> String {
+    match in_units(bytes) {
+        (number, "") => format!("{number} bytes"),
+        (number, unit) => format!("{number} {unit}"),
+    }
+}
+
+/// `64MiB`, or `1000`, as `--max-input-size` takes it.
+fn size_argument(bytes: u64) -> String {
+    let (number, unit) = in_units(bytes);
+    format!("{number}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_bytes_and_binary_units() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("64MB").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size("0").is_err());
+        assert_eq!(describe_size(64 << 20), "64 MiB");
+        assert_eq!(describe_size(1000), "1000 bytes");
+        assert_eq!(size_argument(4000), "4000");
+        assert_eq!(size_argument(256 << 20), "256MiB");
+        for bytes in [1, 1000, 4 << 10, 256 << 20, 3 << 30] {
+            assert_eq!(parse_size(&size_argument(bytes)), Ok(bytes));
+        }
+    }
+
+    #[test]
+    fn places_count_characters_after_a_byte_order_mark() {
+        assert_eq!(line_and_column(b""), (1, 1));
+        assert_eq!(line_and_column("ab\ncé".as_bytes()), (2, 3));
+        assert_eq!(line_and_column("\u{feff}ab".as_bytes()), (1, 3));
+        assert_eq!(line_and_column("a\n\u{feff}b".as_bytes()), (2, 3));
     }
 }

@@ -63,7 +63,8 @@ pub enum Command {
         after_help = "Examples:\n  dsim scenarios\n  dsim fuzz $(dsim scenarios | grep raft | cut -d' ' -f1) --count 100"
     )]
     Scenarios,
-    /// List the protocols with their options and known-bug switches.
+    /// List the protocols: options, known-bug switches, properties, and their workload's
+    /// options and checkers.
     #[command(
         after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | jq '.[].bugs[].name'"
     )]
@@ -169,10 +170,10 @@ pub struct MergeArgs {
 pub struct CheckArgs {
     pub file: PathBuf,
     /// The history's format (default: detected).
-    #[arg(long, value_parser = ["jepsen-edn", "jsonl"])]
+    #[arg(long, value_parser = format_names())]
     pub format: Option<String>,
     /// The sequential model.
-    #[arg(long, default_value = "cas-register", value_parser = ["register", "cas-register", "kv"])]
+    #[arg(long, default_value = "cas-register", value_parser = model_names())]
     pub model: String,
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
@@ -180,6 +181,9 @@ pub struct CheckArgs {
     /// Write an HTML view of the violation.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
+    #[arg(long, value_name = "SIZE", default_value = crate::check::DEFAULT_MAX_INPUT_SIZE, value_parser = crate::check::parse_size)]
+    pub max_input_size: u64,
 }
 
 #[derive(Debug, Args)]
@@ -187,10 +191,21 @@ pub struct BenchArgs {
     /// `engine` (events per second) or `checker` (linearizability checking time).
     #[arg(value_parser = ["engine", "checker"])]
     pub what: String,
-    /// Events per engine benchmark.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub events: u64,
-    /// Operations per generated history, for `checker`.
-    #[arg(long, default_value_t = 100_000)]
-    pub operations: usize,
+    /// Events per engine benchmark [default: 10000000] (only for `engine`).
+    #[arg(long)]
+    pub events: Option<u64>,
+    /// Operations per generated history [default: 100000] (only for `checker`).
+    #[arg(long)]
+    pub operations: Option<usize>,
+}
+
+/// `--model`'s values: the models by their one name.
+fn format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(sim_core::check::Format::ALL.map(|f| f.name()))
+}
+
+fn model_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        sim_core::check::ModelKind::ALL.iter().map(|model| model.name()),
+    )
 }

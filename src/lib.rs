@@ -2,7 +2,7 @@
 //! whole command line for them:
 //!
 //! ```no_run
-//! use scenarios::Registry;
+//! use runner::Registry;
 //! // let registry = Registry::bundled().with::<my_crate::MyProtocol>();
 //! let registry = Registry::bundled();
 //! std::process::exit(i32::from(dsim::main_with(registry)));
@@ -17,7 +17,9 @@ mod output;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
-use scenarios::{Registry, Scenario};
+use runner::Registry;
+use scenarios::Scenario;
+use sim_core::protocol::OptionSpec;
 use std::fmt;
 use std::path::Path;
 
@@ -124,7 +126,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 
 /// Load a scenario, or fail with every problem found (exit 3).
 pub(crate) fn load_scenario(path: &Path, registry: &Registry) -> Result<Scenario, Failure> {
-    scenarios::load(path, registry)
+    scenarios::load(path, registry.catalogue())
         .map_err(|e| Failure::input(e.to_string().trim_start_matches("error: ").to_owned()))
 }
 
@@ -147,7 +149,7 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
     for path in files {
         let shown = path.strip_prefix(&here).unwrap_or(&path).display().to_string();
         // A file that does not load is a base for `extends`, not a runnable scenario.
-        if let Ok(s) = scenarios::load(&path, registry) {
+        if let Ok(s) = scenarios::load(&path, registry.catalogue()) {
             listing.push_str(&format!("{shown:<48} {:<15} {}\n", s.protocol, s.description));
         }
     }
@@ -155,44 +157,79 @@ fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
     Ok(0)
 }
 
+fn options_json(options: &[OptionSpec]) -> Vec<serde_json::Value> {
+    options
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
+            })
+        })
+        .collect()
+}
+
+fn options_text(options: &[OptionSpec], out: &mut String) {
+    for o in options {
+        *out += &format!(
+            "    {:<24} {:<9} default {:<10} {}\n",
+            o.name,
+            o.default.type_name(),
+            o.default.to_string(),
+            o.doc
+        );
+    }
+}
+
 fn list_protocols(registry: &Registry, json: bool) -> String {
     if json {
         let protocols: Vec<serde_json::Value> = registry
+            .catalogue()
             .entries()
             .iter()
             .map(|e| {
                 serde_json::json!({
                     "name": e.name,
                     "summary": e.summary,
-                    "options": e.options.iter().map(|o| serde_json::json!({
-                        "name": o.name, "type": o.default.type_name(), "default": o.default.to_string(), "doc": o.doc,
-                    })).collect::<Vec<_>>(),
+                    "options": options_json(&e.options),
                     "bugs": e.bugs.iter().map(|b| serde_json::json!({"name": b.name, "doc": b.doc})).collect::<Vec<_>>(),
+                    "properties": e.properties.iter().map(|p| serde_json::json!({
+                        "name": p.name, "expect": p.expect.name(), "doc": p.doc,
+                    })).collect::<Vec<_>>(),
+                    "workload": {
+                        "name": e.workload.name,
+                        "options": options_json(&e.workload.options),
+                        "checkers": e.workload.checkers.iter().map(|(name, doc)| serde_json::json!({"name": name, "doc": doc})).collect::<Vec<_>>(),
+                        "linearizability": e.workload.has_models,
+                    },
                 })
             })
             .collect();
         return serde_json::to_string_pretty(&protocols).expect("plain JSON") + "\n";
     }
     let mut out = String::new();
-    for e in registry.entries() {
+    for e in registry.catalogue().entries() {
         out += &format!("{}\n  {}\n", e.name, e.summary);
         if !e.options.is_empty() {
             out += "  options:\n";
-            for o in &e.options {
-                out += &format!(
-                    "    {:<24} {:<9} default {:<10} {}\n",
-                    o.name,
-                    o.default.type_name(),
-                    o.default.to_string(),
-                    o.doc
-                );
-            }
+            options_text(&e.options, &mut out);
         }
         if !e.bugs.is_empty() {
             out += "  known-bug switches (--bug NAME):\n";
             for b in &e.bugs {
                 out += &format!("    {:<24} {}\n", b.name, b.doc);
             }
+        }
+        if !e.properties.is_empty() {
+            out += "  properties:\n";
+            for p in &e.properties {
+                out += &format!("    {:<24} {:<9} {}\n", p.name, p.expect.name(), p.doc);
+            }
+        }
+        let w = &e.workload;
+        out += &format!("  workload {} ([workload] keys beside the clients' own):\n", w.name);
+        options_text(&w.options, &mut out);
+        for (name, doc) in &w.checkers {
+            out += &format!("    checker {name:<16} {doc}\n");
         }
     }
     out

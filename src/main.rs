@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(dsim::main_with(scenarios::Registry::bundled()))
+    std::process::ExitCode::from(dsim::main_with(runner::Registry::bundled()))
 }

@@ -1,5 +1,7 @@
 //! The `dsim` binary, end to end.
 
+use protocols::raft::{Bugs, RaftOptions};
+use sim_core::protocol::{BugSwitches, DeclaredOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -192,6 +194,64 @@ fn invalid_scenarios_exit_3_naming_file_line_and_key() {
 }
 
 #[test]
+fn raft_option_and_bug_mistakes_exit_3_where_they_are_written_saying_what_was_meant() {
+    let invalid = |name: &str| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tests/invalid");
+        dir.join(name).display().to_string()
+    };
+    for (file, at, says) in [
+        (
+            "raft-option-misspelled.toml",
+            "5:1",
+            "unknown option `electon_timeout_min`; did you mean `election_timeout_min`? \
+             valid: election_timeout_min, election_timeout_max, heartbeat_interval,",
+        ),
+        (
+            "raft-option-wrong-type.toml",
+            "6:12",
+            "`protocol.options.pre_vote`: expected true or false",
+        ),
+        (
+            "raft-option-out-of-range.toml",
+            "5:22",
+            "-1 is out of range; expected an integer of at least 0",
+        ),
+        (
+            "raft-bug-unknown.toml",
+            "4:30",
+            "unknown bug switch `stale_local_reads`; did you mean `stale_local_read`?",
+        ),
+        (
+            "raft-options-conflict.toml",
+            "6:24",
+            "raft refuses these options: election_timeout_max (100ms) must be at least \
+             election_timeout_min (200ms)",
+        ),
+        (
+            "raft-options-swarm-conflict.toml",
+            "7:22",
+            "raft refuses a swarm draw at the ends of the ranges (election_timeout_min = 100ms, \
+             heartbeat_interval = 120ms): heartbeat_interval (120ms) must be positive and below \
+             election_timeout_min (100ms)",
+        ),
+    ] {
+        let path = invalid(file);
+        for command in ["run", "fuzz"] {
+            let out = dsim(&[command, &path]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(3), "{command} {file}: {err}");
+            assert!(err.contains(&format!("{path}:{at}: ")), "{command} {file}: {err}");
+            assert!(err.contains(says), "{command} {file}: {err}");
+            assert!(stdout(&out).is_empty(), "{command} {file} ran: {}", stdout(&out));
+        }
+    }
+    // `--bug` names go through the same lookup.
+    let out = dsim(&["run", &example("raft-steady.toml"), "--bug", "stale_local_reads"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("did you mean `stale_local_read`?"), "{}", stderr(&out));
+}
+
+#[test]
 fn usage_errors_exit_3() {
     for args in [
         vec!["run"],
@@ -221,6 +281,31 @@ fn protocols_lists_options_and_bug_switches() {
     let pb = list.as_array().unwrap().iter().find(|p| p["name"] == "primary-backup").unwrap();
     assert_eq!(pb["bugs"][0]["name"], "backup_reads");
     assert_eq!(pb["options"][0]["name"], "retransmit_interval");
+    // Raft's, as `declare_options!` and `declare_bugs!` declare them.
+    let raft = list.as_array().unwrap().iter().find(|p| p["name"] == "raft").unwrap();
+    let options = raft["options"].as_array().unwrap();
+    let names: Vec<&str> = options.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let declared: Vec<&str> = RaftOptions::specs().iter().map(|o| o.name).collect();
+    assert_eq!(names, declared);
+    let timeout = &options[0];
+    assert_eq!(
+        (&timeout["type"], &timeout["default"], &timeout["doc"]),
+        (
+            &"duration".into(),
+            &"150ms".into(),
+            &"Lower bound of the randomized election timeout (§3.4).".into()
+        )
+    );
+    assert_eq!(options[6]["type"], "integer");
+    let bugs = raft["bugs"].as_array().unwrap();
+    assert_eq!(bugs.len(), Bugs::specs().len());
+    assert!(bugs.iter().all(|b| b["doc"].as_str().is_some_and(|d| d.len() > 40)), "{bugs:?}");
+    let text = stdout(&dsim(&["protocols"]));
+    assert!(
+        text.contains("    snapshot_threshold       integer   default 200        Snapshot once"),
+        "{text}"
+    );
+    assert!(text.contains("    stale_local_read         A leader serves reads"), "{text}");
 }
 
 #[test]
@@ -346,5 +431,184 @@ fn unwritable_or_closed_stdout_is_not_a_panic() {
         let out = child.wait_with_output().expect("dsim ends");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+}
+
+/// `dsim check` with `args`, killed (and the test failed) if it takes longer than
+/// `seconds`: a pathological input must end quickly, not hang the test suite. Output goes to
+/// files, so a full pipe cannot stall the child.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)] // a test's deadline, not simulation
+fn dsim_within(seconds: u64, args: &[&str]) -> Output {
+    use std::time::{Duration, Instant};
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch(&format!("dsim_within_{call}"));
+    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args(args)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("dsim runs");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("dsim can be waited for") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dsim {args:?} took more than {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
+}
+
+/// Checks `file` (written with `contents` in a fresh folder), expecting bad input (exit 3)
+/// within 30 s and a message that starts with the file's path followed by `located`.
+fn assert_bad_history(test: &str, name: &str, contents: &[u8], extra: &[&str], located: &str) {
+    let path = scratch(test).join(name);
+    std::fs::write(&path, contents).unwrap();
+    let mut args = vec!["check", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = dsim_within(30, &args);
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{name}: {message}{}", stdout(&out));
+    let expected = format!("error: {}{located}", path.display());
+    assert!(message.starts_with(&expected), "{name}: expected {expected:?}, got {message:?}");
+    assert!(!message.contains("panicked"), "{message}");
+}
+
+/// Issue 14: inputs that used to overflow the stack, take minutes or read forever.
+#[test]
+fn check_ends_quickly_with_a_located_error_on_pathological_histories() {
+    let chain = 100_000;
+    // A long chain of discards: each `#_` used to be a stack frame (exit 134).
+    let discards = format!("[{}]", "#_ ".repeat(chain));
+    let last = 2 + 3 * (chain - 1);
+    let at = format!(":1:{last}: `#_` must be followed by a value to discard");
+    assert_bad_history("pathological", "discards.edn", discards.as_bytes(), &[], &at);
+    let deep = "[".repeat(chain);
+    let at = ":1:201: values nest deeper than 200 levels";
+    assert_bad_history("pathological", "deep.edn", deep.as_bytes(), &[], at);
+
+    // 100,000 keys: the duplicate scan was quadratic (about a minute in a debug build).
+    let fields: String = (0..chain).map(|i| format!("\"k{i}\":{i},")).collect();
+    let object = format!("{{{fields}\"k0\":0}}\n");
+    let at = format!(":1:{}: the field \"k0\" appears twice", fields.len() + 2);
+    assert_bad_history("pathological", "keys.jsonl", object.as_bytes(), &[], &at);
+    let keys: String = (0..chain).map(|i| format!(":k{i} {i} ")).collect();
+    let map = format!("{{{keys}:k0 0}}");
+    let at = format!(":1:{}: this key appears twice in the map", keys.len() + 2);
+    assert_bad_history("pathological", "keys.edn", map.as_bytes(), &[], &at);
+
+    // An input over the size limit is refused, and the message says how to raise it.
+    let big = format!("[{}]", "{:process 0, :type :invoke, :f :read}\n".repeat(100));
+    let over = ": is 3802 bytes, over the limit of 1 KiB for a history file; raise the limit with --max-input-size, e.g. --max-input-size 4KiB";
+    assert_bad_history(
+        "pathological",
+        "big.edn",
+        big.as_bytes(),
+        &["--max-input-size", "1KiB"],
+        over,
+    );
+    // An endless stream ends at the limit (the default, 64 MiB, read in well under 30 s).
+    if Path::new("/dev/zero").exists() {
+        let out = dsim_within(30, &["check", "/dev/zero"]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(
+                "error: /dev/zero: holds more than 67108864 bytes, over the limit of 64 MiB"
+            ),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Malformed files of every kind: bad input (exit 3) with the place and what would be valid.
+#[test]
+fn check_names_the_place_of_every_kind_of_bad_input() {
+    let op = "{:process 0, :type :invoke, :f :read}";
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("huge.edn", b"[{:process 99999999999999999999, :type :ok}]", ":1:12: `99999999999999999999` is not a number"),
+        ("min.edn", b"[{:process -9223372036854775808, :type :ok}]", ":1:12: a :process must be a non-negative integer"),
+        ("huge.jsonl", b"{\"process\":0,\"time\":18446744073709551616}", ":1:21: this integer does not fit in 64 bits"),
+        ("value.jsonl", b"{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":[9223372036854775808]}", ":1:46: a value's integer must be from -2^63 to 2^63-1"),
+        ("string.edn", b"[{:process 0 :f \"abc\n\n", ":1:17: this string is never closed"),
+        ("string.jsonl", b"\n{\"process\":\"nemesis", ":2:12: this string is never closed"),
+        ("escape.edn", b"[{:process 0, :value \"\\x\"}]", ":1:23: unknown escape `\\x` in a string"),
+        ("escape.jsonl", b"{\"process\":\"\\ud800\"}", ":1:13: a high surrogate must be followed by a low one"),
+        ("utf8.edn", b"[{:process 0,\r\n :value \"\xe9t\xe9\"}]", ":2:10: the byte 0xe9 is not UTF-8"),
+        ("bom-utf8.edn", b"\xef\xbb\xbf[\xff]", ":1:2: the byte 0xff is not UTF-8"),
+        ("unicode.edn", "[{:😀 1, :process 0, :type :invoke, :f :txn}]".as_bytes(), ":1:39: unknown :f for a client operation"),
+        ("crlf.jsonl", b"{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n{\"process\":0,\"type\":\"ok\"}\r\n", ":2:1: this event has no \"f\" field"),
+        ("empty.edn", b"", ": the file is empty (an empty EDN history is `[]`)"),
+        ("blank.jsonl", b" \r\n\n", ": the file is empty"),
+        ("text.edn", b"\n\n  hello", ":3:3: cannot tell the history's format"),
+    ];
+    for (name, contents, located) in cases {
+        assert_bad_history("bad_inputs", name, contents, &[], located);
+    }
+    assert_bad_history(
+        "bad_inputs",
+        "mixed.edn",
+        format!("[{op}] [{op}]").as_bytes(),
+        &[],
+        ":1:1: a history is one vector or list of operation maps",
+    );
+
+    // A directory and a missing file are reported without a made-up line and column.
+    let dir = scratch("bad_inputs_dir");
+    let out = dsim_within(30, &["check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: is a directory; expected a history file (Jepsen EDN or dsim JSON lines)\n",
+            dir.display()
+        )
+    );
+    let missing = dir.join("missing.edn");
+    let out = dsim_within(30, &["check", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).starts_with(&format!("error: {}: cannot read: ", missing.display())),
+        "{}",
+        stderr(&out)
+    );
+
+    // Valid, if unusual: a byte order mark, CRLF line ends, an empty history given its format.
+    let dir = scratch("odd_but_valid");
+    for (name, contents) in [
+        ("bom.edn", format!("\u{feff}[{op}]\r\n")),
+        ("bom.jsonl", "\u{feff}{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n".to_string()),
+        ("unicode.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":\"é😀\\u00e9\\ud83d\\ude00\"}\n".to_string()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        let out = dsim_within(30, &["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+    }
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = dsim_within(30, &["check", empty.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
+    for (args, message) in [
+        (["bench", "checker", "--events", "5"], "--events is for `dsim bench engine`"),
+        (["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+    ] {
+        let output = dsim(&args);
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }
 }

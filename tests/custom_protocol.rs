@@ -4,7 +4,7 @@
 #[path = "../examples/custom_protocol/single_copy.rs"]
 mod single_copy;
 
-use scenarios::Registry;
+use runner::Registry;
 use std::path::Path;
 
 fn dsim(args: &[&str]) -> u8 {

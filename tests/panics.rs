@@ -1,12 +1,12 @@
 //! A protocol that panics is a finding of its seed: the campaign reports it with its
 //! replay command and goes on with the other seeds.
 
-use scenarios::Registry;
+use runner::Registry;
 use sim_core::SimDuration;
 use sim_core::engine::NoObserver;
 use sim_core::kv::KvWorkload;
 use sim_core::node::{Context, Node, NodeId};
-use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
+use sim_core::protocol::{NoBugs, NoOptions, Protocol};
 use std::path::Path;
 
 /// Each node ticks every 10ms; on some seeds one tick draws a fatal number.
@@ -35,16 +35,10 @@ impl Protocol for Fragile {
     const NAME: &'static str = "fragile";
     const SUMMARY: &'static str = "Panics on some seeds (a test protocol)";
     type Invariants = NoObserver;
+    type Options = NoOptions;
+    type Bugs = NoBugs;
 
-    fn options() -> Vec<OptionSpec> {
-        Vec::new()
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        Vec::new()
-    }
-
-    fn configure(_options: &Options, _bugs: &[&str]) -> Result<(), String> {
+    fn configure(_options: NoOptions, _bugs: NoBugs) -> Result<(), String> {
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 
 mod single_copy;
 
-use scenarios::Registry;
+use runner::Registry;
 
 fn main() -> std::process::ExitCode {
     let registry = Registry::bundled().with::<single_copy::SingleCopy>();

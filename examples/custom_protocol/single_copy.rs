@@ -2,23 +2,52 @@
 //! forwards client requests to node 0 and relays its answers, so the store is trivially
 //! linearizable; the known bug `answer_locally` makes a forwarding node answer reads from
 //! a cache of the values it relayed, which goes stale.
+//!
+//! A protocol declares each option and each bug switch once, with `declare_options!` and
+//! `declare_bugs!`: the declaration is the typed field the protocol reads, the spec that
+//! scenarios are checked against (a misspelled `[protocol.options]` key is reported at its
+//! line with the closest name), and what `dsim protocols` prints.
 
 use protocols::kv::{Applied, KvStore};
 use sim_core::engine::NoObserver;
 use sim_core::history::Value;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
+use sim_core::protocol::Protocol;
+use sim_core::{SimDuration, declare_bugs, declare_options};
 use std::collections::BTreeMap;
 
 const HOME: NodeId = NodeId(0);
+
+declare_options! {
+    /// What a scenario may set in `[protocol.options]`.
+    pub struct Options {
+        /// Forwarding nodes hold each request this long before passing it on to node 0.
+        forward_delay: SimDuration = SimDuration::ZERO,
+    }
+}
+
+declare_bugs! {
+    /// What a scenario may turn on in `protocol.bugs` (or `--bug`).
+    pub struct Bugs {
+        /// Forwarding nodes answer reads from a stale cache.
+        answer_locally,
+    }
+}
+
+/// What every node starts from.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub options: Options,
+    pub bugs: Bugs,
+}
 
 #[derive(Debug)]
 pub struct SingleCopy {
     store: KvStore,
     /// Forwarders: values relayed from node 0, by key (read by the buggy local answers).
     cache: BTreeMap<u64, Value>,
-    answer_locally: bool,
+    config: Config,
 }
 
 #[derive(Clone, Debug, Hash)]
@@ -28,17 +57,14 @@ pub enum Msg {
 }
 
 impl Node for SingleCopy {
-    type Config = bool;
+    type Config = Config;
     type Msg = Msg;
-    type Timer = ();
+    /// A request held back for `forward_delay`.
+    type Timer = Request<Op>;
     type Workload = KvWorkload;
 
-    fn start(answer_locally: &bool, _ctx: &mut Context<'_, Self>) -> Self {
-        SingleCopy {
-            store: KvStore::default(),
-            cache: BTreeMap::new(),
-            answer_locally: *answer_locally,
-        }
+    fn start(config: &Config, _ctx: &mut Context<'_, Self>) -> Self {
+        SingleCopy { store: KvStore::default(), cache: BTreeMap::new(), config: config.clone() }
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
@@ -62,18 +88,24 @@ impl Node for SingleCopy {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, _timer: ()) {}
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
+        ctx.send(HOME, Msg::Forward { request });
+    }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
-        if let (true, Op::Read { key }) = (self.answer_locally && ctx.id() != HOME, &request.op) {
+        let local = self.config.bugs.answer_locally && ctx.id() != HOME;
+        if let (true, Op::Read { key }) = (local, &request.op) {
             let value = self.cache.get(key).cloned().unwrap_or(Value::Nil);
             ctx.reply(request.id, Reply::Ok(value));
             return;
         }
+        let delay = self.config.options.forward_delay;
         if ctx.id() == HOME {
             self.on_message(ctx, HOME, Msg::Forward { request });
-        } else {
+        } else if delay == SimDuration::ZERO {
             ctx.send(HOME, Msg::Forward { request });
+        } else {
+            ctx.set_timer(delay, request);
         }
     }
 }
@@ -82,19 +114,10 @@ impl Protocol for SingleCopy {
     const NAME: &'static str = "single-copy";
     const SUMMARY: &'static str = "One copy on node 0; other nodes forward (an example protocol)";
     type Invariants = NoObserver;
+    type Options = Options;
+    type Bugs = Bugs;
 
-    fn options() -> Vec<OptionSpec> {
-        Vec::new()
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        vec![BugSpec {
-            name: "answer_locally",
-            doc: "Forwarding nodes answer reads from a stale cache",
-        }]
-    }
-
-    fn configure(_options: &Options, bugs: &[&str]) -> Result<bool, String> {
-        Ok(bugs.contains(&"answer_locally"))
+    fn configure(options: Options, bugs: Bugs) -> Result<Config, String> {
+        Ok(Config { options, bugs })
     }
 }

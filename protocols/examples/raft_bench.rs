@@ -5,12 +5,12 @@
 //! cargo run --release -p protocols --example raft_bench [seeds]
 //! ```
 
-use protocols::raft::{Raft, RaftConfig, RaftInvariants};
+use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
 use sim_core::client::{ClientOptions, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
-use sim_core::kv::{KvOptions, KvWorkload, OpMix};
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::NodeId;
@@ -26,17 +26,14 @@ fn ms(millis: u64) -> SimDuration {
 
 fn builder(seed: u64, faults: bool) -> SimBuilder<WithClients<KvWorkload>> {
     let clients = ClientOptions { clients: 4, ..ClientOptions::default() };
-    let kv = KvOptions {
-        mix: OpMix { read: 2, write: 2, cas: 1, append: 0 },
-        keys: 3,
-        ..KvOptions::default()
-    };
+    let kv = KvOptions { read: 2, write: 2, cas: 1, keys: 3, ..KvOptions::default() };
     let links = LinkOptions {
         latency: Latency::Uniform { min: ms(1), max: ms(3) },
         loss: if faults { 0.01 } else { 0.0 },
         duplicate: if faults { 0.01 } else { 0.0 },
     };
-    let b = SimBuilder::new(seed, NODES).links(links).workload(clients, KvWorkload::new(kv));
+    let b =
+        SimBuilder::new(seed, NODES).links(links).workload(clients, KvWorkload::new(kv).unwrap());
     if !faults {
         return b;
     }
@@ -60,13 +57,13 @@ fn builder(seed: u64, faults: bool) -> SimBuilder<WithClients<KvWorkload>> {
 }
 
 fn config(faults: bool) -> RaftConfig {
-    RaftConfig {
+    RaftConfig::from(RaftOptions {
         pre_vote: faults,
         check_quorum: faults,
         snapshot_threshold: 100,
         sync_delay: if faults { ms(2) } else { SimDuration::ZERO },
-        ..RaftConfig::default()
-    }
+        ..RaftOptions::default()
+    })
 }
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall-clock timing of a benchmark

@@ -1,10 +1,28 @@
-//! The byte encoding of what protocols keep on disk: values, client requests and replies,
-//! and the checksummed record frame their files are made of.
+//! The byte encoding of what protocols keep on disk: values, client requests and replies
+//! ([`Encoder`], [`Decoder`]), and the checksummed record frame their files are made of
+//! ([`frame`], [`record_at`]).
 //!
 //! A record is `[payload length: u32][checksum: u64][payload]`, little-endian. The checksum
 //! covers the length and the payload, so a torn write (a strict prefix of a record) and a
 //! flipped bit are both detected: a torn record shows up as *incomplete* (its header or its
 //! payload runs past the end of the file), a flipped bit as a *corrupt* complete record.
+//!
+//! Protocols rarely frame records themselves: [`crate::durable`] keeps logs and cells of
+//! framed records on a disk and recovers them after a crash. What goes inside a record is
+//! the protocol's own, written with an [`Encoder`] and read back with a [`Decoder`]:
+//!
+//! ```
+//! use protocols::codec::{Decoder, Encoder};
+//! use sim_core::history::Value;
+//!
+//! let mut payload = Vec::new();
+//! let mut e = Encoder::new(&mut payload);
+//! e.u64(7);
+//! e.value(&Value::Str("x".into()));
+//! let mut d = Decoder::new(&payload);
+//! assert_eq!((d.u64(), d.value()), (Some(7), Some(Value::Str("x".into()))));
+//! assert!(d.is_done());
+//! ```
 
 use sim_core::hash::StableHasher;
 use sim_core::history::Value;
@@ -13,7 +31,7 @@ use sim_core::node::{ClientId, NodeId, Reply, Request, RequestId};
 use std::hash::Hasher;
 
 /// Header bytes of a record: length (4) and checksum (8).
-pub(crate) const HEADER_BYTES: usize = 12;
+pub const HEADER_BYTES: usize = 12;
 
 /// No record is larger than this; a longer length field is corruption.
 const MAX_RECORD_BYTES: usize = 1 << 30;
@@ -28,8 +46,9 @@ fn checksum(payload: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// Append one framed record holding `payload` to `out`.
-pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
+/// Append one framed record holding `payload` to `out`. Panics if `payload` is longer
+/// than a record may be (1 GiB).
+pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
     assert!(payload.len() <= MAX_RECORD_BYTES, "record of {} bytes", payload.len());
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&checksum(payload).to_le_bytes());
@@ -38,7 +57,7 @@ pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
 
 /// What the bytes at an offset of a file hold.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Record<'a> {
+pub enum Record<'a> {
     /// A valid record and the offset just past it.
     Valid { payload: &'a [u8], end: usize },
     /// The file ends inside this record: the shape of a torn write.
@@ -49,8 +68,9 @@ pub(crate) enum Record<'a> {
     End,
 }
 
-/// Parse the record that starts at `offset` of `bytes`.
-pub(crate) fn record_at(bytes: &[u8], offset: usize) -> Record<'_> {
+/// Parse the record that starts at `offset` of `bytes` (an offset past the end reads as
+/// [`Record::End`]).
+pub fn record_at(bytes: &[u8], offset: usize) -> Record<'_> {
     let rest = &bytes[offset.min(bytes.len())..];
     if rest.is_empty() {
         return Record::End;
@@ -73,30 +93,38 @@ pub(crate) fn record_at(bytes: &[u8], offset: usize) -> Record<'_> {
     Record::Valid { payload, end: offset + HEADER_BYTES + len }
 }
 
-/// Appends little-endian fields to a buffer.
-pub(crate) struct Encoder<'a> {
-    pub(crate) out: &'a mut Vec<u8>,
+/// Appends little-endian fields to a buffer: fixed-width integers, length-prefixed bytes,
+/// and the workload's values, requests and replies. [`Decoder`] reads them back in the
+/// same order; nothing in the bytes says which field is which.
+pub struct Encoder<'a> {
+    out: &'a mut Vec<u8>,
 }
 
-impl Encoder<'_> {
-    pub(crate) fn u8(&mut self, v: u8) {
+impl<'a> Encoder<'a> {
+    /// An encoder that appends to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Encoder { out }
+    }
+
+    pub fn u8(&mut self, v: u8) {
         self.out.push(v);
     }
 
-    pub(crate) fn u32(&mut self, v: u32) {
+    pub fn u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub(crate) fn u64(&mut self, v: u64) {
+    pub fn u64(&mut self, v: u64) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn bytes(&mut self, v: &[u8]) {
+    /// Length-prefixed bytes.
+    pub fn bytes(&mut self, v: &[u8]) {
         self.u32(v.len() as u32);
         self.out.extend_from_slice(v);
     }
 
-    pub(crate) fn value(&mut self, v: &Value) {
+    pub fn value(&mut self, v: &Value) {
         match v {
             Value::Nil => self.u8(0),
             Value::Int(i) => {
@@ -117,16 +145,17 @@ impl Encoder<'_> {
         }
     }
 
-    pub(crate) fn node(&mut self, v: Option<NodeId>) {
+    /// A node id or none.
+    pub fn node(&mut self, v: Option<NodeId>) {
         self.u32(v.map_or(u32::MAX, |n| n.0));
     }
 
-    pub(crate) fn request_id(&mut self, id: RequestId) {
+    pub fn request_id(&mut self, id: RequestId) {
         self.u32(id.client.0);
         self.u64(id.seq);
     }
 
-    pub(crate) fn request(&mut self, request: &Request<Op>) {
+    pub fn request(&mut self, request: &Request<Op>) {
         self.request_id(request.id);
         match &request.op {
             Op::Read { key } => {
@@ -152,7 +181,7 @@ impl Encoder<'_> {
         }
     }
 
-    pub(crate) fn reply(&mut self, reply: &Reply<Value>) {
+    pub fn reply(&mut self, reply: &Reply<Value>) {
         match reply {
             Reply::Ok(value) => {
                 self.u8(0);
@@ -167,18 +196,21 @@ impl Encoder<'_> {
     }
 }
 
-/// Reads fields back; every method returns `None` on malformed input instead of panicking.
-pub(crate) struct Decoder<'a> {
+/// Reads back what an [`Encoder`] wrote, field by field; every method returns `None` on
+/// malformed input (too short, an unknown tag, a list nested too deep) instead of
+/// panicking, so a decoder can be pointed at any bytes.
+pub struct Decoder<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Decoder<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    pub fn new(bytes: &'a [u8]) -> Self {
         Decoder { bytes, pos: 0 }
     }
 
-    pub(crate) fn is_done(&self) -> bool {
+    /// Whether every byte has been read (a decoded record should leave nothing over).
+    pub fn is_done(&self) -> bool {
         self.pos == self.bytes.len()
     }
 
@@ -189,24 +221,25 @@ impl<'a> Decoder<'a> {
         Some(slice)
     }
 
-    pub(crate) fn u8(&mut self) -> Option<u8> {
+    pub fn u8(&mut self) -> Option<u8> {
         self.take(1).map(|b| b[0])
     }
 
-    pub(crate) fn u32(&mut self) -> Option<u32> {
+    pub fn u32(&mut self) -> Option<u32> {
         self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
     }
 
-    pub(crate) fn u64(&mut self) -> Option<u64> {
+    pub fn u64(&mut self) -> Option<u64> {
         self.take(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
 
-    fn bytes(&mut self) -> Option<&'a [u8]> {
+    /// Length-prefixed bytes.
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
         let len = self.u32()? as usize;
         self.take(len)
     }
 
-    pub(crate) fn value(&mut self) -> Option<Value> {
+    pub fn value(&mut self) -> Option<Value> {
         self.value_at_depth(0)
     }
 
@@ -234,16 +267,16 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    pub(crate) fn node(&mut self) -> Option<Option<NodeId>> {
+    pub fn node(&mut self) -> Option<Option<NodeId>> {
         let raw = self.u32()?;
         Some((raw != u32::MAX).then_some(NodeId(raw)))
     }
 
-    pub(crate) fn request_id(&mut self) -> Option<RequestId> {
+    pub fn request_id(&mut self) -> Option<RequestId> {
         Some(RequestId { client: ClientId(self.u32()?), seq: self.u64()? })
     }
 
-    pub(crate) fn request(&mut self) -> Option<Request<Op>> {
+    pub fn request(&mut self) -> Option<Request<Op>> {
         let id = self.request_id()?;
         let op = match self.u8()? {
             0 => Op::Read { key: self.u64()? },
@@ -255,7 +288,7 @@ impl<'a> Decoder<'a> {
         Some(Request { id, op })
     }
 
-    pub(crate) fn reply(&mut self) -> Option<Reply<Value>> {
+    pub fn reply(&mut self) -> Option<Reply<Value>> {
         Some(match self.u8()? {
             0 => Reply::Ok(self.value()?),
             1 => Reply::Fail,
@@ -328,14 +361,14 @@ mod tests {
         ];
         for request in &requests {
             let mut out = Vec::new();
-            Encoder { out: &mut out }.request(request);
+            Encoder::new(&mut out).request(request);
             let mut decoder = Decoder::new(&out);
             assert_eq!(decoder.request().as_ref(), Some(request));
             assert!(decoder.is_done());
         }
         for reply in [Reply::Ok(Value::Str("a".into())), Reply::Fail, Reply::Redirect(None)] {
             let mut out = Vec::new();
-            Encoder { out: &mut out }.reply(&reply);
+            Encoder::new(&mut out).reply(&reply);
             assert_eq!(Decoder::new(&out).reply(), Some(reply));
         }
     }

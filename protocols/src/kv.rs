@@ -121,9 +121,10 @@ impl KvStore {
         }
     }
 
-    /// The state as snapshot bytes (without framing).
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        let mut e = Encoder { out };
+    /// The state as snapshot bytes (without framing: a snapshot is one record of a
+    /// [`DurableCell`](crate::durable::DurableCell), or part of one).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut e = Encoder::new(out);
         e.u64(self.data.len() as u64);
         for (key, value) in &self.data {
             e.u64(*key);
@@ -137,7 +138,8 @@ impl KvStore {
         }
     }
 
-    pub(crate) fn decode(d: &mut Decoder<'_>) -> Option<KvStore> {
+    /// The state [`encode`](Self::encode) wrote, or `None` if the bytes are not one.
+    pub fn decode(d: &mut Decoder<'_>) -> Option<KvStore> {
         let mut store = KvStore::default();
         for _ in 0..d.u64()? {
             let key = d.u64()?;

@@ -1,8 +1,12 @@
 //! Protocols for dsim. Each module is one protocol: its node, its invariants (an observer
-//! checked online), and its known-bug switches.
+//! checked online), and its known-bug switches. Shared by them, and by protocols defined
+//! outside this crate: [`kv`], the key-value state machine with client sessions;
+//! [`codec`], the byte encoding of what goes on disk; and [`durable`], checksummed record
+//! logs and cells over a node's disk with their recovery after a crash.
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod durable;
 pub mod kv;
 pub mod paxos;
 pub mod primary_backup;

@@ -14,25 +14,43 @@
 //! Known bug `backup_reads`: backups answer reads from their own state, which may lag the
 //! primary's: a classic stale read, and a linearizability violation.
 
-use crate::codec::{self, Decoder, Encoder, Record};
+use crate::codec::{Decoder, Encoder};
+use crate::durable::RecordLog;
 use crate::kv::{Applied, KvStore};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, OptionValue, Options, Protocol};
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 
 const PRIMARY: NodeId = NodeId(0);
 const LOG_FILE: &str = "log";
 
+sim_core::declare_options! {
+    /// The options a scenario may set.
+    pub struct Options {
+        /// How often the primary re-sends unacknowledged entries.
+        retransmit_interval: SimDuration = SimDuration::from_millis(50),
+        /// Most entries re-sent to one backup per round.
+        batch: usize = 64,
+    }
+}
+
+sim_core::declare_bugs! {
+    /// The known-bug switches.
+    pub struct Bugs {
+        /// Backups answer reads from their own, possibly stale, state.
+        backup_reads,
+    }
+}
+
+/// The configuration every node starts from.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub retransmit_interval: SimDuration,
-    /// Most entries sent in one retransmission round to one backup.
-    pub batch: usize,
-    pub backup_reads: bool,
+    pub options: Options,
+    pub bugs: Bugs,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -51,6 +69,8 @@ pub enum Timer {
 #[derive(Debug)]
 pub struct PrimaryBackup {
     log: Vec<Request<Op>>,
+    /// The log's file: one record per command.
+    file: RecordLog,
     store: KvStore,
     /// Primary: per node, the highest index it acknowledged.
     acked: Vec<u64>,
@@ -74,10 +94,8 @@ impl PrimaryBackup {
 
     fn append(&mut self, ctx: &mut Context<'_, Self>, command: Request<Op>) -> Applied {
         let mut payload = Vec::new();
-        Encoder { out: &mut payload }.request(&command);
-        let mut record = Vec::new();
-        codec::frame(&payload, &mut record);
-        ctx.disk().append(LOG_FILE, &record);
+        Encoder::new(&mut payload).request(&command);
+        self.file.append(ctx.disk(), &payload);
         ctx.disk().sync();
         let applied = self.store.apply(&command);
         self.log.push(command);
@@ -86,7 +104,7 @@ impl PrimaryBackup {
 
     fn replicate(&self, ctx: &mut Context<'_, Self>, to: NodeId) {
         let from = self.acked[to.0 as usize] as usize;
-        for (i, command) in self.log.iter().enumerate().skip(from).take(self.config.batch) {
+        for (i, command) in self.log.iter().enumerate().skip(from).take(self.config.options.batch) {
             ctx.send(to, Msg::Replicate { index: i as u64 + 1, command: command.clone() });
         }
     }
@@ -107,32 +125,11 @@ impl PrimaryBackup {
     }
 }
 
-/// Reads of the log before recovery gives up on a record that fails its checksum.
-const LOG_READS: usize = 8;
-
-/// The log's records, the length of their valid prefix, and the file's length. A record
-/// cut short is a torn write and ends the log. A record that fails its checksum is a bit
-/// flipped by this read (dsim corrupts reads, not the platter), so the file is read again;
-/// truncating there would throw away acknowledged commands.
-fn read_log(ctx: &mut Context<'_, PrimaryBackup>) -> (Vec<Request<Op>>, usize, usize) {
-    for _ in 0..LOG_READS {
-        let bytes = ctx.disk().read(LOG_FILE).into_owned();
-        let (mut records, mut offset) = (Vec::new(), 0);
-        loop {
-            match codec::record_at(&bytes, offset) {
-                Record::Valid { payload, end } => {
-                    let request =
-                        Decoder::new(payload).request().expect("a checksummed record decodes");
-                    records.push(request);
-                    offset = end;
-                }
-                Record::Incomplete | Record::End => return (records, offset, bytes.len()),
-                Record::Corrupt => break,
-            }
-        }
-        ctx.count("corrupt_read_detected");
-    }
-    panic!("{} read its log {LOG_READS} times and every read was corrupt", ctx.id());
+/// The command of a log record (`None` if the record is not one).
+fn decode_command(payload: &[u8]) -> Option<Request<Op>> {
+    let mut d = Decoder::new(payload);
+    let command = d.request()?;
+    d.is_done().then_some(command)
 }
 
 impl Node for PrimaryBackup {
@@ -142,26 +139,25 @@ impl Node for PrimaryBackup {
     type Workload = KvWorkload;
 
     fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
-        let (records, valid, len) = read_log(ctx);
+        // A torn tail is cut; a read with a flipped bit is read again, not cut (which would
+        // throw away acknowledged commands).
+        let recovered = RecordLog::recover(ctx.disk(), LOG_FILE, |_, p| decode_command(p));
+        recovered.report.count(ctx);
         let mut node = PrimaryBackup {
             log: Vec::new(),
+            file: recovered.log,
             store: KvStore::default(),
             acked: vec![0; ctx.cluster_size()],
             waiting: VecDeque::new(),
             ahead: BTreeMap::new(),
             config: config.clone(),
         };
-        for command in records {
+        for command in recovered.records {
             node.store.apply(&command);
             node.log.push(command);
         }
-        if valid < len {
-            ctx.count("torn_tail_truncated");
-            ctx.disk().truncate(LOG_FILE, valid);
-            ctx.disk().sync();
-        }
         if Self::is_primary(ctx) {
-            ctx.set_timer(config.retransmit_interval, Timer::Retransmit);
+            ctx.set_timer(config.options.retransmit_interval, Timer::Retransmit);
         } else {
             ctx.send(PRIMARY, Msg::Ack { index: node.log.len() as u64 });
         }
@@ -204,7 +200,7 @@ impl Node for PrimaryBackup {
                         self.replicate(ctx, peer);
                     }
                 }
-                ctx.set_timer(self.config.retransmit_interval, Timer::Retransmit);
+                ctx.set_timer(self.config.options.retransmit_interval, Timer::Retransmit);
             }
         }
     }
@@ -212,7 +208,7 @@ impl Node for PrimaryBackup {
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if !Self::is_primary(ctx) {
             match request.op {
-                Op::Read { key } if self.config.backup_reads => {
+                Op::Read { key } if self.config.bugs.backup_reads => {
                     ctx.reply(request.id, Reply::Ok(self.store.read(key)));
                 }
                 _ => ctx.reply(request.id, Reply::Redirect(Some(PRIMARY))),
@@ -300,43 +296,29 @@ impl Protocol for PrimaryBackup {
     const SUMMARY: &'static str =
         "Primary-copy replication with a fixed primary (node 0) and synchronous backups";
     type Invariants = Invariants;
+    type Options = Options;
+    type Bugs = Bugs;
 
-    fn options() -> Vec<OptionSpec> {
-        vec![
-            OptionSpec {
-                name: "retransmit_interval",
-                default: OptionValue::Duration(SimDuration::from_millis(50)),
-                doc: "How often the primary re-sends unacknowledged entries",
-            },
-            OptionSpec {
-                name: "batch",
-                default: OptionValue::Int(64),
-                doc: "Most entries re-sent to one backup per round",
-            },
-        ]
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        vec![BugSpec {
-            name: "backup_reads",
-            doc: "Backups answer reads from their own, possibly stale, state",
-        }]
-    }
-
-    fn configure(options: &Options, bugs: &[&str]) -> Result<Config, String> {
-        let specs = Self::options();
-        let batch = options.int(&specs, "batch");
-        if batch < 1 {
-            return Err(format!("batch must be at least 1, not {batch}"));
+    fn configure(options: Options, bugs: Bugs) -> Result<Config, String> {
+        if options.batch < 1 {
+            return Err(format!("batch must be at least 1, not {}", options.batch));
         }
-        Ok(Config {
-            retransmit_interval: options.duration(&specs, "retransmit_interval"),
-            batch: batch as usize,
-            backup_reads: bugs.contains(&"backup_reads"),
-        })
+        if options.retransmit_interval == SimDuration::ZERO {
+            return Err("retransmit_interval must be positive, e.g. \"50ms\": at zero the \
+                        primary re-sends without end at one instant"
+                .into());
+        }
+        Ok(Config { options, bugs })
     }
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.store.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        vec![PropertySpec::always(
+            "state_machine_safety",
+            "No two nodes hold different commands at one log index.",
+        )]
     }
 }

@@ -1,44 +1,59 @@
 //! Small, exact Raft scenarios: the `Protocol` declaration, clusters of one to five nodes,
 //! convergence, compaction, and a whole-cluster power loss.
 
-mod common;
-
-use common::linearizable;
-use protocols::raft::{Raft, RaftConfig, RaftInvariants};
+use protocols::raft::{Raft, RaftConfig, RaftInvariants, RaftOptions};
+use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::client::ClientOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::FaultAction;
-use sim_core::kv::KvWorkload;
+use sim_core::history::History;
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::node::NodeId;
-use sim_core::protocol::{OptionValue, Options, Protocol};
+use sim_core::protocol::{BugSwitches, DeclaredOptions, OptionValue, OptionValues, Protocol};
 use sim_core::{SimBuilder, SimDuration, SimTime};
-use std::collections::BTreeMap;
 
 fn secs(s: f64) -> SimTime {
     SimTime((s * 1e9) as u64)
 }
 
+/// Four clients reading, writing and cas-ing three keys.
 fn workload() -> (ClientOptions, KvWorkload) {
-    common::workload(false)
+    let clients = ClientOptions {
+        clients: 4,
+        timeout: SimDuration::from_millis(1000),
+        retry_after: SimDuration::from_millis(200),
+        ..ClientOptions::default()
+    };
+    let kv = KvOptions { read: 2, write: 2, cas: 1, ..KvOptions::default() };
+    (clients, KvWorkload::new(kv).expect("a valid workload"))
+}
+
+/// The clients' history is linearizable as a cas register per key.
+fn linearizable(history: &History) -> Result<(), String> {
+    match ModelKind::CasRegister.check(history, DEFAULT_BUDGET).map_err(|e| e.to_string())? {
+        Verdict::Linearizable => Ok(()),
+        Verdict::NotLinearizable(violation) => Err(violation.to_string()),
+        unknown @ Verdict::Unknown { .. } => panic!("the checker ran out of budget: {unknown}"),
+    }
 }
 
 #[test]
 fn the_protocol_is_declared_by_name_with_options_and_bugs() {
     assert_eq!(Raft::NAME, "raft");
-    let names: Vec<&str> = Raft::options().iter().map(|o| o.name).collect();
+    let names: Vec<&str> = RaftOptions::specs().iter().map(|o| o.name).collect();
     for name in ["pre_vote", "check_quorum", "read_index", "snapshot_threshold", "sync_delay"] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
-    for bug in Raft::bugs() {
-        let config = Raft::configure(&Options::default(), &[bug.name]).expect(bug.name);
+    for bug in <Raft as Protocol>::Bugs::specs() {
+        let config = Raft::configure_from(&OptionValues::new(), &[bug.name]).expect(bug.name);
         assert!(config.bugs.any(), "{} switches nothing on", bug.name);
         assert!(!bug.doc.is_empty());
     }
-    assert!(Raft::configure(&Options::default(), &["no_such_bug"]).is_err());
-    let mut values = BTreeMap::new();
+    assert!(Raft::configure_from(&OptionValues::new(), &["no_such_bug"]).is_err());
+    let mut values = OptionValues::new();
     values
         .insert("heartbeat_interval".to_string(), OptionValue::Duration(SimDuration::from_secs(1)));
-    let err = Raft::configure(&Options::new(values), &[]).unwrap_err();
+    let err = Raft::configure_from::<&str>(&values, &[]).unwrap_err().to_string();
     assert!(err.contains("heartbeat_interval"), "{err}");
 }
 
@@ -47,7 +62,7 @@ fn the_protocol_is_declared_by_name_with_options_and_bugs() {
 fn clusters_of_one_to_five_nodes_serve_clients() {
     for nodes in 1..=5 {
         for read_index in [false, true] {
-            let config = RaftConfig { read_index, ..RaftConfig::default() };
+            let config = RaftConfig::from(RaftOptions { read_index, ..RaftOptions::default() });
             let mut sim = SimBuilder::new(7, nodes)
                 .workload(workload().0, workload().1)
                 .build_observed::<Raft, _>(config, RaftInvariants::default());
@@ -66,7 +81,7 @@ fn clusters_of_one_to_five_nodes_serve_clients() {
 /// Once clients stop, every replica applies the same commands to the same state.
 #[test]
 fn replicas_converge_when_clients_stop() {
-    let config = RaftConfig { snapshot_threshold: 30, ..RaftConfig::default() };
+    let config = RaftConfig::from(RaftOptions { snapshot_threshold: 30, ..RaftOptions::default() });
     let mut sim = SimBuilder::new(3, 5)
         .workload(ClientOptions { stop_at: Some(secs(2.0)), ..workload().0 }, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
@@ -85,7 +100,8 @@ fn replicas_converge_when_clients_stop() {
 #[test]
 fn snapshots_bound_the_log() {
     let threshold = 40;
-    let config = RaftConfig { snapshot_threshold: threshold, ..RaftConfig::default() };
+    let config =
+        RaftConfig::from(RaftOptions { snapshot_threshold: threshold, ..RaftOptions::default() });
     let mut sim = SimBuilder::new(5, 3)
         .workload(workload().0, workload().1)
         .build_observed::<Raft, _>(config, RaftInvariants::default());
@@ -108,7 +124,10 @@ fn snapshots_bound_the_log() {
 /// was acknowledged survives, and the cluster serves clients again.
 #[test]
 fn a_whole_cluster_power_loss_keeps_acknowledged_writes() {
-    let config = RaftConfig { sync_delay: SimDuration::from_millis(3), ..RaftConfig::default() };
+    let config = RaftConfig::from(RaftOptions {
+        sync_delay: SimDuration::from_millis(3),
+        ..RaftOptions::default()
+    });
     let mut builder = SimBuilder::new(11, 5)
         .workload(workload().0, workload().1)
         .disk(DiskOptions { torn_write_probability: 1.0, corrupt_read_probability: 0.2 });

@@ -1,5 +1,6 @@
 //! One CSV row per seed. Columns are fixed; checks are `name=finding` lists, faults and
-//! counters `name=count` lists and drawn swarm values `key=value` lists, separated by `;`.
+//! counters `name=count` lists, properties `name=outcome` lists and drawn swarm values
+//! `key=value` lists, separated by `;`.
 
 use sim_core::record::RunRecord;
 
@@ -27,6 +28,7 @@ pub const HEADER: &[&str] = &[
     "trace_hash",
     "drawn",
     "counters",
+    "properties",
     "message",
     "replay",
 ];
@@ -64,6 +66,7 @@ pub fn render(records: &[RunRecord]) -> String {
             format!("{:016x}", r.trace_hash),
             pairs(&r.drawn),
             pairs(&r.counters),
+            pairs(&r.properties),
             r.message.clone(),
             r.replay.clone(),
         ];

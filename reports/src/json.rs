@@ -27,6 +27,7 @@ fn record_json(r: &RunRecord) -> Value {
         "trace_hash": format!("{:016x}", r.trace_hash),
         "drawn": pairs(&r.drawn),
         "counters": pairs(&r.counters),
+        "properties": pairs(&r.properties),
         "replay": r.replay,
     })
 }
@@ -80,13 +81,7 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
             r.get(key).and_then(Value::as_object).ok_or(format!("missing object \"{key}\""))?;
         Ok(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     };
-    let verdict = match text("verdict")?.as_str() {
-        "pass" => Verdict::Pass,
-        "safety" => Verdict::Safety,
-        "liveness" => Verdict::Liveness,
-        "unknown" => Verdict::Unknown,
-        other => return Err(format!("unknown verdict \"{other}\"")),
-    };
+    let verdict = Verdict::named(&text("verdict")?)?;
     let counts = |key: &str| -> Result<Vec<(String, u64)>, String> {
         object_pairs(key)?
             .into_iter()
@@ -137,6 +132,7 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
             .map_err(|e| format!("trace_hash: {e}"))?,
         drawn: strings("drawn")?,
         counters: counts("counters")?,
+        properties: strings("properties")?,
         replay: text("replay")?,
     })
 }
@@ -161,6 +157,10 @@ mod tests {
             trace_hash: u64::MAX,
             drawn: vec![("network.loss".into(), "0.1".into())],
             counters: vec![("leader_elected".into(), 3)],
+            properties: vec![
+                ("election_safety".into(), "held".into()),
+                ("snapshot_installed".into(), "unreached".into()),
+            ],
             replay: "dsim replay x --seed 42".into(),
             ..RunRecord::default()
         };

@@ -1,9 +1,16 @@
 //! JUnit XML: one test suite per scenario, one test case per seed; a failure carries the
-//! broken property, the explanation and the replay command.
+//! broken property, the explanation and the replay command. A seed that could not run
+//! (its drawn options refused) is an error, not a failure.
 
 use sim_core::check::html::escape;
-use sim_core::record::RunRecord;
+use sim_core::record::{RunRecord, Verdict};
 use std::fmt::Write;
+
+fn counts(records: &[&RunRecord]) -> (usize, usize) {
+    let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
+    let failed = records.iter().filter(|r| r.verdict().is_failure()).count();
+    (failed - errors, errors)
+}
 
 /// The JUnit XML report of `records` (grouped by scenario, in first-seen order).
 pub fn render(records: &[RunRecord]) -> String {
@@ -14,18 +21,19 @@ pub fn render(records: &[RunRecord]) -> String {
             None => suites.push((&r.scenario, vec![r])),
         }
     }
-    let failures = records.iter().filter(|r| r.verdict().is_failure()).count();
+    let all: Vec<&RunRecord> = records.iter().collect();
+    let (failures, errors) = counts(&all);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"dsim\" tests=\"{}\" failures=\"{failures}\">",
+        "<testsuites name=\"dsim\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
         records.len()
     );
     for (name, list) in suites {
-        let failed = list.iter().filter(|r| r.verdict().is_failure()).count();
+        let (failed, errors) = counts(&list);
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\">",
             escape(name),
             list.len()
         );
@@ -38,11 +46,15 @@ pub fn render(records: &[RunRecord]) -> String {
                 r.seed
             );
             if r.verdict().is_failure() {
+                let (element, message) = match r.verdict() {
+                    Verdict::Error => ("error", format!("error: {}", r.failure)),
+                    verdict => ("failure", format!("{verdict} violation: {}", r.failure)),
+                };
                 let _ = writeln!(
                     out,
-                    ">\n      <failure type=\"{}\" message=\"{}\">{}\nreplay: {}</failure>\n    </testcase>",
+                    ">\n      <{element} type=\"{}\" message=\"{}\">{}\nreplay: {}</{element}>\n    </testcase>",
                     escape(&r.failure),
-                    escape(&format!("{} violation: {}", r.verdict(), r.failure)),
+                    escape(&message),
                     escape(&r.message),
                     escape(&r.replay)
                 );
@@ -73,8 +85,19 @@ mod tests {
             replay: "dsim replay f.toml --seed 2".into(),
             ..RunRecord::default()
         };
-        let xml = render(&[pass, fail]);
-        assert!(xml.contains("<testsuite name=\"a&amp;b\" tests=\"2\" failures=\"1\">"), "{xml}");
+        let error = RunRecord {
+            scenario: "a&b".into(),
+            seed: 3,
+            verdict: Some(Verdict::Error),
+            failure: "configuration".into(),
+            ..RunRecord::default()
+        };
+        let xml = render(&[pass, fail, error]);
+        assert!(
+            xml.contains("<testsuite name=\"a&amp;b\" tests=\"3\" failures=\"1\" errors=\"1\">"),
+            "{xml}"
+        );
+        assert!(xml.contains("<error type=\"configuration\" message=\"error: configuration\">"));
         assert!(xml.contains("<testcase classname=\"\" name=\"seed 1\" time=\"0.000\"/>"), "{xml}");
         assert!(xml.contains("<failure type=\"linearizability\""), "{xml}");
         assert!(

@@ -7,6 +7,39 @@ fn ms(nanos: u64) -> String {
     format!("{:.3}ms", nanos as f64 / 1e6)
 }
 
+/// How often a campaign reached each sometimes property, in the order declared:
+/// `snapshot_installed 12/500` and, when some were never reached, which. Empty when the
+/// protocol declares none.
+pub fn sometimes(records: &[RunRecord]) -> String {
+    let mut tally: Vec<(&str, usize)> = Vec::new();
+    for r in records {
+        for (name, outcome) in &r.properties {
+            let reached = usize::from(outcome == "reached");
+            match tally.iter_mut().find(|(n, _)| n == name) {
+                Some((_, count)) => *count += reached,
+                None if outcome == "reached" || outcome == "unreached" => {
+                    tally.push((name, reached))
+                }
+                None => {}
+            }
+        }
+    }
+    if tally.is_empty() {
+        return String::new();
+    }
+    let seeds = records.len();
+    let counts: Vec<String> = tally.iter().map(|(n, c)| format!("{n} {c}/{seeds}")).collect();
+    let never: Vec<&str> = tally.iter().filter(|(_, c)| *c == 0).map(|(n, _)| *n).collect();
+    let mut out = format!("sometimes: {}", counts.join(", "));
+    if !never.is_empty() {
+        out.push_str(&format!(
+            "\nnever reached: {} (this campaign did not exercise them)",
+            never.join(", ")
+        ));
+    }
+    out
+}
+
 /// A multi-line summary of `r`.
 pub fn render(r: &RunRecord) -> String {
     let mut out = String::new();
@@ -48,6 +81,11 @@ pub fn render(r: &RunRecord) -> String {
         let counters: Vec<String> = r.counters.iter().map(|(k, n)| format!("{k}={n}")).collect();
         let _ = writeln!(out, "counters   {}", counters.join(" "));
     }
+    if !r.properties.is_empty() {
+        let properties: Vec<String> =
+            r.properties.iter().map(|(k, outcome)| format!("{k}={outcome}")).collect();
+        let _ = writeln!(out, "properties {}", properties.join(" "));
+    }
     let _ = writeln!(out, "trace hash {:016x}", r.trace_hash);
     let verdict = if r.failure.is_empty() {
         r.verdict().name().to_owned()
@@ -59,4 +97,38 @@ pub fn render(r: &RunRecord) -> String {
         let _ = writeln!(out, "           {}", r.message);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(properties: &[(&str, &str)]) -> RunRecord {
+        RunRecord {
+            properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..RunRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_campaign_sums_its_sometimes_properties_and_names_the_unreached() {
+        let records = [
+            record(&[
+                ("election_safety", "held"),
+                ("snapshot_installed", "reached"),
+                ("pre_vote", "unreached"),
+            ]),
+            record(&[
+                ("election_safety", "held"),
+                ("snapshot_installed", "unreached"),
+                ("pre_vote", "unreached"),
+            ]),
+        ];
+        assert_eq!(
+            sometimes(&records),
+            "sometimes: snapshot_installed 1/2, pre_vote 0/2\n\
+             never reached: pre_vote (this campaign did not exercise them)"
+        );
+        assert_eq!(sometimes(&[record(&[("election_safety", "violated")])]), "");
+    }
 }

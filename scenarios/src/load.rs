@@ -1,8 +1,8 @@
 //! Reading scenario files: `extends` chains resolved relative to each file, every problem
 //! collected with its file, line and column.
 
+use crate::catalogue::Catalogue;
 use crate::reader::{Problem, Reader};
-use crate::registry::Registry;
 use crate::schema::{Scenario, read_scenario};
 use crate::tree::{self, Loc, Sources, Table, Val};
 use std::fmt;
@@ -32,9 +32,9 @@ impl std::error::Error for ScenarioError {}
 const MAX_EXTENDS: usize = 8;
 
 /// Load and validate the scenario at `path`.
-pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
+pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
-    load_str(path, &text, registry)
+    load_str(path, &text, catalogue)
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> ScenarioError {
@@ -51,7 +51,7 @@ fn io_error(path: &Path, error: &std::io::Error) -> ScenarioError {
 
 /// Load and validate scenario `text`, as if read from `path` (which `extends` is resolved
 /// against).
-pub fn load_str(path: &Path, text: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
+pub fn load_str(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Scenario, ScenarioError> {
     let mut sources = Sources::default();
     let mut problems = Vec::new();
     let root = resolve(path, text.to_owned(), &mut sources, &mut problems, &mut Vec::new());
@@ -62,7 +62,7 @@ pub fn load_str(path: &Path, text: &str, registry: &Registry) -> Result<Scenario
         path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
     let scenario = match &root {
         Some(root) if reader.problems.is_empty() => {
-            read_scenario(&mut reader, root, &root_loc, &default_name, registry)
+            read_scenario(&mut reader, root, &root_loc, &default_name, catalogue)
         }
         _ => None,
     };

@@ -8,14 +8,12 @@ use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
 use sim_core::faults::{DurationRange, FaultAction, NemesisOptions};
-use sim_core::kv::{KeyDistribution, KvOptions, OpMix};
 use sim_core::latency::Latency;
 use sim_core::network::{LinkOptions, Topology};
 use sim_core::node::NodeId;
-use sim_core::protocol::{OptionValue, Options};
+use sim_core::protocol::{OptionValue, OptionValues};
 use sim_core::rng::{SimRng, Stream};
 use sim_core::{SimDuration, SimTime};
-use std::collections::BTreeMap;
 
 /// One seed of one scenario, ready to run.
 #[derive(Clone, Debug)]
@@ -23,11 +21,12 @@ pub struct RunPlan {
     pub scenario: String,
     pub protocol: String,
     pub seed: u64,
-    pub options: Options,
+    pub options: OptionValues,
     pub bugs: Vec<String>,
     pub builder: SimBuilder,
-    /// How the clients behave and what they ask for; `None` without `[workload]`.
-    pub workload: Option<(ClientOptions, KvOptions)>,
+    /// How the clients behave, and the options of the workload they run (drawn for this
+    /// seed); `None` without `[workload]`.
+    pub workload: Option<(ClientOptions, OptionValues)>,
     pub checks: ChecksSpec,
     pub duration: SimTime,
     pub heal_at: SimTime,
@@ -168,19 +167,25 @@ impl Draw {
 }
 
 impl Scenario {
-    /// The run of `seed`, with `extra_bugs` switched on over what the file says.
-    pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
-        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
-        let mut options = BTreeMap::new();
-        for (name, knob) in &self.options {
-            options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
-        }
+    /// The scenario's bug switches and then those of `extra_bugs` it does not name.
+    pub fn bugs_with(&self, extra_bugs: &[String]) -> Vec<String> {
         let mut bugs = self.bugs.clone();
         for bug in extra_bugs {
             if !bugs.contains(bug) {
                 bugs.push(bug.clone());
             }
         }
+        bugs
+    }
+
+    /// The run of `seed`, with `extra_bugs` switched on over what the file says.
+    pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
+        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
+        let mut options = OptionValues::new();
+        for (name, knob) in &self.options {
+            options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
+        }
+        let bugs = self.bugs_with(extra_bugs);
 
         let default_link = draw.link("network", &self.network);
         let mut topology = Topology::full_mesh(self.nodes, default_link);
@@ -241,31 +246,13 @@ impl Scenario {
         }
 
         let workload = self.workload.as_ref().map(|w| {
-            let weight = |draw: &mut Draw, key: &str, k: &Knob<i64>| draw.knob(key, k) as u32;
-            let mix = OpMix {
-                read: weight(&mut draw, "workload.read", &w.read),
-                write: weight(&mut draw, "workload.write", &w.write),
-                cas: weight(&mut draw, "workload.cas", &w.cas),
-                append: weight(&mut draw, "workload.append", &w.append),
-            };
-            let mix = if mix.read + mix.write + mix.cas + mix.append == 0 {
-                OpMix::default()
-            } else {
-                mix
-            };
-            let distribution = match draw.knob("workload.distribution", &w.distribution).as_str() {
-                "zipf" => KeyDistribution::Zipf {
-                    exponent: draw.knob("workload.zipf_exponent", &w.zipf_exponent),
-                },
-                _ => KeyDistribution::Uniform,
-            };
+            let mut options = OptionValues::new();
+            for (name, knob) in &w.options {
+                options.insert(name.clone(), draw.knob(format!("workload.{name}"), knob));
+            }
             let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
-            // Drawn in this order (clients before keys) since the first swarm scenarios.
-            let clients = draw.knob("workload.clients", &w.clients) as u32;
-            let kv =
-                KvOptions { mix, keys: draw.knob("workload.keys", &w.keys) as u64, distribution };
             let clients = ClientOptions {
-                clients,
+                clients: draw.knob("workload.clients", &w.clients) as u32,
                 think_time: draw.latency("workload.think_time", &w.think_time),
                 timeout: draw.duration("workload.timeout", &w.timeout),
                 retry_after: draw.duration("workload.retry_after", &w.retry_after),
@@ -275,14 +262,14 @@ impl Scenario {
                     duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),
                 )),
             };
-            (clients, kv)
+            (clients, options)
         });
 
         RunPlan {
             scenario: self.name.clone(),
             protocol: self.protocol.clone(),
             seed,
-            options: Options::new(options),
+            options,
             bugs,
             builder,
             workload,

@@ -4,6 +4,7 @@
 
 use crate::tree::{Entry, Item, Loc, Table, Val};
 use sim_core::SimDuration;
+use sim_core::names;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -56,30 +57,6 @@ pub struct Reader<'s> {
     pub problems: Vec<Problem>,
 }
 
-/// Closest valid name, for "did you mean" hints.
-fn closest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for j in 0..b.len() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
-    valid
-        .iter()
-        .map(|v| (distance(name, v), *v))
-        .filter(|(d, v)| *d <= 2.max(v.len() / 3))
-        .min()
-        .map(|(_, v)| v)
-}
-
 pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
@@ -104,9 +81,9 @@ impl<'s> Reader<'s> {
     pub fn only_keys(&mut self, table: &Table, path: &str, allowed: &[&str]) {
         for (key, entry) in &table.entries {
             if !allowed.contains(&key.as_str()) {
-                let hint = match closest(key, allowed) {
-                    Some(near) => format!(" (did you mean `{near}`?)"),
-                    None => String::new(),
+                let hint = match names::closest(key, allowed) {
+                    Some(near) => format!("; did you mean `{near}`?"),
+                    None => ";".to_owned(),
                 };
                 let section =
                     if path.is_empty() { "the top level".to_owned() } else { format!("[{path}]") };
@@ -114,7 +91,7 @@ impl<'s> Reader<'s> {
                     &entry.key_loc,
                     &join(path, key),
                     format!(
-                        "unknown key `{key}` in {section}{hint}; valid keys are: {}",
+                        "unknown key `{key}` in {section}{hint} valid keys are: {}",
                         allowed.join(", ")
                     ),
                 );
@@ -420,29 +397,45 @@ impl<'s> Reader<'s> {
         })
     }
 
-    /// One of a fixed set of names.
-    pub fn name_item(&mut self, item: &Item, key: &str, valid: &[&str]) -> Option<String> {
+    /// One of a fixed set of names; `what` says what they name ("fault action").
+    pub fn name_item(
+        &mut self,
+        item: &Item,
+        key: &str,
+        what: &str,
+        valid: &[&str],
+    ) -> Option<String> {
+        self.named_item(item, key, what, valid, |name| *name).map(|name| (*name).to_owned())
+    }
+
+    /// The item of `items` whose name (by `name_of`) the string at `item` is; a problem
+    /// naming the closest one when it is none of them.
+    pub fn named_item<'a, T>(
+        &mut self,
+        item: &Item,
+        key: &str,
+        what: &str,
+        items: &'a [T],
+        name_of: impl Fn(&T) -> &str,
+    ) -> Option<&'a T> {
         match &item.val {
-            Val::Str(s) if valid.contains(&s.as_str()) => Some(s.clone()),
-            Val::Str(s) => {
-                let hint = closest(s, valid)
-                    .map(|n| format!(" (did you mean \"{n}\"?)"))
-                    .unwrap_or_default();
+            Val::Str(s) => match names::lookup(what, s, items, name_of) {
+                Ok(found) => Some(found),
+                Err(message) => {
+                    self.problem(&item.loc, key, message);
+                    None
+                }
+            },
+            other => {
+                let valid: Vec<&str> = items.iter().map(name_of).collect();
                 self.problem(
                     &item.loc,
                     key,
                     format!(
-                        "\"{s}\" is not valid here{hint}; expected one of: {}",
-                        valid.join(", ")
+                        "expected a {what} (one of {}), found {}",
+                        valid.join(", "),
+                        other.type_name()
                     ),
-                );
-                None
-            }
-            other => {
-                self.problem(
-                    &item.loc,
-                    key,
-                    format!("expected one of {}, found {}", valid.join(", "), other.type_name()),
                 );
                 None
             }
@@ -454,9 +447,10 @@ impl<'s> Reader<'s> {
         table: &Table,
         path: &str,
         key: &str,
+        what: &str,
         valid: &[&str],
     ) -> Option<Knob<String>> {
-        self.knob(table, path, key, false, &mut |r, item, k| r.name_item(item, k, valid))
+        self.knob(table, path, key, false, &mut |r, item, k| r.name_item(item, k, what, valid))
     }
 }
 
@@ -491,11 +485,5 @@ mod tests {
         assert_eq!(parse_duration("250"), None);
         assert_eq!(parse_duration("ms"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
-    }
-
-    #[test]
-    fn hints_pick_the_closest_name() {
-        assert_eq!(closest("los", &["loss", "latency"]), Some("loss"));
-        assert_eq!(closest("zzzzzz", &["loss", "latency"]), None);
     }
 }

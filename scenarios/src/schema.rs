@@ -2,14 +2,16 @@
 //! validated [`Scenario`]. Every key, its type, default and an example are listed in
 //! `docs/scenario-reference.md`; `KEYS` below is the list that document is tested against.
 
+use crate::catalogue::{Catalogue, ProtocolEntry, WorkloadEntry};
+use crate::combinations::{self, Refusal};
 use crate::reader::{Knob, Reader, join};
-use crate::registry::Registry;
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
 use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
+use sim_core::names;
 use sim_core::node::NodeId;
-use sim_core::protocol::OptionValue;
+use sim_core::protocol::{ConfigError, OptionValue};
 
 /// Every key a scenario may use, as `section.key` (the top level has no section).
 pub const KEYS: &[&str] = &[
@@ -89,8 +91,6 @@ const TOP: &[&str] = &[
 ];
 const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
 const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
-pub const PARTITION_KINDS: &[&str] =
-    &["isolate", "mute-one", "halves", "bridge", "ring", "isolate-leader", "leader-minority"];
 const FAULT_ACTIONS: &[&str] = &[
     "crash",
     "restart",
@@ -104,7 +104,13 @@ const FAULT_ACTIONS: &[&str] = &[
     "disk",
     "heal-all",
 ];
-pub const MODELS: &[&str] = &["none", "register", "cas-register", "kv"];
+/// The models `checks.linearizability` may name; `None` checks nothing.
+const MODELS: [Option<ModelKind>; 4] =
+    [None, Some(ModelKind::Register), Some(ModelKind::CasRegister), Some(ModelKind::KeyValue)];
+
+fn model_name(model: &Option<ModelKind>) -> &'static str {
+    model.map_or("none", ModelKind::name)
+}
 
 /// A latency distribution whose parameters may be swarm knobs (durations in ns).
 #[derive(Clone, Debug, PartialEq)]
@@ -164,38 +170,32 @@ pub struct ScheduledFault {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadSpec {
     pub clients: Knob<i64>,
-    pub read: Knob<i64>,
-    pub write: Knob<i64>,
-    pub cas: Knob<i64>,
-    pub append: Knob<i64>,
-    pub keys: Knob<i64>,
-    pub distribution: Knob<String>,
-    pub zipf_exponent: Knob<f64>,
     pub think_time: LatencySpec,
     pub timeout: Knob<i64>,
     pub retry_after: Knob<i64>,
     pub latency: LatencySpec,
     pub ops: Option<u64>,
+    /// The workload's own options given, in declaration order.
+    pub options: ProtocolOptions,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChecksSpec {
-    /// "none", "register", "cas-register" or "kv".
-    pub linearizability: String,
+    /// The model linearizability is checked against; `None` (written "none") checks nothing.
+    pub linearizability: Option<ModelKind>,
     pub invariants: bool,
     /// Every live replica holds the same state at the end.
     pub convergence: bool,
     pub liveness_bound: Option<SimDuration>,
     pub budget: u64,
+    /// The workload's own checkers the scenario turns off (`[checks] name = false`).
+    pub disabled: Vec<String>,
 }
 
 impl ChecksSpec {
     /// The linearizability checker's model; `None` when linearizability is not checked.
     pub fn model(&self) -> Option<ModelKind> {
-        match self.linearizability.as_str() {
-            "none" => None,
-            name => Some(name.parse().expect("the model was validated")),
-        }
+        self.linearizability
     }
 }
 
@@ -242,7 +242,7 @@ pub fn read_scenario(
     root: &Table,
     root_loc: &Loc,
     default_name: &str,
-    registry: &Registry,
+    catalogue: &Catalogue,
 ) -> Option<Scenario> {
     r.only_keys(root, "", TOP);
     let section =
@@ -266,7 +266,7 @@ pub fn read_scenario(
     let node_bound = nodes.unwrap_or(MAX_NODES as u32);
     let regions = read_regions(r, &cluster, nodes);
 
-    let (protocol, options, bugs) = read_protocol(r, root, root_loc, registry);
+    let (protocol, options, bugs) = read_protocol(r, root, root_loc, catalogue);
 
     let network_table = section(r, "network");
     let mut network_keys = LINK_KEYS.to_vec();
@@ -323,10 +323,23 @@ pub fn read_scenario(
     let run_table = section(r, "run");
     let run = read_run(r, &run_table);
     let faults = read_faults(r, root, node_bound, run.as_ref());
-    let workload = r.table(root, "", "workload").map(|t| read_workload(r, t));
+    let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
+    let workload_entry = entry.map(|e| &e.workload);
+    let workload_table = r.table(root, "", "workload");
+    let workload = workload_table.map(|t| {
+        let loc = &root.get("workload").expect("the table is there").key_loc;
+        read_workload(r, t, loc, workload_entry)
+    });
+    let timeout_loc = workload_table.and_then(|t| t.get("timeout")).map(|e| &e.item.loc);
     let checks_table = section(r, "checks");
-    let checks =
-        read_checks(r, &checks_table, workload.as_ref(), root.get("checks").map(|e| &e.key_loc));
+    let checks = read_checks(
+        r,
+        &checks_table,
+        workload.as_ref().map(|w| (w, timeout_loc)),
+        workload_entry,
+        run.as_ref(),
+        root.get("checks").map_or(root_loc, |e| &e.key_loc),
+    );
 
     Some(Scenario {
         name,
@@ -383,73 +396,145 @@ fn read_protocol(
     r: &mut Reader<'_>,
     root: &Table,
     root_loc: &Loc,
-    registry: &Registry,
+    catalogue: &Catalogue,
 ) -> (Option<String>, ProtocolOptions, Vec<String>) {
     let Some(table) = r.table(root, "", "protocol") else {
         if root.get("protocol").is_none() {
-            r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", registry.names().join(", ")));
+            r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", catalogue.names().join(", ")));
         }
         return (None, Vec::new(), Vec::new());
     };
+    let protocol_loc = root.get("protocol").map_or(root_loc, |e| &e.key_loc);
     r.only_keys(table, "protocol", &["name", "bugs", "options"]);
-    let names = registry.names();
-    let name = match table.get("name") {
-        Some(entry) => r.name_item(&entry.item, "protocol.name", &names),
+    let entry = match table.get("name") {
+        Some(e) => {
+            r.named_item(&e.item, "protocol.name", "protocol", catalogue.entries(), |p| p.name)
+        }
         None => {
             r.problem(
-                root.get("protocol").map_or(root_loc, |e| &e.key_loc),
+                protocol_loc,
                 "protocol.name",
-                format!("missing; expected one of: {}", names.join(", ")),
+                format!("missing; expected one of: {}", catalogue.names().join(", ")),
             );
             None
         }
     };
-    let Some(entry) = name.as_deref().and_then(|n| registry.get(n)) else {
-        return (name, Vec::new(), Vec::new());
+    let Some(entry) = entry else {
+        return (None, Vec::new(), Vec::new());
     };
-    let bug_names: Vec<&str> = entry.bugs.iter().map(|b| b.name).collect();
-    let mut bugs = Vec::new();
-    if let Some(e) = table.get("bugs") {
-        match &e.item.val {
-            Val::Array(items) => {
-                for item in items {
-                    let valid = if bug_names.is_empty() {
-                        vec!["(this protocol has no bug switches)"]
-                    } else {
-                        bug_names.clone()
-                    };
-                    if let Some(bug) = r.name_item(item, "protocol.bugs", &valid) {
-                        bugs.push(bug);
-                    }
-                }
-            }
-            other => r.problem(
-                &e.item.loc,
-                "protocol.bugs",
-                format!("expected an array of bug names, found {}", other.type_name()),
-            ),
+    let problems_before = r.problems.len();
+    let bugs = read_bugs(r, table, entry);
+    let options_table = r.table(table, "protocol", "options");
+    let options = options_table.map(|t| read_options(r, t, entry)).unwrap_or_default();
+    // Only values that each read well are worth combining.
+    let enabled = bugs_of(&bugs);
+    if r.problems.len() == problems_before
+        && let Some(refusal) =
+            combinations::first_refusal(&options, |values| (entry.configure)(values, &enabled))
+    {
+        let fallback = match table.get("options") {
+            Some(e) => (&e.key_loc, "protocol.options".to_owned()),
+            None => (protocol_loc, "protocol".to_owned()),
+        };
+        let (loc, key) = refusal_site(&refusal, options_table, "protocol.options", &bugs, fallback);
+        r.problem(loc, &key, refusal.describe(entry.name));
+    }
+    (Some(entry.name.to_owned()), options, bugs_of(&bugs))
+}
+
+/// `[protocol.options]`, each of a declared option and of its type, in declaration order.
+fn read_options(r: &mut Reader<'_>, opts: &Table, entry: &ProtocolEntry) -> ProtocolOptions {
+    for (name, e) in &opts.entries {
+        if let Err(message) = entry.option(name) {
+            r.problem(&e.key_loc, &join("protocol.options", name), message);
         }
     }
     let mut options = Vec::new();
-    if let Some(opts) = r.table(table, "protocol", "options") {
-        let option_names: Vec<&str> = entry.options.iter().map(|o| o.name).collect();
-        r.only_keys(opts, "protocol.options", &option_names);
-        for spec in &entry.options {
-            if let Some(knob) = read_option(r, opts, spec) {
-                options.push((spec.name.to_owned(), knob));
-            }
+    for spec in &entry.options {
+        if let Some(knob) = read_option(r, opts, "protocol.options", spec) {
+            options.push((spec.name.to_owned(), knob));
         }
     }
-    (name, options, bugs)
+    options
 }
 
+/// The bug switches turned on in `[protocol]`, with where each is named.
+fn read_bugs<'t>(
+    r: &mut Reader<'_>,
+    table: &'t Table,
+    entry: &ProtocolEntry,
+) -> Vec<(String, &'t Loc)> {
+    let mut bugs = Vec::new();
+    let Some(e) = table.get("bugs") else { return bugs };
+    let Val::Array(items) = &e.item.val else {
+        r.problem(
+            &e.item.loc,
+            "protocol.bugs",
+            format!("expected an array of bug switch names, found {}", e.item.val.type_name()),
+        );
+        return bugs;
+    };
+    for item in items {
+        if let Some(bug) =
+            r.named_item(item, "protocol.bugs", "bug switch", &entry.bugs, |b| b.name)
+        {
+            bugs.push((bug.name.to_owned(), &item.loc));
+        }
+    }
+    bugs
+}
+
+fn bugs_of(bugs: &[(String, &Loc)]) -> Vec<String> {
+    bugs.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// Where to report a refused combination: at the option (in `options`, at `path`) whose
+/// value is bad, or else at the option or bug switch the refusal names first, or else at
+/// `fallback`.
+fn refusal_site<'t>(
+    refusal: &Refusal,
+    options: Option<&'t Table>,
+    path: &str,
+    bugs: &[(String, &'t Loc)],
+    fallback: (&'t Loc, String),
+) -> (&'t Loc, String) {
+    let option_site = |name: &str| {
+        let entry = options?.get(name)?;
+        Some((&entry.item.loc, join(path, name)))
+    };
+    if let ConfigError::BadValue { option, .. } = &refusal.error
+        && let Some(site) = option_site(option)
+    {
+        return site;
+    }
+    let message = refusal.error.to_string();
+    let given = options.into_iter().flat_map(|t| t.entries.keys());
+    let named = given
+        .filter_map(|name| Some((first_mention(&message, name)?, option_site(name)?)))
+        .chain(bugs.iter().filter_map(|(name, loc)| {
+            Some((first_mention(&message, name)?, (*loc, "protocol.bugs".to_owned())))
+        }))
+        .min_by_key(|(at, _)| *at);
+    named.map_or(fallback, |(_, site)| site)
+}
+
+/// Where `name` first appears in `text` as a whole word (not inside a longer name).
+fn first_mention(text: &str, name: &str) -> Option<usize> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).map(|(at, _)| at).find(|&at| {
+        !text[..at].chars().next_back().is_some_and(word)
+            && !text[at + name.len()..].chars().next().is_some_and(word)
+    })
+}
+
+/// The knob of option `spec` in `opts` (at `path`), if given, of the option's type.
 fn read_option(
     r: &mut Reader<'_>,
     opts: &Table,
+    path: &str,
     spec: &sim_core::protocol::OptionSpec,
 ) -> Option<Knob<OptionValue>> {
     opts.get(spec.name)?;
-    let path = "protocol.options";
     match &spec.default {
         OptionValue::Bool(_) => {
             r.knob(opts, path, spec.name, false, &mut |r, item, k| match item.val {
@@ -570,7 +655,9 @@ pub(crate) fn read_latency(
         );
     };
     let dist = match spec.get("dist") {
-        Some(e) => r.name_item(&e.item, &join(&full, "dist"), LATENCY_KINDS),
+        Some(e) => {
+            r.name_item(&e.item, &join(&full, "dist"), "latency distribution", LATENCY_KINDS)
+        }
         None => {
             r.problem(
                 &entry.item.loc,
@@ -697,8 +784,13 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
     match t.get("partition_kinds").map(|e| &e.item) {
         Some(Item { val: Val::Array(items), .. }) => {
             for item in items {
-                if let Some(kind) = r.name_item(item, "nemesis.partition_kinds", PARTITION_KINDS) {
-                    partition_kinds.push(partition_of(&kind));
+                let kinds = &Partition::DRAWABLE;
+                if let Some(kind) =
+                    r.named_item(item, "nemesis.partition_kinds", "partition kind", kinds, |k| {
+                        k.name()
+                    })
+                {
+                    partition_kinds.push(kind.clone());
                 }
             }
         }
@@ -707,7 +799,7 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             "nemesis.partition_kinds",
             format!(
                 "expected an array of partition kinds ({}), found {}",
-                PARTITION_KINDS.join(", "),
+                Partition::drawable_names().join(", "),
                 item.val.type_name()
             ),
         ),
@@ -731,18 +823,6 @@ fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpe
             .probability_knob(t, p, "isolate_new_leader")
             .unwrap_or(Knob::Fixed(0.0)),
         isolate_new_leader_after: duration_pair(r, t, p, "isolate_new_leader_after", (0, 30)),
-    }
-}
-
-pub(crate) fn partition_of(kind: &str) -> Partition {
-    match kind {
-        "isolate" => Partition::Isolate(None),
-        "mute-one" => Partition::MuteOne(None),
-        "halves" => Partition::Halves,
-        "bridge" => Partition::Bridge,
-        "isolate-leader" => Partition::IsolateLeader,
-        "leader-minority" => Partition::LeaderMinority,
-        _ => Partition::Ring,
     }
 }
 
@@ -835,7 +915,7 @@ fn read_faults(
             r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of the run ({}); a fault must happen during the run", run.duration));
         }
         let action = match t.get("action") {
-            Some(e) => r.name_item(&e.item, "faults.action", FAULT_ACTIONS),
+            Some(e) => r.name_item(&e.item, "faults.action", "fault action", FAULT_ACTIONS),
             None => {
                 r.problem(
                     loc,
@@ -937,24 +1017,24 @@ fn read_faults(
 }
 
 fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Option<Partition> {
-    let mut kinds = PARTITION_KINDS.to_vec();
-    kinds.extend(["groups", "one-way"]);
+    let kinds = &Partition::SCHEDULABLE;
     let kind = match t.get("kind") {
-        Some(e) => r.name_item(&e.item, "faults.kind", &kinds)?,
+        Some(e) => r.named_item(&e.item, "faults.kind", "partition kind", kinds, |k| k.name())?,
         None => {
+            let names: Vec<&str> = kinds.iter().map(Partition::name).collect();
             r.problem(
                 loc,
                 "faults.kind",
-                format!("a partition needs `kind`, one of: {}", kinds.join(", ")),
+                format!("a partition needs `kind`, one of: {}", names.join(", ")),
             );
             return None;
         }
     };
     let node = t.get("node").and_then(|e| node_item(r, &e.item, "faults.node", nodes));
-    match kind.as_str() {
-        "isolate" => Some(Partition::Isolate(node)),
-        "mute-one" => Some(Partition::MuteOne(node)),
-        "groups" => {
+    match kind {
+        Partition::Isolate(_) => Some(Partition::Isolate(node)),
+        Partition::MuteOne(_) => Some(Partition::MuteOne(node)),
+        Partition::Groups(_) => {
             let Some(e) = t.get("groups") else {
                 r.problem(
                     loc,
@@ -975,7 +1055,7 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
                 items.iter().map(|i| node_list(r, i, "faults.groups", nodes)).collect();
             groups.map(Partition::Groups)
         }
-        "one-way" => {
+        Partition::OneWay { .. } => {
             let from = t.get("from").and_then(|e| node_list(r, &e.item, "faults.from", nodes));
             let to = t.get("to").and_then(|e| node_list(r, &e.item, "faults.to", nodes));
             if t.get("from").is_none() || t.get("to").is_none() {
@@ -987,34 +1067,30 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
             }
             from.zip(to).map(|(from, to)| Partition::OneWay { from, to })
         }
-        other => Some(partition_of(other)),
+        other => Some(other.clone()),
     }
 }
 
-fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
+/// The clients' own `[workload]` keys; the rest are the workload's declared options.
+const CLIENT_KEYS: &[&str] = &["clients", "think_time", "timeout", "retry_after", "latency", "ops"];
+
+fn read_workload(
+    r: &mut Reader<'_>,
+    t: &Table,
+    table_loc: &Loc,
+    entry: Option<&WorkloadEntry>,
+) -> WorkloadSpec {
     let p = "workload";
-    r.only_keys(
-        t,
-        p,
-        &[
-            "clients",
-            "read",
-            "write",
-            "cas",
-            "append",
-            "keys",
-            "distribution",
-            "zipf_exponent",
-            "think_time",
-            "timeout",
-            "retry_after",
-            "latency",
-            "ops",
-        ],
-    );
-    let weight = |r: &mut Reader<'_>, k: &str, default: i64| {
-        r.int_knob(t, p, k, 0, 1_000_000).unwrap_or(Knob::Fixed(default))
-    };
+    if let Some(entry) = entry {
+        let valid: Vec<&str> =
+            CLIENT_KEYS.iter().copied().chain(entry.options.iter().map(|o| o.name)).collect();
+        for (name, e) in &t.entries {
+            if !valid.contains(&name.as_str()) {
+                let message = names::unknown(&format!("{} workload key", entry.name), name, &valid);
+                r.problem(&e.key_loc, &join(p, name), message);
+            }
+        }
+    }
     // A zero timeout or retry interval cannot work: the client would re-send (or give
     // up) at the instant it invoked, forever.
     let dur = |r: &mut Reader<'_>, k: &str, default_ms: i64| {
@@ -1028,17 +1104,26 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
         })
         .unwrap_or(Knob::Fixed(default_ms * 1_000_000))
     };
-    let spec = WorkloadSpec {
+    let problems_before = r.problems.len();
+    let options: ProtocolOptions = entry
+        .map(|entry| {
+            entry
+                .options
+                .iter()
+                .filter_map(|spec| Some((spec.name.to_owned(), read_option(r, t, p, spec)?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Only values that each read well are worth combining.
+    if let Some(entry) = entry
+        && r.problems.len() == problems_before
+        && let Some(refusal) = combinations::first_refusal(&options, entry.configure)
+    {
+        let (loc, key) = refusal_site(&refusal, Some(t), p, &[], (table_loc, p.to_owned()));
+        r.problem(loc, &key, refusal.describe(&format!("the {} workload", entry.name)));
+    }
+    WorkloadSpec {
         clients: r.int_knob(t, p, "clients", 1, 10_000).unwrap_or(Knob::Fixed(3)),
-        read: weight(r, "read", 1),
-        write: weight(r, "write", 1),
-        cas: weight(r, "cas", 0),
-        append: weight(r, "append", 0),
-        keys: r.int_knob(t, p, "keys", 1, 1_000_000).unwrap_or(Knob::Fixed(3)),
-        distribution: r
-            .name_knob(t, p, "distribution", &["uniform", "zipf"])
-            .unwrap_or(Knob::Fixed("uniform".into())),
-        zipf_exponent: r.float_knob(t, p, "zipf_exponent", 0.0, 10.0).unwrap_or(Knob::Fixed(1.0)),
         think_time: match t.get("think_time") {
             Some(_) => read_latency(r, t, p, "think_time", 0),
             None => {
@@ -1049,85 +1134,180 @@ fn read_workload(r: &mut Reader<'_>, t: &Table) -> WorkloadSpec {
         retry_after: dur(r, "retry_after", 200),
         latency: read_latency(r, t, p, "latency", 1),
         ops: r.int(t, p, "ops", 1, i64::MAX).map(|n| n as u64),
-    };
-    let all_zero = [&spec.read, &spec.write, &spec.cas, &spec.append]
-        .iter()
-        .all(|k| matches!(k, Knob::Fixed(0)));
-    if all_zero
-        && let Some(e) = t.get("read").or(t.get("write")).or(t.get("cas")).or(t.get("append"))
-    {
-        r.problem(&e.item.loc, "workload.read", "the op mix is empty: give at least one of read, write, cas, append a weight above zero");
+        options,
     }
-    spec
 }
 
-fn may_be_positive(k: &Knob<i64>) -> bool {
+/// Whether the workload option `name`, as the scenario gives it, may draw above zero.
+fn may_be_positive(w: &WorkloadSpec, name: &str) -> bool {
+    let positive = |v: &OptionValue| matches!(v, OptionValue::Int(n) if *n > 0);
+    w.options.iter().any(|(n, knob)| {
+        n == name
+            && match knob {
+                Knob::Fixed(v) => positive(v),
+                Knob::Range(_, high) => positive(high),
+                Knob::OneOf(xs) => xs.iter().any(positive),
+            }
+    })
+}
+
+/// The smallest value a knob can draw.
+fn knob_min(k: &Knob<i64>) -> i64 {
     match k {
-        Knob::Fixed(n) => *n > 0,
-        Knob::Range(_, b) => *b > 0,
-        Knob::OneOf(xs) => xs.iter().any(|&n| n > 0),
+        Knob::Fixed(n) => *n,
+        Knob::Range(a, b) => *a.min(b),
+        Knob::OneOf(xs) => xs.iter().copied().min().unwrap_or(0),
     }
 }
 
+/// `workload` comes with where its timeout was set, if it was.
 fn read_checks(
     r: &mut Reader<'_>,
     t: &Table,
-    workload: Option<&WorkloadSpec>,
-    loc: Option<&Loc>,
+    workload: Option<(&WorkloadSpec, Option<&Loc>)>,
+    entry: Option<&WorkloadEntry>,
+    run: Option<&RunSpec>,
+    loc: &Loc,
 ) -> ChecksSpec {
-    let p = "checks";
-    r.only_keys(
-        t,
-        p,
-        &["linearizability", "invariants", "convergence", "liveness_bound", "budget"],
-    );
-    let appends = workload.is_some_and(|w| may_be_positive(&w.append));
-    let cas = workload.is_some_and(|w| may_be_positive(&w.cas));
-    let default_model = match workload {
-        None => "none",
-        Some(_) if appends => "kv",
-        Some(_) => "cas-register",
+    let (workload, timeout_loc) = match workload {
+        Some((w, at)) => (Some(w), at),
+        None => (None, None),
     };
-    let linearizability = match t.get("linearizability") {
+    let p = "checks";
+    let own: Vec<&str> =
+        entry.map(|e| e.checkers.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
+    let mut keys = vec!["linearizability", "invariants", "convergence", "liveness_bound", "budget"];
+    keys.extend(&own);
+    r.only_keys(t, p, &keys);
+    let has_models = entry.is_some_and(|e| e.has_models);
+    let appends = workload.is_some_and(|w| has_models && may_be_positive(w, "append"));
+    let cas = workload.is_some_and(|w| has_models && may_be_positive(w, "cas"));
+    let default_model = match workload {
+        Some(_) if !has_models => None,
+        None => None,
+        Some(_) if appends => Some(ModelKind::KeyValue),
+        Some(_) => Some(ModelKind::CasRegister),
+    };
+    let model = match t.get("linearizability") {
         Some(e) => r
-            .name_item(&e.item, "checks.linearizability", MODELS)
-            .unwrap_or_else(|| default_model.to_owned()),
-        None => default_model.to_owned(),
+            .named_item(&e.item, "checks.linearizability", "model", &MODELS, |m| model_name(m))
+            .copied()
+            .unwrap_or(default_model),
+        None => default_model,
     };
     if let Some(e) = t.get("linearizability") {
-        let bad = match linearizability.as_str() {
-            "kv" if cas => {
-                Some("the kv model has no cas; use cas-register, or drop cas from the op mix")
-            }
-            "register" if cas => Some("the register model has no cas; use cas-register"),
-            "register" | "cas-register" if appends => {
-                Some("register models have no append; use kv")
-            }
-            "none" => None,
+        let bad = match model {
+            None => None,
             _ if workload.is_none() => {
-                Some("there is no [workload], so there is no history to check")
+                Some("there is no [workload], so there is no history to check".to_owned())
+            }
+            _ if !has_models => entry.map(|e| {
+                format!("the {} workload has no model to check linearizability against; set linearizability = \"none\"", e.name)
+            }),
+            Some(ModelKind::KeyValue) if cas => Some(
+                "the kv model has no cas; use cas-register, or drop cas from the op mix".to_owned(),
+            ),
+            Some(ModelKind::Register) if cas => {
+                Some("the register model has no cas; use cas-register".to_owned())
+            }
+            Some(ModelKind::Register | ModelKind::CasRegister) if appends => {
+                Some("register models have no append; use kv".to_owned())
             }
             _ => None,
         };
         if let Some(why) = bad {
             r.problem(&e.item.loc, "checks.linearizability", why);
         }
-    } else if appends
-        && cas
-        && let Some(loc) = loc
-    {
+    } else if appends && cas {
         r.problem(loc, "checks.linearizability", "the op mix has both cas and append, which no model checks together; set linearizability = \"none\" or drop one");
     }
+    let disabled = own
+        .iter()
+        .filter(|name| r.bool(t, p, name) == Some(false))
+        .map(|n| (*n).to_owned())
+        .collect();
+    // A client gives up on an operation at its timeout and records it as info, which the
+    // liveness check must count as a failure: it cannot tell whether the operation would
+    // have completed within the bound. So the bound may not exceed the shortest timeout a
+    // seed can draw, or the check would silently demand the timeout instead; by default
+    // it is that timeout.
+    let shortest_timeout = workload.map(|w| SimDuration(knob_min(&w.timeout).max(0) as u64));
     let liveness_bound = match t.get("liveness_bound") {
         Some(e) if e.item.val == Val::Str("none".into()) => None,
-        Some(_) => r.duration(t, p, "liveness_bound"),
-        None => workload.map(|_| SimDuration::from_secs(5)),
+        Some(e) => {
+            let bound = r.duration(t, p, "liveness_bound");
+            if let (Some(bound), Some(timeout)) = (bound, shortest_timeout)
+                && bound > timeout
+            {
+                let set_at = match timeout_loc {
+                    Some(at) => {
+                        let (line, column) = r.sources.line_col(at.file, at.span.start);
+                        let file = r.sources.path(at.file).display();
+                        format!(" (set at {file}:{line}:{column})")
+                    }
+                    None => " (the default)".to_owned(),
+                };
+                r.problem(
+                    &e.item.loc,
+                    "checks.liveness_bound",
+                    format!(
+                        "{bound} is longer than the shortest workload.timeout, {timeout}{set_at}: \
+                         clients give up on an operation at its timeout, and the liveness check \
+                         counts that as a failure, so it would really demand {timeout}; set \
+                         liveness_bound to at most {timeout}, or workload.timeout to at least \
+                         {bound}"
+                    ),
+                );
+            }
+            bound
+        }
+        None => shortest_timeout,
     };
+    // Clients stop invoking `liveness_bound` before the end, but never before the heal:
+    // with a bound as long as the time after the heal, no operation is invoked after it,
+    // and the check would pass with nothing to check.
+    if let (Some(bound), Some(run)) = (liveness_bound, run)
+        && bound.0 >= run.duration.0.saturating_sub(run.heal_at.0)
+        && run.heal_at < run.duration
+    {
+        let (at, key) = match t.get("liveness_bound") {
+            Some(e) => (&e.item.loc, "checks.liveness_bound"),
+            None => (timeout_loc.unwrap_or(loc), "checks.liveness_bound"),
+        };
+        r.problem(
+            at,
+            key,
+            format!(
+                "a liveness bound of {bound} leaves nothing to check: the run has only {} \
+                 after the heal at {}, and clients stop invoking {bound} before the end; \
+                 make run.duration longer than heal_at + {bound}, or set liveness_bound = \
+                 \"none\"",
+                SimDuration(run.duration.0.saturating_sub(run.heal_at.0)),
+                run.heal_at
+            ),
+        );
+    }
     ChecksSpec {
-        linearizability,
+        linearizability: model,
         invariants: r.bool(t, p, "invariants").unwrap_or(true),
         convergence: r.bool(t, p, "convergence").unwrap_or(false),
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
+        disabled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_mentioned_only_as_a_whole_word() {
+        let text = "election_timeout_max (100ms) must be at least election_timeout_min (200ms)";
+        assert_eq!(first_mention(text, "election_timeout_max"), Some(0));
+        assert_eq!(first_mention(text, "election_timeout_min"), Some(46));
+        assert_eq!(first_mention(text, "timeout_min"), None);
+        assert_eq!(first_mention("batch_size and batch", "batch"), Some(15));
+        assert_eq!(first_mention("", "batch"), None);
     }
 }

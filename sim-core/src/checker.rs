@@ -99,6 +99,20 @@ pub struct Finished<'a, N: Node> {
     pub end: SimTime,
 }
 
+/// A checker a workload or protocol offers by name, made fresh for each run.
+pub struct CheckerSpec<N> {
+    pub name: &'static str,
+    /// One line for `dsim protocols`.
+    pub doc: &'static str,
+    pub make: fn() -> Box<dyn Checker<N>>,
+}
+
+impl<N> Clone for CheckerSpec<N> {
+    fn clone(&self) -> Self {
+        CheckerSpec { name: self.name, doc: self.doc, make: self.make }
+    }
+}
+
 /// A check over a finished run.
 pub trait Checker<N: Node> {
     /// The name scenarios and reports use.
@@ -182,7 +196,12 @@ impl<N: Node> Checker<N> for Liveness {
 }
 
 /// Liveness of `history` after the heal at `heal_at`, for a run that stopped at `end`:
-/// `None` when it holds; otherwise what failed.
+/// every operation invoked since completes (ok or fail) within `bound`, and some
+/// operation completes ok after the heal (the cluster served, rather than failing
+/// everything). An operation its client gave up on (info) did not complete, however soon
+/// it gave up: scenarios make clients wait at least the bound (`workload.timeout` >=
+/// `checks.liveness_bound`), so that is no sooner than the bound. `None` when it holds;
+/// otherwise what failed.
 pub fn liveness<E: Recorded>(
     history: &History<E>,
     heal_at: SimTime,
@@ -202,6 +221,12 @@ pub fn liveness<E: Recorded>(
                 }
             }
             kind => {
+                // An operation invoked before the heal that completes ok after it shows the
+                // cluster serving just as well, e.g. when every operation invoked after the
+                // heal was a cas whose comparison failed.
+                if kind == EventType::Ok && time >= heal_at {
+                    ok_after_heal += 1;
+                }
                 let Some(start) = open.remove(&event.process()) else { continue };
                 let took = time.saturating_since(start);
                 if kind == EventType::Info || took > bound {
@@ -211,9 +236,6 @@ pub fn liveness<E: Recorded>(
                         event.label(),
                         if kind == EventType::Info { "timed out" } else { "completed only" },
                     ));
-                }
-                if kind == EventType::Ok {
-                    ok_after_heal += 1;
                 }
             }
         }
@@ -290,5 +312,70 @@ impl<N: Protocol> Checker<N> for Convergence {
             split.join(" | "),
             run.end.saturating_since(run.heal_at)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Function, HistoryEvent, Value};
+
+    /// A history from `(process, kind, time in ms)`.
+    fn history(events: &[(u64, EventType, u64)]) -> History {
+        let events = events
+            .iter()
+            .map(|&(process, kind, ms)| HistoryEvent {
+                process,
+                kind,
+                f: Function::Write,
+                key: Some(Value::Int(0)),
+                value: Value::Int(1),
+                time: Some(SimTime(ms * 1_000_000)),
+            })
+            .collect();
+        History { events }
+    }
+
+    /// The liveness verdict with the heal at 1s, the end at 10s and a bound of 2s:
+    /// `None` when it holds, else a piece of the message.
+    fn check(events: &[(u64, EventType, u64)], expected: Option<&str>) {
+        let found = liveness(
+            &history(events),
+            SimTime(1_000_000_000),
+            SimTime(10_000_000_000),
+            SimDuration::from_secs(2),
+        );
+        match (expected, &found) {
+            (None, None) => {}
+            (Some(piece), Some(message)) if message.contains(piece) => {}
+            _ => panic!("{events:?}: expected {expected:?}, found {found:?}"),
+        }
+    }
+
+    use EventType::{Fail, Info, Invoke, Ok};
+
+    #[test]
+    fn operations_after_the_heal_must_complete_within_the_bound() {
+        check(&[(0, Invoke, 1000), (0, Ok, 2999)], None);
+        check(&[(0, Invoke, 1000), (0, Ok, 3000)], None);
+        check(&[(0, Invoke, 1000), (0, Ok, 3001)], Some("completed only after 2.001s"));
+        check(&[(0, Invoke, 1500), (0, Info, 3500)], Some("timed out after 2s"));
+        check(&[(1, Invoke, 1000), (1, Ok, 1100), (0, Invoke, 8000)], None);
+        check(&[(1, Invoke, 1000), (1, Ok, 1100), (0, Invoke, 7999)], Some("still open"));
+        // Before the heal, anything goes.
+        check(&[(0, Invoke, 0), (0, Info, 999), (1, Invoke, 1000), (1, Ok, 1001)], None);
+    }
+
+    #[test]
+    fn the_cluster_must_serve_something_after_the_heal() {
+        check(&[(0, Invoke, 1000), (0, Fail, 1100)], Some("no operation completed ok"));
+        check(&[], None);
+        // A cas invoked after the heal fails its comparison, and a read invoked before the
+        // heal completes ok after it: the cluster serves.
+        check(&[(0, Invoke, 900), (1, Invoke, 2000), (1, Fail, 2100), (0, Ok, 2100)], None);
+        check(
+            &[(0, Invoke, 900), (0, Ok, 999), (1, Invoke, 2000), (1, Fail, 2100)],
+            Some("no operation"),
+        );
     }
 }

@@ -148,6 +148,43 @@ impl Partition {
         }
     }
 
+    /// The kinds the nemesis can draw, their random choices not yet made: the kinds a
+    /// scenario names in `nemesis.partition_kinds` (and, with their parameters, in
+    /// `[[faults]]`).
+    pub const DRAWABLE: [Partition; 7] = [
+        Partition::Isolate(None),
+        Partition::MuteOne(None),
+        Partition::Halves,
+        Partition::Bridge,
+        Partition::Ring,
+        Partition::IsolateLeader,
+        Partition::LeaderMinority,
+    ];
+
+    /// The kinds a scenario's `[[faults]]` may name: the drawable ones, then those whose
+    /// nodes the scenario lists, here with empty lists.
+    pub const SCHEDULABLE: [Partition; 9] = [
+        Partition::Isolate(None),
+        Partition::MuteOne(None),
+        Partition::Halves,
+        Partition::Bridge,
+        Partition::Ring,
+        Partition::IsolateLeader,
+        Partition::LeaderMinority,
+        Partition::Groups(Vec::new()),
+        Partition::OneWay { from: Vec::new(), to: Vec::new() },
+    ];
+
+    /// The drawable kind called `name`, or why there is none (with the closest name).
+    pub fn named(name: &str) -> Result<Partition, String> {
+        crate::names::lookup("partition kind", name, &Self::DRAWABLE, |p| p.name()).cloned()
+    }
+
+    /// The names of the [`Partition::DRAWABLE`] kinds.
+    pub fn drawable_names() -> Vec<&'static str> {
+        Self::DRAWABLE.iter().map(Partition::name).collect()
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Partition::Isolate(_) => "isolate",
@@ -419,6 +456,18 @@ pub fn perfect_clocks(n: u32) -> Vec<ClockOptions> {
 mod tests {
     use super::*;
     use crate::rng::Stream;
+
+    #[test]
+    fn drawable_kinds_are_found_by_their_names() {
+        for kind in Partition::DRAWABLE {
+            assert_eq!(Partition::named(kind.name()), Ok(kind));
+        }
+        assert_eq!(Partition::drawable_names()[4], "ring");
+        let err = Partition::named("rings").unwrap_err();
+        assert!(err.starts_with("unknown partition kind `rings`; did you mean `ring`?"), "{err}");
+        assert!(Partition::named("groups").is_err(), "groups need their members");
+        assert_eq!(Partition::SCHEDULABLE[..7], Partition::DRAWABLE);
+    }
 
     fn cut(partition: Partition, n: u32) -> Vec<(NodeId, NodeId)> {
         let mut rng = SimRng::derive(9, Stream::Faults, 0);

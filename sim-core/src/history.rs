@@ -103,6 +103,8 @@ pub trait Recorded: Clone + fmt::Debug + PartialEq {
     fn time(&self) -> Option<SimTime>;
     /// What the operation does, in a word, for messages ("read", "txn").
     fn label(&self) -> &str;
+    /// The event as one JSON object on one line (`dsim run --history`).
+    fn write_json(&self, out: &mut String);
 }
 
 impl Recorded for HistoryEvent {
@@ -120,6 +122,10 @@ impl Recorded for HistoryEvent {
 
     fn label(&self) -> &str {
         self.f.name()
+    }
+
+    fn write_json(&self, out: &mut String) {
+        crate::check::jsonl::write_event(out, self);
     }
 }
 

@@ -2,11 +2,14 @@
 //! recorded as Jepsen records them (`:f :read`, `:value` the value read), so the
 //! linearizability checker's register and list models can check the history.
 
+use crate::check::ModelKind;
+use crate::checker::{Checker, Linearizability};
 use crate::history::{Function, HistoryEvent, Value};
 use crate::node::ClientId;
+use crate::node::Node;
 use crate::rng::SimRng;
 use crate::time::SimTime;
-use crate::workload::{Outcome, Workload};
+use crate::workload::{Outcome, ScenarioWorkload, Workload};
 
 /// A client operation on a key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -66,12 +69,6 @@ pub struct OpMix {
     pub append: u32,
 }
 
-impl Default for OpMix {
-    fn default() -> Self {
-        OpMix { read: 1, write: 1, cas: 0, append: 0 }
-    }
-}
-
 impl OpMix {
     fn total(&self) -> u64 {
         u64::from(self.read) + u64::from(self.write) + u64::from(self.cas) + u64::from(self.append)
@@ -88,24 +85,69 @@ pub enum KeyDistribution {
     },
 }
 
-/// What the key-value clients ask for.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KvOptions {
-    pub mix: OpMix,
-    pub keys: u64,
-    pub distribution: KeyDistribution,
+/// The most keys, and the largest weight of an operation kind.
+const MAX_KEYS: u64 = 1_000_000;
+const MAX_WEIGHT: u32 = 1_000_000;
+
+crate::declare_options! {
+    /// What the key-value clients ask for: the `[workload]` keys of the key-value workload.
+    pub struct KvOptions {
+        /// Relative weight of reads in the op mix.
+        read: u32 = 1,
+        /// Relative weight of writes of a fresh value.
+        write: u32 = 1,
+        /// Relative weight of compare-and-sets (expecting the last value written to the key
+        /// three times in four).
+        cas: u32 = 0,
+        /// Relative weight of appends of a fresh value (values are then strings).
+        append: u32 = 0,
+        /// How many keys the clients use.
+        keys: u64 = 3,
+        /// How keys are chosen: "uniform" or "zipf".
+        distribution: String = "uniform".to_owned(),
+        /// The Zipf exponent (1.0 is classic; larger is more skewed), with "zipf".
+        zipf_exponent: f64 = 1.0,
+    }
 }
 
-impl Default for KvOptions {
-    fn default() -> Self {
-        KvOptions { mix: OpMix::default(), keys: 3, distribution: KeyDistribution::Uniform }
+impl KvOptions {
+    /// The op mix, after checking it can draw something.
+    pub fn mix(&self) -> Result<OpMix, String> {
+        let mix = OpMix { read: self.read, write: self.write, cas: self.cas, append: self.append };
+        if let Some((name, weight)) =
+            [("read", mix.read), ("write", mix.write), ("cas", mix.cas), ("append", mix.append)]
+                .into_iter()
+                .find(|&(_, w)| w > MAX_WEIGHT)
+        {
+            return Err(format!("{name} has weight {weight}, above the most, {MAX_WEIGHT}"));
+        }
+        if mix.total() == 0 {
+            return Err("the op mix is empty: give at least one of read, write, cas, append a \
+                        weight above zero"
+                .into());
+        }
+        Ok(mix)
+    }
+
+    /// The key distribution, after checking its name and exponent.
+    pub fn key_distribution(&self) -> Result<KeyDistribution, String> {
+        match self.distribution.as_str() {
+            "uniform" => Ok(KeyDistribution::Uniform),
+            "zipf" if (0.0..=10.0).contains(&self.zipf_exponent) => {
+                Ok(KeyDistribution::Zipf { exponent: self.zipf_exponent })
+            }
+            "zipf" => Err(format!("zipf_exponent is {}, outside 0 to 10", self.zipf_exponent)),
+            other => Err(crate::names::unknown("key distribution", other, &["uniform", "zipf"])),
+        }
     }
 }
 
 /// Reads, writes, cas and appends of fresh values over `keys` keys.
 #[derive(Clone, Debug)]
 pub struct KvWorkload {
-    options: KvOptions,
+    mix: OpMix,
+    keys: u64,
+    distribution: KeyDistribution,
     zipf_cdf: Vec<f64>,
     next_value: i64,
     /// The last value the workload wrote to each key (a likely cas expectation).
@@ -115,24 +157,31 @@ pub struct KvWorkload {
 }
 
 impl KvWorkload {
-    pub fn new(options: KvOptions) -> Self {
-        assert!(options.keys > 0, "a key-value workload needs keys");
-        assert!(options.mix.total() > 0, "a key-value workload needs a non-empty op mix");
-        let zipf_cdf = match options.distribution {
+    /// The workload of `options`, or why they cannot work.
+    pub fn new(options: KvOptions) -> Result<Self, String> {
+        let mix = options.mix()?;
+        let distribution = options.key_distribution()?;
+        let keys = options.keys;
+        if !(1..=MAX_KEYS).contains(&keys) {
+            return Err(format!("keys is {keys}; it must be 1 to {MAX_KEYS}"));
+        }
+        let zipf_cdf = match distribution {
             KeyDistribution::Uniform => Vec::new(),
-            KeyDistribution::Zipf { exponent } => zipf_cdf(options.keys, exponent),
+            KeyDistribution::Zipf { exponent } => zipf_cdf(keys, exponent),
         };
-        KvWorkload {
-            last_written: vec![Value::Nil; options.keys as usize],
-            string_values: options.mix.append > 0,
-            options,
+        Ok(KvWorkload {
+            mix,
+            keys,
+            distribution,
             zipf_cdf,
             next_value: 0,
-        }
+            last_written: vec![Value::Nil; keys as usize],
+            string_values: mix.append > 0,
+        })
     }
 
-    pub fn options(&self) -> &KvOptions {
-        &self.options
+    pub fn mix(&self) -> OpMix {
+        self.mix
     }
 
     fn fresh_value(&mut self) -> Value {
@@ -147,7 +196,23 @@ impl KvWorkload {
 
 impl Default for KvWorkload {
     fn default() -> Self {
-        KvWorkload::new(KvOptions::default())
+        KvWorkload::new(KvOptions::default()).expect("the default options work")
+    }
+}
+
+impl ScenarioWorkload for KvWorkload {
+    const NAME: &'static str = "key-value";
+    type Options = KvOptions;
+
+    fn configure(options: KvOptions) -> Result<Self, String> {
+        KvWorkload::new(options)
+    }
+
+    fn model_checker<N: Node<Workload = Self>>(
+        model: ModelKind,
+        budget: u64,
+    ) -> Option<Box<dyn Checker<N>>> {
+        Some(Box::new(Linearizability { model, budget }))
     }
 }
 
@@ -158,9 +223,9 @@ impl Workload for KvWorkload {
     type Event = HistoryEvent;
 
     fn next_op(&mut self, _client: ClientId, rng: &mut SimRng) -> Op {
-        let mix = self.options.mix;
-        let key = match self.options.distribution {
-            KeyDistribution::Uniform => rng.below(self.options.keys),
+        let mix = self.mix;
+        let key = match self.distribution {
+            KeyDistribution::Uniform => rng.below(self.keys),
             KeyDistribution::Zipf { .. } => {
                 let u = rng.unit();
                 self.zipf_cdf.partition_point(|&p| p < u).min(self.zipf_cdf.len() - 1) as u64

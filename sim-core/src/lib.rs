@@ -17,6 +17,7 @@ pub mod hash;
 pub mod history;
 pub mod kv;
 pub mod latency;
+pub mod names;
 pub mod network;
 pub mod node;
 pub mod protocol;

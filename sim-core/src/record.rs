@@ -13,16 +13,27 @@ pub enum Verdict {
     Liveness,
     /// The linearizability checker ran out of budget; nothing failed.
     Unknown,
+    /// The seed could not run: the protocol refused the options it drew (bad input).
+    Error,
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 5] =
+        [Verdict::Pass, Verdict::Safety, Verdict::Liveness, Verdict::Unknown, Verdict::Error];
+
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Safety => "safety",
             Verdict::Liveness => "liveness",
             Verdict::Unknown => "unknown",
+            Verdict::Error => "error",
         }
+    }
+
+    /// The verdict called `name`, or why there is none.
+    pub fn named(name: &str) -> Result<Verdict, String> {
+        crate::names::lookup("verdict", name, &Self::ALL, |v| v.name()).copied()
     }
 
     /// The process exit code for a campaign whose worst verdict is this.
@@ -31,11 +42,13 @@ impl Verdict {
             Verdict::Pass | Verdict::Unknown => 0,
             Verdict::Safety => 1,
             Verdict::Liveness => 2,
+            Verdict::Error => 3,
         }
     }
 
+    /// Whether the seed did not pass: a violation, or an error.
     pub fn is_failure(self) -> bool {
-        matches!(self, Verdict::Safety | Verdict::Liveness)
+        matches!(self, Verdict::Safety | Verdict::Liveness | Verdict::Error)
     }
 }
 
@@ -79,6 +92,9 @@ pub struct RunRecord {
     pub drawn: Vec<(String, String)>,
     /// The protocol's named counters.
     pub counters: Vec<(String, u64)>,
+    /// Each declared property, in declaration order, with what this run did with it:
+    /// "held" or "violated" (always), "reached" or "unreached" (sometimes).
+    pub properties: Vec<(String, String)>,
     /// The one command that replays this run.
     pub replay: String,
 }
@@ -86,5 +102,11 @@ pub struct RunRecord {
 impl RunRecord {
     pub fn verdict(&self) -> Verdict {
         self.verdict.unwrap_or(Verdict::Pass)
+    }
+
+    /// What this run did with the property `name` ("held", "violated", "reached",
+    /// "unreached"); `None` if the protocol declares no such property.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.iter().find(|(n, _)| n == name).map(|(_, outcome)| outcome.as_str())
     }
 }

@@ -9,10 +9,15 @@
 //! every workload and lives in [`crate::client`].
 //!
 //! The key-value workload ([`crate::kv::KvWorkload`]) is one implementation; a protocol
-//! names the workload it serves as [`crate::node::Node::Workload`].
+//! names the workload it serves as [`crate::node::Node::Workload`]. A workload that
+//! scenarios set up implements [`ScenarioWorkload`]: its `[workload]` options, declared
+//! once as a protocol's are, and the checkers of its histories.
 
+use crate::check::ModelKind;
+use crate::checker::{Checker, CheckerSpec};
 use crate::history::{EventType, Recorded};
-use crate::node::ClientId;
+use crate::node::{ClientId, Node};
+use crate::protocol::{ConfigError, DeclaredOptions, OptionValues};
 use crate::rng::SimRng;
 use crate::time::SimTime;
 use std::fmt;
@@ -73,4 +78,41 @@ pub trait Workload {
         outcome: Outcome<'_, Self::Output>,
         at: SimTime,
     ) -> Self::Event;
+}
+
+/// A workload that scenarios set up by name: what its `[workload]` keys are (beside the
+/// clients' own: `clients`, `think_time`, `timeout`, ...), and how its histories are
+/// checked.
+pub trait ScenarioWorkload: Workload + Sized {
+    /// Its name, for messages and `dsim protocols`.
+    const NAME: &'static str;
+
+    /// Its options: a [`crate::declare_options!`] struct, or [`crate::protocol::NoOptions`].
+    type Options: DeclaredOptions;
+
+    /// Build it. An `Err` says why the combination is refused; scenarios report it at
+    /// load, at every end of every swarm range.
+    fn configure(options: Self::Options) -> Result<Self, String>;
+
+    /// [`ScenarioWorkload::configure`] from option values by name, as a scenario gives
+    /// them.
+    fn configure_from(values: &OptionValues) -> Result<Self, ConfigError> {
+        let options = Self::Options::from_values(values)?;
+        Self::configure(options).map_err(ConfigError::Refused)
+    }
+
+    /// The checkers of its histories, by name; each runs unless the scenario turns it off
+    /// (`[checks] name = false`).
+    fn checkers<N: Node<Workload = Self>>() -> Vec<CheckerSpec<N>> {
+        Vec::new()
+    }
+
+    /// The linearizability checker of its histories against `model`
+    /// (`checks.linearizability`), if it has models to check against.
+    fn model_checker<N: Node<Workload = Self>>(
+        _model: ModelKind,
+        _budget: u64,
+    ) -> Option<Box<dyn Checker<N>>> {
+        None
+    }
 }

@@ -11,7 +11,7 @@ use sim_core::client::{ClientOptions, WithClients};
 use sim_core::clock::ClockOptions;
 use sim_core::disk::{Disk, DiskOptions};
 use sim_core::faults::FaultAction;
-use sim_core::kv::{KvOptions, KvWorkload, OpMix};
+use sim_core::kv::{KvOptions, KvWorkload};
 use sim_core::latency::Latency;
 use sim_core::node::{Context, Node, NodeId};
 use sim_core::rng::{SimRng, Stream};
@@ -140,11 +140,7 @@ fn offsets_jumps_and_drift_changes_shift_the_node_clock_not_global_time() {
 /// exact: the client invokes at 1, 4, 7, ... ms, the node handles each write 1 ms later
 /// (at 2, 5, 8, ... ms) and the client sees the answer 1 ms after that.
 fn journal_builder(seed: u64, disk: DiskOptions) -> SimBuilder<WithClients<KvWorkload>> {
-    let writes = KvOptions {
-        mix: OpMix { read: 0, write: 1, cas: 0, append: 0 },
-        keys: 3,
-        ..KvOptions::default()
-    };
+    let writes = KvOptions { read: 0, keys: 3, ..KvOptions::default() };
     let clients = ClientOptions {
         clients: 1,
         think_time: Latency::constant_millis(1),
@@ -153,7 +149,7 @@ fn journal_builder(seed: u64, disk: DiskOptions) -> SimBuilder<WithClients<KvWor
         retry_after: SimDuration::from_millis(20),
         ..ClientOptions::default()
     };
-    SimBuilder::new(seed, 1).workload(clients, KvWorkload::new(writes)).disk(disk)
+    SimBuilder::new(seed, 1).workload(clients, KvWorkload::new(writes).unwrap()).disk(disk)
 }
 
 /// Counts the client writes the journal handled.

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use sim_core::client::ClientOptions;
 use sim_core::faults::{DurationRange, FaultAction, FaultKind, NemesisOptions, Partition};
 use sim_core::history::{EventType, Function, History, Value};
-use sim_core::kv::{KvOptions, KvWorkload, Op, OpMix};
+use sim_core::kv::{KvOptions, KvWorkload, Op};
 use sim_core::latency::Latency;
 use sim_core::network::LinkOptions;
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
@@ -382,10 +382,7 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
     let totals: Cell<[u64; 6]> = Cell::new([0; 6]);
     check_property(32, (any::<u64>(), 2..=5u32), |(seed, n)| {
         let clients = 4;
-        let kv = KvOptions {
-            mix: OpMix { read: 2, write: 2, cas: 1, append: 0 },
-            ..KvOptions::default()
-        };
+        let kv = KvOptions { read: 2, write: 2, cas: 1, ..KvOptions::default() };
         let workload = ClientOptions {
             clients,
             timeout: SimDuration::from_millis(150),
@@ -409,7 +406,7 @@ fn clients_record_well_formed_histories_while_nodes_crash() {
         };
         let mut sim = SimBuilder::new(seed, n)
             .links(LinkOptions::default())
-            .workload(workload, KvWorkload::new(kv))
+            .workload(workload, KvWorkload::new(kv).unwrap())
             .nemesis(nemesis)
             .fault_at(ms(2000), FaultAction::HealAll)
             .build::<Kv>(());

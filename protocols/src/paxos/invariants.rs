@@ -22,7 +22,55 @@ use super::{Ballot, Paxos};
 use sim_core::SimTime;
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::node::NodeId;
+use sim_core::protocol::PropertySpec;
 use std::collections::BTreeMap;
+
+/// The invariants by name, and the cases a campaign should sometimes reach (counters).
+pub const PROPERTIES: &[PropertySpec] = &[
+    PropertySpec::always("one_value_per_slot", "At most one value is chosen in each slot."),
+    PropertySpec::always(
+        "chosen_never_changes",
+        "Every proposal accepted in a slot at or above the ballot that chose a value has it.",
+    ),
+    PropertySpec::always(
+        "state_machine_safety",
+        "Replicas apply only the chosen command of each slot.",
+    ),
+    PropertySpec::always(
+        "monotone_acceptor",
+        "Promises and accepted ballots never go backwards on a node, across restarts.",
+    ),
+    PropertySpec::sometimes("leader_elected", "A proposer completed phase 1 and leads."),
+    PropertySpec::sometimes("ballot_preempted", "A proposer's ballot was outranked by another."),
+    PropertySpec::sometimes(
+        "phase1_found_accepted",
+        "A new leader re-proposed a value its phase 1 found accepted.",
+    ),
+    PropertySpec::sometimes("noop_filled", "A new leader filled an empty open slot with a no-op."),
+    PropertySpec::sometimes("leader_stepped_down", "A leader stopped leading."),
+    PropertySpec::sometimes(
+        "leader_catch_up",
+        "A new leader learned from phase 1 that others knew more slots chosen.",
+    ),
+    PropertySpec::sometimes("catch_up_served", "A lagging replica was sent chosen values."),
+    PropertySpec::sometimes("snapshot_taken", "A node compacted its slots into a snapshot."),
+    PropertySpec::sometimes("snapshot_installed", "A lagging replica was sent a snapshot."),
+    PropertySpec::sometimes(
+        "request_deduplicated",
+        "A retried request was answered from its session, not applied again.",
+    ),
+    PropertySpec::sometimes("client_redirected", "A client was pointed at the leader."),
+    PropertySpec::sometimes("recovered_from_disk", "A restarted node rebuilt its state from disk."),
+    PropertySpec::sometimes("torn_tail_truncated", "Recovery cut a torn last record."),
+    PropertySpec::sometimes(
+        "corrupt_read_detected",
+        "Recovery saw a corrupted read and read again.",
+    ),
+    PropertySpec::sometimes(
+        "check_quorum_step_down",
+        "A leader that heard from no phase-2 quorum stepped down (option check_quorum).",
+    ),
+];
 
 type Finding = Result<(), (&'static str, String)>;
 

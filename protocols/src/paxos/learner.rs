@@ -236,7 +236,7 @@ impl Paxos {
                 records.push(LogRecord::Chosen { slot, command: command.clone() });
             }
         }
-        storage::rewrite(ctx.disk(), records);
+        storage::rewrite(&mut self.log, ctx.disk(), records);
         ctx.disk().sync();
         self.dirty = false;
     }

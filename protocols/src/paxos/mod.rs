@@ -41,10 +41,10 @@
 //! use protocols::paxos::{Paxos, PaxosInvariants};
 //! use sim_core::client::ClientOptions;
 //! use sim_core::kv::KvWorkload;
-//! use sim_core::protocol::{Options, Protocol};
+//! use sim_core::protocol::{OptionValues, Protocol};
 //! use sim_core::{SimBuilder, SimTime};
 //!
-//! let config = Paxos::configure(&Options::default(), &[]).expect("valid options");
+//! let config = Paxos::configure_from::<&str>(&OptionValues::new(), &[]).expect("valid options");
 //! let mut sim = SimBuilder::new(1, 5)
 //!     .workload(ClientOptions::default(), KvWorkload::default())
 //!     .build_observed::<Paxos, _>(config, PaxosInvariants::default());
@@ -66,16 +66,15 @@ mod requests;
 mod storage;
 
 pub use crate::kv::{Applied, KvStore, Session};
-pub use config::{BUGS, Bugs, PaxosConfig, Quorums};
+pub use config::{Bugs, PaxosConfig, PaxosOptions, Quorums};
 pub use invariants::PaxosInvariants;
-pub use storage::{
-    LOG_FILE, LogRecord, RecoveryReport, SNAPSHOT_FILE, Slot, Snapshot, SnapshotBytes,
-};
+pub use storage::{LOG_FILE, LogRecord, SNAPSHOT_FILE, Slot, Snapshot, SnapshotBytes};
 
+use crate::durable::RecordLog;
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -251,6 +250,7 @@ pub struct Paxos {
     cluster_size: usize,
 
     // Acceptor state, mirrored on disk.
+    log: RecordLog,
     promised: Ballot,
     /// The slots after `base`; what was before is in the snapshot.
     slots: BTreeMap<u64, Slot>,
@@ -369,7 +369,7 @@ impl Paxos {
     /// Append a record to the log file; `durable` ones are synced before this handler's
     /// effects leave.
     fn write(&mut self, ctx: &mut Context<'_, Self>, record: &LogRecord, durable: bool) {
-        storage::append(ctx.disk(), record);
+        storage::append(&mut self.log, ctx.disk(), record);
         self.dirty |= durable;
     }
 
@@ -410,25 +410,17 @@ impl Node for Paxos {
         let n = ctx.cluster_size();
         let quorums = config.quorums(n).unwrap_or_else(|e| panic!("paxos options: {e}"));
         let recovered = storage::recover(ctx.disk());
-        let report = recovered.report;
-        if report.found_state {
+        if recovered.found_state {
             ctx.count("recovered_from_disk");
         }
-        for _ in 0..report.corrupt_reads {
-            ctx.count("corrupt_read_detected");
-        }
-        for _ in 0..report.truncated_tails {
-            ctx.count("torn_tail_truncated");
-        }
-        for _ in 0..report.reads_exhausted {
-            ctx.count("recovery_reads_exhausted");
-        }
+        recovered.report.count(ctx);
         let base = recovered.base;
         let mut node = Paxos {
             config: config.clone(),
             quorums,
             id: ctx.id(),
             cluster_size: n,
+            log: recovered.log,
             promised: recovered.promised,
             slots: recovered.slots,
             base,
@@ -525,21 +517,20 @@ impl Protocol for Paxos {
         Flexible Paxos quorums, snapshots, and a key-value store with client sessions";
 
     type Invariants = PaxosInvariants;
+    type Options = PaxosOptions;
+    type Bugs = Bugs;
 
-    fn options() -> Vec<OptionSpec> {
-        PaxosConfig::option_specs()
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        BUGS.to_vec()
-    }
-
-    fn configure(options: &Options, bugs: &[&str]) -> Result<PaxosConfig, String> {
-        PaxosConfig::from_options(options, bugs)
+    fn configure(options: PaxosOptions, bugs: Bugs) -> Result<PaxosConfig, String> {
+        options.validate()?;
+        Ok(PaxosConfig { options, bugs })
     }
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.kv.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        invariants::PROPERTIES.to_vec()
     }
 }
 

@@ -1,23 +1,17 @@
-//! The acceptor's durable state and recovery after a crash.
-//!
-//! Two files of checksummed records (see `codec`):
-//! - `paxos/log`: a sequence of [`LogRecord`]s, appended: the promises the acceptor made,
-//!   the proposals it accepted, and the values it learned were chosen; rewritten without
-//!   the slots well before the snapshot when one is taken;
-//! - `paxos/snapshot`: the state machine after the last applied slot it covers, one record,
-//!   overwritten.
+//! The acceptor's durable state and recovery after a crash, kept with [`crate::durable`]:
+//! - `paxos/log`: a [`RecordLog`] of [`LogRecord`]s: the promises the acceptor made, the
+//!   proposals it accepted, and the values it learned were chosen; rewritten without the
+//!   slots well before the snapshot when one is taken;
+//! - `paxos/snapshot`: the state machine after the last slot it covers, a [`DurableCell`].
 //!
 //! Promises and accepts are synced before the answer that depends on them leaves the node
 //! (the node's `finish`); a learned value is written without a sync, as it can be learned
-//! again. A crash loses unsynced writes and may tear the first of them: a torn record is a
-//! strict prefix of a record, so it reads as *incomplete* at the end of the file, and
-//! recovery cuts it off. A read may also return one flipped bit, which belongs to the read,
-//! not to the disk: a file that fails its checksums is read again, and trusted when two
-//! reads agree (or, after [`MAX_READS`], by a bitwise majority vote), as Raft's storage
-//! does. This module is self-contained so that it can move onto `protocols::durable`.
+//! again. Recovery cuts a torn tail and re-reads a file whose read fails its checksums
+//! (see `durable` for how a read comes to be trusted).
 
 use super::{Ballot, Command};
-use crate::codec::{self, Decoder, Encoder, Record};
+use crate::codec::{Decoder, Encoder};
+use crate::durable::{DurableCell, RecordLog, Recovery, RecoveryReport};
 use crate::kv::KvStore;
 use sim_core::disk::Disk;
 use sim_core::node::NodeId;
@@ -28,8 +22,7 @@ use std::sync::Arc;
 pub const LOG_FILE: &str = "paxos/log";
 pub const SNAPSHOT_FILE: &str = "paxos/snapshot";
 
-/// Reads of one file before recovery settles for a bitwise majority vote over them.
-pub const MAX_READS: usize = 16;
+const SNAPSHOT: DurableCell = DurableCell::new(SNAPSHOT_FILE);
 
 /// One record of the acceptor's log file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +65,7 @@ fn decode_command(d: &mut Decoder<'_>) -> Option<Command> {
 
 impl LogRecord {
     fn encode(&self, out: &mut Vec<u8>) {
-        let mut e = Encoder { out };
+        let mut e = Encoder::new(out);
         match self {
             LogRecord::Promise { ballot } => {
                 e.u8(1);
@@ -107,29 +100,26 @@ impl LogRecord {
         d.is_done().then_some(record)
     }
 
-    /// The record framed, ready to append.
-    fn framed(&self, out: &mut Vec<u8>) {
+    fn payload(&self) -> Vec<u8> {
         let mut payload = Vec::with_capacity(64);
         self.encode(&mut payload);
-        codec::frame(&payload, out);
+        payload
     }
 }
 
 /// Append one record to the log file. Durable at the next sync.
-pub(crate) fn append(disk: &mut Disk, record: &LogRecord) {
-    let mut bytes = Vec::with_capacity(80);
-    record.framed(&mut bytes);
-    disk.append(LOG_FILE, &bytes);
+pub(crate) fn append(log: &mut RecordLog, disk: &mut Disk, record: &LogRecord) {
+    log.append(disk, &record.payload());
 }
 
 /// Replace the log file with `records`. Durable at the next sync; until then a crash
 /// leaves the old file whole (an overwrite starts with a truncation, which cannot tear).
-pub(crate) fn rewrite(disk: &mut Disk, records: impl IntoIterator<Item = LogRecord>) {
-    let mut bytes = Vec::new();
-    for record in records {
-        record.framed(&mut bytes);
-    }
-    disk.overwrite(LOG_FILE, &bytes);
+pub(crate) fn rewrite(
+    log: &mut RecordLog,
+    disk: &mut Disk,
+    records: impl IntoIterator<Item = LogRecord>,
+) {
+    log.rewrite(disk, records.into_iter().map(|r| r.payload()));
 }
 
 /// The encoded state machine of a snapshot, shared between the node and the messages that
@@ -168,109 +158,9 @@ impl Snapshot {
 /// Overwrite the snapshot. Durable at the next sync.
 pub(crate) fn save_snapshot(disk: &mut Disk, snapshot: &Snapshot) {
     let mut payload = Vec::with_capacity(8 + snapshot.data.0.len());
-    Encoder { out: &mut payload }.u64(snapshot.last_slot);
+    Encoder::new(&mut payload).u64(snapshot.last_slot);
     payload.extend_from_slice(&snapshot.data.0);
-    let mut bytes = Vec::with_capacity(payload.len() + codec::HEADER_BYTES);
-    codec::frame(&payload, &mut bytes);
-    disk.overwrite(SNAPSHOT_FILE, &bytes);
-}
-
-/// What recovery noticed, for counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Reads that differed from the contents recovery trusted (a flipped bit, detected).
-    pub corrupt_reads: u32,
-    /// Files whose tail was cut off: torn writes.
-    pub truncated_tails: u32,
-    /// Files for which no two reads agreed, so a bitwise majority vote was taken.
-    pub reads_exhausted: u32,
-    /// Whether anything was on disk at all (a restart rather than a first start).
-    pub found_state: bool,
-}
-
-/// How the valid records of one read of a file ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ending {
-    /// Every byte belongs to a valid record.
-    Clean,
-    /// Inside a record that runs past the end of the file: a torn write.
-    Incomplete,
-    /// At a complete record that fails its checksum or does not decode: a flipped bit.
-    Corrupt,
-}
-
-/// The valid records at the start of one read of a file.
-struct Parsed<T> {
-    records: Vec<T>,
-    valid_len: usize,
-    ending: Ending,
-}
-
-fn parse<T>(bytes: &[u8], decode: impl Fn(&[u8]) -> Option<T>) -> Parsed<T> {
-    let mut records = Vec::new();
-    let mut offset = 0;
-    let ending = loop {
-        match codec::record_at(bytes, offset) {
-            Record::Valid { payload, end } => match decode(payload) {
-                Some(record) => {
-                    records.push(record);
-                    offset = end;
-                }
-                None => break Ending::Corrupt,
-            },
-            Record::End => break Ending::Clean,
-            Record::Incomplete => break Ending::Incomplete,
-            Record::Corrupt => break Ending::Corrupt,
-        }
-    };
-    Parsed { records, valid_len: offset, ending }
-}
-
-/// Read `file` until a read can be trusted (see the module docs), cut a torn tail off it,
-/// and return its records.
-fn read_records<T>(
-    disk: &mut Disk,
-    file: &str,
-    report: &mut RecoveryReport,
-    decode: impl Fn(&[u8]) -> Option<T>,
-) -> Vec<T> {
-    let mut reads: Vec<Vec<u8>> = Vec::new();
-    let mut trusted = None;
-    for _ in 0..MAX_READS {
-        let bytes = disk.read(file).into_owned();
-        let parsed = parse(&bytes, &decode);
-        let agrees = reads.iter().position(|r| *r == bytes);
-        if parsed.ending == Ending::Clean || agrees.is_some() {
-            report.corrupt_reads += reads.iter().filter(|r| **r != bytes).count() as u32;
-            trusted = Some((parsed, bytes.len()));
-            break;
-        }
-        reads.push(bytes);
-    }
-    let (parsed, file_len) = trusted.unwrap_or_else(|| {
-        report.reads_exhausted += 1;
-        report.corrupt_reads += reads.len() as u32;
-        let voted = majority_vote(&reads);
-        (parse(&voted, &decode), voted.len())
-    });
-    if parsed.valid_len < file_len {
-        disk.truncate(file, parsed.valid_len);
-        report.truncated_tails += 1;
-    }
-    parsed.records
-}
-
-/// Each bit set if most of `reads` have it set (reads of one file all have its length).
-fn majority_vote(reads: &[Vec<u8>]) -> Vec<u8> {
-    let len = reads.iter().map(Vec::len).min().unwrap_or(0);
-    (0..len)
-        .map(|i| {
-            (0..8).fold(0u8, |byte, bit| {
-                let ones = reads.iter().filter(|r| r[i] & (1 << bit) != 0).count();
-                if ones * 2 > reads.len() { byte | (1 << bit) } else { byte }
-            })
-        })
-        .collect()
+    SNAPSHOT.store(disk, &payload);
 }
 
 /// What the node holds of one slot.
@@ -291,26 +181,29 @@ pub(crate) struct Recovered {
     pub base: u64,
     pub snapshot: Snapshot,
     pub kv: KvStore,
+    /// The log file's handle, to go on appending with.
+    pub log: RecordLog,
     pub report: RecoveryReport,
+    /// Whether anything was on disk at all (a restart rather than a first start).
+    pub found_state: bool,
 }
 
 /// Rebuild the acceptor's state from `disk`: the highest promise (an accept promises its
 /// ballot too), each slot's latest accepted proposal and learned value, the snapshot.
 pub(crate) fn recover(disk: &mut Disk) -> Recovered {
-    let mut report =
-        RecoveryReport { found_state: disk.files().next().is_some(), ..RecoveryReport::default() };
-    let snapshots = read_records(disk, SNAPSHOT_FILE, &mut report, |payload| {
-        let mut d = Decoder::new(payload);
-        let last_slot = d.u64()?;
-        let snapshot = Snapshot { last_slot, data: SnapshotBytes(Arc::new(payload[8..].to_vec())) };
+    let found_state = disk.files().next().is_some();
+    let mut recovery = Recovery::new(disk);
+    let snapshot = recovery.cell(&SNAPSHOT, |payload| {
+        let last_slot = Decoder::new(payload).u64()?;
+        let data = SnapshotBytes(Arc::new(payload[8..].to_vec()));
+        let snapshot = Snapshot { last_slot, data };
         let kv = snapshot.state()?;
         Some((snapshot, kv))
     });
-    let (snapshot, kv) = snapshots
-        .into_iter()
-        .last()
-        .unwrap_or_else(|| (Snapshot::of(0, &KvStore::default()), KvStore::default()));
-    let records = read_records(disk, LOG_FILE, &mut report, LogRecord::decode);
+    let (log, records) = recovery.log(LOG_FILE, |_, payload| LogRecord::decode(payload));
+    let report = recovery.finish();
+    let (snapshot, kv) =
+        snapshot.unwrap_or_else(|| (Snapshot::of(0, &KvStore::default()), KvStore::default()));
     let mut promised = Ballot::ZERO;
     let mut slots: BTreeMap<u64, Slot> = BTreeMap::new();
     let base = snapshot.last_slot;
@@ -330,10 +223,7 @@ pub(crate) fn recover(disk: &mut Disk) -> Recovered {
             }
         }
     }
-    if disk.has_unsynced_writes() {
-        disk.sync(); // a cut tail stays cut
-    }
-    Recovered { promised, slots, base, snapshot, kv, report }
+    Recovered { promised, slots, base, snapshot, kv, log, report, found_state }
 }
 
 #[cfg(test)]
@@ -378,33 +268,51 @@ mod tests {
     fn a_fresh_disk_recovers_empty() {
         let r = recover(&mut disk(DiskOptions::default()));
         assert_eq!((r.promised, r.base, r.slots.len()), (Ballot::ZERO, 0, 0));
-        assert!(!r.report.found_state);
+        assert!(!r.found_state);
+    }
+
+    fn log() -> RecordLog {
+        RecordLog::new(LOG_FILE)
     }
 
     #[test]
     fn synced_state_survives_and_a_torn_tail_is_cut() {
         let mut d = disk(DiskOptions { torn_write_probability: 1.0, ..Default::default() });
-        append(&mut d, &LogRecord::Promise { ballot: ballot(2, 1) });
-        append(&mut d, &LogRecord::Accept { slot: 1, ballot: ballot(2, 1), command: write(1) });
-        append(&mut d, &LogRecord::Accept { slot: 1, ballot: ballot(4, 0), command: write(2) });
+        let mut l = log();
+        append(&mut l, &mut d, &LogRecord::Promise { ballot: ballot(2, 1) });
+        append(
+            &mut l,
+            &mut d,
+            &LogRecord::Accept { slot: 1, ballot: ballot(2, 1), command: write(1) },
+        );
+        append(
+            &mut l,
+            &mut d,
+            &LogRecord::Accept { slot: 1, ballot: ballot(4, 0), command: write(2) },
+        );
         d.sync();
-        append(&mut d, &LogRecord::Chosen { slot: 1, command: write(2) });
+        append(&mut l, &mut d, &LogRecord::Chosen { slot: 1, command: write(2) });
         d.crash();
         let r = recover(&mut d);
         assert_eq!(r.promised, ballot(4, 0), "an accept promises its ballot");
         assert_eq!(r.slots[&1].accepted, Some((ballot(4, 0), write(2))));
         assert_eq!(r.slots[&1].chosen, None, "the unsynced learned value is gone");
-        assert_eq!(r.report.truncated_tails, 1);
+        assert_eq!(r.report.tails_cut, 1);
         let again = recover(&mut d);
-        assert_eq!(again.report.truncated_tails, 0, "the cut was synced");
+        assert_eq!(again.report.tails_cut, 0, "the cut was synced");
     }
 
     #[test]
     fn flipped_bits_on_read_lose_nothing() {
         let mut d = disk(DiskOptions::default());
-        append(&mut d, &LogRecord::Promise { ballot: ballot(7, 3) });
+        let mut l = log();
+        append(&mut l, &mut d, &LogRecord::Promise { ballot: ballot(7, 3) });
         for slot in 1..=5 {
-            append(&mut d, &LogRecord::Accept { slot, ballot: ballot(7, 3), command: write(slot) });
+            append(
+                &mut l,
+                &mut d,
+                &LogRecord::Accept { slot, ballot: ballot(7, 3), command: write(slot) },
+            );
         }
         save_snapshot(&mut d, &Snapshot::of(0, &KvStore::default()));
         d.sync();
@@ -422,12 +330,21 @@ mod tests {
     #[test]
     fn slots_the_snapshot_covers_are_dropped() {
         let mut d = disk(DiskOptions::default());
+        let mut l = log();
         let mut kv = KvStore::default();
         if let Command::Client(request) = write(1) {
             kv.apply(&request);
         }
-        append(&mut d, &LogRecord::Accept { slot: 1, ballot: ballot(1, 0), command: write(1) });
-        append(&mut d, &LogRecord::Accept { slot: 2, ballot: ballot(1, 0), command: write(2) });
+        append(
+            &mut l,
+            &mut d,
+            &LogRecord::Accept { slot: 1, ballot: ballot(1, 0), command: write(1) },
+        );
+        append(
+            &mut l,
+            &mut d,
+            &LogRecord::Accept { slot: 2, ballot: ballot(1, 0), command: write(2) },
+        );
         save_snapshot(&mut d, &Snapshot::of(1, &kv));
         d.sync();
         let r = recover(&mut d);

@@ -25,8 +25,58 @@ use super::{Raft, Role};
 use sim_core::SimTime;
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::node::NodeId;
+use sim_core::protocol::PropertySpec;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry as MapEntry;
+
+/// Raft's named properties: the five it always keeps (checked here), and the cases a
+/// campaign should sometimes reach (counted by the node as they happen).
+pub const PROPERTIES: &[PropertySpec] = &[
+    PropertySpec::always("election_safety", "At most one leader per term."),
+    PropertySpec::always("log_matching", "Logs that share an entry agree up to it."),
+    PropertySpec::always(
+        "leader_completeness",
+        "A leader holds every entry committed before its term.",
+    ),
+    PropertySpec::always(
+        "state_machine_safety",
+        "No two nodes apply different commands at one index.",
+    ),
+    PropertySpec::always("monotone_commit", "A running node's commit index never decreases."),
+    PropertySpec::sometimes(
+        "leader_stepped_down",
+        "A leader learned of a higher term and stepped down.",
+    ),
+    PropertySpec::sometimes(
+        "conflict_truncated",
+        "A follower cut a conflicting suffix of its log.",
+    ),
+    PropertySpec::sometimes(
+        "request_deduplicated",
+        "A retried request was answered from its session, not applied again.",
+    ),
+    PropertySpec::sometimes("client_redirected", "A client was pointed at the leader."),
+    PropertySpec::sometimes("snapshot_taken", "A node compacted its log into a snapshot."),
+    PropertySpec::sometimes(
+        "snapshot_installed",
+        "A lagging follower was sent the leader's snapshot.",
+    ),
+    PropertySpec::sometimes("recovered_from_disk", "A restarted node rebuilt its state from disk."),
+    PropertySpec::sometimes("torn_tail_truncated", "Recovery cut a torn last record."),
+    PropertySpec::sometimes(
+        "corrupt_read_detected",
+        "Recovery saw a corrupted read and read again.",
+    ),
+    PropertySpec::sometimes("pre_vote_started", "A node ran a PreVote round (option pre_vote)."),
+    PropertySpec::sometimes(
+        "check_quorum_step_down",
+        "A leader that heard from no majority stepped down (option check_quorum).",
+    ),
+    PropertySpec::sometimes(
+        "read_index_served",
+        "A read was served through ReadIndex (option read_index).",
+    ),
+];
 
 /// An entry known to be committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,10 +4,11 @@
 //!
 //! Every in-memory change has its disk twin in the same call (append, truncate, rewrite),
 //! so memory and file never disagree about what was written; what is *durable* is decided
-//! by the node's syncs. Each record is framed and checksummed (see `codec`) and carries its
-//! own index, so recovery can check that the file holds a contiguous run of entries.
+//! by the node's syncs. The file is a [`RecordLog`], one record per entry, and each record
+//! carries its entry's index, so recovery can check that the file holds a contiguous run.
 
-use crate::codec::{self, Decoder, Encoder, Record};
+use crate::codec::{Decoder, Encoder};
+use crate::durable::RecordLog;
 use sim_core::disk::Disk;
 use sim_core::hash::stable_hash;
 use sim_core::kv::Op;
@@ -38,9 +39,10 @@ impl Entry {
     }
 }
 
-/// The encoded payload of an entry record: its index, its term and its command.
-pub(crate) fn encode_entry(index: u64, entry: &Entry, out: &mut Vec<u8>) {
-    let mut e = Encoder { out };
+/// The payload of an entry's record: its index, its term and its command.
+fn entry_record(index: u64, entry: &Entry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    let mut e = Encoder::new(&mut out);
     e.u64(index);
     e.u64(entry.term);
     match &entry.command {
@@ -50,6 +52,7 @@ pub(crate) fn encode_entry(index: u64, entry: &Entry, out: &mut Vec<u8>) {
             e.request(request);
         }
     }
+    out
 }
 
 pub(crate) fn decode_entry(payload: &[u8]) -> Option<(u64, Entry)> {
@@ -64,16 +67,14 @@ pub(crate) fn decode_entry(payload: &[u8]) -> Option<(u64, Entry)> {
     d.is_done().then_some((index, Entry { term, command }))
 }
 
-/// The log after its base, and where each entry's record ends in the file.
+/// The log after its base, and its file.
 #[derive(Clone, Debug)]
 pub struct Log {
     base_index: u64,
     base_term: u64,
-    /// `entries[k]` has index `base_index + 1 + k`.
+    /// `entries[k]` has index `base_index + 1 + k`; its record is record `k` of `file`.
     entries: Vec<Entry>,
-    /// `ends[k]`: the file offset just past the record of `entries[k]`.
-    ends: Vec<usize>,
-    scratch: Vec<u8>,
+    file: RecordLog,
 }
 
 impl Log {
@@ -82,10 +83,10 @@ impl Log {
         base_index: u64,
         base_term: u64,
         entries: Vec<Entry>,
-        ends: Vec<usize>,
+        file: RecordLog,
     ) -> Self {
-        assert_eq!(entries.len(), ends.len(), "one file offset per entry");
-        Log { base_index, base_term, entries, ends, scratch: Vec::new() }
+        assert_eq!(entries.len(), file.len(), "one record per entry");
+        Log { base_index, base_term, entries, file }
     }
 
     /// A log holding `entries` after its base, its file rewritten to match.
@@ -95,7 +96,7 @@ impl Log {
         base_term: u64,
         entries: Vec<Entry>,
     ) -> Self {
-        let mut log = Log { base_index, base_term, entries, ends: Vec::new(), scratch: Vec::new() };
+        let mut log = Log { base_index, base_term, entries, file: RecordLog::new(LOG_FILE) };
         log.rewrite(disk);
         log
     }
@@ -168,30 +169,12 @@ impl Log {
         Some(self.base_index + 1 + k as u64)
     }
 
-    fn file_len(&self) -> usize {
-        self.ends.last().copied().unwrap_or(0)
-    }
-
     /// Append entries at the end, in memory and (one write) in the file.
     pub(crate) fn append(&mut self, disk: &mut Disk, entries: &[Entry]) {
-        if entries.is_empty() {
-            return;
-        }
-        let mut bytes = std::mem::take(&mut self.scratch);
-        bytes.clear();
-        let mut offset = self.file_len();
-        for entry in entries {
-            let index = self.last_index() + 1;
-            let mut payload = Vec::with_capacity(64);
-            encode_entry(index, entry, &mut payload);
-            let before = bytes.len();
-            codec::frame(&payload, &mut bytes);
-            offset += bytes.len() - before;
-            self.entries.push(entry.clone());
-            self.ends.push(offset);
-        }
-        disk.append(LOG_FILE, &bytes);
-        self.scratch = bytes;
+        let first = self.last_index() + 1;
+        let records = (first..).zip(entries).map(|(index, entry)| entry_record(index, entry));
+        self.file.append_all(disk, records);
+        self.entries.extend_from_slice(entries);
     }
 
     /// Drop the entry at `index` and every entry after it (§3.5: a conflicting suffix).
@@ -199,8 +182,7 @@ impl Log {
         assert!(index > self.base_index, "truncating the snapshot at {index}");
         let Some(k) = self.slot(index) else { return };
         self.entries.truncate(k);
-        self.ends.truncate(k);
-        disk.truncate(LOG_FILE, self.file_len());
+        self.file.truncate(disk, k);
     }
 
     /// Put `entry` at `index` in place, keeping every entry after it. Only the
@@ -228,36 +210,20 @@ impl Log {
 
     /// Replace the file's contents with the records of the entries in memory.
     pub(crate) fn rewrite(&mut self, disk: &mut Disk) {
-        let mut bytes = Vec::new();
-        self.ends.clear();
-        let mut payload = Vec::with_capacity(64);
-        for (k, entry) in self.entries.iter().enumerate() {
-            payload.clear();
-            encode_entry(self.base_index + 1 + k as u64, entry, &mut payload);
-            codec::frame(&payload, &mut bytes);
-            self.ends.push(bytes.len());
-        }
-        disk.overwrite(LOG_FILE, &bytes);
+        let first = self.base_index + 1;
+        let records = (first..).zip(&self.entries).map(|(index, entry)| entry_record(index, entry));
+        self.file.rewrite(disk, records);
     }
 
     /// Whether the file's records are exactly the entries in memory (for tests and debug
     /// assertions; reads the disk).
     pub fn matches_file(&self, disk: &mut Disk) -> bool {
-        let bytes = disk.read(LOG_FILE).into_owned();
-        let mut offset = 0;
-        for (k, entry) in self.entries.iter().enumerate() {
-            let Record::Valid { payload, end } = codec::record_at(&bytes, offset) else {
-                return false;
-            };
-            match decode_entry(payload) {
-                Some((index, e)) if index == self.base_index + 1 + k as u64 && e == *entry => {}
-                _ => return false,
-            }
-            if end != self.ends[k] {
-                return false;
-            }
-            offset = end;
-        }
-        offset == bytes.len()
+        let Some(records) = self.file.read_back(disk) else { return false };
+        records.len() == self.entries.len()
+            && (self.base_index + 1..).zip(&self.entries).zip(&records).all(
+                |((index, entry), record)| {
+                    decode_entry(record).is_some_and(|(i, e)| i == index && e == *entry)
+                },
+            )
     }
 }

@@ -37,17 +37,19 @@
 //!
 //! # Running it
 //!
-//! A runner finds Raft by [`Protocol::NAME`] ("raft"), builds the configuration from
-//! checked options and bug names, and observes the run with [`RaftInvariants`]:
+//! A runner finds Raft by [`Protocol::NAME`] ("raft"), builds the configuration from its
+//! options ([`RaftOptions`]) and bug switches ([`Bugs`]), and observes the run with
+//! [`RaftInvariants`]:
 //!
 //! ```
-//! use protocols::raft::{Raft, RaftInvariants};
+//! use protocols::raft::{Bugs, Raft, RaftInvariants, RaftOptions};
 //! use sim_core::client::ClientOptions;
 //! use sim_core::kv::KvWorkload;
-//! use sim_core::protocol::{Options, Protocol};
+//! use sim_core::protocol::Protocol;
 //! use sim_core::{SimBuilder, SimTime};
 //!
-//! let config = Raft::configure(&Options::default(), &[]).expect("valid options");
+//! let options = RaftOptions { pre_vote: true, ..RaftOptions::default() };
+//! let config = Raft::configure(options, Bugs::default()).expect("valid options");
 //! let mut sim = SimBuilder::new(1, 5)
 //!     .workload(ClientOptions::default(), KvWorkload::default())
 //!     .build_observed::<Raft, _>(config, <Raft as Protocol>::Invariants::default());
@@ -70,14 +72,14 @@ mod requests;
 mod storage;
 
 pub use crate::kv::{Applied, KvStore, Session};
-pub use config::{BUGS, Bugs, LAZY_SYNC_DELAY, RaftConfig};
+pub use config::{Bugs, LAZY_SYNC_DELAY, RaftConfig, RaftOptions};
 pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
-pub use storage::{META_FILE, RecoveryReport, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
+pub use storage::{META_FILE, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
 
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
-use sim_core::protocol::{BugSpec, OptionSpec, Options, Protocol};
+use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -482,19 +484,10 @@ impl Node for Raft {
     /// commit index is volatile: it restarts at the snapshot point and is relearned.
     fn start(config: &RaftConfig, ctx: &mut Context<'_, Self>) -> Self {
         let recovered = storage::recover(ctx.disk());
-        let report = recovered.report;
-        if report.found_state {
+        if recovered.found_state {
             ctx.count("recovered_from_disk");
         }
-        for _ in 0..report.corrupt_reads {
-            ctx.count("corrupt_read_detected");
-        }
-        for _ in 0..report.truncated_tails {
-            ctx.count("torn_tail_truncated");
-        }
-        for _ in 0..report.reads_exhausted {
-            ctx.count("recovery_reads_exhausted");
-        }
+        recovered.report.count(ctx);
         let n = ctx.cluster_size();
         let log = recovered.log;
         let snapshot_index = recovered.snapshot.last_index;
@@ -650,21 +643,20 @@ impl Protocol for Raft {
         snapshots, and a key-value store with client sessions";
 
     type Invariants = RaftInvariants;
+    type Options = RaftOptions;
+    type Bugs = Bugs;
 
-    fn options() -> Vec<OptionSpec> {
-        RaftConfig::option_specs()
-    }
-
-    fn bugs() -> Vec<BugSpec> {
-        BUGS.to_vec()
-    }
-
-    fn configure(options: &Options, bugs: &[&str]) -> Result<RaftConfig, String> {
-        RaftConfig::from_options(options, bugs)
+    fn configure(options: RaftOptions, bugs: Bugs) -> Result<RaftConfig, String> {
+        options.validate()?;
+        Ok(RaftConfig { options, bugs })
     }
 
     fn replica_digest(&self) -> Option<u64> {
         Some(self.kv.digest())
+    }
+
+    fn properties() -> Vec<PropertySpec> {
+        invariants::PROPERTIES.to_vec()
     }
 }
 

@@ -5,14 +5,19 @@
 //! `##NaN`), strings with escapes, characters, symbols, keywords, lists `( )`, vectors
 //! `[ ]`, maps `{ }`, sets `#{ }`, tagged values `#inst "..."`, `#_` discards, `;`
 //! comments, and commas as whitespace. Errors carry a 1-based line and column (in
-//! characters) and say what was expected. It never panics; nesting deeper than
-//! [`MAX_DEPTH`] is an error rather than a stack overflow.
+//! characters) and say what was expected. It never panics, and its time and memory are
+//! linear in the input: collections and tagged values nesting deeper than [`MAX_DEPTH`]
+//! are an error rather than a stack overflow, a chain of `#_` discards is read in a loop,
+//! duplicate map keys are found by sorting, and a history is converted one operation at a
+//! time rather than kept whole as a tree.
 
-use super::ParseError;
+use super::{ParseError, abbreviate, without_bom};
 use crate::history::{EventType, Function, History, HistoryEvent, Value};
 use crate::time::SimTime;
+use std::cmp::Ordering;
 
-/// How deep collections may nest.
+/// How deep collections and tagged values may nest. The reader recurses once per level, so
+/// this bounds its stack (well under 1 MiB in a debug build; a test keeps it so).
 pub const MAX_DEPTH: usize = 200;
 
 /// A place in the text: 1-based line and column (in characters).
@@ -72,7 +77,7 @@ impl Edn {
 
 /// Reads every top-level value of an EDN text.
 pub fn read_all(text: &str) -> Result<Vec<Node>, ParseError> {
-    let mut reader = Reader { text, offset: 0, line: 1, column: 1, depth: 0 };
+    let mut reader = Reader::new(text);
     let mut nodes = Vec::new();
     loop {
         reader.skip_ignorable()?;
@@ -104,6 +109,11 @@ fn describe_char(c: Option<char>) -> String {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `text`, after a byte order mark if there is one.
+    fn new(text: &'a str) -> Self {
+        Reader { text: without_bom(text), offset: 0, line: 1, column: 1, depth: 0 }
+    }
+
     fn position(&self) -> Position {
         Position { line: self.line, column: self.column }
     }
@@ -138,8 +148,11 @@ impl<'a> Reader<'a> {
         Some(c)
     }
 
-    /// Whitespace, commas, `;` comments and `#_` discarded values.
+    /// Whitespace, commas, `;` comments and `#_` discarded values. `#_ #_ a b` discards
+    /// both `a` and `b`: each `#_` not yet matched with a value waits on a stack (for the
+    /// error if its value never comes), so a chain of any length costs no recursion.
     fn skip_ignorable(&mut self) -> Result<(), ParseError> {
+        let mut discards: Vec<Position> = Vec::new();
         loop {
             match self.peek() {
                 Some(c) if c.is_whitespace() || c == ',' => {
@@ -153,18 +166,19 @@ impl<'a> Reader<'a> {
                     }
                 }
                 Some('#') if self.peek_second() == Some('_') => {
-                    let start = self.position();
+                    discards.push(self.position());
                     self.bump();
                     self.bump();
-                    self.skip_ignorable()?;
-                    if self.peek().is_none() || matches!(self.peek(), Some(')' | ']' | '}')) {
+                }
+                next => {
+                    let Some(start) = discards.pop() else { return Ok(()) };
+                    if matches!(next, None | Some(')' | ']' | '}')) {
                         return Err(
                             self.error_at(start, "`#_` must be followed by a value to discard")
                         );
                     }
                     self.read_node()?;
                 }
-                _ => return Ok(()),
             }
         }
     }
@@ -200,17 +214,32 @@ impl<'a> Reader<'a> {
 
     /// Reads the values up to `close`, the opening delimiter being next.
     fn read_sequence(&mut self, close: char, what: &str) -> Result<Vec<Node>, ParseError> {
+        let mut items = Vec::new();
+        self.read_items(close, what, |node| {
+            items.push(node);
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Reads the values up to `close`, the opening delimiter being next, handing each to
+    /// `item` as soon as it is read.
+    fn read_items(
+        &mut self,
+        close: char,
+        what: &str,
+        mut item: impl FnMut(Node) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
         let start = self.position();
         self.enter(start)?;
         self.bump();
-        let mut items = Vec::new();
         loop {
             self.skip_ignorable()?;
             match self.peek() {
                 Some(c) if c == close => {
                     self.bump();
                     self.depth -= 1;
-                    return Ok(items);
+                    return Ok(());
                 }
                 None => {
                     return Err(self.error(format!(
@@ -224,7 +253,7 @@ impl<'a> Reader<'a> {
                         start.line, start.column
                     )));
                 }
-                Some(_) => items.push(self.read_node()?),
+                Some(_) => item(self.read_node()?)?,
             }
         }
     }
@@ -244,10 +273,12 @@ impl<'a> Reader<'a> {
         let mut pairs: Vec<(Node, Node)> = Vec::with_capacity(items.len() / 2);
         let mut items = items.into_iter();
         while let (Some(key), Some(value)) = (items.next(), items.next()) {
-            if pairs.iter().any(|(existing, _)| existing.value == key.value) {
-                return Err(self.error_at(key.position, "this key appears twice in the map"));
-            }
             pairs.push((key, value));
+        }
+        if let Some(repeated) = first_repeated_key(&pairs) {
+            return Err(
+                self.error_at(pairs[repeated].0.position, "this key appears twice in the map")
+            );
         }
         Ok(Edn::Map(pairs))
     }
@@ -350,13 +381,14 @@ impl<'a> Reader<'a> {
             "return" => Ok('\r'),
             "backspace" => Ok('\u{8}'),
             "formfeed" => Ok('\u{c}'),
-            _ if first == 'u' && rest.len() == 4 => u32::from_str_radix(rest, 16)
-                .ok()
-                .and_then(char::from_u32)
-                .ok_or_else(|| self.error_at(start, format!("`\\{name}` is not a character"))),
+            _ if first == 'u' && rest.len() == 4 && rest.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                u32::from_str_radix(rest, 16).ok().and_then(char::from_u32).ok_or_else(|| {
+                    self.error_at(start, format!("`\\{name}` is not a character (a lone surrogate)"))
+                })
+            }
             _ => Err(self.error_at(
                 start,
-                format!("unknown character `\\{name}`: expected one character or \\newline, \\space, \\tab, \\return, \\uXXXX"),
+                format!("unknown character `\\{}`: expected one character or \\newline, \\space, \\tab, \\return, \\uXXXX", abbreviate(&name)),
             )),
         }
     }
@@ -377,7 +409,10 @@ impl<'a> Reader<'a> {
                     "NaN" => Ok(Edn::Float(f64::NAN)),
                     other => Err(self.error_at(
                         start,
-                        format!("unknown symbolic value `##{other}`: expected ##Inf, ##-Inf or ##NaN"),
+                        format!(
+                            "unknown symbolic value `##{}`: expected ##Inf, ##-Inf or ##NaN",
+                            abbreviate(other)
+                        ),
                     )),
                 }
             }
@@ -386,7 +421,10 @@ impl<'a> Reader<'a> {
                 let tag = self.read_token().to_string();
                 self.skip_ignorable()?;
                 if self.peek().is_none() {
-                    return Err(self.error(format!("expected a value after the tag `#{tag}`")));
+                    return Err(self.error(format!(
+                        "expected a value after the tag `#{}`",
+                        abbreviate(&tag)
+                    )));
                 }
                 self.enter(start)?;
                 let value = self.read_node()?;
@@ -422,7 +460,7 @@ impl<'a> Reader<'a> {
             || (matches!(first, '+' | '-') && second.is_some_and(|c| c.is_ascii_digit()));
         if numeric {
             return parse_number(token).ok_or_else(|| {
-                self.error_at(start, format!("`{token}` is not a number: expected an integer like -12 or a float like 1.5e3 (integers must fit in 64 bits)"))
+                self.error_at(start, format!("`{}` is not a number: expected an integer like -12 or a float like 1.5e3 (integers must fit in 64 bits, -2^63 to 2^63-1)", abbreviate(token)))
             });
         }
         Ok(match token {
@@ -431,9 +469,13 @@ impl<'a> Reader<'a> {
             "false" => Edn::Bool(false),
             _ => {
                 if token.chars().any(|c| c.is_control() || c == '\\') {
-                    return Err(
-                        self.error_at(start, format!("`{}` is not a symbol", token.escape_debug()))
-                    );
+                    return Err(self.error_at(
+                        start,
+                        format!(
+                            "`{}` is not a symbol",
+                            abbreviate(&token.escape_debug().to_string())
+                        ),
+                    ));
                 }
                 Edn::Symbol(token.to_string())
             }
@@ -457,6 +499,77 @@ fn parse_number(token: &str) -> Option<Edn> {
     if well_formed { float.parse::<f64>().ok().map(Edn::Float) } else { None }
 }
 
+/// The index of the first key (in the order of the text) equal to an earlier key of the
+/// same map, if any. Sorting makes this n log n where comparing each key with every earlier
+/// one took a hundred-thousand-key map minutes.
+fn first_repeated_key(pairs: &[(Node, Node)]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_unstable_by(|&a, &b| compare(&pairs[a].0.value, &pairs[b].0.value).then(a.cmp(&b)));
+    // Equal keys are adjacent, each run in text order: the second of a run is that key's
+    // first repeat, and the earliest of those is the first repeat of any key.
+    order
+        .windows(2)
+        .filter(|pair| compare(&pairs[pair[0]].0.value, &pairs[pair[1]].0.value).is_eq())
+        .map(|pair| pair[1])
+        .min()
+}
+
+/// A total order on values (positions play no part), used to find equal map keys. Floats
+/// compare by `total_cmp` with `-0.0` taken as `0.0`, so `##NaN` equals itself here;
+/// different kinds of value order by kind. Recursion is bounded by [`MAX_DEPTH`].
+fn compare(a: &Edn, b: &Edn) -> Ordering {
+    fn rank(value: &Edn) -> u8 {
+        match value {
+            Edn::Nil => 0,
+            Edn::Bool(_) => 1,
+            Edn::Int(_) => 2,
+            Edn::Float(_) => 3,
+            Edn::Str(_) => 4,
+            Edn::Char(_) => 5,
+            Edn::Keyword(_) => 6,
+            Edn::Symbol(_) => 7,
+            Edn::List(_) => 8,
+            Edn::Vector(_) => 9,
+            Edn::Map(_) => 10,
+            Edn::Set(_) => 11,
+            Edn::Tagged(..) => 12,
+        }
+    }
+    fn nodes(a: &[Node], b: &[Node]) -> Ordering {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| compare(&x.value, &y.value))
+            .find(|order| order.is_ne())
+            .unwrap_or_else(|| a.len().cmp(&b.len()))
+    }
+    let unsigned_zero = |f: f64| if f == 0.0 { 0.0 } else { f };
+    match (a, b) {
+        (Edn::Nil, Edn::Nil) => Ordering::Equal,
+        (Edn::Bool(x), Edn::Bool(y)) => x.cmp(y),
+        (Edn::Int(x), Edn::Int(y)) => x.cmp(y),
+        (Edn::Float(x), Edn::Float(y)) => unsigned_zero(*x).total_cmp(&unsigned_zero(*y)),
+        (Edn::Str(x), Edn::Str(y))
+        | (Edn::Keyword(x), Edn::Keyword(y))
+        | (Edn::Symbol(x), Edn::Symbol(y)) => x.cmp(y),
+        (Edn::Char(x), Edn::Char(y)) => x.cmp(y),
+        (Edn::List(x), Edn::List(y))
+        | (Edn::Vector(x), Edn::Vector(y))
+        | (Edn::Set(x), Edn::Set(y)) => nodes(x, y),
+        (Edn::Map(x), Edn::Map(y)) => x
+            .iter()
+            .zip(y)
+            .map(|((xk, xv), (yk, yv))| {
+                compare(&xk.value, &yk.value).then_with(|| compare(&xv.value, &yv.value))
+            })
+            .find(|order| order.is_ne())
+            .unwrap_or_else(|| x.len().cmp(&y.len())),
+        (Edn::Tagged(x_tag, x), Edn::Tagged(y_tag, y)) => {
+            x_tag.cmp(y_tag).then_with(|| compare(&x.value, &y.value))
+        }
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
 /// Parses a Jepsen history: one vector or list of maps, or maps one after another (one a
 /// line). Maps are `{:process P, :type T, :f F, :key K, :value V, :time T}`; `:key` and
 /// `:time` are optional, other keys are ignored. Operations whose `:process` is not an
@@ -467,19 +580,40 @@ pub fn parse_history(text: &str) -> Result<History, ParseError> {
 
 /// [`parse_history`], also returning where each event's map starts, so that an error found
 /// later in event `i` (such as a [`super::HistoryError`]) can point into the file.
+///
+/// Each operation is converted as soon as its map is read, so memory holds the text and the
+/// history, never the whole history as a tree of EDN values.
 pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
-    let nodes = read_all(text)?;
-    let items: Vec<Node> = match <[Node; 1]>::try_from(nodes) {
-        Ok([Node { value: Edn::Vector(items) | Edn::List(items), .. }]) => items,
-        Ok([single]) => vec![single],
-        Err(nodes) => nodes,
-    };
+    let mut reader = Reader::new(text);
     let mut history = History::default();
     let mut positions = Vec::new();
-    for item in &items {
-        if let Some(event) = event_from_node(item)? {
+    let mut add = |item: Node| {
+        if let Some(event) = event_from_node(&item)? {
             history.push(event);
             positions.push(item.position);
+        }
+        Ok(())
+    };
+    reader.skip_ignorable()?;
+    if let Some(open @ ('[' | '(')) = reader.peek() {
+        let start = reader.position();
+        let (close, what) = if open == '[' { (']', "vector") } else { (')', "list") };
+        reader.read_items(close, what, &mut add)?;
+        reader.skip_ignorable()?;
+        if reader.peek().is_some() {
+            let next = reader.position();
+            return Err(reader.error_at(
+                start,
+                format!(
+                    "a history is one vector or list of operation maps, or maps one after another, but this {what} is followed by more at line {}, column {}",
+                    next.line, next.column
+                ),
+            ));
+        }
+    } else {
+        while reader.peek().is_some() {
+            add(reader.read_node()?)?;
+            reader.skip_ignorable()?;
         }
     }
     Ok((history, positions))
@@ -663,6 +797,55 @@ mod tests {
         assert!(error("#?").starts_with("1:1: unexpected `?` after `#`"));
         assert!(error(")").starts_with("1:1: unexpected `)`"));
         assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
+        assert!(error(&format!("{}1", "#t ".repeat(MAX_DEPTH + 1))).contains("nest deeper"));
+        assert_eq!(
+            error(&"9".repeat(1000)),
+            format!(
+                "1:1: `{}… (1000 characters)` is not a number: expected an integer like -12 or a float like 1.5e3 (integers must fit in 64 bits, -2^63 to 2^63-1)",
+                "9".repeat(40)
+            )
+        );
+        assert!(error(r"\u+123").starts_with("1:1: unknown character"));
+    }
+
+    #[test]
+    fn discards_chain_without_recursion() {
+        assert_eq!(read_one("#_ #_ 1 2 3"), Edn::Int(3));
+        assert_eq!(error("[#_ #_ 1]"), "1:2: `#_` must be followed by a value to discard");
+        assert_eq!(error("[#_ #_]"), "1:5: `#_` must be followed by a value to discard");
+        // Far more than any stack would take one frame each for.
+        let chain = 100_000;
+        let text = format!("[{}{} 7]", "#_ ".repeat(chain), "1 ".repeat(chain));
+        assert_eq!(
+            read_one(&text),
+            Edn::Vector(vec![Node {
+                position: Position { line: 1, column: 3 + 5 * chain },
+                value: Edn::Int(7)
+            }])
+        );
+        assert_eq!(
+            error(&format!("[{}1]", "#_ ".repeat(chain))),
+            format!("1:{}: `#_` must be followed by a value to discard", 2 + 3 * (chain - 2))
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_found_whatever_their_kind() {
+        assert_eq!(error("{:b 1 :a 2 :a 3 :b 4}"), "1:12: this key appears twice in the map");
+        assert_eq!(error("{[1 {:x 2}] 1 [1 {:x 2}] 2}"), "1:15: this key appears twice in the map");
+        assert_eq!(error("{0.0 1 -0.0 2}"), "1:8: this key appears twice in the map");
+        assert_eq!(error("{#t 1, 2 #t 1, 3}"), "1:10: this key appears twice in the map");
+        assert!(
+            matches!(read_one("{[1] 1 (1) 2 #{1} 3 1 4 \\1 5 \"1\" 6 :1 7}"), Edn::Map(pairs) if pairs.len() == 7)
+        );
+        let keys = 100_000;
+        let map: String = (0..keys).map(|i| format!(":k{i} {i} ")).collect();
+        assert!(matches!(read_one(&format!("{{{map}}}")), Edn::Map(pairs) if pairs.len() == keys));
+        let column = map.len() + 2;
+        assert_eq!(
+            error(&format!("{{{map}:k7 0}}")),
+            format!("1:{column}: this key appears twice in the map")
+        );
     }
 
     #[test]
@@ -682,6 +865,32 @@ mod tests {
         let cas = parse_history("({:process 1 :type :invoke :f :cas :value [1 2]})").unwrap();
         assert_eq!(cas.events[0].value, Value::List(vec![Value::Int(1), Value::Int(2)]));
         assert_eq!(parse_history("").unwrap().len(), 0);
+        assert_eq!(parse_history("\u{feff}[]").unwrap().len(), 0);
+        assert_eq!(
+            parse_history("\u{feff}[{:process 0, :type :invoke, :f :read}]\r\n").unwrap().len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_history_is_one_sequence_or_maps_one_after_another() {
+        let error = |text: &str| parse_history(text).unwrap_err().to_string();
+        assert_eq!(
+            error("[{:process 0, :type :invoke, :f :read}]\n{:process 0, :type :ok, :f :read}"),
+            "1:1: a history is one vector or list of operation maps, or maps one after another, but this vector is followed by more at line 2, column 1"
+        );
+        assert_eq!(
+            error("[] []"),
+            "1:1: a history is one vector or list of operation maps, or maps one after another, but this vector is followed by more at line 1, column 4"
+        );
+        assert!(
+            error("{:process 0, :type :invoke, :f :read} []")
+                .starts_with("1:39: expected an operation map")
+        );
+        assert_eq!(
+            error("[{:process 0, :type :invoke, :f :read}"),
+            "1:39: expected `]` to close the vector opened at line 1, column 1, found the end of the input"
+        );
     }
 
     #[test]

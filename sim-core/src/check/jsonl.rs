@@ -7,40 +7,51 @@
 //! ```
 //!
 //! A small hand-written JSON reader and writer, so sim-core needs no serde: the format uses
-//! a handful of JSON features and the reader must report line and column. It never panics.
+//! a handful of JSON features and the reader must report line and column. It never panics,
+//! and its time and memory are linear in the input: nesting deeper than [`MAX_DEPTH`] is an
+//! error rather than a stack overflow, and repeated field names are found with a set.
 
-use super::ParseError;
-use crate::history::{EventType, Function, History, HistoryEvent, Value};
+use super::{ParseError, abbreviate, without_bom};
+use crate::history::{EventType, Function, History, HistoryEvent, Recorded, Value};
 use crate::time::SimTime;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-/// How deep arrays may nest in a value.
+/// How deep arrays and objects may nest in a line. The parser recurses once per level, so
+/// this bounds its stack.
 pub const MAX_DEPTH: usize = 200;
 
-/// Writes a history as JSON lines (one event a line, each line ending in `\n`). `key` and
-/// `time` are left out when absent; `parse_jsonl` reads the text back to an equal history.
-pub fn to_jsonl(history: &History) -> String {
+/// Writes a history of any workload as JSON lines (one event a line, each line ending in
+/// `\n`, as [`Recorded::write_json`] writes it). For a key-value history `key` and `time`
+/// are left out when absent, and `parse_jsonl` reads the text back to an equal history.
+pub fn to_jsonl<E: Recorded>(history: &History<E>) -> String {
     let mut out = String::with_capacity(history.len() * 64);
     for event in &history.events {
-        let _ = write!(
-            out,
-            "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\"",
-            event.process,
-            event.kind.name(),
-            event.f.name()
-        );
-        if let Some(key) = &event.key {
-            out.push_str(",\"key\":");
-            write_value(&mut out, key);
-        }
-        out.push_str(",\"value\":");
-        write_value(&mut out, &event.value);
-        if let Some(time) = event.time {
-            let _ = write!(out, ",\"time\":{}", time.as_nanos());
-        }
-        out.push_str("}\n");
+        event.write_json(&mut out);
+        out.push('\n');
     }
     out
+}
+
+/// One key-value history event as a JSON object.
+pub(crate) fn write_event(out: &mut String, event: &HistoryEvent) {
+    let _ = write!(
+        out,
+        "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\"",
+        event.process,
+        event.kind.name(),
+        event.f.name()
+    );
+    if let Some(key) = &event.key {
+        out.push_str(",\"key\":");
+        write_value(out, key);
+    }
+    out.push_str(",\"value\":");
+    write_value(out, &event.value);
+    if let Some(time) = event.time {
+        let _ = write!(out, ",\"time\":{}", time.as_nanos());
+    }
+    out.push('}');
 }
 
 fn write_value(out: &mut String, value: &Value) {
@@ -89,11 +100,12 @@ pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
     parse_jsonl_with_lines(text).map(|(history, _)| history)
 }
 
-/// [`parse_jsonl`], also returning each event's 1-based line number.
+/// [`parse_jsonl`], also returning each event's 1-based line number. A byte order mark at
+/// the start of the text is skipped (columns on the first line are counted after it).
 pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
     let mut history = History::default();
     let mut lines = Vec::new();
-    for (index, line) in text.split('\n').enumerate() {
+    for (index, line) in without_bom(text).split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
@@ -117,7 +129,8 @@ pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), Parse
 enum Json {
     Null,
     Bool(bool),
-    Int(i64),
+    /// From -2^63 to 2^64-1: a value is an `i64`, a process or a time a `u64`.
+    Int(i128),
     Float,
     Str(String),
     Array(Vec<JsonNode>),
@@ -210,6 +223,7 @@ impl LineParser<'_> {
         self.enter()?;
         self.bump();
         let mut fields: Vec<(String, JsonNode)> = Vec::new();
+        let mut names: BTreeSet<String> = BTreeSet::new();
         self.skip_space();
         if self.peek() == Some('}') {
             self.bump();
@@ -225,10 +239,11 @@ impl LineParser<'_> {
                 );
             }
             let name = self.parse_string()?;
-            if fields.iter().any(|(existing, _)| *existing == name) {
-                return Err(
-                    self.error_at(name_column, format!("the field \"{name}\" appears twice"))
-                );
+            if !names.insert(name.clone()) {
+                return Err(self.error_at(
+                    name_column,
+                    format!("the field {:?} appears twice", abbreviate(&name)),
+                ));
             }
             self.skip_space();
             self.expect(':')?;
@@ -413,9 +428,17 @@ impl LineParser<'_> {
         if !integer {
             return Ok(Json::Float);
         }
-        self.text[start_offset..self.offset].parse::<i64>().map(Json::Int).map_err(|_| {
-            self.error_at(start_column, "this integer does not fit in 64 bits (-2^63 to 2^63-1)")
-        })
+        self.text[start_offset..self.offset]
+            .parse::<i128>()
+            .ok()
+            .filter(|n| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(n))
+            .map(Json::Int)
+            .ok_or_else(|| {
+                self.error_at(
+                    start_column,
+                    "this integer does not fit in 64 bits (-2^63 to 2^63-1 for a value, up to 2^64-1 for \"process\" and \"time\")",
+                )
+            })
     }
 
     fn parse_word(&mut self) -> Result<Json, ParseError> {
@@ -462,7 +485,7 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
     };
     let process = required("process")?;
     let process = match process.value {
-        Json::Int(p) if p >= 0 => p as u64,
+        Json::Int(p) if let Ok(p) = u64::try_from(p) => p,
         // A named process ("nemesis") injects faults; it is not a client.
         Json::Str(_) => return Ok(None),
         _ => {
@@ -499,7 +522,8 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
                 return Err(error(
                     f_node.column,
                     format!(
-                        "unknown \"f\" {name:?}: expected \"read\", \"write\", \"cas\" or \"append\""
+                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\" or \"append\"",
+                        abbreviate(name)
                     ),
                 ));
             }
@@ -516,7 +540,9 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
         get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
     let time = match get("time") {
         None => None,
-        Some(JsonNode { value: Json::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
+        Some(JsonNode { value: Json::Int(t), .. }) if let Ok(t) = u64::try_from(*t) => {
+            Some(SimTime(t))
+        }
         Some(other) => {
             return Err(error(
                 other.column,
@@ -530,7 +556,13 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
 fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {
     Ok(match &node.value {
         Json::Null => Value::Nil,
-        Json::Int(i) => Value::Int(*i),
+        Json::Int(i) => Value::Int(i64::try_from(*i).map_err(|_| {
+            ParseError::new(
+                line,
+                node.column,
+                "a value's integer must be from -2^63 to 2^63-1 (64 bits, signed)",
+            )
+        })?),
         Json::Str(text) => Value::Str(text.clone()),
         Json::Array(items) => Value::List(
             items.iter().map(|item| value_from_json(item, line)).collect::<Result<_, _>>()?,
@@ -629,5 +661,73 @@ mod tests {
         );
         assert!(error(&"[".repeat(MAX_DEPTH + 1)).contains("nest deeper"));
         assert!(error("{\"s\":\"\\ud800\"}").contains("surrogate"));
+    }
+
+    #[test]
+    fn repeated_fields_are_found_in_linear_time_and_named() {
+        let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
+        let fields = 100_000;
+        let object: String = (0..fields).map(|i| format!("\"k{i}\":{i},")).collect();
+        assert_eq!(
+            error(&format!("{{{object}\"process\":0}}")),
+            "1:1: this event has no \"type\" field"
+        );
+        let column = object.len() + 2;
+        assert_eq!(
+            error(&format!("{{{object}\"k99999\":0}}")),
+            format!("1:{column}: the field \"k99999\" appears twice")
+        );
+        let long = "x".repeat(100);
+        assert_eq!(
+            error(&format!("{{\"{long}\":1,\"{long}\":2}}")),
+            format!("1:107: the field \"{}… (100 characters)\" appears twice", &long[..40])
+        );
+        assert_eq!(error("{\"a\\\"\":1,\"a\\\"\":2}"), "1:10: the field \"a\\\"\" appears twice");
+    }
+
+    #[test]
+    fn integers_at_the_ends_of_their_ranges() {
+        let event = HistoryEvent {
+            process: u64::MAX,
+            kind: EventType::Invoke,
+            f: Function::Write,
+            key: Some(Value::Int(i64::MIN)),
+            value: Value::Int(i64::MAX),
+            time: Some(SimTime(u64::MAX)),
+        };
+        let history = History { events: vec![event] };
+        assert_eq!(parse_jsonl(&to_jsonl(&history)).unwrap(), history);
+        let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
+        assert_eq!(
+            error("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":9223372036854775808}"),
+            "1:45: a value's integer must be from -2^63 to 2^63-1 (64 bits, signed)"
+        );
+        assert!(
+            error("{\"process\":18446744073709551616}")
+                .starts_with("1:12: this integer does not fit in 64 bits")
+        );
+        assert!(
+            error("{\"process\":-9223372036854775809}")
+                .starts_with("1:12: this integer does not fit")
+        );
+        assert!(
+            error(&format!("{{\"process\":{}}}", "9".repeat(100)))
+                .starts_with("1:12: this integer does not fit")
+        );
+        assert!(
+            error("{\"process\":-9223372036854775808}")
+                .starts_with("1:12: \"process\" must be a non-negative integer")
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_accepted() {
+        let text = "\u{feff}{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n\r\n";
+        assert_eq!(parse_jsonl(text).unwrap().len(), 1);
+        assert_eq!(
+            parse_jsonl("\u{feff}{\"process\":x}").unwrap_err().to_string(),
+            "1:12: expected a JSON value (object, array, string, number, true, false or null), found 'x'"
+        );
+        assert_eq!(parse_jsonl("").unwrap().len(), 0);
     }
 }

@@ -69,6 +69,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, each spelled once, by [`Format::name`].
+    pub const ALL: [Format; 2] = [Format::JepsenEdn, Format::Jsonl];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::JepsenEdn => "jepsen-edn",
@@ -87,11 +90,7 @@ impl FromStr for Format {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "jepsen-edn" | "edn" => Ok(Format::JepsenEdn),
-            "jsonl" | "json-lines" => Ok(Format::Jsonl),
-            _ => Err(format!("unknown history format `{name}`: expected jepsen-edn or jsonl")),
-        }
+        crate::names::lookup("history format", name, &Format::ALL, |f| f.name()).copied()
     }
 }
 
@@ -99,7 +98,7 @@ impl FromStr for Format {
 /// `(`, a `;` comment, or `{` followed by a `:keyword` starts EDN. `None` when neither fits
 /// (including an empty text).
 pub fn detect_format(text: &str) -> Option<Format> {
-    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+    let trimmed = without_bom(text).trim_start_matches(|c: char| c.is_whitespace() || c == ',');
     let mut chars = trimmed.chars();
     match chars.next()? {
         '[' | '(' | ';' | '#' => Some(Format::JepsenEdn),
@@ -112,6 +111,27 @@ pub fn detect_format(text: &str) -> Option<Format> {
             }
         }
         _ => None,
+    }
+}
+
+/// The text without a leading byte order mark (U+FEFF), which some editors write at the
+/// start of a UTF-8 file. Columns on the first line are counted after it.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// How much of a token from the input an error message quotes: enough to recognize it, not
+/// the whole of a megabyte-long run of digits.
+const QUOTED_CHARS_MAX: usize = 40;
+
+/// `text`, or its first [`QUOTED_CHARS_MAX`] characters and how long it is, for quoting in
+/// an error message.
+pub(crate) fn abbreviate(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS_MAX) {
+        None => text.to_string(),
+        Some((end, _)) => {
+            format!("{}… ({} characters)", &text[..end], text.chars().count())
+        }
     }
 }
 
@@ -152,6 +172,8 @@ mod tests {
         assert_eq!(detect_format(""), None);
         assert_eq!(detect_format("hello"), None);
         assert_eq!(detect_format("{"), None);
+        assert_eq!(detect_format("\u{feff}[{:process 0}]"), Some(Format::JepsenEdn));
+        assert_eq!(detect_format("\u{feff}{\"process\":0}"), Some(Format::Jsonl));
     }
 
     #[test]
@@ -164,6 +186,14 @@ mod tests {
         let jsonl_text = "\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}";
         let (_, positions) = parse_history_with_positions(jsonl_text, Format::Jsonl).unwrap();
         assert_eq!(positions, [Position { line: 2, column: 1 }, Position { line: 3, column: 1 }]);
+    }
+
+    #[test]
+    fn long_tokens_are_abbreviated_in_messages() {
+        assert_eq!(abbreviate("short"), "short");
+        let long = "9".repeat(1000);
+        assert_eq!(abbreviate(&long), format!("{}… (1000 characters)", &long[..40]));
+        assert_eq!(abbreviate(&"é".repeat(41)), format!("{}… (41 characters)", "é".repeat(40)));
     }
 
     #[test]

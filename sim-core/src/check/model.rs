@@ -292,12 +292,7 @@ impl FromStr for ModelKind {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "register" => Ok(ModelKind::Register),
-            "cas-register" => Ok(ModelKind::CasRegister),
-            "kv" | "key-value" => Ok(ModelKind::KeyValue),
-            _ => Err(format!("unknown model `{name}`: expected register, cas-register or kv")),
-        }
+        crate::names::lookup("model", name, &Self::ALL, |kind| kind.name()).copied()
     }
 }
 
@@ -344,5 +339,11 @@ mod tests {
         for kind in ModelKind::ALL {
             assert_eq!(kind.name().parse::<ModelKind>(), Ok(kind));
         }
+        assert_eq!(
+            "cas_register".parse::<ModelKind>(),
+            Err("unknown model `cas_register`; did you mean `cas-register`? \
+                 valid: register, cas-register, kv"
+                .to_owned())
+        );
     }
 }

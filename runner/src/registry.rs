@@ -2,12 +2,11 @@
 //! a user's crate builds its own (`Registry::bundled().with::<MyProtocol>()`) and hands it
 //! to the command line, which then runs scenarios that name it.
 
-use crate::plan::RunPlan;
 use crate::run::{RunOutput, RunSettings, run_protocol, self_check};
-use sim_core::kv::KvWorkload;
-use sim_core::node::Node;
-use sim_core::protocol::{BugSpec, OptionSpec, Protocol};
+use scenarios::{Catalogue, ProtocolEntry, RunPlan};
+use sim_core::protocol::Protocol;
 use sim_core::selfcheck::{Agreement, Divergence};
+use std::ops::Deref;
 
 /// Runs one plan of a protocol; an `Err` is a configuration the protocol refused.
 pub type RunFn = fn(&RunPlan, &RunSettings) -> Result<RunOutput, String>;
@@ -15,21 +14,35 @@ pub type RunFn = fn(&RunPlan, &RunSettings) -> Result<RunOutput, String>;
 /// Runs one plan twice in lockstep (the determinism self-check).
 pub type SelfCheckFn = fn(&RunPlan) -> Result<Result<Agreement, Divergence>, String>;
 
-/// What the registry knows of one protocol.
-#[derive(Clone)]
-pub struct ProtocolEntry {
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub options: Vec<OptionSpec>,
-    pub bugs: Vec<BugSpec>,
+/// The run functions of one protocol.
+#[derive(Clone, Copy)]
+struct Runner {
+    name: &'static str,
+    run: RunFn,
+    self_check: SelfCheckFn,
+}
+
+/// One protocol: what it declares (reads through to its [`ProtocolEntry`]) and how it runs.
+#[derive(Clone, Copy)]
+pub struct Entry<'a> {
+    pub spec: &'a ProtocolEntry,
     pub run: RunFn,
     pub self_check: SelfCheckFn,
+}
+
+impl Deref for Entry<'_> {
+    type Target = ProtocolEntry;
+
+    fn deref(&self) -> &ProtocolEntry {
+        self.spec
+    }
 }
 
 /// Protocols by name, in registration order.
 #[derive(Clone, Default)]
 pub struct Registry {
-    entries: Vec<ProtocolEntry>,
+    catalogue: Catalogue,
+    runners: Vec<Runner>,
 }
 
 impl Registry {
@@ -47,28 +60,34 @@ impl Registry {
     }
 
     /// Add protocol `P` (replacing one of the same name).
-    pub fn with<P: Protocol + Node<Workload = KvWorkload>>(mut self) -> Self {
-        self.entries.retain(|e| e.name != P::NAME);
-        self.entries.push(ProtocolEntry {
+    pub fn with<P: Protocol>(mut self) -> Self {
+        self.catalogue.add(ProtocolEntry::of::<P>());
+        self.runners.retain(|r| r.name != P::NAME);
+        self.runners.push(Runner {
             name: P::NAME,
-            summary: P::SUMMARY,
-            options: P::options(),
-            bugs: P::bugs(),
             run: run_protocol::<P>,
             self_check: self_check::<P>,
         });
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<&ProtocolEntry> {
-        self.entries.iter().find(|e| e.name == name)
+    /// What scenarios are loaded and validated against.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub fn get(&self, name: &str) -> Option<Entry<'_>> {
+        let spec = self.catalogue.get(name)?;
+        let runner = self.runners.iter().find(|r| r.name == name)?;
+        Some(Entry { spec, run: runner.run, self_check: runner.self_check })
     }
 
     pub fn names(&self) -> Vec<&'static str> {
-        self.entries.iter().map(|e| e.name).collect()
+        self.catalogue.names()
     }
 
-    pub fn entries(&self) -> &[ProtocolEntry] {
-        &self.entries
+    /// Every protocol, in registration order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        self.catalogue.entries().iter().map(|spec| self.get(spec.name).expect("a runner per entry"))
     }
 }

@@ -1,11 +1,12 @@
 //! The loader answers every input with a scenario or with problems; it never panics.
 
 use proptest::prelude::*;
-use scenarios::{Registry, load_str};
+use runner::Registry;
+use scenarios::load_str;
 use std::path::{Path, PathBuf};
 
 fn examples() -> Vec<(PathBuf, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -45,7 +46,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
-        let _ = load_str(Path::new("fuzz.toml"), &text, &Registry::bundled());
+        let _ = load_str(Path::new("fuzz.toml"), &text, Registry::bundled().catalogue());
     }
 
     #[test]
@@ -60,7 +61,7 @@ proptest! {
             text = mutate(&text, *kind, *at, *len, noise);
         }
         let registry = Registry::bundled();
-        if let Ok(scenario) = load_str(path, &text, &registry) {
+        if let Ok(scenario) = load_str(path, &text, registry.catalogue()) {
             // Whatever loads must also plan without panicking.
             let _ = scenario.plan(1, &[]);
         }

@@ -1,13 +1,15 @@
 //! A run that ends early proves nothing: the event limit is a verdict of its own.
 
-use scenarios::{Registry, RunSettings, load_str};
+use runner::{Registry, RunSettings};
+use scenarios::load_str;
 use sim_core::record::Verdict;
 use std::path::Path;
 
 fn record_of(text: &str) -> sim_core::record::RunRecord {
     let registry = Registry::bundled();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join("limits.toml");
-    let scenario = load_str(&path, text, &registry).unwrap_or_else(|e| panic!("{e}"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples").join("limits.toml");
+    let scenario = load_str(&path, text, registry.catalogue()).unwrap_or_else(|e| panic!("{e}"));
     let plan = scenario.plan(1, &[]);
     let entry = registry.get(&plan.protocol).unwrap();
     (entry.run)(&plan, &RunSettings::default()).unwrap().record
@@ -16,7 +18,7 @@ fn record_of(text: &str) -> sim_core::record::RunRecord {
 const RAFT: &str = r#"
 extends = "raft-base.toml"
 [run]
-duration = "2s"
+duration = "3s"
 heal_at = "1s"
 "#;
 

@@ -3,13 +3,17 @@
 //! sums prove the faults bit; with each known-bug switch, a named scenario finds the
 //! violation of the right property within a stated number of seeds.
 
-use scenarios::{Registry, RunSettings, Scenario, load};
+use runner::{Registry, RunSettings};
+use scenarios::{Scenario, load};
+use sim_core::protocol::Expect;
 use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
 fn scenario(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("{name}.toml"));
-    load(&path, &Registry::bundled()).unwrap_or_else(|e| panic!("{e}"))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/examples")
+        .join(format!("{name}.toml"));
+    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
@@ -37,6 +41,15 @@ fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
 
 fn counter(records: &[RunRecord], name: &str) -> u64 {
     records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
+}
+
+/// The seeds that reached the sometimes property `name`, which Raft must declare.
+fn reached(records: &[RunRecord], name: &str) -> u64 {
+    let outcome = |r: &RunRecord| {
+        r.property(name).unwrap_or_else(|| panic!("raft declares no property `{name}`"))
+            == "reached"
+    };
+    records.iter().filter(|r| outcome(r)).count() as u64
 }
 
 fn faults(records: &[RunRecord], kind: &str) -> u64 {
@@ -80,16 +93,16 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
                 sometimes("leader change", changes);
                 sometimes("partition", faults(&records, "partition"));
                 sometimes("message dropped", records.iter().map(|r| r.messages_dropped).sum());
-                sometimes("deposed leader", counter(&records, "leader_stepped_down"));
+                sometimes("deposed leader", reached(&records, "leader_stepped_down"));
             }
             "raft-crash-storm" | "raft-crash-frenzy" => {
                 sometimes("leader change", changes);
                 sometimes("crash", faults(&records, "crash"));
                 sometimes("restart", faults(&records, "restart"));
-                sometimes("recovery from disk", counter(&records, "recovered_from_disk"));
+                sometimes("recovery from disk", reached(&records, "recovered_from_disk"));
                 sometimes(
                     "retried request applied once",
-                    counter(&records, "request_deduplicated"),
+                    reached(&records, "request_deduplicated"),
                 );
             }
             "raft-clock-drift" => {
@@ -98,8 +111,8 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
             }
             "raft-disk-loss" => {
                 sometimes("crash", faults(&records, "crash"));
-                sometimes("torn tail truncated", counter(&records, "torn_tail_truncated"));
-                sometimes("corrupt read detected", counter(&records, "corrupt_read_detected"));
+                sometimes("torn tail truncated", reached(&records, "torn_tail_truncated"));
+                sometimes("corrupt read detected", reached(&records, "corrupt_read_detected"));
             }
             "raft-swarm" => {
                 let distinct: std::collections::BTreeSet<String> =
@@ -111,17 +124,20 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
         }
         all.extend(records);
     }
-    assert!(counter(&all, "snapshot_taken") > 0, "no snapshot taken");
-    assert!(counter(&all, "snapshot_installed") > 0, "no snapshot installed");
+    // Every case Raft declares is reached somewhere in the bundled scenarios.
+    let declared = Registry::bundled().get("raft").unwrap().properties.clone();
+    for property in declared.iter().filter(|p| p.expect == Expect::Sometimes) {
+        assert!(reached(&all, property.name) > 0, "no bundled scenario reached {}", property.name);
+    }
 }
 
 /// Each known-bug switch, the scenario that finds it, the most seeds it may take (the
 /// first seed that finds it today is in the comment), and the property it breaks.
 const BUGS: &[(&str, &str, u64, &str)] = &[
     ("commit_previous_term", "raft-flapping-leader", 30, "leader_completeness"), // seed 6
-    ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),       // seed 147
+    ("vote_without_persist", "raft-crash-frenzy", 200, "election_safety"),       // seed 4
     ("no_truncate_conflict", "raft-leader-isolation", 5, "log_matching"),        // seed 0
-    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 30
+    ("reply_before_sync", "raft-crash-storm", 50, "leader_completeness"),        // seed 12
     ("stale_local_read", "raft-minority-leader", 5, "linearizability"),          // seed 0
     ("fixed_election_timeout", "raft-steady", 5, "liveness"),                    // seed 0
     ("commit_index_regresses", "raft-steady", 5, "monotone_commit"),             // seed 0
@@ -172,13 +188,21 @@ fn checks_invariants_false_turns_the_online_invariants_off() {
     assert!(unchecked.events > checked.events, "the unchecked run goes on to the end");
 }
 
-/// Seeds that once failed liveness with no bug switch: after a back-off round, a client
-/// waited another `retry_after` before following a redirect that named the new leader,
-/// and its operation timed out. A false alarm is a dsim bug.
+/// Seeds that once failed liveness with no bug switch. A false alarm is a dsim bug.
+/// - 869, 995, 1581, 2187, 4248: after a back-off round, a client waited another
+///   `retry_after` before following a redirect that named the new leader, and its
+///   operation timed out.
+/// - 2237, 2406, 4733: after the heal, a node whose log was ahead of a new leader's had
+///   refused it its vote, timed out before the leader's first AppendEntries arrived and
+///   deposed it (Raft without pre-vote, §9.6), up to three times in a row: recovery took
+///   longer than the 2s the clients then waited, though not the 3s the scenario claimed.
+/// - 88924: every operation invoked after the heal was a cas whose comparison failed, and
+///   those that completed ok after the heal had been invoked before it: the checker saw
+///   no ok after the heal.
 #[test]
 fn former_false_alarms_of_raft_crash_frenzy_pass() {
     let frenzy = scenario("raft-crash-frenzy");
-    for seed in [869, 995, 1581, 2187, 4248] {
+    for seed in [869, 995, 1581, 2187, 4248, 2237, 2406, 4733, 88924] {
         let record = run(&frenzy, seed, &[]);
         assert_eq!(record.verdict(), Verdict::Pass, "seed {seed}: {}", record.message);
     }

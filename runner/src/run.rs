@@ -2,63 +2,64 @@
 //! then check what the clients saw (linearizability, liveness after the final heal) and
 //! gather the record that every report prints.
 
-use crate::plan::RunPlan;
+use scenarios::RunPlan;
+use sim_core::check::jsonl::to_jsonl;
 use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
-use sim_core::checker::{Linearizability, latencies, verdict_of};
+use sim_core::checker::{latencies, verdict_of};
 use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation, StopReason};
 use sim_core::faults::FaultKind;
-use sim_core::history::History;
-use sim_core::kv::KvWorkload;
-use sim_core::node::Node;
 use sim_core::protocol::Protocol;
 use sim_core::record::{RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
+use sim_core::workload::ScenarioWorkload;
 
 /// What to keep from a run besides its record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RunSettings {
     /// Record every event (costs memory and time; off for campaigns).
     pub trace: bool,
+    /// Keep what the clients saw, as JSON lines (off for campaigns).
+    pub history: bool,
 }
 
 /// A finished run.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
     pub record: RunRecord,
-    pub history: Option<History>,
+    /// What the clients saw, as JSON lines, when [`RunSettings::history`] asks (`dsim run
+    /// --history`); `None` otherwise, or without clients.
+    pub history: Option<String>,
     pub trace: Vec<TraceEvent>,
     /// The linearizability checker's full explanation, when it found a violation.
     pub explanation: Option<String>,
 }
 
 /// Run `plan` with protocol `P`.
-pub fn run_protocol<P: Protocol + Node<Workload = KvWorkload>>(
+pub fn run_protocol<P: Protocol>(
     plan: &RunPlan,
     settings: &RunSettings,
 ) -> Result<RunOutput, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let config = P::configure(&plan.options, &bugs)?;
+    let config = P::configure_from(&plan.options, &bugs)?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
-        let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()));
-        let mut output = execute(plan, &mut sim);
+        let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()))?;
+        let mut output = execute(plan, settings, &mut sim);
         output.trace = sim.into_observer().1.events;
         Ok(output)
     } else {
-        let mut sim = build::<P, _>(plan, config, (invariants, NoObserver));
-        Ok(execute(plan, &mut sim))
+        let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
+        Ok(execute(plan, settings, &mut sim))
     }
 }
 
 /// Run `plan` twice side by side and compare every event.
-pub fn self_check<P: Protocol + Node<Workload = KvWorkload>>(
-    plan: &RunPlan,
-) -> Result<Result<Agreement, Divergence>, String> {
+pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Divergence>, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let mut first = build::<P, _>(plan, P::configure(&plan.options, &bugs)?, NoObserver);
-    let mut second = build::<P, _>(plan, P::configure(&plan.options, &bugs)?, NoObserver);
+    let mut first = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver)?;
+    let mut second = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver)?;
     Ok(lockstep(
         &mut first,
         &mut second,
@@ -66,23 +67,25 @@ pub fn self_check<P: Protocol + Node<Workload = KvWorkload>>(
     ))
 }
 
-/// The simulation of `plan`, with its clients if it has a workload.
-fn build<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+/// The simulation of `plan`, with its clients if it has a workload; an `Err` is a draw of
+/// workload options the workload refused.
+fn build<P: Protocol, O: Observer<P>>(
     plan: &RunPlan,
     config: P::Config,
     observer: O,
-) -> Simulation<P, O> {
+) -> Result<Simulation<P, O>, String> {
     let builder = plan.builder.clone();
-    match &plan.workload {
-        Some((clients, kv)) => builder
-            .workload(clients.clone(), KvWorkload::new(kv.clone()))
+    Ok(match &plan.workload {
+        Some((clients, options)) => builder
+            .workload(clients.clone(), P::Workload::configure_from(options)?)
             .build_observed(config, observer),
         None => builder.build_observed(config, observer),
-    }
+    })
 }
 
-fn execute<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+fn execute<P: Protocol, O: Observer<P>>(
     plan: &RunPlan,
+    settings: &RunSettings,
     sim: &mut Simulation<P, O>,
 ) -> RunOutput {
     let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
@@ -103,7 +106,7 @@ fn execute<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
             Finding::Fail { summary, detail } => {
                 record.failure = result.property.clone();
                 record.message = summary.clone();
-                if result.name == "linearizability" {
+                if detail != summary {
                     explanation = Some(detail.clone());
                 }
             }
@@ -113,12 +116,13 @@ fn execute<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
     }
     record.checks = results.iter().map(|r| (r.name.clone(), r.finding.name().to_owned())).collect();
     record.verdict = Some(verdict);
-    RunOutput { record, history: sim.history().cloned(), trace: Vec::new(), explanation }
+    let history = sim.history().filter(|_| settings.history).map(to_jsonl);
+    RunOutput { record, history, trace: Vec::new(), explanation }
 }
 
 /// Every check of the run, in the fixed order reports show: the protocol's invariants
 /// (checked online), the event limit, then the scenario's checkers.
-fn check<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
+fn check<P: Protocol, O: Observer<P>>(
     plan: &RunPlan,
     sim: &Simulation<P, O>,
     stop: StopReason,
@@ -163,9 +167,17 @@ fn check<P: Protocol + Node<Workload = KvWorkload>, O: Observer<P>>(
         Finding::Unknown { why: format!("not checked: the run stopped early, at {}", sim.now()) }
     });
     let mut checkers: Vec<(Box<dyn Checker<P>>, bool)> = Vec::new();
-    if let Some(model) = plan.checks.model() {
-        let budget = plan.checks.budget;
-        checkers.push((Box::new(Linearizability { model, budget }), false));
+    if let Some(checker) = plan
+        .checks
+        .model()
+        .and_then(|model| P::Workload::model_checker::<P>(model, plan.checks.budget))
+    {
+        checkers.push((checker, false));
+    }
+    for spec in P::Workload::checkers::<P>() {
+        if !plan.checks.disabled.iter().any(|name| name == spec.name) {
+            checkers.push(((spec.make)(), false));
+        }
     }
     if plan.checks.convergence {
         checkers.push((Box::new(Convergence), true));
@@ -207,4 +219,9 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     record.faults =
         FaultKind::ALL.iter().map(|&k| (k.name().to_owned(), sim.fault_stats().get(k))).collect();
     record.counters = sim.counters().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    let violated = sim.violation().map(|v| v.invariant.as_str());
+    record.properties = P::properties()
+        .iter()
+        .map(|p| (p.name.to_owned(), p.outcome(violated, sim.counters()).to_owned()))
+        .collect();
 }
