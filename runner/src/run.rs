@@ -41,7 +41,7 @@ pub fn run_protocol<P: Protocol>(
     settings: &RunSettings,
 ) -> Result<RunOutput, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let config = P::configure_from(&plan.options, &bugs)?;
+    let config = P::configure_for(&plan.options, &bugs, plan.builder.node_count())?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
@@ -58,8 +58,11 @@ pub fn run_protocol<P: Protocol>(
 /// Run `plan` twice side by side and compare every event.
 pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Divergence>, String> {
     let bugs: Vec<&str> = plan.bugs.iter().map(String::as_str).collect();
-    let mut first = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver)?;
-    let mut second = build::<P, _>(plan, P::configure_from(&plan.options, &bugs)?, NoObserver)?;
+    let nodes = plan.builder.node_count();
+    let mut first =
+        build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
+    let mut second =
+        build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
     Ok(lockstep(
         &mut first,
         &mut second,

@@ -12,7 +12,7 @@ use sim_core::workload::ScenarioWorkload;
 
 /// Configures a protocol from option values and bug names without running it: how a
 /// scenario's combinations are checked at load.
-pub type ConfigureFn = fn(&OptionValues, &[String]) -> Result<(), ConfigError>;
+pub type ConfigureFn = fn(&OptionValues, &[String], u32) -> Result<(), ConfigError>;
 
 /// Configures a protocol's workload from option values without running it.
 pub type ConfigureWorkloadFn = fn(&OptionValues) -> Result<(), ConfigError>;
@@ -94,7 +94,7 @@ impl ProtocolEntry {
             summary: P::SUMMARY,
             options: P::Options::specs(),
             bugs: P::Bugs::specs(),
-            configure: |values, bugs| P::configure_from(values, bugs).map(drop),
+            configure: |values, bugs, nodes| P::configure_for(values, bugs, nodes).map(drop),
             properties: P::properties(),
             workload: WorkloadEntry::of::<P>(),
         }

@@ -131,7 +131,7 @@ impl Scenario {
     pub fn refusal(&self, catalogue: &Catalogue, extra_bugs: &[String]) -> Option<Refusal> {
         let entry = catalogue.get(&self.protocol)?;
         let bugs = self.bugs_with(extra_bugs);
-        first_refusal(&self.options, |values| (entry.configure)(values, &bugs))
+        first_refusal(&self.options, |values| (entry.configure)(values, &bugs, self.nodes))
     }
 }
 

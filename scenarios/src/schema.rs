@@ -266,7 +266,7 @@ pub fn read_scenario(
     let node_bound = nodes.unwrap_or(MAX_NODES as u32);
     let regions = read_regions(r, &cluster, nodes);
 
-    let (protocol, options, bugs) = read_protocol(r, root, root_loc, catalogue);
+    let (protocol, options, bugs) = read_protocol(r, root, root_loc, nodes, catalogue);
 
     let network_table = section(r, "network");
     let mut network_keys = LINK_KEYS.to_vec();
@@ -396,6 +396,7 @@ fn read_protocol(
     r: &mut Reader<'_>,
     root: &Table,
     root_loc: &Loc,
+    nodes: Option<u32>,
     catalogue: &Catalogue,
 ) -> (Option<String>, ProtocolOptions, Vec<String>) {
     let Some(table) = r.table(root, "", "protocol") else {
@@ -428,9 +429,12 @@ fn read_protocol(
     let options = options_table.map(|t| read_options(r, t, entry)).unwrap_or_default();
     // Only values that each read well are worth combining.
     let enabled = bugs_of(&bugs);
+    // The cluster size is part of the combination (quorum sizes must fit it).
     if r.problems.len() == problems_before
-        && let Some(refusal) =
-            combinations::first_refusal(&options, |values| (entry.configure)(values, &enabled))
+        && let Some(nodes) = nodes
+        && let Some(refusal) = combinations::first_refusal(&options, |values| {
+            (entry.configure)(values, &enabled, nodes)
+        })
     {
         let fallback = match table.get("options") {
             Some(e) => (&e.key_loc, "protocol.options".to_owned()),

@@ -533,6 +533,25 @@ pub trait Protocol: Node<Workload: ScenarioWorkload> {
         Self::configure(options, bugs).map_err(ConfigError::Refused)
     }
 
+    /// Whether `config` works in a cluster of `nodes` (e.g. quorum sizes that must fit
+    /// it); an `Err` says why not, and scenarios report it at load like a refused
+    /// combination. Default: any size.
+    fn fits_cluster(_config: &Self::Config, _nodes: u32) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// [`Protocol::configure_from`] for a cluster of `nodes`, checked with
+    /// [`Protocol::fits_cluster`].
+    fn configure_for<S: AsRef<str>>(
+        values: &OptionValues,
+        bugs: &[S],
+        nodes: u32,
+    ) -> Result<Self::Config, ConfigError> {
+        let config = Self::configure_from(values, bugs)?;
+        Self::fits_cluster(&config, nodes).map_err(ConfigError::Refused)?;
+        Ok(config)
+    }
+
     /// Its named properties: the invariants it always keeps and the cases a campaign
     /// should sometimes reach.
     fn properties() -> Vec<PropertySpec> {

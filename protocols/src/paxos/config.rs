@@ -43,7 +43,7 @@ declare_options! {
         /// How often a leader re-sends unacknowledged proposals, or a heartbeat.
         heartbeat_interval: SimDuration = SimDuration::from_millis(50),
         /// Acceptors in a phase-1 quorum (Flexible Paxos); 0 is a majority. Must intersect
-        /// phase 2: phase1_quorum + phase2_quorum > nodes (checked when the nodes start).
+        /// phase 2: phase1_quorum + phase2_quorum > nodes (checked at load against cluster.nodes).
         phase1_quorum: u64 = 0,
         /// Acceptors in a phase-2 quorum (Flexible Paxos); 0 is a majority.
         phase2_quorum: u64 = 0,

@@ -525,6 +525,10 @@ impl Protocol for Paxos {
         Ok(PaxosConfig { options, bugs })
     }
 
+    fn fits_cluster(config: &PaxosConfig, nodes: u32) -> Result<(), String> {
+        config.quorums(nodes as usize).map(drop)
+    }
+
     fn replica_digest(&self) -> Option<u64> {
         Some(self.kv.digest())
     }
