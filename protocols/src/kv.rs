@@ -15,7 +15,9 @@ use sim_core::history::Value;
 use sim_core::kv::Op;
 use sim_core::node::{ClientId, Reply, Request, RequestId};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// One client's session: its latest applied request and the reply it got.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +35,17 @@ pub enum Applied {
     Duplicate(Reply<Value>),
     /// Older than the session's latest command: the client has moved on; no reply.
     Stale,
+}
+
+/// The encoded state machine of a snapshot, shared between the node and the messages that
+/// carry it. Prints as its size, not its bytes.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SnapshotBytes(pub Arc<Vec<u8>>);
+
+impl fmt::Debug for SnapshotBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
 }
 
 /// The key-value map and the client sessions. Keys never written read as `Nil`.

@@ -65,10 +65,11 @@ mod proposer;
 mod requests;
 mod storage;
 
+pub use crate::kv::SnapshotBytes;
 pub use crate::kv::{Applied, KvStore, Session};
 pub use config::{Bugs, PaxosConfig, PaxosOptions, Quorums};
 pub use invariants::PaxosInvariants;
-pub use storage::{LOG_FILE, LogRecord, SNAPSHOT_FILE, Slot, Snapshot, SnapshotBytes};
+pub use storage::{LOG_FILE, LogRecord, SNAPSHOT_FILE, Slot, Snapshot};
 
 use crate::durable::RecordLog;
 use sim_core::hash::stable_hash;

@@ -12,11 +12,10 @@
 use super::{Ballot, Command};
 use crate::codec::{Decoder, Encoder};
 use crate::durable::{DurableCell, RecordLog, Recovery, RecoveryReport};
-use crate::kv::KvStore;
+use crate::kv::{KvStore, SnapshotBytes};
 use sim_core::disk::Disk;
 use sim_core::node::NodeId;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 pub const LOG_FILE: &str = "paxos/log";
@@ -120,17 +119,6 @@ pub(crate) fn rewrite(
     records: impl IntoIterator<Item = LogRecord>,
 ) {
     log.rewrite(disk, records.into_iter().map(|r| r.payload()));
-}
-
-/// The encoded state machine of a snapshot, shared between the node and the messages that
-/// carry it. Prints as its size, not its bytes.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SnapshotBytes(pub Arc<Vec<u8>>);
-
-impl fmt::Debug for SnapshotBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} bytes>", self.0.len())
-    }
 }
 
 /// A snapshot: the state machine after applying every slot up to `last_slot`.

@@ -71,11 +71,12 @@ mod replication;
 mod requests;
 mod storage;
 
+pub use crate::kv::SnapshotBytes;
 pub use crate::kv::{Applied, KvStore, Session};
 pub use config::{Bugs, LAZY_SYNC_DELAY, RaftConfig, RaftOptions};
 pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
-pub use storage::{META_FILE, SNAPSHOT_FILE, Snapshot, SnapshotBytes};
+pub use storage::{META_FILE, SNAPSHOT_FILE, Snapshot};
 
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};

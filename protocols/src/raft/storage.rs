@@ -13,10 +13,9 @@
 use super::log::{Entry, LOG_FILE, Log, decode_entry};
 use crate::codec::{Decoder, Encoder};
 use crate::durable::{DurableCell, RecordLog, Recovery, RecoveryReport};
-use crate::kv::KvStore;
+use crate::kv::{KvStore, SnapshotBytes};
 use sim_core::disk::Disk;
 use sim_core::node::NodeId;
-use std::fmt;
 use std::sync::Arc;
 
 pub const META_FILE: &str = "raft/meta";
@@ -24,17 +23,6 @@ pub const SNAPSHOT_FILE: &str = "raft/snapshot";
 
 const META: DurableCell = DurableCell::new(META_FILE);
 const SNAPSHOT: DurableCell = DurableCell::new(SNAPSHOT_FILE);
-
-/// The encoded state machine of a snapshot, shared between the node and the messages
-/// that carry it. Prints as its size, not its bytes.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SnapshotBytes(pub Arc<Vec<u8>>);
-
-impl fmt::Debug for SnapshotBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} bytes>", self.0.len())
-    }
-}
 
 /// A snapshot: the state machine after applying every entry up to `last_index`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
