@@ -2,7 +2,7 @@
 //! rules of `decree` and one promise shared by all slots; each answer is persisted first.
 
 use super::decree;
-use super::{AcceptedValue, Ballot, Command, GhostAccept, LogRecord, Msg, Paxos, Role, SlotValue};
+use super::{Ballot, Command, GhostAccept, LogRecord, Msg, Paxos, Role, SlotValue};
 use sim_core::node::{Context, NodeId};
 
 impl Paxos {
@@ -73,17 +73,7 @@ impl Paxos {
         // A proposer is trying to lead: give it a full timeout before competing with it.
         self.reset_election_deadline(ctx);
         let from_slot = first_slot.max(self.applied + 1);
-        let accepted = self
-            .slots
-            .range(from_slot..)
-            .filter_map(|(&slot, s)| {
-                s.accepted.as_ref().map(|(b, command)| AcceptedValue {
-                    slot,
-                    ballot: *b,
-                    command: command.clone(),
-                })
-            })
-            .collect();
+        let accepted = self.accepted_from(from_slot);
         ctx.annotate(|| format!("promises {ballot} from slot {from_slot}"));
         ctx.send(from, Msg::Promise { ballot, applied: self.applied, accepted });
     }

@@ -1,6 +1,7 @@
 //! Multi-Paxos's configuration: the options a scenario may set and the known-bug switches,
 //! each declared once, and the quorums they give in a cluster.
 
+use crate::timing::check_election_timing;
 use sim_core::SimDuration;
 use sim_core::{declare_bugs, declare_options};
 use std::ops::{Deref, DerefMut};
@@ -60,24 +61,14 @@ declare_options! {
 
 impl PaxosOptions {
     /// Check the combination of values; the message says what would be valid. Whether the
-    /// quorums intersect depends on the cluster size, which `configure` is not given (see
-    /// [`PaxosConfig::quorums`], which the nodes check when they start).
+    /// quorums intersect depends on the cluster size: `Protocol::fits_cluster` checks
+    /// [`PaxosConfig::quorums`] against it at load.
     pub fn validate(&self) -> Result<(), String> {
-        if self.election_timeout_min.0 == 0 {
-            return Err("election_timeout_min must be positive".into());
-        }
-        if self.election_timeout_max < self.election_timeout_min {
-            return Err(format!(
-                "election_timeout_max ({}) must be at least election_timeout_min ({})",
-                self.election_timeout_max, self.election_timeout_min
-            ));
-        }
-        if self.heartbeat_interval.0 == 0 || self.heartbeat_interval >= self.election_timeout_min {
-            return Err(format!(
-                "heartbeat_interval ({}) must be positive and below election_timeout_min ({})",
-                self.heartbeat_interval, self.election_timeout_min
-            ));
-        }
+        check_election_timing(
+            self.election_timeout_min,
+            self.election_timeout_max,
+            self.heartbeat_interval,
+        )?;
         if self.max_batch == 0 {
             return Err("max_batch must be at least 1".into());
         }

@@ -387,6 +387,21 @@ impl Paxos {
         self.max_round = self.max_round.max(ballot.round);
     }
 
+    /// What this acceptor has accepted from `first_slot` on: what a promise reports, and
+    /// what a proposer's own phase 1 finds in itself.
+    fn accepted_from(&self, first_slot: u64) -> Vec<AcceptedValue> {
+        self.slots
+            .range(first_slot..)
+            .filter_map(|(&slot, s)| {
+                s.accepted.as_ref().map(|(b, command)| AcceptedValue {
+                    slot,
+                    ballot: *b,
+                    command: command.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// A fresh randomized deadline for hearing from a leader.
     fn reset_election_deadline(&mut self, ctx: &mut Context<'_, Self>) {
         let (min, max) = (self.config.election_timeout_min, self.config.election_timeout_max);

@@ -72,17 +72,7 @@ impl Paxos {
             found: BTreeMap::new(),
         });
         ctx.annotate(|| format!("phase 1 for {ballot} from slot {first_slot}"));
-        let own: Vec<AcceptedValue> = self
-            .slots
-            .range(first_slot..)
-            .filter_map(|(&slot, s)| {
-                s.accepted.as_ref().map(|(b, command)| AcceptedValue {
-                    slot,
-                    ballot: *b,
-                    command: command.clone(),
-                })
-            })
-            .collect();
+        let own = self.accepted_from(first_slot);
         let id = self.id;
         let applied = self.applied;
         ctx.broadcast(Msg::Prepare { ballot, first_slot });
