@@ -11,3 +11,4 @@ pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
+pub mod timing;

@@ -1,6 +1,7 @@
 //! Raft's configuration: the options a scenario may set, and the known-bug switches,
 //! each declared once.
 
+use crate::timing::check_election_timing;
 use sim_core::SimDuration;
 use sim_core::{declare_bugs, declare_options};
 use std::ops::{Deref, DerefMut};
@@ -70,21 +71,11 @@ declare_options! {
 impl RaftOptions {
     /// Check the combination of values; the message says what would be valid.
     pub fn validate(&self) -> Result<(), String> {
-        if self.election_timeout_min.0 == 0 {
-            return Err("election_timeout_min must be positive".into());
-        }
-        if self.election_timeout_max < self.election_timeout_min {
-            return Err(format!(
-                "election_timeout_max ({}) must be at least election_timeout_min ({})",
-                self.election_timeout_max, self.election_timeout_min
-            ));
-        }
-        if self.heartbeat_interval.0 == 0 || self.heartbeat_interval >= self.election_timeout_min {
-            return Err(format!(
-                "heartbeat_interval ({}) must be positive and below election_timeout_min ({})",
-                self.heartbeat_interval, self.election_timeout_min
-            ));
-        }
+        check_election_timing(
+            self.election_timeout_min,
+            self.election_timeout_max,
+            self.heartbeat_interval,
+        )?;
         if self.max_entries_per_append == 0 {
             return Err("max_entries_per_append must be at least 1".into());
         }
