@@ -27,6 +27,7 @@ use crate::queue::{EventQueue, Position};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Workload;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -182,9 +183,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     network: Network,
     /// Messages held back on a link, in arrival order, until released.
     held: Vec<(NodeId, NodeId, N::Msg)>,
-    /// Per node, the events that arrived while it was paused, in arrival order; a
-    /// `Resume` event is queued whenever this is not empty.
-    deferred: Vec<Vec<Event<N>>>,
+    /// The events that arrived at a paused node, in arrival order, for the nodes that
+    /// have some; a `Resume` event is queued for each of them.
+    deferred: BTreeMap<NodeId, Vec<Event<N>>>,
     clients: Option<Clients<N::Workload>>,
     client_rng: SimRng,
     client_actions: Vec<ClientAction<OpOf<N>>>,
@@ -352,7 +353,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             let paused_until = self.nodes[node.0 as usize].paused_until;
             if paused_until > self.now {
                 self.stats.deferred += 1;
-                let waiting = &mut self.deferred[node.0 as usize];
+                let waiting = self.deferred.entry(node).or_default();
                 if waiting.is_empty() {
                     self.queue.push(paused_until, Event::Resume(node));
                 }
