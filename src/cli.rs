@@ -55,7 +55,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
     #[command(
-        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench checker --operations 100000"
+        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000"
     )]
     Bench(BenchArgs),
     /// List the bundled scenarios.
@@ -194,6 +194,10 @@ pub struct BenchArgs {
     /// Events per engine benchmark [default: 10000000] (only for `engine`).
     #[arg(long)]
     pub events: Option<u64>,
+    /// Run an epidemic broadcast among this many nodes instead (only for `engine`):
+    /// prints events per second, peak memory and rounds to full coverage.
+    #[arg(long)]
+    pub nodes: Option<u32>,
     /// Operations per generated history [default: 100000] (only for `checker`).
     #[arg(long)]
     pub operations: Option<usize>,

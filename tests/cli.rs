@@ -604,10 +604,13 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
 #[test]
 fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
     for (args, message) in [
-        (["bench", "checker", "--events", "5"], "--events is for `dsim bench engine`"),
-        (["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+        (&["bench", "checker", "--events", "5"][..], "--events is for `dsim bench engine`"),
+        (&["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+        (&["bench", "checker", "--nodes", "5"], "--nodes is for `dsim bench engine`"),
+        (&["bench", "engine", "--nodes", "1"], "--nodes 1: an epidemic needs at least 2 nodes"),
+        (&["bench", "engine", "--nodes", "9", "--events", "9"], "give one of them"),
     ] {
-        let output = dsim(&args);
+        let output = dsim(args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }

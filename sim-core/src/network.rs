@@ -519,7 +519,9 @@ mod tests {
         assert!(!network.is_partitioned());
         network.cut(&Partition::OneWay { from: vec![NodeId(1)], to: vec![NodeId(2)] });
         assert!(network.is_partitioned());
-        assert!(network.is_blocked(NodeId(1), NodeId(2)) && !network.is_blocked(NodeId(2), NodeId(1)));
+        assert!(
+            network.is_blocked(NodeId(1), NodeId(2)) && !network.is_blocked(NodeId(2), NodeId(1))
+        );
     }
 
     #[test]

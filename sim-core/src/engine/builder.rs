@@ -9,7 +9,7 @@ use crate::hash::mix64;
 use crate::network::{LinkOptions, Network, Topology};
 use crate::node::{ClientId, Counters, Node, NodeId, TimerTable};
 use crate::queue::EventQueue;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{LazyRng, SimRng, Stream};
 use crate::time::SimTime;
 use crate::workload::Workload;
 use std::collections::BTreeMap;
@@ -134,7 +134,7 @@ impl<C> SimBuilder<C> {
                 leading: false,
                 clock: Clock::new(self.clocks[i as usize]),
                 rng: SimRng::derive(seed, Stream::Node, u64::from(i)),
-                disk: Disk::new(self.disk, SimRng::derive(seed, Stream::Disk, u64::from(i))),
+                disk: Disk::new(self.disk, LazyRng::new(seed, Stream::Disk, u64::from(i))),
                 timers: TimerTable::default(),
             })
             .collect();
