@@ -159,6 +159,14 @@ impl<N: Node> fmt::Debug for Event<N> {
     }
 }
 
+/// The bytes the engine keeps for each node of protocol `N` before anything the node
+/// itself allocates: its slot (state, clock, random stream, disk, timers), its network
+/// counters and its start event. A lower bound, to refuse a cluster that cannot fit.
+pub fn bytes_per_node<N: Node>() -> u64 {
+    let slot = size_of::<NodeSlot<N>>() + size_of::<crate::network::NodeStats>();
+    (slot + size_of::<crate::clock::ClockOptions>() + 2 * size_of::<Event<N>>()) as u64
+}
+
 /// One node's place in the simulation. The disk, clock and random stream outlive crashes;
 /// the state does not.
 pub struct NodeSlot<N> {
