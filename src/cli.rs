@@ -178,7 +178,7 @@ pub struct CheckArgs {
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
-    /// Write an HTML view of the violation.
+    /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).

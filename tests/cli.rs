@@ -350,9 +350,19 @@ fn run_writes_its_history_and_check_reads_it_back() {
         history.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let checked = dsim(&["check", history.to_str().unwrap()]);
+    let html = dir.join("ok.html");
+    let checked = dsim(&["check", history.to_str().unwrap(), "--html", html.to_str().unwrap()]);
     assert_eq!(checked.status.code(), Some(0), "{}{}", stdout(&checked), stderr(&checked));
-    assert!(stdout(&checked).contains("linearizable"), "{}", stdout(&checked));
+    let said = stdout(&checked);
+    assert!(said.contains("linearizable") && said.contains("wrote "), "{said}");
+    // Events and operations are counted apart: every operation has an invoke and at most
+    // one completion.
+    let events = std::fs::read_to_string(&history).unwrap().lines().count();
+    let invokes = std::fs::read_to_string(&history).unwrap().matches("\"invoke\"").count();
+    assert!(said.contains(&format!("{events} events ({invokes} operations)")), "{said}");
+    // A history with no violation still gets its page, saying so.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>linearizable</h1>") && page.contains("no violation"), "{page}");
     let buggy = dir.join("buggy.jsonl");
     let out = dsim(&[
         "run",
@@ -583,7 +593,7 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         stderr(&out)
     );
 
-    // Valid, if unusual: a byte order mark, CRLF line ends, an empty history given its format.
+    // Valid, if unusual: a byte order mark, CRLF line ends.
     let dir = scratch("odd_but_valid");
     for (name, contents) in [
         ("bom.edn", format!("\u{feff}[{op}]\r\n")),
@@ -595,10 +605,12 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         let out = dsim_within(30, &["check", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
     }
+    // An empty history, even given its format, has nothing to check: not a pass.
     let empty = dir.join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
     let out = dsim_within(30, &["check", empty.to_str().unwrap(), "--format", "jsonl"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stderr(&out).contains("empty.jsonl: the history holds no events"), "{}", stderr(&out));
 }
 
 #[test]
