@@ -250,12 +250,20 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     });
     progress.finish();
     let cutoff = if args.stop_on_first { first_failure.into_inner() } else { usize::MAX };
+    let ran = results.iter().filter(|r| r.is_some()).count();
     let records: Vec<RunRecord> = results
         .into_iter()
         .enumerate()
         .filter(|(i, _)| *i <= cutoff)
         .filter_map(|(_, r)| r)
         .collect::<Result<_, _>>()?;
+    if cutoff != usize::MAX && ran > records.len() {
+        eprintln!(
+            "stopped at the first failure: the {} up to it are reported, not the {} after it that had already run",
+            plural(records.len(), "seed"),
+            plural(ran - records.len(), "seed")
+        );
+    }
     report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
 }
 
@@ -280,8 +288,8 @@ fn report(
     let unknown = records.iter().filter(|r| r.verdict() == Verdict::Unknown).count();
     let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
     println!(
-        "{} seeds: {} passed, {} failed{}{}",
-        records.len(),
+        "{}: {} passed, {} failed{}{}",
+        plural(records.len(), "seed"),
         records.len() - failures.len(),
         failures.len() - errors,
         if errors > 0 { format!(", {errors} could not run") } else { String::new() },
@@ -337,6 +345,11 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
         return Err(Failure::input("the reports overlap: a seed appears in more than one shard"));
     }
     report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
+}
+
+/// `count` and `noun`, plural unless one ("1 seed", "3 seeds").
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
 #[cfg(test)]

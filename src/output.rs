@@ -91,8 +91,9 @@ impl Progress {
         }
         let seconds = self.started.elapsed().as_secs_f64();
         let done = self.done.load(Ordering::Relaxed);
+        let seeds = if done == 1 { "seed" } else { "seeds" };
         eprintln!(
-            "ran {done} seeds in {seconds:.2}s on {} thread(s): {:.1} seeds/s",
+            "ran {done} {seeds} in {seconds:.2}s on {} thread(s): {:.1} seeds/s",
             self.threads,
             done as f64 / seconds.max(1e-9)
         );

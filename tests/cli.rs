@@ -322,6 +322,18 @@ fn a_failing_campaign_exits_1_and_its_replay_command_reproduces_the_failure() {
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.contains(": linearizability (safety)"), "{text}");
+    // The counts agree: the seeds up to the first failure are reported, and any later
+    // seed that had already run is said not to be.
+    let failed = text.lines().filter(|l| l.starts_with("FAIL ")).count();
+    assert_eq!(failed, 1, "{text}");
+    let summary = text.lines().find(|l| l.contains(" passed, 1 failed")).expect("a summary");
+    let reported: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    let ran_line = stderr(&out).lines().find(|l| l.starts_with("ran ")).unwrap().to_owned();
+    let ran: usize = ran_line.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(ran >= reported, "{ran_line} / {summary}");
+    if ran > reported {
+        assert!(stderr(&out).contains("stopped at the first failure"), "{}", stderr(&out));
+    }
     let replay = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("replay: dsim "))

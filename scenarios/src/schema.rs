@@ -294,6 +294,15 @@ pub fn read_scenario(
     r.only_keys(&meta, "scenario", &["name", "description"]);
     let name = r.string(&meta, "scenario", "name").unwrap_or_else(|| default_name.to_owned());
     let description = r.string(&meta, "scenario", "description").unwrap_or_default();
+    for (key, text) in [("name", &name), ("description", &description)] {
+        if let (Some(c), Some(entry)) = (text.chars().find(|c| c.is_control()), meta.get(key)) {
+            r.problem(
+                &entry.item.loc,
+                &format!("scenario.{key}"),
+                format!("holds the control character U+{:04X}; it is printed in terminals and reports, so write printable text", c as u32),
+            );
+        }
+    }
 
     let cluster = section(r, "cluster");
     r.only_keys(&cluster, "cluster", &["nodes", "regions"]);

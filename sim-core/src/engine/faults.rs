@@ -216,7 +216,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::ClockJump => {
                 let node = NodeId(self.fault_rng.below(u64::from(n)) as u32);
                 let max = self.nemesis.clock_jump_max.0.min(i64::MAX as u64) as i64;
-                let delta = self.fault_rng.between(0, 2 * max as u64) as i64 - max;
+                let draw = self.fault_rng.between(0, 2 * max as u64);
+                // In [-max, max]; computed wide, as `max` may be near 2^63.
+                let delta = (i128::from(draw) - i128::from(max)) as i64;
                 self.inject(position, FaultAction::ClockJump { node, delta_nanos: delta });
             }
             NemesisKind::Crash | NemesisKind::Pause => {}
