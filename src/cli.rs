@@ -12,7 +12,7 @@ Examples:
   dsim check history.edn --model cas-register
 
 Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage,
-101 internal error.";
+101 internal error, 130 interrupted (the reports hold every seed that finished).";
 
 /// dsim: a deterministic distributed-system simulator.
 ///
