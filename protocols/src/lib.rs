@@ -12,3 +12,4 @@ pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
 pub mod timing;
+pub mod two_phase_commit;
