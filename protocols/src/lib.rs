@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod durable;
+pub mod gossip;
 pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
