@@ -12,4 +12,5 @@ pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
+pub mod swim;
 pub mod timing;
