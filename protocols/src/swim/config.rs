@@ -160,9 +160,11 @@ impl SwimConfig {
         Self::times(self.ping_timeout, 1 + health)
     }
 
-    /// The longest protocol period a member may run (at the largest health multiplier).
-    pub fn longest_period(&self) -> SimDuration {
-        self.period(self.max_health)
+    /// The period the bounds below count in: a healthy member's. A member whose local
+    /// health stretched its own period probes less, but the news it needs reaches it from
+    /// the healthy ones, which do the probing and the spreading.
+    fn bound_period(&self) -> SimDuration {
+        self.period(0)
     }
 
     /// How many times each member piggybacks an update.
@@ -194,7 +196,7 @@ impl SwimConfig {
     /// member sends it `retransmit_limit` times), doubled for the round trip of a
     /// refutation.
     fn dissemination(&self, n: usize) -> SimDuration {
-        Self::times(self.longest_period(), 2 * self.retransmit_limit(n))
+        Self::times(self.bound_period(), 2 * self.retransmit_limit(n))
     }
 
     /// Completeness's bound: a crashed member is held dead by every member that stayed up
@@ -202,7 +204,7 @@ impl SwimConfig {
     /// member probes it within [`FIRST_PROBE_PERIODS`], its suspicion expires, and the
     /// news spreads.
     pub fn detection_bound(&self, n: usize) -> SimDuration {
-        Self::times(self.longest_period(), FIRST_PROBE_PERIODS)
+        Self::times(self.bound_period(), FIRST_PROBE_PERIODS)
             + self.suspicion_max(n)
             + self.dissemination(n)
     }
@@ -213,7 +215,7 @@ impl SwimConfig {
     pub fn settle_bound(&self, n: usize) -> SimDuration {
         self.suspicion_max(n)
             + self.dissemination(n)
-            + Self::times(self.longest_period(), 4 * self.dead_probe_every.max(1))
+            + Self::times(self.bound_period(), 4 * self.dead_probe_every.max(1))
     }
 }
 

@@ -70,6 +70,14 @@ pub const PROPERTIES: &[PropertySpec] = &[
     PropertySpec::sometimes("member_declared_dead", "A member was held dead."),
     PropertySpec::sometimes("member_revived", "A member held dead was heard alive again."),
     PropertySpec::sometimes("state_synced", "A restarted member was sent the whole membership."),
+    PropertySpec::sometimes(
+        "suspicion_confirmed",
+        "Another member confirmed a suspicion, which expires sooner (lifeguard_suspicion).",
+    ),
+    PropertySpec::sometimes(
+        "local_health_lowered",
+        "A member that missed acks stretched its own period (lifeguard_health).",
+    ),
     PropertySpec::sometimes("crashes_detected", "A crashed member was held dead by some member."),
     PropertySpec::sometimes(
         "crashes_disseminated",

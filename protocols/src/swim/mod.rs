@@ -292,8 +292,17 @@ impl Swim {
         };
         self.store_incarnation(ctx);
         self.enqueue(self.alive());
-        self.health = (self.health + 1).min(self.config.max_health);
+        self.lose_health(ctx);
         ctx.count("suspicion_refuted");
+    }
+
+    /// Lifeguard's local health: a missed ack or a suspicion of this member raises the
+    /// multiplier that stretches its period and timeouts (without Lifeguard's, it stays 0).
+    fn lose_health(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.health < self.config.max_health {
+            self.health += 1;
+            ctx.count("local_health_lowered");
+        }
     }
 
     fn store_incarnation(&mut self, ctx: &mut Context<'_, Self>) {
@@ -381,7 +390,7 @@ impl Swim {
     /// The probe of the period that just ended failed: suspect its target (or, without
     /// suspicion, declare it dead).
     fn probe_failed(&mut self, ctx: &mut Context<'_, Self>, target: NodeId) {
-        self.health = (self.health + 1).min(self.config.max_health);
+        self.lose_health(ctx);
         let (incarnation, status) = self.view[target.0 as usize];
         if status != Status::Alive {
             return;
