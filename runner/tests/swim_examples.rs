@@ -5,7 +5,7 @@
 //! and each known-bug switch is caught by its named scenario.
 
 use runner::{Registry, RunSettings};
-use scenarios::{Scenario, load};
+use scenarios::{Scenario, load, load_str};
 use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
@@ -140,4 +140,22 @@ fn runs_agree_event_for_event() {
         .unwrap()
         .unwrap_or_else(|d| panic!("swim-lossy seed 2: {d}"));
     assert!(agreement.events > 100_000, "{} events", agreement.events);
+}
+
+#[test]
+fn clients_and_bad_options_are_refused_at_load_saying_why() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples/swim-lossy.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let refused = |text: String| match load_str(&path, &text, Registry::bundled().catalogue()) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e.to_string(),
+    };
+    let clients = refused(format!("{text}\n[workload]\nclients = 2\n"));
+    assert!(clients.contains("serves no client requests"), "{clients}");
+    let timeout = refused(text.replace(
+        "name = \"swim\"\n",
+        "name = \"swim\"\n[protocol.options]\nping_timeout = \"150ms\"\n",
+    ));
+    assert!(timeout.contains("swim-lossy.toml:"), "{timeout}");
+    assert!(timeout.contains("at most half the protocol_period (200ms)"), "{timeout}");
 }

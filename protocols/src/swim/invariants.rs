@@ -69,7 +69,10 @@ pub const PROPERTIES: &[PropertySpec] = &[
     ),
     PropertySpec::sometimes("member_declared_dead", "A member was held dead."),
     PropertySpec::sometimes("member_revived", "A member held dead was heard alive again."),
-    PropertySpec::sometimes("state_synced", "A restarted member was sent the whole membership."),
+    PropertySpec::sometimes(
+        "state_synced",
+        "A member merged another's whole membership (push-pull sync, or after a restart).",
+    ),
     PropertySpec::sometimes(
         "suspicion_confirmed",
         "Another member confirmed a suspicion, which expires sooner (lifeguard_suspicion).",

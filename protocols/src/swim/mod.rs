@@ -36,6 +36,7 @@
 
 pub mod config;
 mod invariants;
+pub mod no_requests;
 
 pub use config::{Bugs, SwimConfig, SwimOptions};
 pub use invariants::{MembershipConverges, PROPERTIES, SwimObserver};
@@ -43,7 +44,6 @@ pub use invariants::{MembershipConverges, PROPERTIES, SwimObserver};
 use crate::durable::DurableCell;
 use sim_core::SimTime;
 use sim_core::checker::CheckerSpec;
-use sim_core::kv::KvWorkload;
 use sim_core::node::{Context, Node, NodeId, TimerId};
 use sim_core::protocol::{Metrics, PropertySpec, Protocol};
 use std::collections::{BTreeMap, BTreeSet};
@@ -508,7 +508,7 @@ impl Node for Swim {
     type Msg = Msg;
     type Timer = Timer;
     /// SWIM takes no client requests; its scenarios have no `[workload]`.
-    type Workload = KvWorkload;
+    type Workload = no_requests::NoRequests;
 
     fn start(config: &SwimConfig, ctx: &mut Context<'_, Self>) -> Self {
         let recovered =
