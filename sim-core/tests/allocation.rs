@@ -1,6 +1,9 @@
-//! No heap allocation per event in steady state: after a warm-up in which the queue, the
-//! slab and the effect buffers reach their working size, a million more events allocate
-//! nothing. dhat counts every allocation the process makes.
+//! Nothing is allocated per event in steady state: after a warm-up in which the queue,
+//! the slab and the effect buffers reach their working size, a million more events
+//! allocate at most a few dozen blocks, none of them per event: a bucket of the radix
+//! heap grows the first time simulated time crosses a power of two that sends it more
+//! keys than it held before (64 buckets, each doubling a few times in a run). dhat counts
+//! every allocation the process makes.
 
 use sim_core::toys::{Broadcast, BroadcastConfig, PingPong, PingPongConfig};
 use sim_core::{RunLimits, SimBuilder, SimDuration, Simulation};
@@ -24,8 +27,10 @@ fn the_engine_allocates_nothing_per_event_in_steady_state() {
     drop(std::hint::black_box(Box::new(7u64)));
     assert_eq!(dhat::HeapStats::get().total_blocks - before, 1);
     let pingpong = SimBuilder::new(1, 2).build::<PingPong>(PingPongConfig { balls: 16 });
-    assert_eq!(blocks_allocated_in_steady_state(pingpong), 0);
+    let pingpong = blocks_allocated_in_steady_state(pingpong);
+    assert!(pingpong <= 64, "{pingpong} blocks in a million events of ping-pong");
     let broadcast = SimBuilder::new(1, 16)
         .build::<Broadcast>(BroadcastConfig { interval: SimDuration::from_millis(1) });
-    assert_eq!(blocks_allocated_in_steady_state(broadcast), 0);
+    let broadcast = blocks_allocated_in_steady_state(broadcast);
+    assert!(broadcast <= 64, "{broadcast} blocks in a million events of broadcast");
 }
