@@ -5,6 +5,7 @@
 //! logs and cells over a node's disk with their recovery after a crash.
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod codec;
 pub mod durable;
 pub mod kv;

@@ -57,6 +57,7 @@ impl Registry {
             .with::<protocols::raft::Raft>()
             .with::<protocols::primary_backup::PrimaryBackup>()
             .with::<protocols::paxos::Paxos>()
+            .with::<protocols::chain::Chain>()
     }
 
     /// Add protocol `P` (replacing one of the same name).
