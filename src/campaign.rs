@@ -256,13 +256,21 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
         .filter(|(i, _)| *i <= cutoff)
         .filter_map(|(_, r)| r)
         .collect::<Result<_, _>>()?;
-    report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
+    let expecting: Vec<&str> = loaded
+        .iter()
+        .filter(|l| l.scenario.checks.expect_violation)
+        .map(|l| l.scenario.name.as_str())
+        .collect();
+    report(&records, &expecting, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
 }
 
 /// Write the requested reports, print the failures with their replay commands, and
-/// return the campaign's exit code.
+/// return the campaign's exit code. The scenarios in `expecting` expect a violation
+/// (`[checks] expect = "violation"`): their safety violations are reported as expected, and
+/// the campaign fails if one of them has none.
 fn report(
     records: &[RunRecord],
+    expecting: &[&str],
     csv: Option<&Path>,
     json: Option<&Path>,
     junit: Option<&Path>,
@@ -276,13 +284,22 @@ fn report(
     if let Some(path) = junit {
         write_output(path, &reports::junit::render(records))?;
     }
-    let failures: Vec<&RunRecord> = records.iter().filter(|r| r.verdict().is_failure()).collect();
+    let expected =
+        |r: &RunRecord| r.verdict() == Verdict::Safety && expecting.contains(&r.scenario.as_str());
+    let failures: Vec<&RunRecord> =
+        records.iter().filter(|r| r.verdict().is_failure() && !expected(r)).collect();
+    let as_expected = records.iter().filter(|r| expected(r)).count();
     let unknown = records.iter().filter(|r| r.verdict() == Verdict::Unknown).count();
     let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
     println!(
-        "{} seeds: {} passed, {} failed{}{}",
+        "{} seeds: {} passed, {}{} failed{}{}",
         records.len(),
-        records.len() - failures.len(),
+        records.len() - failures.len() - as_expected,
+        if as_expected > 0 {
+            format!("{as_expected} violated as expected, ")
+        } else {
+            String::new()
+        },
         failures.len() - errors,
         if errors > 0 { format!(", {errors} could not run") } else { String::new() },
         if unknown > 0 {
@@ -301,9 +318,34 @@ fn report(
         println!("  {}", r.message.lines().next().unwrap_or(""));
         println!("  replay: {}", r.replay);
     }
+    let mut unmet = false;
+    for &scenario in expecting {
+        let seeds: Vec<&RunRecord> = records.iter().filter(|r| r.scenario == scenario).collect();
+        match seeds.iter().find(|r| expected(r)) {
+            Some(first) => {
+                let count = seeds.iter().filter(|r| expected(r)).count();
+                println!(
+                    "EXPECTED {scenario}: {count} of {} seeds violate safety, as the scenario expects; first: seed {}: {}",
+                    seeds.len(),
+                    first.seed,
+                    first.failure
+                );
+                println!("  {}", first.message.lines().next().unwrap_or(""));
+                println!("  replay: {}", first.replay);
+            }
+            None => {
+                unmet = true;
+                println!(
+                    "FAIL {scenario}: expected a safety violation within {} seeds, found none",
+                    seeds.len()
+                );
+            }
+        }
+    }
     // A seed that could not run means the campaign did not test what it was asked to.
-    Ok(records
+    let worst = records
         .iter()
+        .filter(|r| !expected(r))
         .map(RunRecord::verdict)
         .max_by_key(|v| match v {
             Verdict::Error => 3,
@@ -311,7 +353,8 @@ fn report(
             Verdict::Liveness => 1,
             _ => 0,
         })
-        .map_or(0, Verdict::exit_code))
+        .map_or(0, Verdict::exit_code);
+    Ok(if worst == 0 && unmet { Verdict::Safety.exit_code() } else { worst })
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
@@ -336,7 +379,8 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     if records.len() != before {
         return Err(Failure::input("the reports overlap: a seed appears in more than one shard"));
     }
-    report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
+    // Shard reports hold records, not scenarios: what a scenario expects is not known here.
+    report(&records, &[], args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
 }
 
 #[cfg(test)]

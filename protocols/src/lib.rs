@@ -11,5 +11,6 @@ pub mod durable;
 pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
+pub mod quorum;
 pub mod raft;
 pub mod timing;

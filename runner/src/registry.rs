@@ -58,6 +58,7 @@ impl Registry {
             .with::<protocols::primary_backup::PrimaryBackup>()
             .with::<protocols::paxos::Paxos>()
             .with::<protocols::chain::Chain>()
+            .with::<protocols::quorum::Quorum>()
     }
 
     /// Add protocol `P` (replacing one of the same name).
