@@ -559,7 +559,7 @@ impl Reports {
         for expected in &self.expecting {
             match &expected.first {
                 Some(first) => println!(
-                    "EXPECTED {}: {} of {} violate safety, as the scenario expects; first: {first}",
+                    "EXPECTED {}: {} of {} violated safety, as the scenario expects; first: {first}",
                     expected.scenario,
                     expected.found,
                     plural(expected.seeds as usize, "seed")
