@@ -259,6 +259,11 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     // Every output is opened before the first seed, so a bad path costs nothing.
     let mut reports =
         Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    reports.expecting = loaded
+        .iter()
+        .filter(|l| l.scenario.checks.expect_violation)
+        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
+        .collect();
     let ranges: Vec<(u64, u64)> =
         loaded.iter().map(|l| range.unwrap_or(l.scenario.run.seeds)).collect();
     let total = ranges.iter().fold(0u64, |sum, &r| sum.saturating_add(shard_len(r, shard)));
@@ -372,6 +377,21 @@ struct Reports {
     /// What is printed of the first failures.
     failures: Vec<String>,
     exit: u8,
+    /// The scenarios that expect a violation (`[checks] expect = "violation"`): their
+    /// safety violations are expected, not failures, and a campaign in which one of them
+    /// has none fails. (`dsim merge` reads records, not scenarios: it expects nothing.)
+    expecting: Vec<Expected>,
+    /// Safety violations the scenarios expected.
+    as_expected: u64,
+}
+
+/// A scenario that expects a violation, and what the campaign found of it.
+struct Expected {
+    scenario: String,
+    seeds: u64,
+    found: u64,
+    /// The first violation, printed with its replay command.
+    first: Option<String>,
 }
 
 impl Reports {
@@ -416,6 +436,8 @@ impl Reports {
             sometimes: Default::default(),
             failures: Vec::new(),
             exit: 0,
+            expecting: Vec::new(),
+            as_expected: 0,
         })
     }
 
@@ -437,6 +459,23 @@ impl Reports {
         self.sometimes.add(r);
         let verdict = r.verdict();
         self.unknown += u64::from(verdict == Verdict::Unknown);
+        if let Some(expected) = self.expecting.iter_mut().find(|e| e.scenario == r.scenario) {
+            expected.seeds += 1;
+            if verdict == Verdict::Safety {
+                expected.found += 1;
+                self.as_expected += 1;
+                expected.first.get_or_insert_with(|| {
+                    format!(
+                        "seed {}: {}\n  {}\n  replay: {}",
+                        r.seed,
+                        r.failure,
+                        r.message.lines().next().unwrap_or(""),
+                        r.replay
+                    )
+                });
+                return Ok(());
+            }
+        }
         if verdict.is_failure() {
             self.failed += 1;
             self.errors += u64::from(verdict == Verdict::Error);
@@ -477,10 +516,15 @@ impl Reports {
         if let Some((w, path)) = self.junit {
             w.finish().map_err(cannot_write(&path))?.commit()?;
         }
-        let passed = self.seeds - self.failed;
+        let passed = self.seeds - self.failed - self.as_expected;
         println!(
-            "{}: {passed} passed, {} failed{}{}{}",
+            "{}: {passed} passed, {}{} failed{}{}{}",
             plural(self.seeds as usize, "seed"),
+            if self.as_expected > 0 {
+                format!("{} violated as expected, ", self.as_expected)
+            } else {
+                String::new()
+            },
             self.failed - self.errors,
             if self.errors > 0 {
                 format!(", {} could not run", self.errors)
@@ -511,7 +555,28 @@ impl Reports {
                 self.failed as usize - self.failures.len()
             );
         }
-        Ok(if interrupted { EXIT_INTERRUPTED } else { self.exit })
+        let mut exit = self.exit;
+        for expected in &self.expecting {
+            match &expected.first {
+                Some(first) => println!(
+                    "EXPECTED {}: {} of {} violated safety, as the scenario expects; first: {first}",
+                    expected.scenario,
+                    expected.found,
+                    plural(expected.seeds as usize, "seed")
+                ),
+                None => {
+                    println!(
+                        "FAIL {}: expected a safety violation within {}, found none",
+                        expected.scenario,
+                        plural(expected.seeds as usize, "seed")
+                    );
+                    if exit == 0 {
+                        exit = Verdict::Safety.exit_code();
+                    }
+                }
+            }
+        }
+        Ok(if interrupted { EXIT_INTERRUPTED } else { exit })
     }
 }
 

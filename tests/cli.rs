@@ -639,3 +639,27 @@ fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
         assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }
 }
+
+/// A scenario that declares `[checks] expect = "violation"` passes a campaign that finds
+/// one, reported as expected, and fails (exit 1) a campaign that finds none.
+#[test]
+fn an_expected_violation_passes_when_found_and_fails_when_not() {
+    let found = dsim(&["fuzz", &example("quorum-weak.toml"), "--count", "4"]);
+    let text = stdout(&found);
+    assert_eq!(found.status.code(), Some(0), "{text}{}", stderr(&found));
+    assert!(text.contains("violated as expected, 0 failed"), "{text}");
+    assert!(text.contains("EXPECTED quorum-weak: "), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+
+    let dir = scratch("expected_violation");
+    let file = dir.join("never.toml");
+    let base = example("quorum-base.toml");
+    let body = format!(
+        "extends = {base:?}\n[scenario]\nname = \"never\"\n[checks]\nexpect = \"violation\"\n"
+    );
+    std::fs::write(&file, body).unwrap();
+    let none = dsim(&["fuzz", file.to_str().unwrap(), "--count", "3"]);
+    let text = stdout(&none);
+    assert_eq!(none.status.code(), Some(1), "{text}{}", stderr(&none));
+    assert!(text.contains("FAIL never: expected a safety violation within 3 seeds, found none"));
+}

@@ -5,12 +5,14 @@
 //! logs and cells over a node's disk with their recovery after a crash.
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod codec;
 pub mod durable;
 pub mod gossip;
 pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
+pub mod quorum;
 pub mod raft;
 pub mod swim;
 pub mod timing;

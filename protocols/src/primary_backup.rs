@@ -11,8 +11,12 @@
 //! is safe under every fault but not available while the primary is down; the liveness
 //! phase restarts it.
 //!
-//! Known bug `backup_reads`: backups answer reads from their own state, which may lag the
-//! primary's: a classic stale read, and a linearizability violation.
+//! Known bugs: `backup_reads`: backups answer reads from their own state, which may lag the
+//! primary's: a classic stale read, and a linearizability violation;
+//! `reply_before_backups_ack`: the primary answers a write once it is on its own disk,
+//! before the backups acknowledge it, so an acknowledged write is not on every disk (the
+//! invariant `acknowledged_on_every_backup` catches it; with a fixed primary the clients
+//! cannot tell).
 
 use crate::codec::{Decoder, Encoder};
 use crate::durable::RecordLog;
@@ -43,6 +47,8 @@ sim_core::declare_bugs! {
     pub struct Bugs {
         /// Backups answer reads from their own, possibly stale, state.
         backup_reads,
+        /// The primary answers a write before the backups acknowledge it.
+        reply_before_backups_ack,
     }
 }
 
@@ -79,6 +85,9 @@ pub struct PrimaryBackup {
     waiting: VecDeque<(u64, RequestId)>,
     /// Backup: entries that arrived ahead of a gap.
     ahead: BTreeMap<u64, Request<Op>>,
+    /// Primary: the highest log index it has answered a client for (ghost state, for the
+    /// invariant `acknowledged_on_every_backup`).
+    answered: u64,
     config: Config,
 }
 
@@ -110,12 +119,17 @@ impl PrimaryBackup {
     }
 
     fn answer_acknowledged(&mut self, ctx: &mut Context<'_, Self>) {
-        let everywhere = ctx.peers().map(|p| self.acked[p.0 as usize]).min().unwrap_or(u64::MAX);
+        let everywhere = if self.config.bugs.reply_before_backups_ack {
+            self.log.len() as u64
+        } else {
+            ctx.peers().map(|p| self.acked[p.0 as usize]).min().unwrap_or(u64::MAX)
+        };
         while let Some(&(index, id)) = self.waiting.front() {
             if index > everywhere {
                 break;
             }
             self.waiting.pop_front();
+            self.answered = self.answered.max(index);
             // A later request of the same client replaces the session; that client has
             // given up on this one, so there is no one to answer.
             if let Some(reply) = self.store.cached_reply(id) {
@@ -150,6 +164,7 @@ impl Node for PrimaryBackup {
             acked: vec![0; ctx.cluster_size()],
             waiting: VecDeque::new(),
             ahead: BTreeMap::new(),
+            answered: 0,
             config: config.clone(),
         };
         for command in recovered.records {
@@ -243,7 +258,9 @@ impl Node for PrimaryBackup {
     }
 }
 
-/// State machine safety: no two nodes hold different commands at the same log index.
+/// State machine safety: no two nodes hold different commands at the same log index; and
+/// durability: every command the primary has answered for is in the log of every live
+/// backup (which syncs before acknowledging, and recovers it after a crash).
 #[derive(Debug, Default)]
 pub struct Invariants {
     /// Digest of the command first seen at each index.
@@ -287,8 +304,30 @@ impl Observer<PrimaryBackup> for Invariants {
             }
         }
         self.checked[node.0 as usize] = state.log.len();
-        Ok(())
+        acknowledged_on_every_backup(time, nodes)
     }
+}
+
+fn acknowledged_on_every_backup(
+    time: SimTime,
+    nodes: &Nodes<'_, PrimaryBackup>,
+) -> Result<(), Violation> {
+    let Some(primary) = nodes.get(PRIMARY) else { return Ok(()) };
+    for (id, backup) in nodes.iter().skip(1) {
+        if let Some(backup) = backup.filter(|b| (b.log.len() as u64) < primary.answered) {
+            return Err(Violation {
+                invariant: "acknowledged_on_every_backup".into(),
+                message: format!(
+                    "the primary answered for the command at index {}, but backup {id} holds only {}",
+                    primary.answered,
+                    backup.log.len()
+                ),
+                time,
+                node: Some(id),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Protocol for PrimaryBackup {
@@ -316,9 +355,15 @@ impl Protocol for PrimaryBackup {
     }
 
     fn properties() -> Vec<PropertySpec> {
-        vec![PropertySpec::always(
-            "state_machine_safety",
-            "No two nodes hold different commands at one log index.",
-        )]
+        vec![
+            PropertySpec::always(
+                "state_machine_safety",
+                "No two nodes hold different commands at one log index.",
+            ),
+            PropertySpec::always(
+                "acknowledged_on_every_backup",
+                "Every command the primary answered for is on the disk of every backup.",
+            ),
+        ]
     }
 }

@@ -60,6 +60,8 @@ impl Registry {
             .with::<protocols::two_phase_commit::TwoPhaseCommit>()
             .with::<protocols::gossip::Gossip>()
             .with::<protocols::swim::Swim>()
+            .with::<protocols::chain::Chain>()
+            .with::<protocols::quorum::Quorum>()
     }
 
     /// Add protocol `P` (replacing one of the same name).

@@ -79,6 +79,7 @@ pub const KEYS: &[&str] = &[
     "checks.convergence",
     "checks.liveness_bound",
     "checks.budget",
+    "checks.expect",
     "run.duration",
     "run.heal_at",
     "run.max_events",
@@ -190,6 +191,9 @@ pub struct ChecksSpec {
     pub budget: u64,
     /// The workload's own checkers the scenario turns off (`[checks] name = false`).
     pub disabled: Vec<String>,
+    /// The scenario's configuration does not promise its checks (`expect = "violation"`):
+    /// a campaign passes only if some seed violates safety.
+    pub expect_violation: bool,
 }
 
 impl ChecksSpec {
@@ -1220,6 +1224,24 @@ fn knob_min(k: &Knob<i64>) -> i64 {
     }
 }
 
+/// `checks.expect`: "pass" (the default) or "violation".
+fn expect_violation(r: &mut Reader<'_>, t: &Table) -> bool {
+    let found = r.string(t, "checks", "expect");
+    match found.as_deref() {
+        None | Some("pass") => false,
+        Some("violation") => true,
+        Some(other) => {
+            let loc = &t.get("expect").expect("read").item.loc;
+            r.problem(
+                loc,
+                "checks.expect",
+                format!("\"{other}\" is not an expectation; expected \"pass\" or \"violation\""),
+            );
+            false
+        }
+    }
+}
+
 /// `workload` comes with where its timeout was set, if it was.
 fn read_checks(
     r: &mut Reader<'_>,
@@ -1236,7 +1258,8 @@ fn read_checks(
     let p = "checks";
     let own: Vec<&str> =
         entry.map(|e| e.checkers.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
-    let mut keys = vec!["linearizability", "invariants", "convergence", "liveness_bound", "budget"];
+    let mut keys =
+        vec!["linearizability", "invariants", "convergence", "liveness_bound", "budget", "expect"];
     keys.extend(&own);
     r.only_keys(t, p, &keys);
     let has_models = entry.is_some_and(|e| e.has_models);
@@ -1354,6 +1377,7 @@ fn read_checks(
         liveness_bound,
         budget: r.int(t, p, "budget", 1, i64::MAX).unwrap_or(50_000_000) as u64,
         disabled,
+        expect_violation: expect_violation(r, t),
     }
 }
 

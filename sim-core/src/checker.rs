@@ -292,6 +292,9 @@ impl<N: Protocol> Checker<N> for Convergence {
     }
 
     fn check(&self, run: &Finished<'_, N>) -> Finding {
+        if let Some(finding) = by_key(run) {
+            return finding;
+        }
         let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
         for (id, node) in run.nodes.iter() {
             let Some(node) = node else { continue };
@@ -313,6 +316,36 @@ impl<N: Protocol> Checker<N> for Convergence {
             run.end.saturating_since(run.heal_at)
         ))
     }
+}
+
+/// Convergence key by key, for a protocol that reports [`Protocol::key_digests`]: every
+/// live replica of a key holds the same. `None` if the protocol does not report them.
+fn by_key<N: Protocol>(run: &Finished<'_, N>) -> Option<Finding> {
+    let mut keys: BTreeMap<u64, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
+    for (id, node) in run.nodes.iter() {
+        let Some(node) = node else { continue };
+        for (key, digest) in node.key_digests()? {
+            keys.entry(key).or_default().entry(digest).or_default().push(id.to_string());
+        }
+    }
+    let split: Vec<String> = keys
+        .iter()
+        .filter(|(_, groups)| groups.len() > 1)
+        .map(|(key, groups)| {
+            let nodes: Vec<String> = groups.values().map(|nodes| nodes.join(" ")).collect();
+            format!("key {key}: {}", nodes.join(" | "))
+        })
+        .collect();
+    Some(if split.is_empty() {
+        Finding::Pass
+    } else {
+        Finding::fail(format!(
+            "the live replicas of {} key(s) hold different values at the end ({}), {} after the final heal",
+            split.len(),
+            split.join("; "),
+            run.end.saturating_since(run.heal_at)
+        ))
+    })
 }
 
 #[cfg(test)]

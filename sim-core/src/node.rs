@@ -354,6 +354,60 @@ impl<N: Node> Context<'_, N> {
             annotations.push(note());
         }
     }
+
+    /// Run a handler of an embedded protocol `M` on this node: `f` gets a context of `M`
+    /// with this node's clock, random stream, disk, timers and counters, over a cluster
+    /// of the first `members` nodes (ids `0..members`). The messages and timers it queues
+    /// become this node's through `wrap_msg` and `wrap_timer` (so they reach the embedded
+    /// node again through the embedding node's handlers); its replies to clients are not
+    /// sent but returned, for the embedding node to act on. This is how a protocol reuses
+    /// another as a component, e.g. a chain's configuration service running Raft.
+    pub fn embed<M, R>(
+        &mut self,
+        members: u32,
+        wrap_msg: impl Fn(M::Msg) -> N::Msg,
+        wrap_timer: impl Fn(M::Timer) -> N::Timer,
+        f: impl FnOnce(&mut Context<'_, M>) -> R,
+    ) -> (R, Vec<(RequestId, ReplyOf<M>)>)
+    where
+        M: Node,
+    {
+        assert!(
+            self.id.0 < members && members <= self.node_count,
+            "{} embeds a protocol over nodes 0..{members} of {}",
+            self.id,
+            self.node_count
+        );
+        let mut effects = Vec::new();
+        let result = {
+            let mut inner = Context::<M> {
+                id: self.id,
+                node_count: members,
+                now: self.now,
+                clock: self.clock,
+                rng: &mut *self.rng,
+                disk: &mut *self.disk,
+                timers: &mut *self.timers,
+                effects: &mut effects,
+                counters: &mut *self.counters,
+                annotations: self.annotations.as_deref_mut(),
+            };
+            f(&mut inner)
+        };
+        let mut replies = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Send { to, msg } => {
+                    self.effects.push(Effect::Send { to, msg: wrap_msg(msg) })
+                }
+                Effect::SetTimer { id, delay, timer } => {
+                    self.effects.push(Effect::SetTimer { id, delay, timer: wrap_timer(timer) })
+                }
+                Effect::Reply { id, reply } => replies.push((id, reply)),
+            }
+        }
+        (result, replies)
+    }
 }
 
 /// At most this many chosen peers are checked for a repeat by scanning them; more are

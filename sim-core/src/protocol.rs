@@ -585,6 +585,14 @@ pub trait Protocol: Node<Workload: ScenarioWorkload> {
     fn replica_digest(&self) -> Option<u64> {
         None
     }
+
+    /// For a protocol that places each key on some of its nodes only: a digest of each key
+    /// this node is a replica of, for the convergence check (every replica of a key holds
+    /// the same once the run is quiet). `None` (the default): every node replicates the
+    /// whole state, and [`Protocol::replica_digest`] speaks for it.
+    fn key_digests(&self) -> Option<Vec<(u64, u64)>> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,70 @@
+//! What the example tests of the replication protocols share: loading a bundled scenario,
+//! running one seed of it as `dsim fuzz` does, a CI-sized sweep, and the sums that prove
+//! a case happened.
+#![allow(dead_code)] // each test file uses the part it needs
+
+use runner::{Registry, RunSettings};
+use scenarios::{Scenario, load};
+use sim_core::record::RunRecord;
+use std::path::Path;
+
+/// The bundled scenario `scenarios/examples/NAME.toml`.
+pub fn scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/examples")
+        .join(format!("{name}.toml"));
+    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One seed of `scenario` with the bug switches `bugs` on.
+pub fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
+    let registry = Registry::bundled();
+    let plan = scenario.plan(seed, bugs);
+    (registry.get(&scenario.protocol).unwrap().run)(&plan, &RunSettings::default()).unwrap().record
+}
+
+/// Seeds `0..count` on two threads, in seed order.
+pub fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
+    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                s.spawn(move || {
+                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
+    records.sort_by_key(|r| r.seed);
+    records
+}
+
+/// The seeds that reached the sometimes property `name`, which the protocol must declare.
+pub fn reached(records: &[RunRecord], name: &str) -> u64 {
+    let outcome = |r: &RunRecord| {
+        r.property(name).unwrap_or_else(|| panic!("{}: no property `{name}`", r.protocol))
+            == "reached"
+    };
+    records.iter().filter(|r| outcome(r)).count() as u64
+}
+
+/// How many faults of `kind` the records' runs injected.
+pub fn faults(records: &[RunRecord], kind: &str) -> u64 {
+    records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
+}
+
+/// The sum of counter `name` over the records.
+pub fn counter(records: &[RunRecord], name: &str) -> u64 {
+    records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
+}
+
+/// The first of seeds `0..bound` of `example` that fails with the bug switch `bug` on.
+pub fn first_failure(example: &str, bug: &str, bound: u64) -> RunRecord {
+    let scenario = scenario(example);
+    let bugs = vec![bug.to_owned()];
+    (0..bound)
+        .map(|seed| run(&scenario, seed, &bugs))
+        .find(|r| r.verdict().is_failure())
+        .unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"))
+}
