@@ -1,5 +1,5 @@
 //! Benchmarks: events per second of the engine on its toy protocols, and the
-//! linearizability checker on generated histories. `dsim bench` and `cargo bench` both
+//! linearizability and transactional checkers on generated histories. `dsim bench` and `cargo bench` both
 //! print these.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // benchmarks read the wall clock
@@ -7,6 +7,7 @@
 use crate::Failure;
 use crate::cli::BenchArgs;
 use sim_core::check::generate::{Options, Workload, generate};
+use sim_core::check::txn::{self, generate as txn_generate};
 use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::toys::{Broadcast, BroadcastConfig, PingPong, PingPongConfig};
 use sim_core::{RunLimits, SimBuilder, SimDuration, Simulation};
@@ -61,6 +62,24 @@ pub fn checker(operations: usize) {
     }
 }
 
+/// The transactional (Elle-style) checker on a strictly serializable list-append history
+/// of `transactions` transactions of 20 processes, for strict serializability.
+pub fn txn_checker(transactions: usize) {
+    let history = txn_generate::generate(&txn_generate::Options::new(1, transactions, 20));
+    let start = Instant::now();
+    let analysis = txn::check(&history, txn::Consistency::StrictSerializable)
+        .expect("a generated history is well formed");
+    let elapsed = start.elapsed().as_secs_f64();
+    let outcome = if analysis.is_valid() { "no anomaly" } else { "ANOMALY (a generator bug)" };
+    println!(
+        "check {:<12} {transactions:>8} txns, 20 processes: {:>8.1} ms = {:.0} txn/s, {} dependencies ({outcome})",
+        "txn (strict)",
+        elapsed * 1e3,
+        transactions as f64 / elapsed,
+        analysis.edges
+    );
+}
+
 pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
     let misplaced = |flag: &str, owner: &str| {
         Failure::input(format!(
@@ -81,7 +100,10 @@ pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
                     "--operations 0: a history needs at least one operation",
                 ));
             }
-            operations => checker(operations),
+            operations => {
+                checker(operations);
+                txn_checker(operations);
+            }
         },
     }
     Ok(0)
