@@ -222,6 +222,11 @@ impl Graph {
         (component, big)
     }
 
+    /// Whether the edges with a bit of `mask` form no cycle.
+    pub fn is_acyclic(&self, mask: u8) -> bool {
+        self.components(mask).1.is_empty()
+    }
+
     /// One cycle per strongly connected component of the edges of `allowed`: of the most
     /// telling class the component has (G0, then G1c, G-single, G2), the shortest found.
     pub fn cycles(&self, allowed: u8) -> Vec<Cycle> {
