@@ -449,10 +449,13 @@ impl WriteIndex {
         Some((op as usize, mop as usize))
     }
 
-    /// Every write of `key`: the transaction, and the value.
-    fn writes_of(&self, key: u64) -> impl Iterator<Item = (usize, u64)> + '_ {
+    /// Every write of `key`: the transaction, the index of its micro-op, and the value.
+    fn writes_of(&self, key: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
         let start = self.entries.partition_point(|e| e.0 < key);
-        self.entries[start..].iter().take_while(move |e| e.0 == key).map(|e| (e.2 as usize, e.1))
+        self.entries[start..]
+            .iter()
+            .take_while(move |e| e.0 == key)
+            .map(|e| (e.2 as usize, e.3 as usize, e.1))
     }
 }
 
@@ -533,13 +536,26 @@ fn list_append(
             continue;
         }
         // The writer of each version, in order (`None` where it cannot have committed).
-        let writers: Vec<Option<(usize, usize)>> = order
+        let mut writers: Vec<Option<(usize, usize)>> = order
             .iter()
             .enumerate()
             .map(|(i, &v)| {
                 check_read(ops, writes, longest_reader, key, v, i + 1 == order.len(), anomalies)
             })
             .collect();
+        // A committed append no read saw, when it is the only write to the key outside
+        // the order that may have taken effect, is the next version: it took effect,
+        // after every version read, and nothing else can come between.
+        let mut unseen = writes.writes_of(key).filter(|&(op, _, value)| {
+            ops[op].outcome != EventType::Fail && seen.binary_search(&value).is_err()
+        });
+        let mut order = order.to_vec();
+        if let (Some((op, mop, value)), None) = (unseen.next(), unseen.next())
+            && ops[op].outcome == EventType::Ok
+        {
+            order.push(value);
+            writers.push(Some((op, mop)));
+        }
         for (i, pair) in writers.windows(2).enumerate() {
             if let [Some((a, _)), Some((b, _))] = *pair
                 && a != b
@@ -645,7 +661,7 @@ fn rw_register(
         if read.is_some() {
             continue;
         }
-        for (writer, value) in writes.writes_of(key) {
+        for (writer, _, value) in writes.writes_of(key) {
             if writer != reader && ops[writer].outcome != EventType::Fail {
                 let why = Why { key, before: None, after: Some(value) };
                 edges.add(reader, writer, 4, Some(why));

@@ -139,6 +139,23 @@ fn g2_write_skew() {
 }
 
 #[test]
+fn a_lone_committed_append_no_one_read_is_the_next_version() {
+    // Write skew again, with no read of either append: each is the only write to its key,
+    // so it follows the empty version the other transaction read.
+    let unread = [
+        "0 invoke [[:r 0 nil] [:append 1 1]]",
+        "1 invoke [[:r 1 nil] [:append 0 1]]",
+        "0 ok [[:r 0 nil] [:append 1 1]]",
+        "1 ok [[:r 1 nil] [:append 0 1]]",
+    ];
+    check_case(&unread, SERIALIZABLE, &["G2"], &[0, 1]);
+    // Another write to the key that may have happened (info) leaves the order unknown.
+    let mut ambiguous = unread.to_vec();
+    ambiguous.extend(["2 invoke [[:append 0 2]]", "2 info [[:append 0 2]]"]);
+    check_case(&ambiguous, SERIALIZABLE, &[], &[]);
+}
+
+#[test]
 fn a_stale_read_is_serializable_but_not_strictly() {
     let lines = [
         "0 invoke [[:append 0 1]]",
