@@ -7,9 +7,11 @@
 
 pub mod codec;
 pub mod durable;
+pub mod gossip;
 pub mod kv;
 pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
+pub mod swim;
 pub mod timing;
 pub mod two_phase_commit;

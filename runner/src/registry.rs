@@ -58,6 +58,8 @@ impl Registry {
             .with::<protocols::primary_backup::PrimaryBackup>()
             .with::<protocols::paxos::Paxos>()
             .with::<protocols::two_phase_commit::TwoPhaseCommit>()
+            .with::<protocols::gossip::Gossip>()
+            .with::<protocols::swim::Swim>()
     }
 
     /// Add protocol `P` (replacing one of the same name).

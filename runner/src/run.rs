@@ -46,12 +46,12 @@ pub fn run_protocol<P: Protocol>(
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
         let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()))?;
-        let mut output = execute(plan, settings, &mut sim);
+        let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
         output.trace = sim.into_observer().1.events;
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
-        Ok(execute(plan, settings, &mut sim))
+        Ok(execute(plan, settings, &mut sim, |o| o.0.as_ref()))
     }
 }
 
@@ -86,10 +86,13 @@ fn build<P: Protocol, O: Observer<P>>(
     })
 }
 
+/// Run `sim` and check it; `invariants` finds the protocol's invariants observer in `O`
+/// (absent when the scenario turns invariants off), whose metrics join the counters.
 fn execute<P: Protocol, O: Observer<P>>(
     plan: &RunPlan,
     settings: &RunSettings,
     sim: &mut Simulation<P, O>,
+    invariants: impl Fn(&O) -> Option<&P::Invariants>,
 ) -> RunOutput {
     let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
     let mut record = RunRecord {
@@ -100,7 +103,8 @@ fn execute<P: Protocol, O: Observer<P>>(
         drawn: plan.drawn.clone(),
         ..RunRecord::default()
     };
-    fill_stats(&mut record, sim);
+    let metrics = invariants(sim.observer()).map(|i| P::metrics(i, sim.now()));
+    fill_stats(&mut record, sim, metrics.unwrap_or_default());
     let results = check(plan, sim, stop);
     let (verdict, decided) = verdict_of(&results);
     let mut explanation = None;
@@ -177,9 +181,13 @@ fn check<P: Protocol, O: Observer<P>>(
     {
         checkers.push((checker, false));
     }
-    for spec in P::Workload::checkers::<P>() {
+    // The protocol's own checkers judge the run's end (e.g. what every node holds after
+    // the heal), so only a run that reached it.
+    let workload_checkers = P::Workload::checkers::<P>().into_iter().map(|spec| (spec, false));
+    for (spec, after_heal) in workload_checkers.chain(P::checkers().into_iter().map(|s| (s, true)))
+    {
         if !plan.checks.disabled.iter().any(|name| name == spec.name) {
-            checkers.push(((spec.make)(), false));
+            checkers.push(((spec.make)(), after_heal));
         }
     }
     if plan.checks.convergence {
@@ -198,7 +206,11 @@ fn check<P: Protocol, O: Observer<P>>(
     results
 }
 
-fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulation<P, O>) {
+fn fill_stats<P: Protocol, O: Observer<P>>(
+    record: &mut RunRecord,
+    sim: &Simulation<P, O>,
+    metrics: sim_core::protocol::Metrics,
+) {
     record.events = sim.stats().events;
     record.sim_time_ns = sim.now().as_nanos();
     record.trace_hash = sim.trace_hash();
@@ -221,10 +233,13 @@ fn fill_stats<P: Protocol, O: Observer<P>>(record: &mut RunRecord, sim: &Simulat
     }
     record.faults =
         FaultKind::ALL.iter().map(|&k| (k.name().to_owned(), sim.fault_stats().get(k))).collect();
-    record.counters = sim.counters().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    // The protocol's metrics join its counters, so a sometimes property may name one.
+    let mut counters = sim.counters().clone();
+    counters.extend(metrics);
+    record.counters = counters.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
     let violated = sim.violation().map(|v| v.invariant.as_str());
     record.properties = P::properties()
         .iter()
-        .map(|p| (p.name.to_owned(), p.outcome(violated, sim.counters()).to_owned()))
+        .map(|p| (p.name.to_owned(), p.outcome(violated, &counters).to_owned()))
         .collect();
 }

@@ -24,7 +24,8 @@ pub struct WorkloadEntry {
     /// Its `[workload]` options, as the workload declared them.
     pub options: Vec<OptionSpec>,
     pub configure: ConfigureWorkloadFn,
-    /// The checkers of its histories, by name and doc line; each runs unless turned off.
+    /// The checkers of its histories, then the protocol's own, by name and doc line; each
+    /// runs unless turned off.
     pub checkers: Vec<(&'static str, &'static str)>,
     /// Whether `checks.linearizability` can check its histories against a model.
     pub has_models: bool,
@@ -36,7 +37,12 @@ impl WorkloadEntry {
             name: P::Workload::NAME,
             options: <P::Workload as ScenarioWorkload>::Options::specs(),
             configure: |values| P::Workload::configure_from(values).map(drop),
-            checkers: P::Workload::checkers::<P>().iter().map(|c| (c.name, c.doc)).collect(),
+            // The protocol's own checkers are turned off like its workload's.
+            checkers: P::Workload::checkers::<P>()
+                .iter()
+                .chain(&P::checkers())
+                .map(|c| (c.name, c.doc))
+                .collect(),
             has_models: P::Workload::model_checker::<P>(ModelKind::Register, 1).is_some(),
         }
     }
@@ -58,6 +64,9 @@ pub struct ProtocolEntry {
     pub configure: ConfigureFn,
     pub properties: Vec<PropertySpec>,
     pub workload: WorkloadEntry,
+    /// What the engine keeps per node of it ([`sim_core::engine::bytes_per_node`]), to
+    /// refuse a cluster this machine cannot hold.
+    pub bytes_per_node: u64,
 }
 
 /// Protocols by name, in the order they were added.
@@ -97,6 +106,7 @@ impl ProtocolEntry {
             configure: |values, bugs, nodes| P::configure_for(values, bugs, nodes).map(drop),
             properties: P::properties(),
             workload: WorkloadEntry::of::<P>(),
+            bytes_per_node: sim_core::engine::bytes_per_node::<P>(),
         }
     }
 

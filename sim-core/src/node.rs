@@ -278,6 +278,17 @@ impl<N: Node> Context<'_, N> {
         (0..self.node_count).map(NodeId).filter(move |&n| n != me)
     }
 
+    /// `k` distinct peers (never this node), drawn uniformly from the node's own stream:
+    /// every ordered choice of `k` peers is equally likely. Fewer when the cluster has
+    /// fewer than `k` peers (then every peer, in random order). Gossip protocols pick
+    /// their fanout with it instead of walking all peers: see [`sample_peers`] for the
+    /// cost.
+    pub fn random_peers(&mut self, k: usize) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        sample_peers(self.rng, self.id, self.node_count, k, &mut out);
+        out
+    }
+
     /// The node's own clock reading: skewed, drifting, and subject to jumps.
     pub fn now(&self) -> SimTime {
         self.clock.local(self.now)
@@ -342,5 +353,133 @@ impl<N: Node> Context<'_, N> {
         if let Some(annotations) = self.annotations.as_deref_mut() {
             annotations.push(note());
         }
+    }
+}
+
+/// At most this many chosen peers are checked for a repeat by scanning them; more are
+/// kept in a sorted set.
+const SCAN_CHOSEN: usize = 32;
+
+/// Fill `out` with `k` distinct peers of `me` in a cluster of `n` nodes (every peer if
+/// there are fewer), uniform over ordered choices, drawing from `rng`.
+///
+/// Cost: when `k` is at least half the peers, a partial Fisher-Yates shuffle of all of
+/// them, O(n) = O(k); otherwise rejection sampling, where each draw is new with
+/// probability above one half, so O(k) draws are expected, each checked against the
+/// chosen ones by a scan (k <= 32) or a sorted set (O(log k)).
+pub fn sample_peers(rng: &mut SimRng, me: NodeId, n: u32, k: usize, out: &mut Vec<NodeId>) {
+    out.clear();
+    let peers = n.saturating_sub(1) as usize;
+    let k = k.min(peers);
+    // The peer at index `i` of the `peers` others: every node but `me`, in id order.
+    let peer = |i: u64| NodeId(if i >= u64::from(me.0) { i as u32 + 1 } else { i as u32 });
+    if 2 * k >= peers {
+        out.extend((0..peers as u64).map(peer));
+        for i in 0..k {
+            let j = i + rng.below((peers - i) as u64) as usize;
+            out.swap(i, j);
+        }
+        out.truncate(k);
+        return;
+    }
+    let mut chosen = std::collections::BTreeSet::new();
+    while out.len() < k {
+        let candidate = peer(rng.below(peers as u64));
+        let repeat =
+            if k <= SCAN_CHOSEN { out.contains(&candidate) } else { !chosen.insert(candidate) };
+        if !repeat {
+            out.push(candidate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    /// How often each node is drawn over `draws` samples of `k` peers of `me` among `n`.
+    fn tally(n: u32, me: u32, k: usize, draws: u32) -> Vec<u32> {
+        let mut rng = SimRng::derive(11, Stream::Node, u64::from(me));
+        let mut counts = vec![0; n as usize];
+        let mut out = Vec::new();
+        for _ in 0..draws {
+            sample_peers(&mut rng, NodeId(me), n, k, &mut out);
+            assert_eq!(out.len(), k.min(n as usize - 1));
+            let mut sorted = out.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), out.len(), "distinct: {out:?}");
+            for peer in &out {
+                counts[peer.0 as usize] += 1;
+            }
+        }
+        counts
+    }
+
+    /// Every peer is drawn within five standard deviations of its expected share (a
+    /// binomial count), and `me` never.
+    fn assert_uniform(n: u32, me: u32, k: usize, draws: u32) {
+        let counts = tally(n, me, k, draws);
+        assert_eq!(counts[me as usize], 0, "never itself");
+        let p = k as f64 / f64::from(n - 1);
+        let expected = f64::from(draws) * p;
+        let sigma = (expected * (1.0 - p)).sqrt();
+        for (node, &count) in counts.iter().enumerate().filter(|&(i, _)| i != me as usize) {
+            let off = (f64::from(count) - expected).abs();
+            assert!(off < 5.0 * sigma, "node {node}: {count} draws, expected {expected}");
+        }
+    }
+
+    #[test]
+    fn random_peers_are_distinct_uniform_and_never_the_node_itself() {
+        assert_uniform(10, 4, 3, 30_000); // rejection sampling
+        assert_uniform(10, 0, 7, 20_000); // the partial shuffle
+        assert_uniform(200, 199, 40, 20_000); // rejection sampling with a sorted set
+        assert_uniform(1000, 500, 3, 400_000);
+    }
+
+    #[test]
+    fn every_position_of_the_choice_is_uniform_too() {
+        // The first peer drawn is as uniform as the set: a protocol may use only out[0].
+        let mut rng = SimRng::derive(3, Stream::Node, 0);
+        let mut first = [0u32; 6];
+        let mut out = Vec::new();
+        for _ in 0..60_000 {
+            sample_peers(&mut rng, NodeId(2), 6, 2, &mut out);
+            first[out[0].0 as usize] += 1;
+        }
+        assert_eq!(first[2], 0);
+        for (node, &count) in first.iter().enumerate().filter(|&(i, _)| i != 2) {
+            assert!((11_400..12_600).contains(&count), "node {node} first {count} times");
+        }
+    }
+
+    #[test]
+    fn asking_for_more_peers_than_there_are_gives_each_once() {
+        let mut rng = SimRng::derive(5, Stream::Node, 0);
+        let mut out = Vec::new();
+        sample_peers(&mut rng, NodeId(1), 4, 10, &mut out);
+        out.sort();
+        assert_eq!(out, [NodeId(0), NodeId(2), NodeId(3)]);
+        sample_peers(&mut rng, NodeId(0), 1, 3, &mut out);
+        assert!(out.is_empty(), "a lone node has no peer");
+        sample_peers(&mut rng, NodeId(0), 5, 0, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_same_stream_draws_the_same_peers() {
+        let draw = || {
+            let mut rng = SimRng::derive(8, Stream::Node, 3);
+            let mut out = Vec::new();
+            (0..50)
+                .map(|_| {
+                    sample_peers(&mut rng, NodeId(3), 100, 5, &mut out);
+                    out.clone()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(), draw());
     }
 }

@@ -56,6 +56,7 @@
 //! let _ = options.electon_timeout_min;
 //! ```
 
+use crate::checker::CheckerSpec;
 use crate::engine::Observer;
 use crate::node::Node;
 use crate::time::SimDuration;
@@ -500,6 +501,9 @@ declare_bugs! {
     pub struct NoBugs {}
 }
 
+/// Figures a run measured ([`Protocol::metrics`]), by name, in the order reports print them.
+pub type Metrics = Vec<(&'static str, u64)>;
+
 /// A protocol that scenarios can name. Implemented next to the protocol's `Node`.
 /// Its workload is one that scenarios set up ([`ScenarioWorkload`]).
 pub trait Protocol: Node<Workload: ScenarioWorkload> {
@@ -555,6 +559,23 @@ pub trait Protocol: Node<Workload: ScenarioWorkload> {
     /// Its named properties: the invariants it always keeps and the cases a campaign
     /// should sometimes reach.
     fn properties() -> Vec<PropertySpec> {
+        Vec::new()
+    }
+
+    /// Checkers of its own over the finished run, by name (e.g. gossip's: every live node
+    /// got every rumour within its bound, read off the nodes' state), run after the
+    /// workload's; each runs unless the scenario turns it off (`[checks] name = false`).
+    /// Default: none.
+    fn checkers() -> Vec<CheckerSpec<Self>> {
+        Vec::new()
+    }
+
+    /// Figures the run measured, by name, read off its invariants observer when the run
+    /// ends at `end` (e.g. gossip's time until 90% of live nodes hold a rumour, SWIM's
+    /// time to detect a crash): the observer sees global time and every fault, which no
+    /// node does. Reported beside the counters, and a `sometimes` property may name one.
+    /// Default: none.
+    fn metrics(_invariants: &Self::Invariants, _end: crate::time::SimTime) -> Metrics {
         Vec::new()
     }
 

@@ -1,0 +1,168 @@
+//! The bundled gossip scenarios, run as `dsim fuzz` runs them: without bug switches every
+//! seed passes (every acknowledged rumour reaches every live node within its bound), the
+//! faults bite (crashes, partitions, lost pulls that are sent again), the spread time
+//! grows like log(n), and the known-bug switch is caught by its named scenario.
+
+use runner::{Registry, RunSettings};
+use scenarios::{Scenario, load, load_str};
+use sim_core::record::{RunRecord, Verdict};
+use std::path::{Path, PathBuf};
+
+fn path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples").join(format!("{name}.toml"))
+}
+
+fn scenario(name: &str) -> Scenario {
+    load(&path(name), Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The scenario `name` with `from` replaced by `to` in its text.
+fn changed(name: &str, from: &str, to: &str) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path(name)).unwrap();
+    assert!(text.contains(from), "{name} has no {from:?}");
+    load_str(&path(name), &text.replace(from, to), Registry::bundled().catalogue())
+        .map_err(|e| e.to_string())
+}
+
+fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
+    let registry = Registry::bundled();
+    let plan = scenario.plan(seed, bugs);
+    (registry.get("gossip").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
+}
+
+/// Seeds `0..count` on two threads, in seed order.
+fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
+    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                s.spawn(move || {
+                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
+    records.sort_by_key(|r| r.seed);
+    records
+}
+
+fn counter(record: &RunRecord, name: &str) -> u64 {
+    record.counters.iter().find(|(k, _)| k == name).map_or(0, |(_, n)| *n)
+}
+
+fn total(records: &[RunRecord], name: &str) -> u64 {
+    records.iter().map(|r| counter(r, name)).sum()
+}
+
+fn faults(records: &[RunRecord], kind: &str) -> u64 {
+    records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
+}
+
+fn assert_all_pass(name: &str, records: &[RunRecord]) {
+    let failed: Vec<String> = records
+        .iter()
+        .filter(|r| r.verdict() != Verdict::Pass)
+        .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    for r in records {
+        assert!(r.checks.contains(&("epidemic".into(), "pass".into())), "{name}: {:?}", r.checks);
+        assert!(counter(r, "rumours_everywhere") > 0, "{name} seed {}: no rumour spread", r.seed);
+    }
+}
+
+/// Seeds of the 1,000-node broadcast in CI (the issue asks 200; 10,000 are run with
+/// `dsim fuzz`, see the report). Sized so that this file runs well under a minute.
+const BROADCAST_SEEDS: u64 = 40;
+/// Seeds of each faulty 1,000-node scenario in CI.
+const FAULT_SEEDS: u64 = 16;
+
+#[test]
+fn the_epidemic_reaches_every_node_of_a_thousand() {
+    let records = sweep(&scenario("gossip-broadcast"), BROADCAST_SEEDS);
+    assert_all_pass("gossip-broadcast", &records);
+    for r in &records {
+        // No fault: every rumour reached all 1,000 nodes, well within the 2s bound.
+        assert_eq!(counter(r, "rumours_short"), 0, "seed {}", r.seed);
+        assert_eq!(counter(r, "rumours_everywhere"), r.ops_ok, "seed {}", r.seed);
+        let slowest = counter(r, "spread_p100_max_us");
+        assert!((100_000..1_000_000).contains(&slowest), "seed {}: {slowest}us", r.seed);
+        let (p50, p90, p100) = (
+            counter(r, "spread_p50_us"),
+            counter(r, "spread_p90_us"),
+            counter(r, "spread_p100_us"),
+        );
+        assert!(0 < p50 && p50 < p90 && p90 < p100, "seed {}: {p50} {p90} {p100}", r.seed);
+        assert_eq!(counter(r, "rumour_learned"), 1000 * r.ops_ok, "seed {}", r.seed);
+        assert!(counter(r, "rumour_redundant") > counter(r, "rumour_learned"));
+    }
+}
+
+#[test]
+fn faulty_examples_pass_and_their_faults_bite() {
+    let records = sweep(&scenario("gossip-faults"), FAULT_SEEDS);
+    assert_all_pass("gossip-faults", &records);
+    assert!(faults(&records, "crash") > 0 && faults(&records, "partition") > 0);
+    assert!(records.iter().map(|r| r.messages_dropped).sum::<u64>() > 0);
+    // Crashed nodes came back and caught up by pull.
+    assert!(total(&records, "caught_up_by_pull") > 0);
+    // Clients keep asking the same node, so among 1,000 an origin rarely crashes; among
+    // five it does, recovers the rumours it acknowledged from disk, and spreads them.
+    let small = changed("gossip-faults", "nodes = 1000", "nodes = 5").unwrap();
+    let records = sweep(&small, FAULT_SEEDS);
+    assert_all_pass("gossip-faults on 5 nodes", &records);
+    assert!(total(&records, "recovered_from_disk") > 0);
+
+    let records = sweep(&scenario("gossip-pull"), FAULT_SEEDS);
+    assert_all_pass("gossip-pull", &records);
+    assert!(faults(&records, "crash") > 0);
+    assert!(total(&records, "pull_round_lost") > 0, "no pull was lost and sent again");
+}
+
+/// Push-pull spreads in about log(n) rounds: ten times the nodes take far less than ten
+/// times as long (log(1000) / log(100) = 1.5).
+#[test]
+fn spread_time_grows_like_log_n() {
+    let mean_p100 = |nodes: &str| {
+        let scenario = changed("gossip-broadcast", "nodes = 1000", nodes).unwrap();
+        let records: Vec<RunRecord> = (0..6).map(|seed| run(&scenario, seed, &[])).collect();
+        assert_all_pass(nodes, &records);
+        total(&records, "spread_p100_us") as f64 / records.len() as f64
+    };
+    let (small, large) = (mean_p100("nodes = 100"), mean_p100("nodes = 1000"));
+    let ratio = large / small;
+    assert!((1.1..2.2).contains(&ratio), "100 nodes {small}us, 1,000 nodes {large}us: {ratio}");
+}
+
+#[test]
+fn pull_never_retries_is_caught_by_gossip_pull() {
+    let scenario = scenario("gossip-pull");
+    let bugs = vec!["pull_never_retries".to_owned()];
+    // Found at seed 0 today; within 3 seeds it must be.
+    let found = (0..3).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
+    let record = found.expect("pull_never_retries: gossip-pull found nothing in 3 seeds");
+    assert_eq!((record.verdict(), record.failure.as_str()), (Verdict::Liveness, "epidemic"));
+    assert_eq!(run(&scenario, record.seed, &[]).verdict(), Verdict::Pass, "seed {}", record.seed);
+}
+
+#[test]
+fn runs_agree_event_for_event() {
+    let registry = Registry::bundled();
+    let plan = scenario("gossip-faults").plan(3, &[]);
+    let agreement = (registry.get("gossip").unwrap().self_check)(&plan)
+        .unwrap()
+        .unwrap_or_else(|d| panic!("gossip-faults seed 3: {d}"));
+    assert!(agreement.events > 100_000, "{} events", agreement.events);
+}
+
+#[test]
+fn bad_options_are_refused_at_load_saying_what_is_valid() {
+    let file = "gossip-broadcast.toml";
+    let mode = changed("gossip-broadcast", "mode = \"push_pull\"", "mode = \"flood\"").unwrap_err();
+    assert!(mode.contains(file) && mode.contains("valid: push, pull, push_pull"), "{mode}");
+    let fanout = changed("gossip-broadcast", "fanout = 3", "fanout = 0").unwrap_err();
+    assert!(fanout.contains("fanout is 0; valid: 1 to 64"), "{fanout}");
+    let bound = changed("gossip-broadcast", "delivery_bound = \"2s\"", "delivery_bound = \"1ms\"");
+    assert!(bound.unwrap_err().contains("delivery_bound (1ms) is below"));
+}
