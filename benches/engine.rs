@@ -3,4 +3,5 @@
 fn main() {
     dsim::bench::engine(10_000_000);
     dsim::bench::checker(100_000);
+    dsim::bench::txn_checker(100_000);
 }

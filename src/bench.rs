@@ -1,5 +1,5 @@
 //! Benchmarks: events per second of the engine on its toy protocols, and the
-//! linearizability checker on generated histories. `dsim bench` and `cargo bench` both
+//! linearizability and transactional checkers on generated histories. `dsim bench` and `cargo bench` both
 //! print these.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // benchmarks read the wall clock
@@ -7,6 +7,7 @@
 use crate::Failure;
 use crate::cli::BenchArgs;
 use sim_core::check::generate::{Options, Workload, generate};
+use sim_core::check::txn::{self, generate as txn_generate};
 use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::node::NodeId;
 use sim_core::toys::{
@@ -165,6 +166,36 @@ pub fn checker(operations: usize) {
     }
 }
 
+/// The transactional (Elle-style) checker on a strictly serializable list-append history
+/// of `transactions` transactions of 20 processes, for strict serializability.
+pub fn txn_checker(transactions: usize) {
+    let history = txn_generate::generate(&txn_generate::Options::new(1, transactions, 20));
+    let start = Instant::now();
+    let cpu_start = cpu_time_ns();
+    let analysis = txn::check(&history, txn::Consistency::StrictSerializable)
+        .expect("a generated history is well formed");
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_start.zip(cpu_time_ns()).map(|(a, b)| (b - a) as f64 / 1e9);
+    let outcome = if analysis.is_valid() { "no anomaly" } else { "ANOMALY (a generator bug)" };
+    let on_cpu = cpu.map_or(String::new(), |cpu| {
+        format!(" (on the CPU {:.1} ms = {:.0} txn/s)", cpu * 1e3, transactions as f64 / cpu)
+    });
+    println!(
+        "check {:<12} {transactions:>8} txns, 20 processes: {:>8.1} ms = {:.0} txn/s{on_cpu}, {} dependencies ({outcome})",
+        "txn (strict)",
+        elapsed * 1e3,
+        transactions as f64 / elapsed,
+        analysis.edges
+    );
+}
+
+/// Nanoseconds this thread has spent on a CPU, where Linux says (`/proc/thread-self/
+/// schedstat`): on a machine shared with other work, wall time overstates the cost.
+fn cpu_time_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
     let misplaced = |flag: &str, owner: &str| {
         Failure::input(format!(
@@ -199,7 +230,10 @@ pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
                     "--operations 0: a history needs at least one operation",
                 ));
             }
-            operations => checker(operations),
+            operations => {
+                checker(operations);
+                txn_checker(operations);
+            }
         },
     }
     Ok(0)

@@ -1,9 +1,12 @@
-//! `dsim check`: a recorded history against a sequential model.
+//! `dsim check`: a recorded history against a sequential model (linearizability), or a
+//! transactional (`:f :txn`) history for serializability (Elle's method).
 
 use crate::Failure;
 use crate::cli::CheckArgs;
 use crate::output::write_output;
+use sim_core::check::txn::Consistency;
 use sim_core::check::{self, Format, ModelKind, Verdict};
+use sim_core::txn;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -22,6 +25,9 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
         }
         None => check::detect_format(&text).ok_or_else(|| undetected_format(&file, &text))?,
     };
+    if sim_core::txn::is_txn_history(&text) {
+        return check_transactions(&args, &file, &text, format);
+    }
     let model: ModelKind =
         args.model.parse().map_err(|e| Failure::input(format!("--model {}: {e}", args.model)))?;
     let (history, positions) = check::parse_history_with_positions(&text, format)
@@ -61,6 +67,41 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
         Verdict::NotLinearizable(_) => 1,
         Verdict::Unknown { .. } => 2,
     })
+}
+
+/// A transactional history, checked for (strict) serializability: exit 0 when it has no
+/// anomaly, 1 when it has one.
+fn check_transactions(
+    args: &CheckArgs,
+    file: &str,
+    text: &str,
+    format: Format,
+) -> Result<u8, Failure> {
+    if args.html.is_some() {
+        return Err(Failure::input(
+            "--html draws a linearizability violation; a transactional history's anomalies are explained in the text",
+        ));
+    }
+    let consistency = match args.consistency.as_str() {
+        "serializable" => Consistency::Serializable,
+        _ => Consistency::StrictSerializable,
+    };
+    let parsed = match format {
+        Format::JepsenEdn => txn::parse_edn(text).map(|(history, positions)| {
+            (history, positions.iter().map(|p| (p.line, p.column)).collect())
+        }),
+        Format::Jsonl => check::jsonl::parse_txn_jsonl(text)
+            .map(|(history, lines)| (history, lines.iter().map(|&l| (l, 1)).collect::<Vec<_>>())),
+    };
+    let (history, places) =
+        parsed.map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
+    let analysis = check::txn::check(&history, consistency).map_err(|e| {
+        let (line, column) = places.get(e.event).copied().unwrap_or((1, 1));
+        Failure::input(format!("{file}:{line}:{column}: {}", e.message))
+    })?;
+    println!("{file}: {} transactions", analysis.ops.len());
+    print!("{analysis}");
+    Ok(if analysis.is_valid() { 0 } else { 1 })
 }
 
 /// Reads a history file whole as UTF-8 text. A file (or a pipe, or `/dev/zero`) holding more

@@ -48,9 +48,10 @@ pub enum Command {
         after_help = "Example:\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json"
     )]
     Merge(MergeArgs),
-    /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability.
+    /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability, or a
+    /// transactional (:txn) one for serializability.
     #[command(
-        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim check run.jsonl --model kv --html violation.html\n\nExit codes: 0 linearizable, 1 not linearizable, 2 unknown (budget exhausted), 3 bad input."
+        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim check run.jsonl --model kv --html violation.html\n  dsim check txn.edn --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
     )]
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
@@ -181,6 +182,9 @@ pub struct CheckArgs {
     /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// For a transactional (`:f :txn`) history: the guarantee it is checked against.
+    #[arg(long, default_value = "strict-serializable", value_parser = ["serializable", "strict-serializable"])]
+    pub consistency: String,
     /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
     #[arg(long, value_name = "SIZE", default_value = crate::check::DEFAULT_MAX_INPUT_SIZE, value_parser = crate::check::parse_size)]
     pub max_input_size: u64,

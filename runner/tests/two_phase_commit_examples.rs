@@ -206,6 +206,19 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
     }
 }
 
+/// The scenarios' swarm draw of seed 42 through heal and liveness phase. A change here
+/// means two-phase commit, its workload or the engine changed behaviour: if that was
+/// intended, update the numbers.
+#[test]
+fn a_canonical_run_has_a_pinned_trace_hash() {
+    let record = run(&scenario("2pc-swarm"), 42, &[]);
+    assert_eq!(record.verdict(), Verdict::Pass, "{}", record.message);
+    assert_eq!((record.events, record.trace_hash), (PINNED_EVENTS, PINNED_HASH));
+}
+
+const PINNED_EVENTS: u64 = 6_445;
+const PINNED_HASH: u64 = 0x893d905865eaec20;
+
 /// Two runs of one seed agree event for event (no hidden nondeterminism).
 #[test]
 fn runs_agree_event_for_event() {

@@ -62,8 +62,13 @@ impl Mop {
     }
 }
 
+/// Elements of a list read shown at each end in messages (`{:#}`).
+const SHOWN_AT_EACH_END: usize = 3;
+
 impl fmt::Display for Mop {
-    /// Jepsen's notation: `[:append 1 2]`, `[:w 1 2]`, `[:r 1 [1 2]]`, `[:r 1 nil]`.
+    /// Jepsen's notation: `[:append 1 2]`, `[:w 1 2]`, `[:r 1 [1 2]]`, `[:r 1 nil]`. The
+    /// alternate form (`{:#}`, for messages) shortens a long list read to its ends:
+    /// `[:r 1 [1 2 3 ... 8 9 10]]` (with how many elements it has).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Mop::Append { key, value } => write!(f, "[:append {key} {value}]"),
@@ -74,14 +79,17 @@ impl fmt::Display for Mop {
             Mop::ReadRegister { key, value: Some(None) } => write!(f, "[:r {key} nil]"),
             Mop::ReadRegister { key, value: Some(Some(v)) } => write!(f, "[:r {key} {v}]"),
             Mop::ReadList { key, value: Some(list) } => {
-                write!(f, "[:r {key} [")?;
-                for (i, v) in list.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(" ")?;
-                    }
-                    write!(f, "{v}")?;
+                let short = f.alternate() && list.len() > 2 * SHOWN_AT_EACH_END + 1;
+                let join =
+                    |items: &[u64]| items.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+                if short {
+                    let (head, tail) =
+                        (&list[..SHOWN_AT_EACH_END], &list[list.len() - SHOWN_AT_EACH_END..]);
+                    let n = list.len();
+                    write!(f, "[:r {key} [{} ... {}]] ({n} elements)", join(head), join(tail))
+                } else {
+                    write!(f, "[:r {key} [{}]]", join(list))
                 }
-                f.write_str("]]")
             }
         }
     }
@@ -90,14 +98,15 @@ impl fmt::Display for Mop {
 /// A transaction: its micro-operations, in order.
 pub type Txn = Vec<Mop>;
 
-/// A transaction in Jepsen's notation: `[[:append 1 2] [:r 1 [1 2]]]`.
-pub fn display_txn(txn: &[Mop]) -> String {
+/// A transaction in Jepsen's notation, `[[:append 1 2] [:r 1 [1 2]]]`; with `short`,
+/// long list reads are cut to their ends (for messages).
+pub fn display_txn(txn: &[Mop], short: bool) -> String {
     let mut out = String::from("[");
     for (i, mop) in txn.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        let _ = write!(out, "{mop}");
+        let _ = if short { write!(out, "{mop:#}") } else { write!(out, "{mop}") };
     }
     out.push(']');
     out
@@ -172,7 +181,7 @@ pub fn to_edn(history: &History<TxnEvent>) -> String {
             "{{:process {}, :type :{}, :f :txn, :value {}",
             event.process,
             event.kind.name(),
-            display_txn(&event.txn)
+            display_txn(&event.txn, false)
         );
         if let Some(time) = event.time {
             let _ = write!(out, ", :time {}", time.as_nanos());
@@ -182,11 +191,23 @@ pub fn to_edn(history: &History<TxnEvent>) -> String {
     out
 }
 
-/// Whether an EDN text holds a transactional history: its first client operation has
-/// `:f :txn`. Cheap: it looks no further than the first operation map.
+/// Whether a history text (EDN or JSON lines) is transactional: its first operation has
+/// `:f :txn` (or `"f":"txn"`). Cheap: it looks no further than the first operation.
 pub fn is_txn_history(text: &str) -> bool {
-    let Some(at) = text.find(":f") else { return false };
-    text[at + 2..].trim_start().starts_with(":txn")
+    let edn = text.find(":f ").map(|at| (at, text[at + 3..].trim_start().starts_with(":txn")));
+    let json =
+        text.find("\"f\":").map(|at| (at, text[at + 4..].trim_start().starts_with("\"txn\"")));
+    match (edn, json) {
+        (Some(a), Some(b)) => {
+            if a.0 < b.0 {
+                a.1
+            } else {
+                b.1
+            }
+        }
+        (Some((_, txn)), None) | (None, Some((_, txn))) => txn,
+        (None, None) => false,
+    }
 }
 
 /// Reads a transactional history in Jepsen's EDN (one vector or list of operation maps,
@@ -195,15 +216,24 @@ pub fn is_txn_history(text: &str) -> bool {
 /// value counts only on `:ok`.
 pub fn parse_edn(text: &str) -> Result<(History<TxnEvent>, Vec<Position>), ParseError> {
     let (mut events, positions) = edn::read_operations(text, event_from_node)?;
+    settle_reads(&mut events).map_err(|(event, message)| {
+        ParseError::new(positions[event].line, positions[event].column, message)
+    })?;
+    Ok((History { events }, positions))
+}
+
+/// Settles what each read is once the whole history is known: a history with `:w` writes
+/// is rw-register, so its `nil` reads are of the initial nil; otherwise it is list-append,
+/// and a read of a single value is an error. The error names the event.
+pub(crate) fn settle_reads(events: &mut [TxnEvent]) -> Result<(), (usize, String)> {
     let registers = events.iter().flat_map(|e| &e.txn).any(|m| matches!(m, Mop::Write { .. }));
-    for (event, position) in events.iter_mut().zip(&positions) {
+    for (index, event) in events.iter_mut().enumerate() {
         for mop in &mut event.txn {
             match mop {
                 Mop::ReadList { key, value } if registers => {
                     if value.as_ref().is_some_and(|list| !list.is_empty()) {
-                        return Err(ParseError::new(
-                            position.line,
-                            position.column,
+                        return Err((
+                            index,
                             format!(
                                 "key {key} is read as a list in a history that writes registers (:w); a history is list-append or rw-register, not both"
                             ),
@@ -213,9 +243,8 @@ pub fn parse_edn(text: &str) -> Result<(History<TxnEvent>, Vec<Position>), Parse
                     *mop = Mop::ReadRegister { key: *key, value: known.then_some(None) };
                 }
                 Mop::ReadRegister { key, .. } if !registers => {
-                    return Err(ParseError::new(
-                        position.line,
-                        position.column,
+                    return Err((
+                        index,
                         format!(
                             "key {key} is read as a single value in a history with no :w writes; list-append reads are vectors"
                         ),
@@ -225,7 +254,7 @@ pub fn parse_edn(text: &str) -> Result<(History<TxnEvent>, Vec<Position>), Parse
             }
         }
     }
-    Ok((History { events }, positions))
+    Ok(())
 }
 
 fn event_from_node(node: &Node) -> Result<Option<TxnEvent>, ParseError> {

@@ -102,11 +102,6 @@ impl Coordinator {
         &self.decided
     }
 
-    /// This incarnation's epoch.
-    pub fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
     fn note(&mut self, txn: TxnId, request: RequestId, commit: bool, result: Txn) {
         self.decisions.insert(txn, commit);
         self.decided.push((txn, commit));

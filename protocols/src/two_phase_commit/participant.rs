@@ -146,7 +146,6 @@ impl Participant {
         &mut self,
         config: &Config,
         ctx: Ctx<'_, '_>,
-        _from: NodeId,
         txn: TxnId,
         mops: Vec<IndexedMop>,
     ) {

@@ -14,6 +14,7 @@
 use super::{ParseError, abbreviate, without_bom};
 use crate::history::{EventType, Function, History, HistoryEvent, Recorded, Value};
 use crate::time::SimTime;
+use crate::txn::{Mop, TxnEvent};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -103,7 +104,28 @@ pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
 /// [`parse_jsonl`], also returning each event's 1-based line number. A byte order mark at
 /// the start of the text is skipped (columns on the first line are counted after it).
 pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
-    let mut history = History::default();
+    let (events, lines) = read_objects(text, event_from_object)?;
+    Ok((History { events }, lines))
+}
+
+/// Parses a transactional history written as JSON lines (`dsim run --history` of a
+/// transactional workload): `{"process":0,"type":"ok","f":"txn","value":[["append",1,2],
+/// ["r",1,[1,2]]]}`. A read's value counts only on `ok`; `null` is an empty list, or the
+/// initial nil in a history that writes registers (`"w"`). Also each event's line.
+pub fn parse_txn_jsonl(text: &str) -> Result<(History<TxnEvent>, Vec<usize>), ParseError> {
+    let (mut events, lines) = read_objects(text, txn_event_from_object)?;
+    crate::txn::settle_reads(&mut events)
+        .map_err(|(event, message)| ParseError::new(lines[event], 1, message))?;
+    Ok((History { events }, lines))
+}
+
+/// Each non-blank line as one JSON object, converted by `convert` (`None` skips it), with
+/// its line number.
+fn read_objects<T>(
+    text: &str,
+    convert: impl Fn(&JsonNode, usize) -> Result<Option<T>, ParseError>,
+) -> Result<(Vec<T>, Vec<usize>), ParseError> {
+    let mut events = Vec::new();
     let mut lines = Vec::new();
     for (index, line) in without_bom(text).split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -117,12 +139,12 @@ pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), Parse
         if parser.offset < line.len() {
             return Err(parser.error("expected the end of the line after the event's object"));
         }
-        if let Some(event) = event_from_object(&object, index + 1)? {
-            history.push(event);
+        if let Some(event) = convert(&object, index + 1)? {
+            events.push(event);
             lines.push(index + 1);
         }
     }
-    Ok((history, lines))
+    Ok((events, lines))
 }
 
 #[derive(Debug, PartialEq)]
@@ -468,7 +490,10 @@ fn json_kind(value: &Json) -> &'static str {
     }
 }
 
-fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent>, ParseError> {
+/// An event object's fields, process and type; `None` for a named (nemesis) process.
+type EventHead<'n> = (&'n [(String, JsonNode)], u64, EventType);
+
+fn event_head(node: &JsonNode, line: usize) -> Result<Option<EventHead<'_>>, ParseError> {
     let error = |column: usize, message: String| ParseError::new(line, column, message);
     let Json::Object(fields) = &node.value else {
         return Err(error(
@@ -511,6 +536,34 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
             ));
         }
     };
+    Ok(Some((fields, process, kind)))
+}
+
+fn field<'n>(fields: &'n [(String, JsonNode)], name: &str) -> Option<&'n JsonNode> {
+    fields.iter().find(|(field, _)| field == name).map(|(_, value)| value)
+}
+
+fn event_time(fields: &[(String, JsonNode)], line: usize) -> Result<Option<SimTime>, ParseError> {
+    match field(fields, "time") {
+        None => Ok(None),
+        Some(JsonNode { value: Json::Int(t), .. }) if let Ok(t) = u64::try_from(*t) => {
+            Ok(Some(SimTime(t)))
+        }
+        Some(other) => Err(ParseError::new(
+            line,
+            other.column,
+            "\"time\" must be a non-negative integer (nanoseconds)",
+        )),
+    }
+}
+
+fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent>, ParseError> {
+    let error = |column: usize, message: String| ParseError::new(line, column, message);
+    let Some((fields, process, kind)) = event_head(node, line)? else { return Ok(None) };
+    let get = |name: &str| field(fields, name);
+    let required = |name: &str| {
+        get(name).ok_or_else(|| error(node.column, format!("this event has no \"{name}\" field")))
+    };
     let f_node = required("f")?;
     let f = match &f_node.value {
         Json::Str(name) => match name.as_str() {
@@ -538,19 +591,68 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
     let key = get("key").map(|node| value_from_json(node, line)).transpose()?;
     let value =
         get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
-    let time = match get("time") {
-        None => None,
-        Some(JsonNode { value: Json::Int(t), .. }) if let Ok(t) = u64::try_from(*t) => {
-            Some(SimTime(t))
-        }
-        Some(other) => {
-            return Err(error(
-                other.column,
-                "\"time\" must be a non-negative integer (nanoseconds)".into(),
-            ));
-        }
-    };
+    let time = event_time(fields, line)?;
     Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
+}
+
+fn txn_event_from_object(node: &JsonNode, line: usize) -> Result<Option<TxnEvent>, ParseError> {
+    let error = |column: usize, message: &str| ParseError::new(line, column, message);
+    let Some((fields, process, kind)) = event_head(node, line)? else { return Ok(None) };
+    match field(fields, "f") {
+        Some(JsonNode { value: Json::Str(f), .. }) if f == "txn" => {}
+        Some(other) => {
+            return Err(error(other.column, "expected \"f\":\"txn\" in a transactional history"));
+        }
+        None => return Err(error(node.column, "this event has no \"f\" field")),
+    }
+    let shape = "a transaction is an array of micro-ops like [\"r\",1,null] or [\"append\",1,2]";
+    let Some(JsonNode { value: Json::Array(mops), .. }) = field(fields, "value") else {
+        return Err(error(node.column, shape));
+    };
+    let integer = |n: &JsonNode, what: &str| match n.value {
+        Json::Int(i) if let Ok(i) = u64::try_from(i) => Ok(i),
+        _ => Err(error(n.column, &format!("a {what} must be a non-negative integer"))),
+    };
+    let mut txn = Vec::with_capacity(mops.len());
+    for mop in mops {
+        let Json::Array(parts) = &mop.value else { return Err(error(mop.column, shape)) };
+        let [f, key, value] = parts.as_slice() else { return Err(error(mop.column, shape)) };
+        let key = integer(key, "key")?;
+        let completed = kind == EventType::Ok;
+        txn.push(match &f.value {
+            Json::Str(f) if f == "append" => Mop::Append { key, value: integer(value, "value")? },
+            Json::Str(f) if f == "w" => Mop::Write { key, value: integer(value, "value")? },
+            Json::Str(f) if f == "r" && !completed => Mop::ReadList { key, value: None },
+            Json::Str(f) if f == "r" => match &value.value {
+                Json::Null => Mop::ReadList { key, value: Some(Vec::new()) },
+                Json::Int(_) => {
+                    Mop::ReadRegister { key, value: Some(Some(integer(value, "value")?)) }
+                }
+                Json::Array(items) => Mop::ReadList {
+                    key,
+                    value: Some(
+                        items
+                            .iter()
+                            .map(|i| integer(i, "list element"))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                },
+                _ => {
+                    return Err(error(
+                        value.column,
+                        "a read's value is null, an integer or an array",
+                    ));
+                }
+            },
+            _ => {
+                return Err(error(
+                    f.column,
+                    "unknown micro-op: expected \"r\", \"append\" or \"w\"",
+                ));
+            }
+        });
+    }
+    Ok(Some(TxnEvent { process, kind, txn, time: event_time(fields, line)? }))
 }
 
 fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {

@@ -2,7 +2,7 @@
 //! then in each the shortest cycle of the most telling class, by breadth-first search over
 //! the edges that class allows.
 
-use super::Edge;
+use super::{Edges, NO_WHY, Why};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{EdgeFiltered, EdgeRef};
@@ -77,9 +77,14 @@ pub struct Cycle {
 }
 
 /// The dependency graph: one edge per ordered pair of transactions, weighted by the mask of
-/// its dependencies.
+/// its dependencies (petgraph), and every dependency found with why it is there.
 pub struct Graph {
     graph: DiGraph<(), u8, u32>,
+    /// Every dependency by source: those from node `n` are `entries[rows[n]..rows[n + 1]]`,
+    /// sorted by target and kind.
+    rows: Vec<u32>,
+    entries: Vec<(u32, u8, u32)>,
+    whys: Vec<Why>,
 }
 
 /// Breadth-first search state, reused across searches: a node is visited in the current
@@ -149,21 +154,48 @@ impl Search {
 }
 
 impl Graph {
-    /// The graph over `nodes` transactions of `edges` (sorted by pair).
-    pub fn new(nodes: usize, edges: &[Edge]) -> Self {
-        let mut graph = DiGraph::with_capacity(nodes, edges.len());
+    /// The graph over `nodes` transactions of `edges`. The edges are bucketed by source
+    /// (a counting sort, linear in their number), and each node's few sorted.
+    pub fn new(nodes: usize, edges: Edges) -> Self {
+        let mut rows = vec![0u32; nodes + 1];
+        for e in &edges.list {
+            rows[e.from as usize + 1] += 1;
+        }
+        for n in 0..nodes {
+            rows[n + 1] += rows[n];
+        }
+        let mut next: Vec<u32> = rows[..nodes].to_vec();
+        let mut entries = vec![(0u32, 0u8, 0u32); edges.list.len()];
+        for e in &edges.list {
+            let at = &mut next[e.from as usize];
+            entries[*at as usize] = (e.to, e.kind, e.why);
+            *at += 1;
+        }
+        let mut graph = DiGraph::with_capacity(nodes, edges.list.len());
         for _ in 0..nodes {
             graph.add_node(());
         }
-        for pair in edges.chunk_by(|a, b| (a.from, a.to) == (b.from, b.to)) {
-            let mask = pair.iter().fold(0, |m, e| m | e.kind);
-            graph.add_edge(
-                NodeIndex::new(pair[0].from as usize),
-                NodeIndex::new(pair[0].to as usize),
-                mask,
-            );
+        for from in 0..nodes {
+            let row = &mut entries[rows[from] as usize..rows[from + 1] as usize];
+            row.sort_unstable_by_key(|&(to, kind, _)| (to, kind));
+            for pair in row.chunk_by(|a, b| a.0 == b.0) {
+                let mask = pair.iter().fold(0, |m, e| m | e.1);
+                graph.add_edge(NodeIndex::new(from), NodeIndex::new(pair[0].0 as usize), mask);
+            }
         }
-        Graph { graph }
+        Graph { graph, rows, entries, whys: edges.whys }
+    }
+
+    /// Why there is a dependency of `kind` from `from` to `to` (the first one found).
+    pub fn why(&self, from: usize, to: usize, kind: u8) -> Option<Why> {
+        let row = &self.entries[self.rows[from] as usize..self.rows[from + 1] as usize];
+        let at = row.partition_point(|&(t, k, _)| (t, k) < (to as u32, kind));
+        match row.get(at) {
+            Some(&(t, k, why)) if (t, k) == (to as u32, kind) && why != NO_WHY => {
+                self.whys.get(why as usize).copied()
+            }
+            _ => None,
+        }
     }
 
     pub fn edge_count(&self) -> usize {
@@ -188,6 +220,11 @@ impl Graph {
             big.push(members);
         }
         (component, big)
+    }
+
+    /// Whether the edges with a bit of `mask` form no cycle.
+    pub fn is_acyclic(&self, mask: u8) -> bool {
+        self.components(mask).1.is_empty()
     }
 
     /// One cycle per strongly connected component of the edges of `allowed`: of the most

@@ -87,13 +87,13 @@ const ALL_EDGES: u8 = DATA | 8 | 16;
 
 /// A transaction of the history: its invocation and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxnOp {
+pub struct TxnOp<'h> {
     pub process: u64,
     /// Ok (committed), fail (aborted) or info (unknown; also a transaction still open at
     /// the end of the history).
     pub outcome: EventType,
     /// What it did: with its reads on ok, as invoked otherwise.
-    pub txn: Vec<Mop>,
+    pub txn: &'h [Mop],
     /// The index of its invocation and of its completion among the history's events.
     pub invoked: usize,
     pub completed: Option<usize>,
@@ -101,7 +101,7 @@ pub struct TxnOp {
 
 /// Why an edge is there: the key, and the versions on either side of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Why {
+pub(crate) struct Why {
     key: u64,
     /// The version the earlier transaction wrote or read (`None`: the initial, empty one).
     before: Option<u64>,
@@ -109,13 +109,36 @@ struct Why {
     after: Option<u64>,
 }
 
-/// One edge, before edges between the same two transactions are merged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// One edge, before edges between the same two transactions are merged: its kind's
+/// bit, and the index of why it is there (`NO_WHY` for realtime and process edges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Edge {
     from: u32,
     to: u32,
     kind: u8,
-    why: Option<Why>,
+    why: u32,
+}
+
+const NO_WHY: u32 = u32::MAX;
+
+/// The edges found, and why each is there.
+#[derive(Default)]
+struct Edges {
+    list: Vec<Edge>,
+    whys: Vec<Why>,
+}
+
+impl Edges {
+    fn add(&mut self, from: usize, to: usize, kind: u8, why: Option<Why>) {
+        let why = match why {
+            Some(w) => {
+                self.whys.push(w);
+                (self.whys.len() - 1) as u32
+            }
+            None => NO_WHY,
+        };
+        self.list.push(Edge { from: from as u32, to: to as u32, kind, why });
+    }
 }
 
 /// An anomaly, named as Elle names it.
@@ -174,16 +197,16 @@ pub struct CycleReport {
 
 /// What the checker found in a history.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Analysis {
+pub struct Analysis<'h> {
     pub consistency: Consistency,
-    pub ops: Vec<TxnOp>,
+    pub ops: Vec<TxnOp<'h>>,
     /// Every anomaly found: at most one cycle per strongly connected component.
     pub anomalies: Vec<Anomaly>,
     /// Edges in the dependency graph (after merging edges between the same pair).
     pub edges: usize,
 }
 
-impl Analysis {
+impl Analysis<'_> {
     /// Whether the history is free of anomalies.
     pub fn is_valid(&self) -> bool {
         self.anomalies.is_empty()
@@ -219,7 +242,7 @@ impl Analysis {
 
     fn txn_name(&self, op: usize) -> String {
         let o = &self.ops[op];
-        format!("T{op} (process {}, {}) {}", o.process, o.outcome.name(), display_txn(&o.txn))
+        format!("T{op} (process {}, {}) {}", o.process, o.outcome.name(), display_txn(o.txn, true))
     }
 
     fn describe(&self, anomaly: &Anomaly) -> String {
@@ -256,7 +279,7 @@ impl Analysis {
     }
 }
 
-impl fmt::Display for Analysis {
+impl fmt::Display for Analysis<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.consistency {
             Consistency::Serializable => "serializable",
@@ -271,7 +294,7 @@ impl fmt::Display for Analysis {
             );
         }
         writeln!(f, "NOT {level}: {}", self.summary())?;
-        for anomaly in &self.anomalies {
+        for anomaly in self.anomalies.iter().take(EXPLAINED) {
             writeln!(f, "\n{}: impossible under {}", anomaly.name(), anomaly.rules_out())?;
             if let Anomaly::Cycle(cycle) = anomaly {
                 writeln!(f, "  a cycle of {} transactions:", cycle.txns.len())?;
@@ -287,9 +310,15 @@ impl fmt::Display for Analysis {
                 }
             }
         }
+        if self.anomalies.len() > EXPLAINED {
+            writeln!(f, "\n... and {} more anomalies", self.anomalies.len() - EXPLAINED)?;
+        }
         Ok(())
     }
 }
+
+/// Anomalies explained in full by an analysis's text; the rest are counted.
+const EXPLAINED: usize = 8;
 
 /// A history that cannot be analysed: the same value written twice to a key (values must
 /// be unique), or a completion with no invocation.
@@ -303,8 +332,8 @@ pub struct TxnHistoryError {
 
 /// The transactions of `history`: each invocation paired with its process's next
 /// completion. A transaction still open at the end is indeterminate (info).
-pub fn operations(history: &History<TxnEvent>) -> Result<Vec<TxnOp>, TxnHistoryError> {
-    let mut ops: Vec<TxnOp> = Vec::with_capacity(history.len() / 2 + 1);
+pub fn operations(history: &History<TxnEvent>) -> Result<Vec<TxnOp<'_>>, TxnHistoryError> {
+    let mut ops: Vec<TxnOp<'_>> = Vec::with_capacity(history.len() / 2 + 1);
     let mut open: BTreeMap<u64, usize> = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
         if event.kind == EventType::Invoke {
@@ -320,7 +349,7 @@ pub fn operations(history: &History<TxnEvent>) -> Result<Vec<TxnOp>, TxnHistoryE
             ops.push(TxnOp {
                 process: event.process,
                 outcome: EventType::Info,
-                txn: event.txn.clone(),
+                txn: &event.txn,
                 invoked: index,
                 completed: None,
             });
@@ -339,7 +368,7 @@ pub fn operations(history: &History<TxnEvent>) -> Result<Vec<TxnOp>, TxnHistoryE
         op.outcome = event.kind;
         op.completed = Some(index);
         if event.kind == EventType::Ok {
-            op.txn = event.txn.clone();
+            op.txn = &event.txn;
         }
     }
     Ok(ops)
@@ -349,14 +378,14 @@ pub fn operations(history: &History<TxnEvent>) -> Result<Vec<TxnOp>, TxnHistoryE
 pub fn check(
     history: &History<TxnEvent>,
     consistency: Consistency,
-) -> Result<Analysis, TxnHistoryError> {
+) -> Result<Analysis<'_>, TxnHistoryError> {
     let ops = operations(history)?;
     let writes = WriteIndex::new(&ops)?;
     let mut anomalies = Vec::new();
-    let mut edges = Vec::new();
+    let mut edges = Edges::default();
     let lists = !ops
         .iter()
-        .flat_map(|o| &o.txn)
+        .flat_map(|o| o.txn)
         .any(|m| matches!(m, Mop::Write { .. } | Mop::ReadRegister { .. }));
     if lists {
         list_append(&ops, &writes, &mut edges, &mut anomalies);
@@ -366,16 +395,20 @@ pub fn check(
     if consistency == Consistency::StrictSerializable {
         order_edges(history, &ops, &mut edges);
     }
-    edges.sort_unstable();
-    let graph = Graph::new(ops.len(), &edges);
-    let mut cycles = graph.cycles(DATA);
-    if cycles.is_empty() && consistency == Consistency::StrictSerializable {
-        cycles = graph.cycles(ALL_EDGES);
+    let graph = Graph::new(ops.len(), edges);
+    let strict = consistency == Consistency::StrictSerializable;
+    // With every edge acyclic, so is any part of it: one search answers a valid history.
+    let mut cycles = Vec::new();
+    if !strict || !graph.is_acyclic(ALL_EDGES) {
+        cycles = graph.cycles(DATA);
+        if cycles.is_empty() && strict {
+            cycles = graph.cycles(ALL_EDGES);
+        }
     }
     let edge_count = graph.edge_count();
     let analysis = Analysis { consistency, ops, anomalies: Vec::new(), edges: edge_count };
     let mut cycle_reports: Vec<Anomaly> =
-        cycles.iter().map(|c| Anomaly::Cycle(explain(&analysis, &edges, c))).collect();
+        cycles.iter().map(|c| Anomaly::Cycle(explain(&analysis, &graph, c))).collect();
     anomalies.append(&mut cycle_reports);
     Ok(Analysis { anomalies, ..analysis })
 }
@@ -386,7 +419,7 @@ struct WriteIndex {
 }
 
 impl WriteIndex {
-    fn new(ops: &[TxnOp]) -> Result<Self, TxnHistoryError> {
+    fn new(ops: &[TxnOp<'_>]) -> Result<Self, TxnHistoryError> {
         let mut entries = Vec::new();
         for (op, o) in ops.iter().enumerate() {
             for (i, mop) in o.txn.iter().enumerate() {
@@ -416,10 +449,13 @@ impl WriteIndex {
         Some((op as usize, mop as usize))
     }
 
-    /// Every write of `key`: the transaction, and the value.
-    fn writes_of(&self, key: u64) -> impl Iterator<Item = (usize, u64)> + '_ {
+    /// Every write of `key`: the transaction, the index of its micro-op, and the value.
+    fn writes_of(&self, key: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
         let start = self.entries.partition_point(|e| e.0 < key);
-        self.entries[start..].iter().take_while(move |e| e.0 == key).map(|e| (e.2 as usize, e.1))
+        self.entries[start..]
+            .iter()
+            .take_while(move |e| e.0 == key)
+            .map(|e| (e.2 as usize, e.3 as usize, e.1))
     }
 }
 
@@ -430,16 +466,17 @@ fn is_final_write(txn: &[Mop], index: usize) -> bool {
 }
 
 /// The checks of one value read: who wrote it, and whether reading it was allowed. The
-/// writer, when it is a transaction that may have committed.
+/// writer and the index of its micro-op, when it is a transaction that may have
+/// committed.
 fn check_read(
-    ops: &[TxnOp],
+    ops: &[TxnOp<'_>],
     writes: &WriteIndex,
     reader: usize,
     key: u64,
     value: u64,
     last: bool,
     anomalies: &mut Vec<Anomaly>,
-) -> Option<usize> {
+) -> Option<(usize, usize)> {
     let Some((writer, mop)) = writes.writer(key, value) else {
         anomalies.push(Anomaly::GarbageRead { reader, key, value });
         return None;
@@ -448,17 +485,17 @@ fn check_read(
         anomalies.push(Anomaly::AbortedRead { reader, writer, key, value });
         return None;
     }
-    if last && writer != reader && !is_final_write(&ops[writer].txn, mop) {
+    if last && writer != reader && !is_final_write(ops[writer].txn, mop) {
         anomalies.push(Anomaly::IntermediateRead { reader, writer, key, value });
     }
-    Some(writer)
+    Some((writer, mop))
 }
 
 /// Version orders from list reads, and the ww, wr and rw edges they give.
 fn list_append(
-    ops: &[TxnOp],
+    ops: &[TxnOp<'_>],
     writes: &WriteIndex,
-    edges: &mut Vec<Edge>,
+    edges: &mut Edges,
     anomalies: &mut Vec<Anomaly>,
 ) {
     // Every committed read: (key, reader, the list).
@@ -467,13 +504,13 @@ fn list_append(
         if o.outcome != EventType::Ok {
             continue;
         }
-        for mop in &o.txn {
+        for mop in o.txn {
             if let Mop::ReadList { key, value: Some(list) } = mop {
                 reads.push((*key, op, list));
             }
         }
     }
-    reads.sort_by_key(|&(key, op, _)| (key, op));
+    reads.sort_unstable_by_key(|&(key, op, _)| (key, op));
     let mut seen: Vec<u64> = Vec::new();
     for group in reads.chunk_by(|a, b| a.0 == b.0) {
         let key = group[0].0;
@@ -499,46 +536,59 @@ fn list_append(
             continue;
         }
         // The writer of each version, in order (`None` where it cannot have committed).
-        let writers: Vec<Option<usize>> = order
+        let mut writers: Vec<Option<(usize, usize)>> = order
             .iter()
             .enumerate()
             .map(|(i, &v)| {
                 check_read(ops, writes, longest_reader, key, v, i + 1 == order.len(), anomalies)
             })
             .collect();
+        // A committed append no read saw, when it is the only write to the key outside
+        // the order that may have taken effect, is the next version: it took effect,
+        // after every version read, and nothing else can come between.
+        let mut unseen = writes.writes_of(key).filter(|&(op, _, value)| {
+            ops[op].outcome != EventType::Fail && seen.binary_search(&value).is_err()
+        });
+        let mut order = order.to_vec();
+        if let (Some((op, mop, value)), None) = (unseen.next(), unseen.next())
+            && ops[op].outcome == EventType::Ok
+        {
+            order.push(value);
+            writers.push(Some((op, mop)));
+        }
         for (i, pair) in writers.windows(2).enumerate() {
-            if let [Some(a), Some(b)] = *pair
+            if let [Some((a, _)), Some((b, _))] = *pair
                 && a != b
             {
                 let why = Why { key, before: Some(order[i]), after: Some(order[i + 1]) };
-                edges.push(Edge { from: a as u32, to: b as u32, kind: 1, why: Some(why) });
+                edges.add(a, b, 1, Some(why));
             }
         }
         for &(_, reader, list) in group {
             let length = list.len();
-            if length > 0 && reader != longest_reader {
-                // The last element is checked for reading an intermediate version; the
-                // rest were checked as part of the longest read.
-                let last = list[length - 1];
-                check_read(ops, writes, reader, key, last, true, anomalies);
+            let last_writer = length.checked_sub(1).and_then(|i| writers[i]);
+            // The read's last element may be an intermediate version (the rest, and who
+            // wrote each, were checked as part of the longest read).
+            if let Some((writer, mop)) = last_writer
+                && reader != longest_reader
+                && writer != reader
+                && !is_final_write(ops[writer].txn, mop)
+            {
+                let value = list[length - 1];
+                anomalies.push(Anomaly::IntermediateRead { reader, writer, key, value });
             }
             let before = list.last().copied();
-            if let Some(Some(writer)) = length.checked_sub(1).map(|i| writers[i])
+            if let Some((writer, _)) = last_writer
                 && writer != reader
             {
                 let why = Why { key, before: None, after: before };
-                edges.push(Edge {
-                    from: writer as u32,
-                    to: reader as u32,
-                    kind: 2,
-                    why: Some(why),
-                });
+                edges.add(writer, reader, 2, Some(why));
             }
-            if let Some(&Some(next)) = writers.get(length)
+            if let Some(&Some((next, _))) = writers.get(length)
                 && next != reader
             {
                 let why = Why { key, before, after: Some(order[length]) };
-                edges.push(Edge { from: reader as u32, to: next as u32, kind: 4, why: Some(why) });
+                edges.add(reader, next, 4, Some(why));
             }
         }
     }
@@ -549,9 +599,9 @@ fn list_append(
 /// read a value and then wrote the key installed a later version (ww from the writer of
 /// what it read, rw from every other reader of it).
 fn rw_register(
-    ops: &[TxnOp],
+    ops: &[TxnOp<'_>],
     writes: &WriteIndex,
-    edges: &mut Vec<Edge>,
+    edges: &mut Edges,
     anomalies: &mut Vec<Anomaly>,
 ) {
     // (key, value read or None for nil, reader), for every committed read of another
@@ -570,17 +620,12 @@ fn rw_register(
                 continue;
             }
             if let Some(v) = value {
-                let Some(writer) = check_read(ops, writes, op, key, v, true, anomalies) else {
+                let Some((writer, _)) = check_read(ops, writes, op, key, v, true, anomalies) else {
                     continue;
                 };
                 if writer != op {
                     let why = Why { key, before: None, after: Some(v) };
-                    edges.push(Edge {
-                        from: writer as u32,
-                        to: op as u32,
-                        kind: 2,
-                        why: Some(why),
-                    });
+                    edges.add(writer, op, 2, Some(why));
                 }
             }
             reads.push((key, value, op));
@@ -601,13 +646,13 @@ fn rw_register(
             && ops[writer].outcome != EventType::Fail
         {
             let why = Why { key, before: Some(v), after: Some(written) };
-            edges.push(Edge { from: writer as u32, to: op as u32, kind: 1, why: Some(why) });
+            edges.add(writer, op, 1, Some(why));
         }
         let start = reads.partition_point(|r| (r.0, r.1) < (key, read));
         for &(_, _, reader) in reads[start..].iter().take_while(|r| (r.0, r.1) == (key, read)) {
             if reader != op {
                 let why = Why { key, before: read, after: Some(written) };
-                edges.push(Edge { from: reader as u32, to: op as u32, kind: 4, why: Some(why) });
+                edges.add(reader, op, 4, Some(why));
             }
         }
     }
@@ -616,15 +661,10 @@ fn rw_register(
         if read.is_some() {
             continue;
         }
-        for (writer, value) in writes.writes_of(key) {
+        for (writer, _, value) in writes.writes_of(key) {
             if writer != reader && ops[writer].outcome != EventType::Fail {
                 let why = Why { key, before: None, after: Some(value) };
-                edges.push(Edge {
-                    from: reader as u32,
-                    to: writer as u32,
-                    kind: 4,
-                    why: Some(why),
-                });
+                edges.add(reader, writer, 4, Some(why));
             }
         }
     }
@@ -635,7 +675,7 @@ fn rw_register(
 /// transaction of the current frontier (completed, and not yet followed by a transaction
 /// that completed after them); when it completes, it joins the frontier and replaces the
 /// transactions it followed.
-fn order_edges(history: &History<TxnEvent>, ops: &[TxnOp], edges: &mut Vec<Edge>) {
+fn order_edges(history: &History<TxnEvent>, ops: &[TxnOp<'_>], edges: &mut Edges) {
     let mut op_of_event: Vec<u32> = vec![u32::MAX; history.len()];
     for (op, o) in ops.iter().enumerate() {
         if o.outcome == EventType::Ok {
@@ -646,7 +686,10 @@ fn order_edges(history: &History<TxnEvent>, ops: &[TxnOp], edges: &mut Vec<Edge>
         }
     }
     let mut frontier: Vec<u32> = Vec::new();
-    let mut followed: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    // Per transaction, the frontier when it was invoked.
+    let mut followed: Vec<Vec<u32>> = vec![Vec::new(); ops.len()];
+    // The transaction whose completion last covered each one.
+    let mut covered: Vec<u32> = vec![u32::MAX; ops.len()];
     let mut last_of_process: BTreeMap<u64, u32> = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
         let op = op_of_event[index];
@@ -655,21 +698,23 @@ fn order_edges(history: &History<TxnEvent>, ops: &[TxnOp], edges: &mut Vec<Edge>
         }
         if event.kind == EventType::Invoke {
             for &before in &frontier {
-                edges.push(Edge { from: before, to: op, kind: 8, why: None });
+                edges.add(before as usize, op as usize, 8, None);
             }
-            followed.insert(op, frontier.clone());
+            followed[op as usize].clone_from(&frontier);
             if let Some(previous) = last_of_process.insert(event.process, op) {
-                edges.push(Edge { from: previous, to: op, kind: 16, why: None });
+                edges.add(previous as usize, op as usize, 16, None);
             }
         } else {
-            let predecessors = followed.remove(&op).unwrap_or_default();
-            frontier.retain(|f| !predecessors.contains(f));
+            for p in std::mem::take(&mut followed[op as usize]) {
+                covered[p as usize] = op;
+            }
+            frontier.retain(|&f| covered[f as usize] != op);
             frontier.push(op);
         }
     }
 }
 
-fn explain(analysis: &Analysis, edges: &[Edge], cycle: &Cycle) -> CycleReport {
+fn explain(analysis: &Analysis<'_>, graph: &Graph, cycle: &Cycle) -> CycleReport {
     let ops = &analysis.ops;
     let mut steps = Vec::new();
     let n = cycle.txns.len();
@@ -677,16 +722,11 @@ fn explain(analysis: &Analysis, edges: &[Edge], cycle: &Cycle) -> CycleReport {
         let to = cycle.txns[(i + 1) % n];
         let kind =
             Dependency::ALL.into_iter().find(|d| mask & d.bit() != 0).expect("an edge has a kind");
-        let why = edges
-            .iter()
-            .skip(edges.partition_point(|e| (e.from, e.to) < (from as u32, to as u32)))
-            .take_while(|e| (e.from, e.to) == (from as u32, to as u32))
-            .find(|e| e.kind == kind.bit())
-            .and_then(|e| e.why);
+        let why = graph.why(from, to, kind.bit());
         let registers = ops[from]
             .txn
             .iter()
-            .chain(&ops[to].txn)
+            .chain(ops[to].txn)
             .any(|m| matches!(m, Mop::Write { .. } | Mop::ReadRegister { .. }));
         let version =
             |v: Option<u64>| v.map_or("the initial (empty) version".to_owned(), |v| v.to_string());

@@ -23,7 +23,8 @@ fn history(lines: &[&str]) -> History<TxnEvent> {
 /// Checks `lines` for `consistency`: the classes found, and the transactions of the first
 /// anomaly (sorted).
 fn check_case(lines: &[&str], consistency: Consistency, classes: &[&str], txns: &[usize]) {
-    let analysis = check(&history(lines), consistency).unwrap();
+    let history = history(lines);
+    let analysis = check(&history, consistency).unwrap();
     let text = analysis.to_string();
     assert_eq!(analysis.classes(), classes, "{text}");
     if let Some(first) = analysis.anomalies.first() {
@@ -48,7 +49,8 @@ fn g0_a_write_cycle() {
     ];
     check_case(&lines, SERIALIZABLE, &["G0"], &[0, 1]);
     check_case(&lines, STRICT, &["G0"], &[0, 1]);
-    let analysis = check(&history(&lines), SERIALIZABLE).unwrap();
+    let history = history(&lines);
+    let analysis = check(&history, SERIALIZABLE).unwrap();
     let Anomaly::Cycle(cycle) = &analysis.anomalies[0] else { panic!("{analysis}") };
     let mut steps = cycle.steps.clone();
     steps.sort();
@@ -109,7 +111,8 @@ fn g_single_read_skew() {
         "2 ok [[:r 0 [1]]]",
     ];
     check_case(&lines, SERIALIZABLE, &["G-single"], &[0, 1]);
-    let analysis = check(&history(&lines), SERIALIZABLE).unwrap();
+    let history = history(&lines);
+    let analysis = check(&history, SERIALIZABLE).unwrap();
     let Anomaly::Cycle(cycle) = &analysis.anomalies[0] else { panic!("{analysis}") };
     let mut steps = cycle.steps.clone();
     steps.sort();
@@ -136,6 +139,23 @@ fn g2_write_skew() {
 }
 
 #[test]
+fn a_lone_committed_append_no_one_read_is_the_next_version() {
+    // Write skew again, with no read of either append: each is the only write to its key,
+    // so it follows the empty version the other transaction read.
+    let unread = [
+        "0 invoke [[:r 0 nil] [:append 1 1]]",
+        "1 invoke [[:r 1 nil] [:append 0 1]]",
+        "0 ok [[:r 0 nil] [:append 1 1]]",
+        "1 ok [[:r 1 nil] [:append 0 1]]",
+    ];
+    check_case(&unread, SERIALIZABLE, &["G2"], &[0, 1]);
+    // Another write to the key that may have happened (info) leaves the order unknown.
+    let mut ambiguous = unread.to_vec();
+    ambiguous.extend(["2 invoke [[:append 0 2]]", "2 info [[:append 0 2]]"]);
+    check_case(&ambiguous, SERIALIZABLE, &[], &[]);
+}
+
+#[test]
 fn a_stale_read_is_serializable_but_not_strictly() {
     let lines = [
         "0 invoke [[:append 0 1]]",
@@ -147,7 +167,8 @@ fn a_stale_read_is_serializable_but_not_strictly() {
     ];
     check_case(&lines, SERIALIZABLE, &[], &[]);
     check_case(&lines, STRICT, &["G-single-realtime"], &[0, 1]);
-    let analysis = check(&history(&lines), STRICT).unwrap();
+    let history = history(&lines);
+    let analysis = check(&history, STRICT).unwrap();
     assert!(analysis.summary().contains("strict serializability"), "{analysis}");
     let text = analysis.to_string();
     assert!(text.contains("T0 -realtime-> T1: T0 completed before T1 was invoked"), "{text}");
@@ -251,11 +272,13 @@ fn rw_registers_have_their_own_inference() {
 #[test]
 fn histories_that_cannot_be_analysed_are_refused() {
     let twice = ["0 invoke [[:append 0 1]]", "0 ok [[:append 0 1]]", "1 invoke [[:append 0 1]]"];
-    let error = check(&history(&twice), SERIALIZABLE).unwrap_err();
+    let twice = history(&twice);
+    let error = check(&twice, SERIALIZABLE).unwrap_err();
     assert_eq!(error.event, 2);
     assert!(error.message.contains("value 1 is written to key 0 twice"), "{error}");
     let orphan = ["0 ok [[:append 0 1]]"];
-    assert!(check(&history(&orphan), SERIALIZABLE).unwrap_err().message.contains("never invoked"));
+    let orphan = history(&orphan);
+    assert!(check(&orphan, SERIALIZABLE).unwrap_err().message.contains("never invoked"));
 }
 
 #[test]
@@ -272,6 +295,25 @@ fn edn_reading_says_where_and_round_trips() {
     let (again, _) = parse_edn(&to_edn(&history)).unwrap();
     assert_eq!(again, history);
     assert!(crate::txn::is_txn_history(&to_edn(&history)));
+    let jsonl = crate::check::jsonl::to_jsonl(&history);
+    assert!(crate::txn::is_txn_history(&jsonl));
+    let (again, lines) = crate::check::jsonl::parse_txn_jsonl(&jsonl).unwrap();
+    assert_eq!((again, lines.len()), (history.clone(), history.len()));
+    assert!(!crate::txn::is_txn_history("{:process 0, :type :invoke, :f :read, :value nil}"));
+    let registers = history_of_registers();
+    let (again, _) =
+        crate::check::jsonl::parse_txn_jsonl(&crate::check::jsonl::to_jsonl(&registers)).unwrap();
+    assert_eq!(again, registers);
+    assert_eq!(parse_edn(&to_edn(&registers)).unwrap().0, registers);
+}
+
+fn history_of_registers() -> History<TxnEvent> {
+    history(&[
+        "0 invoke [[:w 0 1] [:r 1 nil]]",
+        "0 ok [[:w 0 1] [:r 1 nil]]",
+        "1 invoke [[:r 0 nil] [:w 1 2]]",
+        "1 ok [[:r 0 1] [:w 1 2]]",
+    ])
 }
 
 /// A serial history with final reads, with one read (of a value another transaction
