@@ -53,8 +53,9 @@ pub const PROPERTIES: &[PropertySpec] = &[
 struct Spreading {
     /// When the first node held it.
     born: SimTime,
-    /// When each node holding it got it, since that node's last start.
-    received: BTreeMap<NodeId, SimTime>,
+    /// When each node holding it got it, since that node's last start (by node id;
+    /// `None` if it does not hold it): eight bytes a node, for a million nodes too.
+    received: Vec<Option<SimTime>>,
 }
 
 /// The online checker of `integrity`, and the recorder of how every rumour spread.
@@ -105,7 +106,7 @@ impl Observer<Gossip> for GossipObserver {
             self.up[i] = false;
             self.recorded[i] = 0;
             for spreading in self.rumours.values_mut() {
-                spreading.received.remove(&node);
+                spreading.received[i] = None;
             }
             return Ok(());
         };
@@ -119,11 +120,12 @@ impl Observer<Gossip> for GossipObserver {
                     node: Some(node),
                 });
             }
+            let n = nodes.len();
             let spreading = self
                 .rumours
                 .entry(id)
-                .or_insert_with(|| Spreading { born: time, received: BTreeMap::new() });
-            spreading.received.insert(node, time);
+                .or_insert_with(|| Spreading { born: time, received: vec![None; n] });
+            spreading.received[i] = Some(time);
             self.first_receipts += 1;
         }
         self.recorded[i] = gossip.learned().len();
@@ -149,7 +151,7 @@ impl GossipObserver {
         for spreading in self.rumours.values() {
             let mut times: Vec<u64> = live
                 .iter()
-                .filter_map(|n| spreading.received.get(n))
+                .filter_map(|n| spreading.received[n.0 as usize])
                 .map(|t| t.saturating_since(spreading.born).as_nanos() / 1000)
                 .collect();
             times.sort_unstable();
