@@ -3,16 +3,17 @@
 //! whatever the number of threads.
 
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
-use crate::output::{Progress, write_output};
+use crate::output::{OutputFile, Progress, create_all};
 use crate::{Failure, load_scenario};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
 use std::cell::{Cell, RefCell};
+use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One scenario file of a campaign, loaded and checked.
 struct Loaded {
@@ -87,14 +88,14 @@ fn run_seed(
     seed: u64,
     bugs: &[String],
     settings: &RunSettings,
-) -> Result<RunOutput, Failure> {
+) -> RunOutput {
     let plan = loaded.scenario.plan(seed, bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
     let replay = replay_command(&loaded.path, seed, bugs);
     let (verdict, failure, message) = match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
             output.record.replay = replay;
-            return Ok(output);
+            return output;
         }
         Ok(Err(refused)) => (
             Verdict::Error,
@@ -115,19 +116,49 @@ fn run_seed(
         replay,
         ..RunRecord::default()
     };
-    Ok(RunOutput { record, history: None, trace: Vec::new(), explanation: None })
+    RunOutput { record, history: None, trace: Vec::new(), explanation: None }
+}
+
+/// The `--history` and `--trace` files of a run, opened before it runs.
+struct RunOutputs {
+    history: Option<OutputFile>,
+    trace: Option<OutputFile>,
+}
+
+impl RunOutputs {
+    fn open(history: Option<&Path>, trace: Option<&Path>) -> Result<Self, Failure> {
+        let given: Vec<(&str, &Path)> = [("--history", history), ("--trace", trace)]
+            .into_iter()
+            .filter_map(|(flag, path)| Some((flag, path?)))
+            .collect();
+        let mut files = create_all(&given)?.into_iter();
+        Ok(RunOutputs {
+            history: history.map(|_| files.next().expect("opened above")),
+            trace: trace.map(|_| files.next().expect("opened above")),
+        })
+    }
 }
 
 fn finish_run(
     output: &RunOutput,
-    history: Option<&Path>,
-    trace: Option<&Path>,
+    files: RunOutputs,
+    args: (Option<&Path>, Option<&Path>),
 ) -> Result<u8, Failure> {
-    if let (Some(path), Some(h)) = (history, &output.history) {
-        write_output(path, h)?;
+    let (history_path, trace_path) = args;
+    if let (Some(mut file), Some(path)) = (files.history, history_path) {
+        match &output.history {
+            Some(h) => file.write_all(h.as_bytes()).map_err(cannot_write(path))?,
+            None => eprintln!(
+                "note: this run has no clients, so its history {} is empty",
+                path.display()
+            ),
+        }
+        file.commit()?;
     }
-    if let Some(path) = trace {
-        write_output(path, &reports::trace::render(&output.trace))?;
+    if let (Some(mut file), Some(path)) = (files.trace, trace_path) {
+        file.write_all(reports::trace::render(&output.trace).as_bytes())
+            .map_err(cannot_write(path))?;
+        file.commit()?;
     }
     print!("{}", reports::summary::render(&output.record));
     if output.record.verdict() == Verdict::Error {
@@ -145,13 +176,15 @@ fn finish_run(
 pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
+    let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings)?;
-    finish_run(&output, args.history.as_deref(), args.trace.as_deref())
+    let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings);
+    finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
 pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
+    let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
     if args.check_determinism {
         let plan = loaded.scenario.plan(args.seed, &args.scenario.bugs);
         let entry = registry.get(&plan.protocol).expect("validated protocol");
@@ -168,14 +201,28 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
         }
     }
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings)?;
-    finish_run(&output, args.history.as_deref(), args.trace.as_deref())
+    let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings);
+    finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
-/// Which seeds a campaign runs.
-fn seed_list(range: (u64, u64), shard: Option<(u64, u64)>) -> Vec<u64> {
+/// The seeds of `range` that `shard` (I of N) runs, lazily: the I-th from the start, and
+/// every N-th after it. Nothing is materialised, so `--count 10000000000` or a shard of a
+/// huge range costs nothing before its first seed.
+fn shard_seeds(range: (u64, u64), shard: Option<(u64, u64)>) -> impl Iterator<Item = u64> {
     let (index, count) = shard.unwrap_or((0, 1));
-    (range.0..range.1).filter(|s| (s - range.0) % count == index).collect()
+    let mut next = range.0.checked_add(index);
+    std::iter::from_fn(move || {
+        let seed = next.filter(|&s| s < range.1)?;
+        next = seed.checked_add(count);
+        Some(seed)
+    })
+}
+
+/// How many seeds [`shard_seeds`] gives.
+fn shard_len(range: (u64, u64), shard: Option<(u64, u64)>) -> u64 {
+    let (index, count) = shard.unwrap_or((0, 1));
+    let len = range.1.saturating_sub(range.0);
+    if index >= len { 0 } else { (len - index - 1) / count + 1 }
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), Failure> {
@@ -209,13 +256,14 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     }
     let loaded: Vec<Loaded> =
         args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
-    let jobs: Vec<(usize, u64)> = loaded
-        .iter()
-        .enumerate()
-        .flat_map(|(i, l)| {
-            seed_list(range.unwrap_or(l.scenario.run.seeds), shard).into_iter().map(move |s| (i, s))
-        })
-        .collect();
+    // Every output is opened before the first seed, so a bad path costs nothing.
+    let mut reports =
+        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    let ranges: Vec<(u64, u64)> =
+        loaded.iter().map(|l| range.unwrap_or(l.scenario.run.seeds)).collect();
+    let total = ranges.iter().fold(0u64, |sum, &r| sum.saturating_add(shard_len(r, shard)));
+    let mut jobs =
+        ranges.iter().enumerate().flat_map(|(i, &r)| shard_seeds(r, shard).map(move |s| (i, s)));
     let threads =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let pool =
@@ -223,95 +271,248 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
             code: crate::EXIT_INTERNAL,
             message: format!("cannot start {threads} threads: {e}"),
         })?;
-    let progress = Progress::new(jobs.len() as u64, threads);
-    // With --stop-on-first, seeds after the first failure (in campaign order) are skipped;
-    // every seed before it still runs, so the result does not depend on scheduling.
-    let first_failure = AtomicUsize::new(usize::MAX);
+    stop_on_interrupt();
+    let progress = Progress::new(total, threads);
     let settings = RunSettings::default();
-    let results: Vec<Option<Result<RunRecord, Failure>>> = pool.install(|| {
-        use rayon::prelude::*;
-        jobs.par_iter()
-            .enumerate()
-            .map(|(i, &(file, seed))| {
-                if args.stop_on_first && i > first_failure.load(Ordering::SeqCst) {
-                    return None;
-                }
-                let result =
-                    run_seed(&loaded[file], registry, seed, &args.scenario.bugs, &settings)
-                        .map(|output| output.record);
-                let failed = matches!(&result, Ok(r) if r.verdict().is_failure());
-                if failed {
-                    first_failure.fetch_min(i, Ordering::SeqCst);
-                }
-                progress.tick(failed);
-                Some(result)
-            })
-            .collect()
-    });
+    // Seeds run a batch at a time, in parallel; their records go to the reports in
+    // campaign order as each batch ends, so memory stays bounded and the output does not
+    // depend on the number of threads. With --stop-on-first, every seed before the first
+    // failure runs (in campaign order) and none after its batch.
+    let batch_size = threads * 32;
+    let mut ran = 0u64;
+    let mut stopped_at_failure = false;
+    loop {
+        let batch: Vec<(usize, u64)> = jobs.by_ref().take(batch_size).collect();
+        if batch.is_empty() || interrupted() {
+            break;
+        }
+        let results: Vec<Option<RunRecord>> = pool.install(|| {
+            use rayon::prelude::*;
+            batch
+                .par_iter()
+                .map(|&(file, seed)| {
+                    if interrupted() {
+                        return None;
+                    }
+                    let record =
+                        run_seed(&loaded[file], registry, seed, &args.scenario.bugs, &settings)
+                            .record;
+                    progress.tick(record.verdict().is_failure());
+                    Some(record)
+                })
+                .collect()
+        });
+        ran += results.iter().filter(|r| r.is_some()).count() as u64;
+        for record in results.into_iter().flatten() {
+            let failed = record.verdict().is_failure();
+            reports.add(&record)?;
+            if failed && args.stop_on_first {
+                stopped_at_failure = true;
+                break;
+            }
+        }
+        if stopped_at_failure {
+            break;
+        }
+    }
     progress.finish();
-    let cutoff = if args.stop_on_first { first_failure.into_inner() } else { usize::MAX };
-    let records: Vec<RunRecord> = results
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| *i <= cutoff)
-        .filter_map(|(_, r)| r)
-        .collect::<Result<_, _>>()?;
-    report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
+    if stopped_at_failure && ran > reports.seeds() {
+        eprintln!(
+            "stopped at the first failure: the {} up to it are reported, not the {} after it that had already run",
+            plural(reports.seeds() as usize, "seed"),
+            plural((ran - reports.seeds()) as usize, "seed")
+        );
+    }
+    reports.finish(interrupted())
 }
 
-/// Write the requested reports, print the failures with their replay commands, and
-/// return the campaign's exit code.
-fn report(
-    records: &[RunRecord],
-    csv: Option<&Path>,
-    json: Option<&Path>,
-    junit: Option<&Path>,
-) -> Result<u8, Failure> {
-    if let Some(path) = csv {
-        write_output(path, &reports::csv::render(records))?;
-    }
-    if let Some(path) = json {
-        write_output(path, &reports::json::render(records))?;
-    }
-    if let Some(path) = junit {
-        write_output(path, &reports::junit::render(records))?;
-    }
-    let failures: Vec<&RunRecord> = records.iter().filter(|r| r.verdict().is_failure()).collect();
-    let unknown = records.iter().filter(|r| r.verdict() == Verdict::Unknown).count();
-    let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
-    println!(
-        "{} seeds: {} passed, {} failed{}{}",
-        records.len(),
-        records.len() - failures.len(),
-        failures.len() - errors,
-        if errors > 0 { format!(", {errors} could not run") } else { String::new() },
-        if unknown > 0 {
-            format!(" ({unknown} with linearizability unknown)")
-        } else {
-            String::new()
+/// Set when SIGINT or SIGTERM arrives: no seed starts after it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// On the first SIGINT or SIGTERM, stop starting seeds (those running finish, and the
+/// reports get every finished seed); on the second, exit at once.
+fn stop_on_interrupt() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED.into());
+            }
+            eprintln!("interrupted: finishing the running seeds, then writing the reports (again to quit now)");
+        });
+        if let Err(e) = installed {
+            eprintln!("warning: Ctrl-C will not save the reports: {e}");
         }
-    );
-    let sometimes = reports::summary::sometimes(records);
-    if !sometimes.is_empty() {
-        println!("{sometimes}");
-    }
-    for r in &failures {
-        let label = if r.verdict() == Verdict::Error { "ERROR" } else { "FAIL" };
-        println!("{label} {} seed {}: {} ({})", r.scenario, r.seed, r.failure, r.verdict());
-        println!("  {}", r.message.lines().next().unwrap_or(""));
-        println!("  replay: {}", r.replay);
-    }
-    // A seed that could not run means the campaign did not test what it was asked to.
-    Ok(records
-        .iter()
-        .map(RunRecord::verdict)
-        .max_by_key(|v| match v {
-            Verdict::Error => 3,
-            Verdict::Safety => 2,
-            Verdict::Liveness => 1,
-            _ => 0,
+    });
+}
+
+/// The exit code of a campaign cut short by SIGINT or SIGTERM (128 + SIGINT's number,
+/// as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// At most this many failures are printed, with their replay commands; the reports list
+/// every one.
+const FAILURES_PRINTED: usize = 100;
+
+/// The reports of a campaign, written as its seeds finish, and the tallies of its
+/// summary.
+struct Reports {
+    csv: Option<(reports::csv::CsvWriter<OutputFile>, PathBuf)>,
+    json: Option<(reports::json::JsonWriter<OutputFile>, PathBuf)>,
+    junit: Option<(reports::junit::JunitWriter<OutputFile, std::fs::File>, PathBuf)>,
+    seeds: u64,
+    failed: u64,
+    errors: u64,
+    unknown: u64,
+    sometimes: reports::summary::Sometimes,
+    /// What is printed of the first failures.
+    failures: Vec<String>,
+    exit: u8,
+}
+
+impl Reports {
+    fn open(
+        csv: Option<&Path>,
+        json: Option<&Path>,
+        junit: Option<&Path>,
+    ) -> Result<Self, Failure> {
+        let given: Vec<(&str, &Path)> = [("--csv", csv), ("--json", json), ("--junit", junit)]
+            .into_iter()
+            .filter_map(|(flag, path)| Some((flag, path?)))
+            .collect();
+        let mut files = create_all(&given)?.into_iter();
+        let mut next = |path: &Path| (files.next().expect("opened above"), path.to_owned());
+        let csv = match csv.map(&mut next) {
+            Some((file, path)) => {
+                Some((reports::csv::CsvWriter::new(file).map_err(cannot_write(&path))?, path))
+            }
+            None => None,
+        };
+        let json = match json.map(&mut next) {
+            Some((file, path)) => {
+                Some((reports::json::JsonWriter::new(file).map_err(cannot_write(&path))?, path))
+            }
+            None => None,
+        };
+        let junit = match junit.map(&mut next) {
+            Some((file, path)) => {
+                let spill = tempfile::tempfile().map_err(cannot_write(&path))?;
+                Some((reports::junit::JunitWriter::new(file, spill), path))
+            }
+            None => None,
+        };
+        Ok(Reports {
+            csv,
+            json,
+            junit,
+            seeds: 0,
+            failed: 0,
+            errors: 0,
+            unknown: 0,
+            sometimes: Default::default(),
+            failures: Vec::new(),
+            exit: 0,
         })
-        .map_or(0, Verdict::exit_code))
+    }
+
+    fn seeds(&self) -> u64 {
+        self.seeds
+    }
+
+    fn add(&mut self, r: &RunRecord) -> Result<(), Failure> {
+        if let Some((w, path)) = &mut self.csv {
+            w.record(r).map_err(cannot_write(path))?;
+        }
+        if let Some((w, path)) = &mut self.json {
+            w.record(r).map_err(cannot_write(path))?;
+        }
+        if let Some((w, path)) = &mut self.junit {
+            w.record(r).map_err(cannot_write(path))?;
+        }
+        self.seeds += 1;
+        self.sometimes.add(r);
+        let verdict = r.verdict();
+        self.unknown += u64::from(verdict == Verdict::Unknown);
+        if verdict.is_failure() {
+            self.failed += 1;
+            self.errors += u64::from(verdict == Verdict::Error);
+            if self.failures.len() < FAILURES_PRINTED {
+                let label = if verdict == Verdict::Error { "ERROR" } else { "FAIL" };
+                self.failures.push(format!(
+                    "{label} {} seed {}: {} ({verdict})\n  {}\n  replay: {}",
+                    r.scenario,
+                    r.seed,
+                    r.failure,
+                    r.message.lines().next().unwrap_or(""),
+                    r.replay
+                ));
+            }
+        }
+        // A seed that could not run means the campaign did not test what it was asked to.
+        let rank = |code: u8| match code {
+            3 => 3,
+            1 => 2,
+            2 => 1,
+            _ => 0,
+        };
+        if rank(verdict.exit_code()) > rank(self.exit) {
+            self.exit = verdict.exit_code();
+        }
+        Ok(())
+    }
+
+    /// Commit the reports, print the summary and the failures with their replay
+    /// commands, and return the campaign's exit code.
+    fn finish(self, interrupted: bool) -> Result<u8, Failure> {
+        if let Some((w, path)) = self.csv {
+            w.finish().map_err(cannot_write(&path))?.commit()?;
+        }
+        if let Some((w, path)) = self.json {
+            w.finish(interrupted).map_err(cannot_write(&path))?.commit()?;
+        }
+        if let Some((w, path)) = self.junit {
+            w.finish().map_err(cannot_write(&path))?.commit()?;
+        }
+        let passed = self.seeds - self.failed;
+        println!(
+            "{}: {passed} passed, {} failed{}{}{}",
+            plural(self.seeds as usize, "seed"),
+            self.failed - self.errors,
+            if self.errors > 0 {
+                format!(", {} could not run", self.errors)
+            } else {
+                String::new()
+            },
+            if self.unknown > 0 {
+                format!(" ({} with linearizability unknown)", self.unknown)
+            } else {
+                String::new()
+            },
+            if interrupted {
+                " (interrupted: the reports hold every seed that finished)"
+            } else {
+                ""
+            }
+        );
+        let sometimes = self.sometimes.render();
+        if !sometimes.is_empty() {
+            println!("{sometimes}");
+        }
+        for failure in &self.failures {
+            println!("{failure}");
+        }
+        if self.failed as usize > self.failures.len() {
+            println!(
+                "... and {} more failures: the reports (--csv, --json, --junit) list every seed",
+                self.failed as usize - self.failures.len()
+            );
+        }
+        Ok(if interrupted { EXIT_INTERRUPTED } else { self.exit })
+    }
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
@@ -336,7 +537,23 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     if records.len() != before {
         return Err(Failure::input("the reports overlap: a seed appears in more than one shard"));
     }
-    report(&records, args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())
+    let mut reports =
+        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    for record in &records {
+        reports.add(record)?;
+    }
+    reports.finish(false)
+}
+
+/// The failure of writing the output at `path`.
+fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Failure + use<> {
+    let path = path.display().to_string();
+    move |e| Failure::input(format!("cannot write {path}: {e}"))
+}
+
+/// `count` and `noun`, plural unless one ("1 seed", "3 seeds").
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
 #[cfg(test)]
@@ -345,11 +562,20 @@ mod tests {
 
     #[test]
     fn shards_partition_the_seeds() {
-        let all = seed_list((10, 20), None);
-        let mut joined: Vec<u64> = (0..3).flat_map(|i| seed_list((10, 20), Some((i, 3)))).collect();
+        let all: Vec<u64> = shard_seeds((10, 20), None).collect();
+        assert_eq!(all, (10..20).collect::<Vec<_>>());
+        let mut joined: Vec<u64> =
+            (0..3).flat_map(|i| shard_seeds((10, 20), Some((i, 3)))).collect();
         joined.sort_unstable();
         assert_eq!(joined, all);
-        assert_eq!(seed_list((10, 20), Some((1, 3))), vec![11, 14, 17]);
+        assert_eq!(shard_seeds((10, 20), Some((1, 3))).collect::<Vec<_>>(), vec![11, 14, 17]);
+        for (range, shard) in [((10, 20), Some((1, 3))), ((0, 5), Some((7, 9))), ((3, 4), None)] {
+            assert_eq!(shard_len(range, shard), shard_seeds(range, shard).count() as u64);
+        }
+        // A shard of the whole seed space is a handful of seeds, found at once.
+        let huge = shard_seeds((0, u64::MAX), Some((0, 1_000_000_000_000_000_000)));
+        assert_eq!(huge.count(), 19);
+        assert_eq!(shard_len((0, u64::MAX), Some((0, 1_000_000_000_000_000_000))), 19);
         assert!(parse_shard("3/3").is_err());
         assert!(parse_shard("x").is_err());
         assert_eq!(parse_shard("2/5").unwrap(), (2, 5));

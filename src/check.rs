@@ -26,28 +26,41 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
         args.model.parse().map_err(|e| Failure::input(format!("--model {}: {e}", args.model)))?;
     let (history, positions) = check::parse_history_with_positions(&text, format)
         .map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
+    if history.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the history holds no events, so there is nothing to check"
+        )));
+    }
     let verdict = model.check(&history, args.budget).map_err(|e| {
         let place = positions
             .get(e.event_index())
             .map_or("1:1".into(), |p| format!("{}:{}", p.line, p.column));
         Failure::input(format!("{file}:{place}: {e}"))
     })?;
-    println!("{file}: {} operations, {} model", history.len(), model.name());
-    print!("{verdict}");
-    if !verdict.to_string().ends_with('\n') {
+    let words = verdict.to_string();
+    println!(
+        "{file}: {} events ({} operations), {} model",
+        history.len(),
+        history.operations(),
+        model.name()
+    );
+    print!("{words}");
+    if !words.ends_with('\n') {
         println!();
     }
-    match verdict {
-        Verdict::Linearizable => Ok(0),
-        Verdict::NotLinearizable(violation) => {
-            if let Some(path) = &args.html {
-                write_output(path, &check::html::render(&history, &violation))?;
-                println!("wrote {}", path.display());
-            }
-            Ok(1)
-        }
-        Verdict::Unknown { .. } => Ok(2),
+    if let Some(path) = &args.html {
+        let page = match &verdict {
+            Verdict::NotLinearizable(violation) => check::html::render(&history, violation),
+            _ => check::html::render_no_violation(&history, model.name(), &words),
+        };
+        write_output(path, &page)?;
+        println!("wrote {}", path.display());
     }
+    Ok(match verdict {
+        Verdict::Linearizable => 0,
+        Verdict::NotLinearizable(_) => 1,
+        Verdict::Unknown { .. } => 2,
+    })
 }
 
 /// Reads a history file whole as UTF-8 text. A file (or a pipe, or `/dev/zero`) holding more

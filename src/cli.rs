@@ -12,7 +12,7 @@ Examples:
   dsim check history.edn --model cas-register
 
 Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage,
-101 internal error.";
+101 internal error, 130 interrupted (the reports hold every seed that finished).";
 
 /// dsim: a deterministic distributed-system simulator.
 ///
@@ -55,7 +55,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
     #[command(
-        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench checker --operations 100000"
+        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000"
     )]
     Bench(BenchArgs),
     /// List the bundled scenarios.
@@ -178,7 +178,7 @@ pub struct CheckArgs {
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
-    /// Write an HTML view of the violation.
+    /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
@@ -194,6 +194,10 @@ pub struct BenchArgs {
     /// Events per engine benchmark [default: 10000000] (only for `engine`).
     #[arg(long)]
     pub events: Option<u64>,
+    /// Run an epidemic broadcast among this many nodes instead (only for `engine`):
+    /// prints events per second, peak memory and rounds to full coverage.
+    #[arg(long)]
+    pub nodes: Option<u32>,
     /// Operations per generated history [default: 100000] (only for `checker`).
     #[arg(long)]
     pub operations: Option<usize>,

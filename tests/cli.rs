@@ -322,6 +322,18 @@ fn a_failing_campaign_exits_1_and_its_replay_command_reproduces_the_failure() {
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.contains(": linearizability (safety)"), "{text}");
+    // The counts agree: the seeds up to the first failure are reported, and any later
+    // seed that had already run is said not to be.
+    let failed = text.lines().filter(|l| l.starts_with("FAIL ")).count();
+    assert_eq!(failed, 1, "{text}");
+    let summary = text.lines().find(|l| l.contains(" passed, 1 failed")).expect("a summary");
+    let reported: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    let ran_line = stderr(&out).lines().find(|l| l.starts_with("ran ")).unwrap().to_owned();
+    let ran: usize = ran_line.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(ran >= reported, "{ran_line} / {summary}");
+    if ran > reported {
+        assert!(stderr(&out).contains("stopped at the first failure"), "{}", stderr(&out));
+    }
     let replay = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("replay: dsim "))
@@ -350,9 +362,19 @@ fn run_writes_its_history_and_check_reads_it_back() {
         history.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let checked = dsim(&["check", history.to_str().unwrap()]);
+    let html = dir.join("ok.html");
+    let checked = dsim(&["check", history.to_str().unwrap(), "--html", html.to_str().unwrap()]);
     assert_eq!(checked.status.code(), Some(0), "{}{}", stdout(&checked), stderr(&checked));
-    assert!(stdout(&checked).contains("linearizable"), "{}", stdout(&checked));
+    let said = stdout(&checked);
+    assert!(said.contains("linearizable") && said.contains("wrote "), "{said}");
+    // Events and operations are counted apart: every operation has an invoke and at most
+    // one completion.
+    let events = std::fs::read_to_string(&history).unwrap().lines().count();
+    let invokes = std::fs::read_to_string(&history).unwrap().matches("\"invoke\"").count();
+    assert!(said.contains(&format!("{events} events ({invokes} operations)")), "{said}");
+    // A history with no violation still gets its page, saying so.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>linearizable</h1>") && page.contains("no violation"), "{page}");
     let buggy = dir.join("buggy.jsonl");
     let out = dsim(&[
         "run",
@@ -583,7 +605,7 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         stderr(&out)
     );
 
-    // Valid, if unusual: a byte order mark, CRLF line ends, an empty history given its format.
+    // Valid, if unusual: a byte order mark, CRLF line ends.
     let dir = scratch("odd_but_valid");
     for (name, contents) in [
         ("bom.edn", format!("\u{feff}[{op}]\r\n")),
@@ -595,19 +617,24 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         let out = dsim_within(30, &["check", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
     }
+    // An empty history, even given its format, has nothing to check: not a pass.
     let empty = dir.join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
     let out = dsim_within(30, &["check", empty.to_str().unwrap(), "--format", "jsonl"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stderr(&out).contains("empty.jsonl: the history holds no events"), "{}", stderr(&out));
 }
 
 #[test]
 fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
     for (args, message) in [
-        (["bench", "checker", "--events", "5"], "--events is for `dsim bench engine`"),
-        (["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+        (&["bench", "checker", "--events", "5"][..], "--events is for `dsim bench engine`"),
+        (&["bench", "engine", "--operations", "5"], "--operations is for `dsim bench checker`"),
+        (&["bench", "checker", "--nodes", "5"], "--nodes is for `dsim bench engine`"),
+        (&["bench", "engine", "--nodes", "1"], "--nodes 1: an epidemic needs at least 2 nodes"),
+        (&["bench", "engine", "--nodes", "9", "--events", "9"], "give one of them"),
     ] {
-        let output = dsim(&args);
+        let output = dsim(args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }

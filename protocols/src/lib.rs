@@ -14,3 +14,4 @@ pub mod primary_backup;
 pub mod raft;
 pub mod swim;
 pub mod timing;
+pub mod two_phase_commit;

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 use sim_core::record::{RunRecord, Verdict};
+use std::io::{self, Write};
 
 fn pairs<T: Clone + Into<Value>>(items: &[(String, T)]) -> Value {
     Value::Object(items.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect::<Map<_, _>>())
@@ -32,19 +33,57 @@ fn record_json(r: &RunRecord) -> Value {
     })
 }
 
+/// A JSON report written a record at a time, as seeds finish: the records first, then
+/// the counts and whether the campaign was interrupted. The text is what serde_json
+/// pretty-prints for the whole document.
+pub struct JsonWriter<W: Write> {
+    out: W,
+    seeds: u64,
+    passed: u64,
+}
+
+impl<W: Write> JsonWriter<W> {
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(b"{\n  \"format\": \"dsim-report-1\",\n  \"records\": [")?;
+        Ok(JsonWriter { out, seeds: 0, passed: 0 })
+    }
+
+    pub fn record(&mut self, r: &RunRecord) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(&record_json(r)).expect("JSON of plain values");
+        let separator = if self.seeds == 0 { "\n" } else { ",\n" };
+        self.out.write_all(separator.as_bytes())?;
+        for (i, line) in text.lines().enumerate() {
+            let newline = if i == 0 { "" } else { "\n" };
+            write!(self.out, "{newline}    {line}")?;
+        }
+        self.seeds += 1;
+        self.passed += u64::from(!r.verdict().is_failure());
+        Ok(())
+    }
+
+    /// End the document, saying whether the campaign was cut short, and hand back the
+    /// output.
+    pub fn finish(mut self, interrupted: bool) -> io::Result<W> {
+        let close = if self.seeds == 0 { "]" } else { "\n  ]" };
+        write!(
+            self.out,
+            "{close},\n  \"seeds\": {},\n  \"passed\": {},\n  \"failed\": {},\n  \"interrupted\": {interrupted}\n}}\n",
+            self.seeds,
+            self.passed,
+            self.seeds - self.passed
+        )?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
 /// The JSON report of `records`, pretty-printed, ending in a newline.
 pub fn render(records: &[RunRecord]) -> String {
-    let passed = records.iter().filter(|r| !r.verdict().is_failure()).count();
-    let doc = json!({
-        "format": "dsim-report-1",
-        "seeds": records.len(),
-        "passed": passed,
-        "failed": records.len() - passed,
-        "records": records.iter().map(record_json).collect::<Vec<_>>(),
-    });
-    let mut text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
-    text.push('\n');
-    text
+    let mut writer = JsonWriter::new(Vec::new()).expect("writing to memory");
+    for r in records {
+        writer.record(r).expect("writing to memory");
+    }
+    String::from_utf8(writer.finish(false).expect("writing to memory")).expect("UTF-8 JSON")
 }
 
 /// Read a report written by [`render`] back into records.
@@ -164,8 +203,20 @@ mod tests {
             replay: "dsim replay x --seed 42".into(),
             ..RunRecord::default()
         };
-        let text = render(std::slice::from_ref(&record));
-        assert_eq!(parse(&text), Ok(vec![record]));
+        let text = render(&[record.clone(), record.clone()]);
+        assert_eq!(parse(&text), Ok(vec![record.clone(), record]));
+        // The streamed text is what serde_json pretty-prints for the document.
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(text, serde_json::to_string_pretty(&doc).unwrap() + "\n");
+        assert_eq!((doc["seeds"].as_u64(), doc["failed"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(doc["interrupted"], Value::Bool(false));
+        let empty = render(&[]);
+        assert_eq!(
+            empty,
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&empty).unwrap()).unwrap()
+                + "\n"
+        );
+        assert_eq!(parse(&empty), Ok(vec![]));
         assert!(parse("{}").is_err());
         assert!(parse("not json").unwrap_err().starts_with("line 1, column "));
     }

@@ -1,71 +1,126 @@
-//! JUnit XML: one test suite per scenario, one test case per seed; a failure carries the
-//! broken property, the explanation and the replay command. A seed that could not run
-//! (its drawn options refused) is an error, not a failure.
+//! JUnit XML: one test suite per scenario (per run of its seeds), one test case per
+//! seed; a failure carries the broken property, the explanation and the replay command. A
+//! seed that could not run (its drawn options refused) is an error, not a failure.
 
 use sim_core::check::html::escape;
 use sim_core::record::{RunRecord, Verdict};
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
-fn counts(records: &[&RunRecord]) -> (usize, usize) {
-    let errors = records.iter().filter(|r| r.verdict() == Verdict::Error).count();
-    let failed = records.iter().filter(|r| r.verdict().is_failure()).count();
-    (failed - errors, errors)
+/// The test cases of one suite: their counts, and where they lie in the spill.
+struct Suite {
+    name: String,
+    tests: u64,
+    failures: u64,
+    errors: u64,
+    start: u64,
+    end: u64,
 }
 
-/// The JUnit XML report of `records` (grouped by scenario, in first-seen order).
-pub fn render(records: &[RunRecord]) -> String {
-    let mut suites: Vec<(&str, Vec<&RunRecord>)> = Vec::new();
-    for r in records {
-        match suites.iter_mut().find(|(name, _)| *name == r.scenario) {
-            Some((_, list)) => list.push(r),
-            None => suites.push((&r.scenario, vec![r])),
-        }
+/// A JUnit report written as seeds finish. Its counts head the document, so the test
+/// cases go to `spill` (a temporary file, or memory) as they come, and `finish` writes
+/// the document around them: memory stays bounded by the number of suites.
+pub struct JunitWriter<W: Write, S: Read + Write + Seek> {
+    out: W,
+    spill: S,
+    suites: Vec<Suite>,
+    written: u64,
+}
+
+impl<W: Write, S: Read + Write + Seek> JunitWriter<W, S> {
+    pub fn new(out: W, spill: S) -> Self {
+        JunitWriter { out, spill, suites: Vec::new(), written: 0 }
     }
-    let all: Vec<&RunRecord> = records.iter().collect();
-    let (failures, errors) = counts(&all);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
+
+    pub fn record(&mut self, r: &RunRecord) -> io::Result<()> {
+        if self.suites.last().is_none_or(|s| s.name != r.scenario) {
+            let start = self.written;
+            self.suites.push(Suite {
+                name: r.scenario.clone(),
+                tests: 0,
+                failures: 0,
+                errors: 0,
+                start,
+                end: start,
+            });
+        }
+        let case = testcase(r);
+        self.spill.write_all(case.as_bytes())?;
+        self.written += case.len() as u64;
+        let suite = self.suites.last_mut().expect("pushed above");
+        suite.tests += 1;
+        suite.errors += u64::from(r.verdict() == Verdict::Error);
+        suite.failures += u64::from(r.verdict().is_failure() && r.verdict() != Verdict::Error);
+        suite.end = self.written;
+        Ok(())
+    }
+
+    /// Write the document, its test cases read back from the spill, and hand back the
+    /// output.
+    pub fn finish(mut self) -> io::Result<W> {
+        let total = |f: fn(&Suite) -> u64| self.suites.iter().map(f).sum::<u64>();
+        let (tests, failures, errors) =
+            (total(|s| s.tests), total(|s| s.failures), total(|s| s.errors));
+        write!(
+            self.out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"dsim\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n"
+        )?;
+        for suite in &self.suites {
+            writeln!(
+                self.out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+                escape(&suite.name),
+                suite.tests,
+                suite.failures,
+                suite.errors
+            )?;
+            self.spill.seek(SeekFrom::Start(suite.start))?;
+            io::copy(&mut (&mut self.spill).take(suite.end - suite.start), &mut self.out)?;
+            self.out.write_all(b"  </testsuite>\n")?;
+        }
+        self.out.write_all(b"</testsuites>\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// One seed's test case; a failure carries the broken property, the explanation and the
+/// replay command.
+fn testcase(r: &RunRecord) -> String {
+    let mut out = String::new();
+    let sim_seconds = r.sim_time_ns as f64 / 1e9;
+    let _ = write!(
         out,
-        "<testsuites name=\"dsim\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
-        records.len()
+        "    <testcase classname=\"{}\" name=\"seed {}\" time=\"{sim_seconds:.3}\"",
+        escape(&r.protocol),
+        r.seed
     );
-    for (name, list) in suites {
-        let (failed, errors) = counts(&list);
+    if r.verdict().is_failure() {
+        let (element, message) = match r.verdict() {
+            Verdict::Error => ("error", format!("error: {}", r.failure)),
+            verdict => ("failure", format!("{verdict} violation: {}", r.failure)),
+        };
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\">",
-            escape(name),
-            list.len()
+            ">\n      <{element} type=\"{}\" message=\"{}\">{}\nreplay: {}</{element}>\n    </testcase>",
+            escape(&r.failure),
+            escape(&message),
+            escape(&r.message),
+            escape(&r.replay)
         );
-        for r in list {
-            let sim_seconds = r.sim_time_ns as f64 / 1e9;
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"seed {}\" time=\"{sim_seconds:.3}\"",
-                escape(&r.protocol),
-                r.seed
-            );
-            if r.verdict().is_failure() {
-                let (element, message) = match r.verdict() {
-                    Verdict::Error => ("error", format!("error: {}", r.failure)),
-                    verdict => ("failure", format!("{verdict} violation: {}", r.failure)),
-                };
-                let _ = writeln!(
-                    out,
-                    ">\n      <{element} type=\"{}\" message=\"{}\">{}\nreplay: {}</{element}>\n    </testcase>",
-                    escape(&r.failure),
-                    escape(&message),
-                    escape(&r.message),
-                    escape(&r.replay)
-                );
-            } else {
-                out.push_str("/>\n");
-            }
-        }
-        out.push_str("  </testsuite>\n");
+    } else {
+        out.push_str("/>\n");
     }
-    out.push_str("</testsuites>\n");
     out
+}
+
+/// The JUnit XML report of `records`: a suite per run of records of one scenario.
+pub fn render(records: &[RunRecord]) -> String {
+    let mut writer = JunitWriter::new(Vec::new(), io::Cursor::new(Vec::new()));
+    for r in records {
+        writer.record(r).expect("writing to memory");
+    }
+    String::from_utf8(writer.finish().expect("writing to memory")).expect("UTF-8 XML")
 }
 
 #[cfg(test)]

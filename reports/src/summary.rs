@@ -7,37 +7,48 @@ fn ms(nanos: u64) -> String {
     format!("{:.3}ms", nanos as f64 / 1e6)
 }
 
-/// How often a campaign reached each sometimes property, in the order declared:
-/// `snapshot_installed 12/500` and, when some were never reached, which. Empty when the
-/// protocol declares none.
-pub fn sometimes(records: &[RunRecord]) -> String {
-    let mut tally: Vec<(&str, usize)> = Vec::new();
-    for r in records {
+/// How often a campaign reached each sometimes property, tallied as seeds finish.
+#[derive(Clone, Debug, Default)]
+pub struct Sometimes {
+    tally: Vec<(String, usize)>,
+    seeds: usize,
+}
+
+impl Sometimes {
+    pub fn add(&mut self, r: &RunRecord) {
+        self.seeds += 1;
         for (name, outcome) in &r.properties {
             let reached = usize::from(outcome == "reached");
-            match tally.iter_mut().find(|(n, _)| n == name) {
+            match self.tally.iter_mut().find(|(n, _)| n == name) {
                 Some((_, count)) => *count += reached,
                 None if outcome == "reached" || outcome == "unreached" => {
-                    tally.push((name, reached))
+                    self.tally.push((name.clone(), reached))
                 }
                 None => {}
             }
         }
     }
-    if tally.is_empty() {
-        return String::new();
+
+    /// `snapshot_installed 12/500`, in the order declared, and, when some were never
+    /// reached, which. Empty when the protocol declares none.
+    pub fn render(&self) -> String {
+        if self.tally.is_empty() {
+            return String::new();
+        }
+        let seeds = self.seeds;
+        let counts: Vec<String> =
+            self.tally.iter().map(|(n, c)| format!("{n} {c}/{seeds}")).collect();
+        let never: Vec<&str> =
+            self.tally.iter().filter(|(_, c)| *c == 0).map(|(n, _)| n.as_str()).collect();
+        let mut out = format!("sometimes: {}", counts.join(", "));
+        if !never.is_empty() {
+            out.push_str(&format!(
+                "\nnever reached: {} (this campaign did not exercise them)",
+                never.join(", ")
+            ));
+        }
+        out
     }
-    let seeds = records.len();
-    let counts: Vec<String> = tally.iter().map(|(n, c)| format!("{n} {c}/{seeds}")).collect();
-    let never: Vec<&str> = tally.iter().filter(|(_, c)| *c == 0).map(|(n, _)| *n).collect();
-    let mut out = format!("sometimes: {}", counts.join(", "));
-    if !never.is_empty() {
-        out.push_str(&format!(
-            "\nnever reached: {} (this campaign did not exercise them)",
-            never.join(", ")
-        ));
-    }
-    out
 }
 
 /// A multi-line summary of `r`.
@@ -108,6 +119,12 @@ mod tests {
             properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..RunRecord::default()
         }
+    }
+
+    fn sometimes(records: &[RunRecord]) -> String {
+        let mut tally = Sometimes::default();
+        records.iter().for_each(|r| tally.add(r));
+        tally.render()
     }
 
     #[test]

@@ -57,6 +57,7 @@ impl Registry {
             .with::<protocols::raft::Raft>()
             .with::<protocols::primary_backup::PrimaryBackup>()
             .with::<protocols::paxos::Paxos>()
+            .with::<protocols::two_phase_commit::TwoPhaseCommit>()
             .with::<protocols::gossip::Gossip>()
             .with::<protocols::swim::Swim>()
     }

@@ -64,3 +64,28 @@ fn the_liveness_bound_is_at_most_the_shortest_timeout_and_by_default_that() {
     let refused = bound(&format!("{given} \"701ms\"")).unwrap_err();
     assert!(refused.contains("bound.toml:8:18") && refused.contains("at most 700ms"), "{refused}");
 }
+
+/// A cluster is bounded by memory, not by a fixed cap: one whose engine state alone
+/// needs terabytes is refused at load, naming what it needs and what the machine has,
+/// and one far past the old cap of 1,024 nodes loads.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cluster_that_cannot_fit_in_memory_is_refused_at_load() {
+    let registry = Registry::bundled();
+    let load = |nodes: u64| {
+        let text = format!("[protocol]\nname = \"raft\"\n[cluster]\nnodes = {nodes}\n");
+        load_str(Path::new("huge.toml"), &text, registry.catalogue()).map_err(|e| e.to_string())
+    };
+    let error = load(4_000_000_000).unwrap_err();
+    assert!(
+        error.starts_with(
+            "error: huge.toml:4:9: `cluster.nodes`: 4000000000 nodes of raft need at least"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("bytes per node") && error.contains("this machine has available"),
+        "{error}"
+    );
+    assert!(load(100_000).is_ok());
+}

@@ -64,6 +64,9 @@ pub struct ProtocolEntry {
     pub configure: ConfigureFn,
     pub properties: Vec<PropertySpec>,
     pub workload: WorkloadEntry,
+    /// What the engine keeps per node of it ([`sim_core::engine::bytes_per_node`]), to
+    /// refuse a cluster this machine cannot hold.
+    pub bytes_per_node: u64,
 }
 
 /// Protocols by name, in the order they were added.
@@ -103,6 +106,7 @@ impl ProtocolEntry {
             configure: |values, bugs, nodes| P::configure_for(values, bugs, nodes).map(drop),
             properties: P::properties(),
             workload: WorkloadEntry::of::<P>(),
+            bytes_per_node: sim_core::engine::bytes_per_node::<P>(),
         }
     }
 

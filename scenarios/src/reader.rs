@@ -250,8 +250,8 @@ impl<'s> Reader<'s> {
             return None;
         };
         match parse_duration(text) {
-            Some(n) if n >= 0 || allow_negative => Some(n),
-            Some(_) => {
+            Ok(n) if n >= 0 || allow_negative => Some(n),
+            Ok(_) => {
                 self.problem(
                     &item.loc,
                     key,
@@ -259,12 +259,8 @@ impl<'s> Reader<'s> {
                 );
                 None
             }
-            None => {
-                self.problem(
-                    &item.loc,
-                    key,
-                    format!("\"{text}\" is not a duration; write a number and a unit: ns, us, ms, s or m (e.g. \"250ms\", \"1.5s\")"),
-                );
+            Err(why) => {
+                self.problem(&item.loc, key, format!("\"{text}\" {why}"));
                 None
             }
         }
@@ -455,21 +451,47 @@ impl<'s> Reader<'s> {
 }
 
 /// Nanoseconds of a duration string such as "250ms", "-1.5s", "20us", "100ns", "2m".
-pub fn parse_duration(text: &str) -> Option<i64> {
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    const NOT_A_DURATION: &str = "is not a duration; write a number and a unit: ns, us (or µs), ms, s or m (e.g. \"250ms\", \"1.5s\")";
     let text = text.trim();
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let split = text.find(|c: char| c.is_alphabetic()).ok_or(NOT_A_DURATION)?;
     let (number, unit) = text.split_at(split);
-    let scale: f64 = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" | "min" => 60e9,
-        _ => return None,
+    let scale: i128 = match unit {
+        "ns" => 1,
+        "us" | "µs" | "μs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        _ => return Err(NOT_A_DURATION.into()),
     };
-    let value: f64 = number.trim().parse().ok()?;
-    let nanos = value * scale;
-    (nanos.is_finite() && nanos.abs() < 9.2e18).then(|| nanos.round() as i64)
+    // Exact decimal arithmetic, so "9007199254740993ns" is that many nanoseconds.
+    let number = number.trim();
+    let (negative, digits) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number.strip_prefix('+').unwrap_or(number)),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return Err(NOT_A_DURATION.into());
+    }
+    const TOO_LARGE: &str =
+        "is too large; the longest duration is 9223372036854775807ns (about 292 years)";
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 19 {
+        return Err(TOO_LARGE.into());
+    }
+    let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| TOO_LARGE)? };
+    // Digits past the 24th decimal cannot change the rounding to a nanosecond for any
+    // unit (a minute needs 11), so they are dropped before the arithmetic.
+    let fraction = &fraction[..fraction.len().min(24)];
+    let part: i128 =
+        if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| NOT_A_DURATION)? };
+    let divisor = 10i128.pow(fraction.len() as u32);
+    // Round half up to a whole nanosecond.
+    let nanos = whole * scale + (part * scale * 2 + divisor) / (divisor * 2);
+    let nanos = if negative { -nanos } else { nanos };
+    i64::try_from(nanos).map_err(|_| TOO_LARGE.into())
 }
 
 #[cfg(test)]
@@ -478,12 +500,27 @@ mod tests {
 
     #[test]
     fn durations_need_a_unit() {
-        assert_eq!(parse_duration("250ms"), Some(250_000_000));
-        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(parse_duration("-2us"), Some(-2_000));
-        assert_eq!(parse_duration("3m"), Some(180_000_000_000));
-        assert_eq!(parse_duration("250"), None);
-        assert_eq!(parse_duration("ms"), None);
-        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("-2us"), Ok(-2_000));
+        assert_eq!(parse_duration("3m"), Ok(180_000_000_000));
+        assert_eq!(parse_duration("5µs"), Ok(5_000));
+        assert_eq!(parse_duration("5μs"), Ok(5_000));
+        assert_eq!(parse_duration(".5ms"), Ok(500_000));
+        assert_eq!(parse_duration("1.0000000004s"), Ok(1_000_000_000));
+        assert_eq!(parse_duration("1.0000000005s"), Ok(1_000_000_001));
+        assert_eq!(parse_duration("9007199254740993ns"), Ok(9_007_199_254_740_993));
+        assert_eq!(parse_duration("9223372036854775807ns"), Ok(i64::MAX));
+        for not_one in ["250", "ms", "5 parsecs", ".ms", "1.2.3s", "1e3ms", "--1s"] {
+            let err = parse_duration(not_one).unwrap_err();
+            assert!(err.starts_with("is not a duration"), "{not_one}: {err}");
+        }
+        for too_large in ["9223372036854775808ns", "99999999999999999999ms", "300000000000m"] {
+            let err = parse_duration(too_large).unwrap_err();
+            assert!(err.starts_with("is too large"), "{too_large}: {err}");
+        }
+        let many = format!("1.{}5s", "0".repeat(60));
+        assert_eq!(parse_duration(&many), Ok(1_000_000_000));
+        assert_eq!(parse_duration("0.99999999999999999999999999999ns"), Ok(1));
     }
 }

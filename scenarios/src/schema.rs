@@ -231,7 +231,49 @@ pub struct Scenario {
     pub run: RunSpec,
 }
 
-const MAX_NODES: i64 = 1024;
+/// The most nodes ids can name; what a cluster really gets is bounded by memory
+/// ([`check_fits_in_memory`]).
+const MAX_NODES: i64 = u32::MAX as i64;
+
+/// Refuse a cluster whose engine state alone would not fit in `available` bytes (what
+/// this machine has, where the system says), naming both figures.
+fn check_fits_in_memory(
+    r: &mut Reader<'_>,
+    loc: &Loc,
+    nodes: u32,
+    entry: &ProtocolEntry,
+    available: Option<u64>,
+) {
+    let needed = u64::from(nodes).saturating_mul(entry.bytes_per_node);
+    if let Some(available) = available
+        && needed > available
+    {
+        r.problem(
+            loc,
+            "cluster.nodes",
+            format!(
+                "{nodes} nodes of {} need at least {} ({} bytes per node before what the protocol keeps), more than the {} this machine has available",
+                entry.name,
+                gibibytes(needed),
+                entry.bytes_per_node,
+                gibibytes(available)
+            ),
+        );
+    }
+}
+
+fn gibibytes(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+/// The memory this machine has available, in bytes: Linux's `MemAvailable`, or `None`
+/// where the system does not say.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
 
 /// Protocol options given in a scenario, by name.
 pub type ProtocolOptions = Vec<(String, Knob<OptionValue>)>;
@@ -252,6 +294,15 @@ pub fn read_scenario(
     r.only_keys(&meta, "scenario", &["name", "description"]);
     let name = r.string(&meta, "scenario", "name").unwrap_or_else(|| default_name.to_owned());
     let description = r.string(&meta, "scenario", "description").unwrap_or_default();
+    for (key, text) in [("name", &name), ("description", &description)] {
+        if let (Some(c), Some(entry)) = (text.chars().find(|c| c.is_control()), meta.get(key)) {
+            r.problem(
+                &entry.item.loc,
+                &format!("scenario.{key}"),
+                format!("holds the control character U+{:04X}; it is printed in terminals and reports, so write printable text", c as u32),
+            );
+        }
+    }
 
     let cluster = section(r, "cluster");
     r.only_keys(&cluster, "cluster", &["nodes", "regions"]);
@@ -259,7 +310,7 @@ pub fn read_scenario(
         Some(_) => r.int(&cluster, "cluster", "nodes", 1, MAX_NODES).map(|n| n as u32),
         None => {
             let loc = root.get("cluster").map_or(root_loc, |e| &e.key_loc).clone();
-            r.problem(&loc, "cluster.nodes", format!("missing: how many nodes the cluster has (1 to {MAX_NODES}), e.g. `[cluster]\\nnodes = 5`"));
+            r.problem(&loc, "cluster.nodes", "missing: how many nodes the cluster has (at least 1), e.g. `[cluster]\\nnodes = 5`");
             None
         }
     };
@@ -267,6 +318,11 @@ pub fn read_scenario(
     let regions = read_regions(r, &cluster, nodes);
 
     let (protocol, options, bugs) = read_protocol(r, root, root_loc, nodes, catalogue);
+    if let (Some(n), Some(entry), Some(given)) =
+        (nodes, protocol.as_deref().and_then(|p| catalogue.get(p)), cluster.get("nodes"))
+    {
+        check_fits_in_memory(r, &given.item.loc, n, entry, available_memory());
+    }
 
     let network_table = section(r, "network");
     let mut network_keys = LINK_KEYS.to_vec();

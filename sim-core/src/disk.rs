@@ -4,7 +4,7 @@
 //! platter, which is how real disks tear records. Reads may return a corrupted byte with
 //! `corrupt_read_probability`; a protocol that checksums its records must notice.
 
-use crate::rng::SimRng;
+use crate::rng::LazyRng;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -58,13 +58,15 @@ pub struct DiskStats {
 pub struct Disk {
     files: BTreeMap<String, File>,
     options: DiskOptions,
-    rng: SimRng,
+    rng: LazyRng,
     stats: DiskStats,
 }
 
 impl Disk {
-    pub fn new(options: DiskOptions, rng: SimRng) -> Self {
-        Disk { files: BTreeMap::new(), options, rng, stats: DiskStats::default() }
+    /// A disk that draws its faults from `rng` (a [`crate::rng::SimRng`], or a
+    /// [`LazyRng`] that is only derived if a fault is ever drawn).
+    pub fn new(options: DiskOptions, rng: impl Into<LazyRng>) -> Self {
+        Disk { files: BTreeMap::new(), options, rng: rng.into(), stats: DiskStats::default() }
     }
 
     fn file_mut(&mut self, name: &str) -> &mut File {
@@ -119,14 +121,14 @@ impl Disk {
     /// `corrupt_read_probability`, one bit of the returned copy is flipped.
     pub fn read(&mut self, file: &str) -> Cow<'_, [u8]> {
         self.stats.reads += 1;
-        let corrupt = self.rng.chance(self.options.corrupt_read_probability);
+        let corrupt = self.rng.get().chance(self.options.corrupt_read_probability);
         let Some(f) = self.files.get(file) else { return Cow::Borrowed(&[]) };
         if !corrupt || f.current.is_empty() {
             return Cow::Borrowed(&f.current);
         }
         self.stats.corrupted_reads += 1;
         let mut copy = f.current.clone();
-        let bit = self.rng.below(copy.len() as u64 * 8);
+        let bit = self.rng.get().below(copy.len() as u64 * 8);
         copy[(bit / 8) as usize] ^= 1 << (bit % 8);
         Cow::Owned(copy)
     }
@@ -155,9 +157,9 @@ impl Disk {
             // fewer than two bytes cannot tear.
             if let Some(Write::Append(bytes)) = f.unsynced.first()
                 && bytes.len() >= 2
-                && self.rng.chance(torn_probability)
+                && self.rng.get().chance(torn_probability)
             {
-                let kept = self.rng.between(1, bytes.len() as u64 - 1) as usize;
+                let kept = self.rng.get().between(1, bytes.len() as u64 - 1) as usize;
                 survivor.extend_from_slice(&bytes[..kept]);
                 damage.torn_writes += 1;
             }
@@ -188,7 +190,7 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Stream;
+    use crate::rng::{SimRng, Stream};
 
     fn disk(options: DiskOptions) -> Disk {
         Disk::new(options, SimRng::derive(1, Stream::Disk, 0))

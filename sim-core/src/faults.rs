@@ -16,18 +16,19 @@ pub enum Partition {
     MuteOne(Option<NodeId>),
     /// A random majority and the minority, cut from each other both ways.
     Halves,
-    /// Two halves that can talk only through one bridge node (Jepsen's bridge).
-    Bridge,
-    /// Nodes on a random ring each reach only their nearest neighbours, so every node sees
-    /// a majority but no two see the same one (Jepsen's majorities ring).
-    Ring,
+    /// Two halves that can talk only through one bridge node (Jepsen's bridge): the
+    /// halves, cut from each other both ways, with the node in neither as the bridge
+    /// (random halves for `None`).
+    Bridge(Option<(Vec<NodeId>, Vec<NodeId>)>),
+    /// Nodes on a ring each reach only their nearest neighbours, so every node sees a
+    /// majority but no two see the same one (Jepsen's majorities ring): the nodes in ring
+    /// order (a random order for `None`).
+    Ring(Option<Vec<NodeId>>),
     /// Explicit groups: nodes in different groups cannot talk. Unlisted nodes form their
     /// own group.
     Groups(Vec<Vec<NodeId>>),
     /// Cut only the direction `from -> to`, for every pair.
     OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
-    /// Exactly these directed links `(from, to)`.
-    Links(Vec<(NodeId, NodeId)>),
     /// Isolate a node that believes it leads ([`crate::node::Node::is_leader`]); a random
     /// node when none does.
     IsolateLeader,
@@ -36,25 +37,13 @@ pub enum Partition {
     LeaderMinority,
 }
 
-/// Both directions of every link between a node of `a` and a node of `b`.
-fn between(a: &[NodeId], b: &[NodeId]) -> Vec<(NodeId, NodeId)> {
-    let mut links = Vec::new();
-    for &x in a {
-        for &y in b {
-            if x != y {
-                links.push((x, y));
-                links.push((y, x));
-            }
-        }
-    }
-    links
-}
-
 impl Partition {
     /// This partition with its random choices made: the victim of `Isolate` and
-    /// `MuteOne`, the sides of `Halves`, the cut links of `Bridge` and `Ring`, the leader of
+    /// `MuteOne`, the sides of `Halves` and `Bridge`, the order of `Ring`, the leader of
     /// the leader-targeted kinds (one of `leaders`, the nodes that believe they lead now).
-    /// Traces show the resolved form, so a reader sees exactly which nodes were cut off.
+    /// Traces show the resolved form, so a reader sees exactly which nodes were cut off;
+    /// it takes O(n), whatever the kind, and the network cuts by it in O(n)
+    /// ([`crate::network::Network::cut`]).
     pub fn resolve(&self, n: u32, leaders: &[NodeId], rng: &mut SimRng) -> Partition {
         let all: Vec<NodeId> = (0..n).map(NodeId).collect();
         let shuffled = |rng: &mut SimRng| {
@@ -84,67 +73,14 @@ impl Partition {
                 let (minority, majority) = order.split_at(n as usize / 2);
                 Partition::Groups(vec![minority.to_vec(), majority.to_vec()])
             }
-            Partition::Bridge => {
+            Partition::Bridge(None) => {
                 let mut order = shuffled(rng);
-                let bridge = order.pop();
-                let (a, b) = order.split_at(order.len() / 2);
-                let mut links = between(a, b);
-                links.retain(|(x, y)| Some(*x) != bridge && Some(*y) != bridge);
-                Partition::Links(links)
+                order.pop();
+                let b = order.split_off(order.len() / 2);
+                Partition::Bridge(Some((order, b)))
             }
-            Partition::Ring => {
-                let order = shuffled(rng);
-                let reach = n as usize / 2;
-                let mut links = Vec::new();
-                for (i, &x) in order.iter().enumerate() {
-                    for (j, &y) in order.iter().enumerate() {
-                        let d = i.abs_diff(j);
-                        if i != j && d.min(n as usize - d) > reach / 2 + reach % 2 {
-                            links.push((x, y));
-                        }
-                    }
-                }
-                Partition::Links(links)
-            }
+            Partition::Ring(None) => Partition::Ring(Some(shuffled(rng))),
             resolved => resolved.clone(),
-        }
-    }
-
-    /// The directed links to cut in a cluster of `n` nodes whose leaders are `leaders`,
-    /// drawing random choices from `rng`. Each entry is `(from, to)`.
-    pub fn links(&self, n: u32, leaders: &[NodeId], rng: &mut SimRng) -> Vec<(NodeId, NodeId)> {
-        let all: Vec<NodeId> = (0..n).map(NodeId).collect();
-        match self.resolve(n, leaders, rng) {
-            Partition::Isolate(Some(victim)) => {
-                let others: Vec<NodeId> = all.iter().copied().filter(|&x| x != victim).collect();
-                between(&[victim], &others)
-            }
-            Partition::MuteOne(Some(victim)) => {
-                all.iter().filter(|&&x| x != victim).map(|&x| (victim, x)).collect()
-            }
-            Partition::Groups(groups) => {
-                let mut group_of = vec![usize::MAX; n as usize];
-                for (g, members) in groups.iter().enumerate() {
-                    for m in members {
-                        group_of[m.0 as usize] = g;
-                    }
-                }
-                let mut links = Vec::new();
-                for &x in &all {
-                    for &y in &all {
-                        if x != y && group_of[x.0 as usize] != group_of[y.0 as usize] {
-                            links.push((x, y));
-                        }
-                    }
-                }
-                links
-            }
-            Partition::OneWay { from, to } => from
-                .iter()
-                .flat_map(|&x| to.iter().filter(move |&&y| y != x).map(move |&y| (x, y)))
-                .collect(),
-            Partition::Links(links) => links,
-            unresolved => unreachable!("resolve left {unresolved:?} unresolved"),
         }
     }
 
@@ -155,8 +91,8 @@ impl Partition {
         Partition::Isolate(None),
         Partition::MuteOne(None),
         Partition::Halves,
-        Partition::Bridge,
-        Partition::Ring,
+        Partition::Bridge(None),
+        Partition::Ring(None),
         Partition::IsolateLeader,
         Partition::LeaderMinority,
     ];
@@ -167,8 +103,8 @@ impl Partition {
         Partition::Isolate(None),
         Partition::MuteOne(None),
         Partition::Halves,
-        Partition::Bridge,
-        Partition::Ring,
+        Partition::Bridge(None),
+        Partition::Ring(None),
         Partition::IsolateLeader,
         Partition::LeaderMinority,
         Partition::Groups(Vec::new()),
@@ -190,11 +126,10 @@ impl Partition {
             Partition::Isolate(_) => "isolate",
             Partition::MuteOne(_) => "mute-one",
             Partition::Halves => "halves",
-            Partition::Bridge => "bridge",
-            Partition::Ring => "ring",
+            Partition::Bridge(_) => "bridge",
+            Partition::Ring(_) => "ring",
             Partition::Groups(_) => "groups",
             Partition::OneWay { .. } => "one-way",
-            Partition::Links(_) => "links",
             Partition::IsolateLeader => "isolate-leader",
             Partition::LeaderMinority => "leader-minority",
         }
@@ -402,8 +337,8 @@ impl Default for NemesisOptions {
             partition_kinds: vec![
                 Partition::Isolate(None),
                 Partition::Halves,
-                Partition::Bridge,
-                Partition::Ring,
+                Partition::Bridge(None),
+                Partition::Ring(None),
                 Partition::MuteOne(None),
             ],
             partition_duration: DurationRange::new(ms(200), ms(2000)),
@@ -469,48 +404,6 @@ mod tests {
         assert_eq!(Partition::SCHEDULABLE[..7], Partition::DRAWABLE);
     }
 
-    fn cut(partition: Partition, n: u32) -> Vec<(NodeId, NodeId)> {
-        let mut rng = SimRng::derive(9, Stream::Faults, 0);
-        let mut links = partition.links(n, &[], &mut rng);
-        links.sort();
-        links
-    }
-
-    fn reachable(links: &[(NodeId, NodeId)], n: u32, from: u32) -> usize {
-        (0..n).filter(|&to| to != from && !links.contains(&(NodeId(from), NodeId(to)))).count()
-    }
-
-    #[test]
-    fn isolate_cuts_one_node_both_ways() {
-        let links = cut(Partition::Isolate(Some(NodeId(2))), 5);
-        assert_eq!(links.len(), 8);
-        assert_eq!(reachable(&links, 5, 2), 0);
-        assert_eq!(reachable(&links, 5, 0), 3);
-    }
-
-    #[test]
-    fn halves_leave_a_majority_connected() {
-        let links = cut(Partition::Halves, 5);
-        let sizes: Vec<usize> = (0..5).map(|x| reachable(&links, 5, x) + 1).collect();
-        assert_eq!(sizes.iter().filter(|&&s| s == 3).count(), 3);
-        assert_eq!(sizes.iter().filter(|&&s| s == 2).count(), 2);
-    }
-
-    #[test]
-    fn every_node_of_a_ring_sees_a_bare_majority() {
-        let links = cut(Partition::Ring, 5);
-        for x in 0..5 {
-            assert_eq!(reachable(&links, 5, x) + 1, 3, "node {x}");
-        }
-    }
-
-    #[test]
-    fn a_bridge_node_reaches_everyone() {
-        let links = cut(Partition::Bridge, 5);
-        let full: Vec<u32> = (0..5).filter(|&x| reachable(&links, 5, x) == 4).collect();
-        assert_eq!(full.len(), 1);
-    }
-
     #[test]
     fn leader_kinds_target_a_leader() {
         let mut rng = SimRng::derive(9, Stream::Faults, 0);
@@ -532,13 +425,5 @@ mod tests {
             Partition::IsolateLeader.resolve(5, &[], &mut rng),
             Partition::Isolate(Some(_))
         ));
-    }
-
-    #[test]
-    fn one_way_cuts_only_one_direction() {
-        let links = cut(Partition::OneWay { from: vec![NodeId(0)], to: vec![NodeId(1)] }, 3);
-        assert_eq!(links, vec![(NodeId(0), NodeId(1))]);
-        let muted = cut(Partition::MuteOne(Some(NodeId(1))), 3);
-        assert_eq!(muted, vec![(NodeId(1), NodeId(0)), (NodeId(1), NodeId(2))]);
     }
 }

@@ -154,3 +154,11 @@ impl<E> History<E> {
         self.events.is_empty()
     }
 }
+
+impl<E: Recorded> History<E> {
+    /// How many operations were invoked (each has one invoke event, and at most one
+    /// completion).
+    pub fn operations(&self) -> usize {
+        self.events.iter().filter(|e| e.kind() == EventType::Invoke).count()
+    }
+}

@@ -131,13 +131,57 @@ impl KvOptions {
 
     /// The key distribution, after checking its name and exponent.
     pub fn key_distribution(&self) -> Result<KeyDistribution, String> {
-        match self.distribution.as_str() {
+        KeyDistribution::parse(&self.distribution, self.zipf_exponent)
+    }
+}
+
+impl KeyDistribution {
+    /// The distribution a workload's `distribution` and `zipf_exponent` options name.
+    pub fn parse(name: &str, zipf_exponent: f64) -> Result<Self, String> {
+        match name {
             "uniform" => Ok(KeyDistribution::Uniform),
-            "zipf" if (0.0..=10.0).contains(&self.zipf_exponent) => {
-                Ok(KeyDistribution::Zipf { exponent: self.zipf_exponent })
+            "zipf" if (0.0..=10.0).contains(&zipf_exponent) => {
+                Ok(KeyDistribution::Zipf { exponent: zipf_exponent })
             }
-            "zipf" => Err(format!("zipf_exponent is {}, outside 0 to 10", self.zipf_exponent)),
+            "zipf" => Err(format!("zipf_exponent is {zipf_exponent}, outside 0 to 10")),
             other => Err(crate::names::unknown("key distribution", other, &["uniform", "zipf"])),
+        }
+    }
+}
+
+/// Draws keys `0..keys` from a [`KeyDistribution`] (key 0 the hottest under Zipf).
+#[derive(Clone, Debug)]
+pub struct KeyPicker {
+    keys: u64,
+    /// The cumulative Zipf weights; empty for uniform.
+    zipf_cdf: Vec<f64>,
+}
+
+impl KeyPicker {
+    /// A picker over `keys` keys, refusing a count outside 1 to a million.
+    pub fn new(keys: u64, distribution: KeyDistribution) -> Result<Self, String> {
+        if !(1..=MAX_KEYS).contains(&keys) {
+            return Err(format!("keys is {keys}; it must be 1 to {MAX_KEYS}"));
+        }
+        let zipf_cdf = match distribution {
+            KeyDistribution::Uniform => Vec::new(),
+            KeyDistribution::Zipf { exponent } => zipf_cdf(keys, exponent),
+        };
+        Ok(KeyPicker { keys, zipf_cdf })
+    }
+
+    /// How many keys it draws from.
+    pub fn keys(&self) -> u64 {
+        self.keys
+    }
+
+    /// The next key.
+    pub fn pick(&self, rng: &mut SimRng) -> u64 {
+        if self.zipf_cdf.is_empty() {
+            rng.below(self.keys)
+        } else {
+            let u = rng.unit();
+            self.zipf_cdf.partition_point(|&p| p < u).min(self.zipf_cdf.len() - 1) as u64
         }
     }
 }
@@ -146,9 +190,7 @@ impl KvOptions {
 #[derive(Clone, Debug)]
 pub struct KvWorkload {
     mix: OpMix,
-    keys: u64,
-    distribution: KeyDistribution,
-    zipf_cdf: Vec<f64>,
+    keys: KeyPicker,
     next_value: i64,
     /// The last value the workload wrote to each key (a likely cas expectation).
     last_written: Vec<Value>,
@@ -160,22 +202,12 @@ impl KvWorkload {
     /// The workload of `options`, or why they cannot work.
     pub fn new(options: KvOptions) -> Result<Self, String> {
         let mix = options.mix()?;
-        let distribution = options.key_distribution()?;
-        let keys = options.keys;
-        if !(1..=MAX_KEYS).contains(&keys) {
-            return Err(format!("keys is {keys}; it must be 1 to {MAX_KEYS}"));
-        }
-        let zipf_cdf = match distribution {
-            KeyDistribution::Uniform => Vec::new(),
-            KeyDistribution::Zipf { exponent } => zipf_cdf(keys, exponent),
-        };
+        let keys = KeyPicker::new(options.keys, options.key_distribution()?)?;
         Ok(KvWorkload {
             mix,
-            keys,
-            distribution,
-            zipf_cdf,
             next_value: 0,
-            last_written: vec![Value::Nil; keys as usize],
+            last_written: vec![Value::Nil; keys.keys() as usize],
+            keys,
             string_values: mix.append > 0,
         })
     }
@@ -224,13 +256,7 @@ impl Workload for KvWorkload {
 
     fn next_op(&mut self, _client: ClientId, rng: &mut SimRng) -> Op {
         let mix = self.mix;
-        let key = match self.distribution {
-            KeyDistribution::Uniform => rng.below(self.keys),
-            KeyDistribution::Zipf { .. } => {
-                let u = rng.unit();
-                self.zipf_cdf.partition_point(|&p| p < u).min(self.zipf_cdf.len() - 1) as u64
-            }
-        };
+        let key = self.keys.pick(rng);
         let mut pick = rng.below(mix.total());
         let expect_current = rng.chance(0.75);
         let mut take = |weight: u32| {

@@ -28,6 +28,7 @@ pub mod selfcheck;
 pub mod time;
 pub mod toys;
 pub mod trace;
+pub mod txn;
 pub mod workload;
 
 pub use engine::{

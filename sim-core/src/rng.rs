@@ -83,6 +83,38 @@ impl SimRng {
     }
 }
 
+/// A stream derived on its first draw, so that a component which may never draw (a disk
+/// with no fault probabilities) costs a few words instead of a ChaCha state. It draws
+/// exactly what the stream derived at once would.
+#[derive(Clone, Debug)]
+pub enum LazyRng {
+    Derived(Box<SimRng>),
+    Pending { seed: u64, component: Stream, index: u64 },
+}
+
+impl LazyRng {
+    /// The stream [`SimRng::derive`] would give, derived when first drawn from.
+    pub fn new(seed: u64, component: Stream, index: u64) -> Self {
+        LazyRng::Pending { seed, component, index }
+    }
+
+    pub fn get(&mut self) -> &mut SimRng {
+        if let LazyRng::Pending { seed, component, index } = *self {
+            *self = LazyRng::Derived(Box::new(SimRng::derive(seed, component, index)));
+        }
+        match self {
+            LazyRng::Derived(rng) => rng,
+            LazyRng::Pending { .. } => unreachable!("derived just above"),
+        }
+    }
+}
+
+impl From<SimRng> for LazyRng {
+    fn from(rng: SimRng) -> Self {
+        LazyRng::Derived(Box::new(rng))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +140,15 @@ mod tests {
             }
         }
         assert_eq!(rng.between(5, 5), 5);
+    }
+
+    #[test]
+    fn a_lazy_stream_draws_what_the_stream_does() {
+        let mut lazy = LazyRng::new(3, Stream::Disk, 4);
+        assert!(matches!(lazy, LazyRng::Pending { .. }));
+        let mut now = SimRng::derive(3, Stream::Disk, 4);
+        for _ in 0..3 {
+            assert_eq!(lazy.get().next_u64(), now.next_u64());
+        }
     }
 }

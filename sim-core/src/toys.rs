@@ -5,7 +5,7 @@ use crate::hash::stable_hash;
 use crate::history::Value;
 use crate::kv::{KvWorkload, Op};
 use crate::node::{Context, Node, NodeId, Reply, Request};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 /// Node 0 serves `balls` balls to node 1, which returns each; forever.
 #[derive(Debug)]
@@ -91,6 +91,72 @@ impl Node for Broadcast {
         self.round += 1;
         ctx.broadcast(RoundMsg { round: self.round });
         ctx.set_timer(self.interval, ());
+    }
+}
+
+/// An epidemic broadcast, for the engine at scale: node 0 starts a rumour at time zero,
+/// and a node that first hears it pushes it to `fanout` random peers (drawn with
+/// replacement) every `interval` of its clock, `rounds` times (infect and die). A node holds a few words and a handler touches `fanout` peers, so a
+/// run costs O(n · fanout · rounds), whatever n.
+#[derive(Debug)]
+pub struct Epidemic {
+    /// When this node first heard the rumour (its own clock), and over how many hops.
+    pub infected: Option<(SimTime, u32)>,
+    pushes_left: u32,
+    config: EpidemicConfig,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct Rumour {
+    /// Hops from node 0.
+    pub hops: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct EpidemicConfig {
+    pub fanout: u32,
+    pub rounds: u32,
+    pub interval: SimDuration,
+}
+
+impl Node for Epidemic {
+    type Config = EpidemicConfig;
+    type Msg = Rumour;
+    type Timer = ();
+    type Workload = KvWorkload;
+
+    fn start(config: &EpidemicConfig, ctx: &mut Context<'_, Self>) -> Self {
+        let mut node = Epidemic { infected: None, pushes_left: 0, config: *config };
+        if ctx.id() == NodeId(0) {
+            node.on_message(ctx, NodeId(0), Rumour { hops: 0 });
+        }
+        node
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: Rumour) {
+        if self.infected.is_none() {
+            self.infected = Some((ctx.now(), msg.hops));
+            self.pushes_left = self.config.rounds;
+            ctx.set_timer(self.config.interval, ());
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: ()) {
+        let (Some((_, hops)), n) = (self.infected, ctx.cluster_size() as u64) else { return };
+        if self.pushes_left == 0 || n < 2 {
+            return;
+        }
+        self.pushes_left -= 1;
+        let me = u64::from(ctx.id().0);
+        for _ in 0..self.config.fanout {
+            // A peer other than this node, uniformly.
+            let peer = ctx.rng().below(n - 1);
+            let peer = if peer >= me { peer + 1 } else { peer };
+            ctx.send(NodeId(peer as u32), Rumour { hops: hops + 1 });
+        }
+        if self.pushes_left > 0 {
+            ctx.set_timer(self.config.interval, ());
+        }
     }
 }
 

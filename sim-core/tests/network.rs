@@ -62,11 +62,9 @@ impl NetCase {
             min: SimDuration::from_millis(1),
             max: SimDuration::from_millis(1 + self.spread_ms),
         };
-        let mut builder = SimBuilder::new(self.seed, self.n).links(LinkOptions {
-            latency,
-            loss: self.loss,
-            duplicate: 0.0,
-        });
+        let mut builder = SimBuilder::new(self.seed, self.n)
+            .links(LinkOptions { latency, loss: self.loss, duplicate: 0.0 })
+            .count_links();
         for (at, action) in &self.schedule {
             builder = builder.fault_at(*at, action.clone());
         }
@@ -223,16 +221,17 @@ impl Observer<Chatter> for Deliveries {
 fn a_one_way_partition_cuts_one_direction_only() {
     let cut = Partition::OneWay { from: vec![NodeId(0)], to: vec![NodeId(1), NodeId(2)] };
     let mut sim = SimBuilder::new(7, 3)
+        .count_links()
         .fault_at(SimTime::ZERO, FaultAction::Partition(cut))
         .build::<Chatter>(ChatterConfig::new(5, 100));
     assert_eq!(sim.run(UNTIL_QUIET), StopReason::Quiescent);
     let net = sim.network();
     for (from, to) in [(0, 1), (0, 2)] {
-        let s = net.link_stats(NodeId(from), NodeId(to));
+        let s = net.link_stats(NodeId(from), NodeId(to)).unwrap();
         assert_eq!((s.sent, s.delivered, s.dropped_partition), (20, 0, 20), "{from}->{to}");
     }
     for (from, to) in [(1, 0), (2, 0), (1, 2), (2, 1)] {
-        let s = net.link_stats(NodeId(from), NodeId(to));
+        let s = net.link_stats(NodeId(from), NodeId(to)).unwrap();
         assert_eq!((s.sent, s.delivered, s.dropped()), (20, 20, 0), "{from}->{to}");
     }
     // The muted node still hears everyone.
@@ -266,6 +265,7 @@ fn duplication_delivers_every_message_twice() {
 fn held_messages_are_delivered_in_order_after_release() {
     let (a, b) = (NodeId(0), NodeId(1));
     let mut sim = SimBuilder::new(11, 2)
+        .count_links()
         .fault_at(ms(20), FaultAction::Hold { from: a, to: b })
         .fault_at(ms(70), FaultAction::Release { from: a, to: b })
         .build_observed::<Chatter, _>(ChatterConfig::new(5, 100), Deliveries::default());
@@ -277,12 +277,12 @@ fn held_messages_are_delivered_in_order_after_release() {
     let seqs: Vec<u64> = a_to_b.iter().map(|e| e.3.seq).collect();
     assert_eq!(seqs, (0..20).collect::<Vec<_>>());
     let released: Vec<_> = a_to_b.iter().filter(|e| e.0 == ms(70)).collect();
-    let stats = sim.network().link_stats(a, b);
+    let stats = sim.network().link_stats(a, b).unwrap();
     assert_eq!(stats.held, 10, "one message per 5 ms was held for 50 ms");
     assert_eq!(released.len() as u64, stats.held);
     assert_eq!((stats.sent, stats.delivered, stats.dropped()), (20, 20, 0));
     // The other direction was never held.
-    assert_eq!(sim.network().link_stats(b, a).held, 0);
+    assert_eq!(sim.network().link_stats(b, a).unwrap().held, 0);
     assert!(log.iter().filter(|e| e.1 == b).all(|e| e.0 != ms(70)));
 }
 
@@ -291,6 +291,7 @@ fn a_partition_drops_held_messages_at_release() {
     // Held messages are checked against the partition when they are finally delivered.
     let (a, b) = (NodeId(0), NodeId(1));
     let mut sim = SimBuilder::new(11, 2)
+        .count_links()
         .fault_at(ms(20), FaultAction::Hold { from: a, to: b })
         .fault_at(ms(60), FaultAction::Partition(Partition::Isolate(Some(b))))
         .fault_at(ms(70), FaultAction::Release { from: a, to: b })
@@ -304,7 +305,7 @@ fn a_partition_drops_held_messages_at_release() {
     let arrives = |t: SimTime| t + SimDuration::from_millis(1);
     let early = sends.iter().filter(|&&t| arrives(t) < ms(20)).count() as u64;
     let held = sends.iter().filter(|&&t| (ms(20)..ms(60)).contains(&arrives(t))).count() as u64;
-    let stats = sim.network().link_stats(a, b);
+    let stats = sim.network().link_stats(a, b).unwrap();
     assert_eq!(stats.sent, 20);
     assert_eq!(stats.held, held);
     assert_eq!(held, 8);

@@ -584,12 +584,25 @@ pub fn parse_history(text: &str) -> Result<History, ParseError> {
 /// Each operation is converted as soon as its map is read, so memory holds the text and the
 /// history, never the whole history as a tree of EDN values.
 pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
+    let (events, positions) = read_operations(text, event_from_node)?;
+    Ok((History { events }, positions))
+}
+
+/// Reads the operation maps of a Jepsen history (one vector or list of maps, or maps one
+/// after another), handing each to `convert` as soon as it is read: the history of any
+/// workload (key-value operations here, transactions in [`crate::txn`]). `convert` returns
+/// `None` for a map that is not a client operation (a nemesis's). Returns the converted
+/// operations and where each one's map starts.
+pub fn read_operations<T>(
+    text: &str,
+    mut convert: impl FnMut(&Node) -> Result<Option<T>, ParseError>,
+) -> Result<(Vec<T>, Vec<Position>), ParseError> {
     let mut reader = Reader::new(text);
-    let mut history = History::default();
+    let mut events = Vec::new();
     let mut positions = Vec::new();
     let mut add = |item: Node| {
-        if let Some(event) = event_from_node(&item)? {
-            history.push(event);
+        if let Some(event) = convert(&item)? {
+            events.push(event);
             positions.push(item.position);
         }
         Ok(())
@@ -616,22 +629,15 @@ pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position
             reader.skip_ignorable()?;
         }
     }
-    Ok((history, positions))
+    Ok((events, positions))
 }
 
-fn field<'n>(pairs: &'n [(Node, Node)], name: &str) -> Option<&'n Node> {
-    pairs
-        .iter()
-        .find(|(key, _)| matches!(&key.value, Edn::Keyword(k) if k == name))
-        .map(|(_, value)| value)
-}
+/// The head of a Jepsen operation map: its key-value pairs, its process and its type.
+pub type OperationHead<'n> = (&'n [(Node, Node)], u64, EventType);
 
-fn content_error(node: &Node, message: impl Into<String>) -> ParseError {
-    ParseError::new(node.position.line, node.position.column, message)
-}
-
-/// One history event, or `None` for a non-client (nemesis) operation.
-fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
+/// The common head of a Jepsen operation map; `None` for an operation of a process that is
+/// not a client (`:nemesis`).
+pub fn operation_head(node: &Node) -> Result<Option<OperationHead<'_>>, ParseError> {
     let Edn::Map(pairs) = &node.value else {
         return Err(content_error(
             node,
@@ -668,6 +674,36 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
             ));
         }
     };
+    Ok(Some((pairs, process, kind)))
+}
+
+/// An operation's `:time`, if it has one (nanoseconds).
+pub fn operation_time(pairs: &[(Node, Node)]) -> Result<Option<SimTime>, ParseError> {
+    match field(pairs, "time") {
+        None => Ok(None),
+        Some(Node { value: Edn::Int(t), .. }) if *t >= 0 => Ok(Some(SimTime(*t as u64))),
+        Some(other) => {
+            Err(content_error(other, "a :time must be a non-negative integer (nanoseconds)"))
+        }
+    }
+}
+
+/// The value of the keyword `name` in a map's pairs.
+pub fn field<'n>(pairs: &'n [(Node, Node)], name: &str) -> Option<&'n Node> {
+    pairs
+        .iter()
+        .find(|(key, _)| matches!(&key.value, Edn::Keyword(k) if k == name))
+        .map(|(_, value)| value)
+}
+
+/// An error about the contents of `node`, at its position.
+pub fn content_error(node: &Node, message: impl Into<String>) -> ParseError {
+    ParseError::new(node.position.line, node.position.column, message)
+}
+
+/// One history event, or `None` for a non-client (nemesis) operation.
+fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
+    let Some((pairs, process, kind)) = operation_head(node)? else { return Ok(None) };
     let f_node =
         field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
     let f = match name_of(f_node) {
@@ -687,20 +723,12 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
         None => Value::Nil,
     };
     let key = field(pairs, "key").map(value_from_node).transpose()?;
-    let time = match field(pairs, "time") {
-        None => None,
-        Some(Node { value: Edn::Int(t), .. }) if *t >= 0 => Some(SimTime(*t as u64)),
-        Some(other) => {
-            return Err(content_error(
-                other,
-                "a :time must be a non-negative integer (nanoseconds)",
-            ));
-        }
-    };
+    let time = operation_time(pairs)?;
     Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
 }
 
-fn name_of(node: &Node) -> Option<&str> {
+/// The name of a keyword, symbol or string.
+pub fn name_of(node: &Node) -> Option<&str> {
     match &node.value {
         Edn::Keyword(name) | Edn::Symbol(name) | Edn::Str(name) => Some(name),
         _ => None,

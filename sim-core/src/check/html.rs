@@ -43,6 +43,26 @@ enum Role {
     Other,
 }
 
+/// The page for a history with no violation to show: what was checked and the verdict
+/// (linearizable, or unknown with the reason), so a report always has its page.
+pub fn render_no_violation(history: &History, model: &str, verdict: &str) -> String {
+    let title = verdict.lines().next().unwrap_or("no violation");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{title}</title>\n<style>\n\
+         body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}\n\
+         pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}\n\
+         </style>\n</head>\n<body>\n<h1>{title}</h1>\n\
+         <p>Model: <b>{model}</b>. The history has {events} events ({operations} operations); \
+         there is no violation to show.</p>\n<pre>{verdict}</pre>\n</body>\n</html>\n",
+        title = escape(title),
+        model = escape(model),
+        events = history.len(),
+        operations = history.operations(),
+        verdict = escape(verdict),
+    )
+}
+
 /// Renders the page for one failing key. `history` is the checked history (for its length).
 pub fn render(history: &History, violation: &Violation) -> String {
     let mut roles: BTreeMap<usize, Role> = BTreeMap::new();

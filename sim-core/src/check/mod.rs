@@ -27,6 +27,7 @@ pub mod jsonl;
 pub mod linearizability;
 pub mod model;
 pub mod operations;
+pub mod txn;
 
 mod bitset;
 mod table;

@@ -9,9 +9,10 @@ use crate::hash::mix64;
 use crate::network::{LinkOptions, Network, Topology};
 use crate::node::{ClientId, Counters, Node, NodeId, TimerTable};
 use crate::queue::EventQueue;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{LazyRng, SimRng, Stream};
 use crate::time::SimTime;
 use crate::workload::Workload;
+use std::collections::BTreeMap;
 
 /// Everything a run is built from. Every fault is off unless set. `C` is the clients:
 /// [`NoClients`] until [`SimBuilder::workload`] gives them a workload.
@@ -24,6 +25,7 @@ pub struct SimBuilder<C = NoClients> {
     clients: C,
     nemesis: NemesisOptions,
     schedule: Vec<(SimTime, FaultAction)>,
+    count_links: bool,
 }
 
 impl SimBuilder {
@@ -38,6 +40,7 @@ impl SimBuilder {
             clients: NoClients,
             nemesis: NemesisOptions::default(),
             schedule: Vec::new(),
+            count_links: false,
         }
     }
 }
@@ -83,11 +86,20 @@ impl<C> SimBuilder<C> {
             clients: WithClients { options, workload },
             nemesis: self.nemesis,
             schedule: self.schedule,
+            count_links: self.count_links,
         }
     }
 
     pub fn nemesis(mut self, options: NemesisOptions) -> Self {
         self.nemesis = options;
+        self
+    }
+
+    /// Count messages per link too ([`crate::network::Network::link_stats`]), at the
+    /// cost of a map entry per link used; counters per node and per region pair are
+    /// always kept.
+    pub fn count_links(mut self) -> Self {
+        self.count_links = true;
         self
     }
 
@@ -122,25 +134,29 @@ impl<C> SimBuilder<C> {
                 leading: false,
                 clock: Clock::new(self.clocks[i as usize]),
                 rng: SimRng::derive(seed, Stream::Node, u64::from(i)),
-                disk: Disk::new(self.disk, SimRng::derive(seed, Stream::Disk, u64::from(i))),
+                disk: Disk::new(self.disk, LazyRng::new(seed, Stream::Disk, u64::from(i))),
                 timers: TimerTable::default(),
             })
             .collect();
         let clients =
             self.clients.into_clients(n, |c| SimRng::derive(seed, Stream::Client, u64::from(c)));
-        let mut queue = EventQueue::with_capacity(1024 + (n as usize).pow(2));
+        let mut queue = EventQueue::with_capacity(1024 + n as usize);
         for i in 0..n {
             queue.push(SimTime::ZERO, Event::Start(NodeId(i)));
+        }
+        let mut network = Network::new(&self.topology, SimRng::derive(seed, Stream::Network, 0));
+        if self.count_links {
+            network.count_links();
         }
         let mut sim = Simulation {
             config,
             seed,
             now: SimTime::ZERO,
             queue,
-            network: Network::new(&self.topology, SimRng::derive(seed, Stream::Network, 0)),
+            network,
             nodes,
             held: Vec::new(),
-            deferred: (0..n).map(|_| Vec::new()).collect(),
+            deferred: BTreeMap::new(),
             clients,
             client_rng: SimRng::derive(seed, Stream::Workload, 0),
             client_actions: Vec::new(),

@@ -32,11 +32,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 up
             }
             FaultAction::Partition(partition) => {
-                let leaders = self.leaders();
-                let links = partition.links(self.nodes.len() as u32, &leaders, &mut self.fault_rng);
-                for (from, to) in links {
-                    self.network.block(from, to);
-                }
+                self.network.cut(&partition);
                 true
             }
             FaultAction::Heal => {
@@ -71,7 +67,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                     let node = NodeId(i as u32);
                     if self.nodes[i].paused_until > self.now {
                         self.nodes[i].paused_until = self.now;
-                        if !self.deferred[i].is_empty() {
+                        if self.deferred.contains_key(&node) {
                             self.queue.push(self.now, Event::Resume(node));
                         }
                     }
@@ -103,30 +99,21 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     /// Run the events that waited for `node`'s pause, now and in arrival order; if the
     /// pause was extended, wait for its new end.
     pub(super) fn resume(&mut self, node: NodeId) {
-        let paused_until = self.nodes[node.0 as usize].paused_until;
-        if self.deferred[node.0 as usize].is_empty() {
+        if !self.deferred.contains_key(&node) {
             return;
         }
+        let paused_until = self.nodes[node.0 as usize].paused_until;
         if paused_until > self.now {
             self.queue.push(paused_until, Event::Resume(node));
             return;
         }
-        for event in std::mem::take(&mut self.deferred[node.0 as usize]) {
+        for event in self.deferred.remove(&node).unwrap_or_default() {
             self.queue.push(self.now, event);
         }
     }
 
-    /// Deliver, now and in arrival order, the held messages whose link matches, and stop
-    /// holding those links.
     fn release(&mut self, matches: impl Fn(NodeId, NodeId) -> bool) -> bool {
-        let n = self.nodes.len() as u32;
-        for from in 0..n {
-            for to in 0..n {
-                if matches(NodeId(from), NodeId(to)) {
-                    self.network.set_held(NodeId(from), NodeId(to), false);
-                }
-            }
-        }
+        self.network.release_holds(&matches);
         let mut kept = Vec::new();
         for (from, to, msg) in std::mem::take(&mut self.held) {
             if matches(from, to) {
@@ -229,7 +216,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             NemesisKind::ClockJump => {
                 let node = NodeId(self.fault_rng.below(u64::from(n)) as u32);
                 let max = self.nemesis.clock_jump_max.0.min(i64::MAX as u64) as i64;
-                let delta = self.fault_rng.between(0, 2 * max as u64) as i64 - max;
+                let draw = self.fault_rng.between(0, 2 * max as u64);
+                // In [-max, max]; computed wide, as `max` may be near 2^63.
+                let delta = (i128::from(draw) - i128::from(max)) as i64;
                 self.inject(position, FaultAction::ClockJump { node, delta_nanos: delta });
             }
             NemesisKind::Crash | NemesisKind::Pause => {}

@@ -27,6 +27,7 @@ use crate::queue::{EventQueue, Position};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Workload;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -158,6 +159,14 @@ impl<N: Node> fmt::Debug for Event<N> {
     }
 }
 
+/// The bytes the engine keeps for each node of protocol `N` before anything the node
+/// itself allocates: its slot (state, clock, random stream, disk, timers), its network
+/// counters and its start event. A lower bound, to refuse a cluster that cannot fit.
+pub fn bytes_per_node<N: Node>() -> u64 {
+    let slot = size_of::<NodeSlot<N>>() + size_of::<crate::network::NodeStats>();
+    (slot + size_of::<crate::clock::ClockOptions>() + 2 * size_of::<Event<N>>()) as u64
+}
+
 /// One node's place in the simulation. The disk, clock and random stream outlive crashes;
 /// the state does not.
 pub struct NodeSlot<N> {
@@ -182,9 +191,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     network: Network,
     /// Messages held back on a link, in arrival order, until released.
     held: Vec<(NodeId, NodeId, N::Msg)>,
-    /// Per node, the events that arrived while it was paused, in arrival order; a
-    /// `Resume` event is queued whenever this is not empty.
-    deferred: Vec<Vec<Event<N>>>,
+    /// The events that arrived at a paused node, in arrival order, for the nodes that
+    /// have some; a `Resume` event is queued for each of them.
+    deferred: BTreeMap<NodeId, Vec<Event<N>>>,
     clients: Option<Clients<N::Workload>>,
     client_rng: SimRng,
     client_actions: Vec<ClientAction<OpOf<N>>>,
@@ -352,7 +361,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             let paused_until = self.nodes[node.0 as usize].paused_until;
             if paused_until > self.now {
                 self.stats.deferred += 1;
-                let waiting = &mut self.deferred[node.0 as usize];
+                let waiting = self.deferred.entry(node).or_default();
                 if waiting.is_empty() {
                     self.queue.push(paused_until, Event::Resume(node));
                 }

@@ -273,7 +273,7 @@ impl NetWatch {
         for a in 0..self.n as u32 {
             for b in 0..self.n as u32 {
                 let (a, b) = (NodeId(a), NodeId(b));
-                let stats = sim.network().link_stats(a, b);
+                let stats = sim.network().link_stats(a, b).unwrap();
                 let sent = self.sends.range((a, b, 0, 0)..=(a, b, u32::MAX, u64::MAX)).count();
                 assert_eq!(stats.sent, sent as u64, "sent on {a}->{b}");
                 assert_eq!(stats.dropped_partition, self.crossing(a, b), "{a}->{b}: {stats:?}");

@@ -1,0 +1,249 @@
+//! The coordinator: names each transaction, sends each shard its part (phase 1), collects
+//! the votes, logs and syncs the decision before anyone hears it (phase 2), re-sends it
+//! until every participant acknowledged, and answers participants in doubt.
+
+use super::storage::{DECISION_LOG, DecisionRecord, EPOCH};
+use super::{Config, IndexedMop, Msg, TwoPhaseCommit, TxnId};
+use crate::durable::RecordLog;
+use crate::durable::Recovery;
+use sim_core::SimTime;
+use sim_core::node::{Context, NodeId, Reply, Request, RequestId};
+use sim_core::txn::Txn;
+use std::collections::BTreeMap;
+
+type Ctx<'a, 'b> = &'a mut Context<'b, TwoPhaseCommit>;
+
+/// A transaction in phase 1.
+#[derive(Debug)]
+struct Pending {
+    request: RequestId,
+    /// The transaction, its reads filled in as votes arrive.
+    txn: Txn,
+    participants: Vec<NodeId>,
+    voted: Vec<NodeId>,
+    started: SimTime,
+}
+
+/// A decision some participant has not acknowledged.
+#[derive(Debug)]
+struct Unfinished {
+    commit: bool,
+    waiting: Vec<NodeId>,
+    sent: SimTime,
+}
+
+/// What became of a client's request.
+#[derive(Debug)]
+enum Answer {
+    Running,
+    Committed(Txn),
+    Aborted,
+}
+
+/// The coordinator's state; everything but the log and the epoch is rebuilt at a restart.
+#[derive(Debug)]
+pub struct Coordinator {
+    epoch: u64,
+    next_seq: u64,
+    log: RecordLog,
+    pending: BTreeMap<TxnId, Pending>,
+    unfinished: BTreeMap<TxnId, Unfinished>,
+    decisions: BTreeMap<TxnId, bool>,
+    answers: BTreeMap<RequestId, Answer>,
+    /// Every decision, in the order made (for the atomicity invariant).
+    decided: Vec<(TxnId, bool)>,
+}
+
+impl Coordinator {
+    /// The coordinator at a start: a new epoch, and the decisions of its log.
+    pub(super) fn recover(ctx: Ctx<'_, '_>) -> Self {
+        let mut recovery = Recovery::new(ctx.disk());
+        let epoch =
+            recovery.cell(&EPOCH, |b| Some(u64::from_le_bytes(b.try_into().ok()?))).unwrap_or(0)
+                + 1;
+        let (log, records) =
+            recovery.log(DECISION_LOG, |_, payload| DecisionRecord::decode(payload));
+        EPOCH.store(recovery.disk(), &epoch.to_le_bytes());
+        recovery.disk().sync();
+        let report = recovery.finish();
+        report.count(ctx);
+        let mut coordinator = Coordinator {
+            epoch,
+            next_seq: 0,
+            log,
+            pending: BTreeMap::new(),
+            unfinished: BTreeMap::new(),
+            decisions: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            decided: Vec::new(),
+        };
+        for record in records {
+            match record {
+                DecisionRecord::Decided { txn, request, commit, participants, result } => {
+                    coordinator.note(txn, request, commit, result);
+                    let unfinished =
+                        Unfinished { commit, waiting: participants, sent: SimTime::ZERO };
+                    coordinator.unfinished.insert(txn, unfinished);
+                }
+                DecisionRecord::Ended { txn } => {
+                    coordinator.unfinished.remove(&txn);
+                }
+            }
+        }
+        if !coordinator.unfinished.is_empty() {
+            ctx.count("coordinator_crashed_mid_protocol");
+            ctx.count("coordinator_recovered_unfinished");
+        }
+        coordinator
+    }
+
+    /// Every decision, in the order made.
+    pub fn decided(&self) -> &[(TxnId, bool)] {
+        &self.decided
+    }
+
+    /// This incarnation's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn note(&mut self, txn: TxnId, request: RequestId, commit: bool, result: Txn) {
+        self.decisions.insert(txn, commit);
+        self.decided.push((txn, commit));
+        let answer = if commit { Answer::Committed(result) } else { Answer::Aborted };
+        self.answers.insert(request, answer);
+    }
+
+    pub(super) fn request(&mut self, config: &Config, ctx: Ctx<'_, '_>, request: Request<Txn>) {
+        match self.answers.get(&request.id) {
+            Some(Answer::Running) => return, // a retry: the answer comes with the decision
+            Some(Answer::Committed(result)) => {
+                ctx.count("request_deduplicated");
+                return ctx.reply(request.id, Reply::Ok(result.clone()));
+            }
+            Some(Answer::Aborted) => return ctx.reply(request.id, Reply::Fail),
+            None => {}
+        }
+        let txn = TxnId { epoch: self.epoch, seq: self.next_seq };
+        self.next_seq += 1;
+        let mut parts: BTreeMap<NodeId, Vec<IndexedMop>> = BTreeMap::new();
+        for (i, mop) in request.op.iter().enumerate() {
+            let shard = config.shard_of(mop.key(), ctx.cluster_size());
+            parts.entry(shard).or_default().push((i as u32, mop.clone()));
+        }
+        let participants: Vec<NodeId> = parts.keys().copied().collect();
+        for (shard, mops) in parts {
+            ctx.send(shard, Msg::Prepare { txn, mops });
+        }
+        self.answers.insert(request.id, Answer::Running);
+        let pending = Pending {
+            request: request.id,
+            txn: request.op,
+            participants,
+            voted: Vec::new(),
+            started: ctx.now(),
+        };
+        self.pending.insert(txn, pending);
+    }
+
+    pub(super) fn vote(
+        &mut self,
+        ctx: Ctx<'_, '_>,
+        from: NodeId,
+        txn: TxnId,
+        yes: bool,
+        done: Vec<IndexedMop>,
+    ) {
+        let Some(pending) = self.pending.get_mut(&txn) else { return };
+        if !pending.participants.contains(&from) || pending.voted.contains(&from) {
+            return;
+        }
+        if !yes {
+            return self.decide(ctx, txn, false);
+        }
+        pending.voted.push(from);
+        for (i, mop) in done {
+            if let Some(slot) = pending.txn.get_mut(i as usize) {
+                *slot = mop;
+            }
+        }
+        if pending.voted.len() == pending.participants.len() {
+            self.decide(ctx, txn, true);
+        }
+    }
+
+    /// Decide `txn`: log and sync the decision, then answer the client and tell the
+    /// participants.
+    fn decide(&mut self, ctx: Ctx<'_, '_>, txn: TxnId, commit: bool) {
+        let pending = self.pending.remove(&txn).expect("deciding a pending transaction");
+        let result = if commit { pending.txn } else { Vec::new() };
+        let record = DecisionRecord::Decided {
+            txn,
+            request: pending.request,
+            commit,
+            participants: pending.participants.clone(),
+            result: result.clone(),
+        };
+        self.log.append(ctx.disk(), &record.encode());
+        ctx.disk().sync();
+        ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
+        let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
+        ctx.reply(pending.request, reply);
+        self.note(txn, pending.request, commit, result);
+        for &p in &pending.participants {
+            ctx.send(p, Msg::Decide { txn, commit });
+        }
+        let unfinished = Unfinished { commit, waiting: pending.participants, sent: ctx.now() };
+        self.unfinished.insert(txn, unfinished);
+    }
+
+    pub(super) fn ack(&mut self, ctx: Ctx<'_, '_>, from: NodeId, txn: TxnId) {
+        let Some(unfinished) = self.unfinished.get_mut(&txn) else { return };
+        unfinished.waiting.retain(|&p| p != from);
+        if unfinished.waiting.is_empty() {
+            self.unfinished.remove(&txn);
+            // Not synced: if it is lost, a restart re-sends the decision, which is harmless.
+            self.log.append(ctx.disk(), &DecisionRecord::Ended { txn }.encode());
+        }
+    }
+
+    /// A participant in doubt asks: the decision if there is one; nothing while the votes
+    /// are still coming; abort for a transaction this coordinator has no record of, which
+    /// an earlier incarnation lost before deciding it (presumed abort).
+    pub(super) fn query(&mut self, ctx: Ctx<'_, '_>, from: NodeId, txn: TxnId) {
+        if let Some(&commit) = self.decisions.get(&txn) {
+            return ctx.send(from, Msg::Decide { txn, commit });
+        }
+        if self.pending.contains_key(&txn) {
+            return;
+        }
+        if txn.epoch < self.epoch {
+            ctx.count("coordinator_crashed_mid_protocol");
+        }
+        ctx.count("presumed_abort");
+        ctx.send(from, Msg::Decide { txn, commit: false });
+    }
+
+    pub(super) fn tick(&mut self, config: &Config, ctx: Ctx<'_, '_>) {
+        let now = ctx.now();
+        let options = &config.options;
+        let expired: Vec<TxnId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now.saturating_since(p.started) >= options.vote_timeout)
+            .map(|(&txn, _)| txn)
+            .collect();
+        for txn in expired {
+            ctx.count("vote_timeout");
+            self.decide(ctx, txn, config.bugs.commit_on_vote_timeout);
+        }
+        for (&txn, unfinished) in &mut self.unfinished {
+            if now.saturating_since(unfinished.sent) >= options.retransmit_interval {
+                unfinished.sent = now;
+                for &p in &unfinished.waiting {
+                    ctx.send(p, Msg::Decide { txn, commit: unfinished.commit });
+                }
+            }
+        }
+    }
+}

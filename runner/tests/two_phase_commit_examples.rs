@@ -1,0 +1,254 @@
+//! The bundled two-phase commit scenarios, run as `dsim fuzz` runs them: without bug
+//! switches every seed passes (atomicity online; serializability and strict
+//! serializability of what the clients saw, by the Elle-style checker; liveness after the
+//! heal), and "sometimes" sums prove that the cases 2PC exists for happened (the
+//! coordinator crashed mid-protocol, participants recovered transactions in doubt,
+//! transactions died under contention, participants blocked on in-doubt locks); with each
+//! known-bug switch, a named scenario finds the right violation within a stated number of
+//! seeds.
+
+use runner::{Registry, RunSettings};
+use scenarios::{Scenario, load};
+use sim_core::protocol::{Expect, OptionValue};
+use sim_core::record::{RunRecord, Verdict};
+use std::path::Path;
+
+fn scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/examples")
+        .join(format!("{name}.toml"));
+    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
+    let registry = Registry::bundled();
+    let plan = scenario.plan(seed, bugs);
+    (registry.get("two-phase-commit").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
+}
+
+/// Seeds `0..count` on two threads, in seed order.
+fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
+    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                s.spawn(move || {
+                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
+    records.sort_by_key(|r| r.seed);
+    records
+}
+
+fn counter(records: &[RunRecord], name: &str) -> u64 {
+    records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
+}
+
+/// The seeds that reached the sometimes property `name`, which 2PC must declare.
+fn reached(records: &[RunRecord], name: &str) -> u64 {
+    let outcome = |r: &RunRecord| {
+        r.property(name).unwrap_or_else(|| panic!("2PC declares no property `{name}`")) == "reached"
+    };
+    records.iter().filter(|r| outcome(r)).count() as u64
+}
+
+fn faults(records: &[RunRecord], kind: &str) -> u64 {
+    records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
+}
+
+/// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
+/// README). Sized so that this file runs in well under a minute in the test profile.
+const SEEDS: u64 = 200;
+
+const EXAMPLES: [&str; 6] = [
+    "2pc-base",
+    "2pc-coordinator-crash",
+    "2pc-participant-crash",
+    "2pc-partition",
+    "2pc-hot-key",
+    "2pc-swarm",
+];
+
+#[test]
+fn every_2pc_example_passes_and_its_faults_bite() {
+    let mut all = Vec::new();
+    for name in EXAMPLES {
+        let records = sweep(&scenario(name), SEEDS);
+        let failed: Vec<String> = records
+            .iter()
+            .filter(|r| r.verdict() != Verdict::Pass)
+            .map(|r| format!("{} seed {}: {} {}", name, r.seed, r.failure, r.message))
+            .collect();
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        assert_eq!(records.len() as u64, SEEDS);
+        for r in &records {
+            assert!(r.ops_ok > 0, "{name} seed {}: no transaction committed", r.seed);
+            for check in ["invariants", "serializability", "strict_serializability", "liveness"] {
+                let found = r.checks.iter().find(|(n, _)| n == check).map(|(_, v)| v.as_str());
+                assert_eq!(found, Some("pass"), "{name} seed {}: {check}", r.seed);
+            }
+        }
+        let sometimes = |what: &str, n: u64| assert!(n > 0, "{name}: no {what} in {SEEDS} seeds");
+        sometimes("abort under contention", reached(&records, "abort_under_contention"));
+        match name {
+            "2pc-coordinator-crash" => {
+                sometimes("coordinator crash mid-protocol", {
+                    reached(&records, "coordinator_crashed_mid_protocol")
+                });
+                sometimes(
+                    "transaction lost and presumed aborted",
+                    counter(&records, "presumed_abort"),
+                );
+                sometimes("decision re-sent from the log", {
+                    counter(&records, "coordinator_recovered_unfinished")
+                });
+                // Blocking shown: participants asked about transactions in doubt, and
+                // transactions found their locks held by one.
+                sometimes("in-doubt query", counter(&records, "in_doubt_query"));
+                sometimes("lock blocked by an in-doubt transaction", {
+                    counter(&records, "blocked_in_doubt")
+                });
+                sometimes("client timeout while the coordinator was down", {
+                    records.iter().map(|r| r.ops_info).sum()
+                });
+            }
+            "2pc-participant-crash" => {
+                sometimes("crash", faults(&records, "crash"));
+                sometimes("in-doubt transaction after a restart", {
+                    counter(&records, "in_doubt_after_restart")
+                });
+                sometimes("in-doubt transaction resolved", reached(&records, "in_doubt_recovered"));
+            }
+            "2pc-partition" => {
+                sometimes("partition", faults(&records, "partition"));
+                sometimes("vote timeout", counter(&records, "vote_timeout"));
+                sometimes("message dropped", records.iter().map(|r| r.messages_dropped).sum());
+            }
+            "2pc-hot-key" => {
+                sometimes("lock timeout", counter(&records, "lock_timeout"));
+                let (ok, fail): (u64, u64) =
+                    records.iter().fold((0, 0), |(o, f), r| (o + r.ops_ok, f + r.ops_fail));
+                assert!(fail * 5 > ok, "{name}: little contention ({fail} aborts, {ok} commits)");
+            }
+            "2pc-swarm" => {
+                let distinct: std::collections::BTreeSet<String> =
+                    records.iter().map(|r| format!("{:?}", r.drawn)).collect();
+                assert_eq!(distinct.len() as u64, SEEDS, "every seed draws its own knobs");
+                for mode in ["list-append", "rw-register"] {
+                    let drawn = records.iter().filter(|r| format!("{:?}", r.drawn).contains(mode));
+                    assert!(drawn.count() > 0, "{name}: no seed drew mode {mode}");
+                }
+            }
+            _ => {}
+        }
+        all.extend(records);
+    }
+    // Every case 2PC declares is reached somewhere in the bundled scenarios.
+    let declared = Registry::bundled().get("two-phase-commit").unwrap().properties.clone();
+    for property in declared.iter().filter(|p| p.expect == Expect::Sometimes) {
+        assert!(reached(&all, property.name) > 0, "no 2PC example reached {}", property.name);
+    }
+}
+
+/// Each known-bug switch, the scenario that finds it, the most seeds it may take (the
+/// first seed that finds it today is in the comment), the check it fails, and the
+/// anomaly classes its failure may name.
+const BUGS: &[(&str, &str, u64, &str, &[&str])] = &[
+    // Others read and append around a prepared transaction: reads no order explains.
+    (
+        "early_lock_release",
+        "2pc-hot-key",
+        5,
+        "serializability",
+        &["incompatible-order", "G-single", "G2"],
+    ), // seed 0
+    ("vote_without_durable_prepare", "2pc-participant-crash", 10, "atomicity", &["is aborted on"]), // seed 0
+    ("commit_on_vote_timeout", "2pc-partition", 5, "atomicity", &["is aborted on"]), // seed 0
+    ("decide_in_doubt_alone", "2pc-participant-crash", 10, "atomicity", &["is aborted on"]), // seed 0
+    // Read skew and write skew.
+    ("read_without_lock", "2pc-hot-key", 5, "serializability", &["G-single", "G2"]), // seed 0
+];
+
+#[test]
+fn every_bug_switch_is_found_by_its_named_scenario() {
+    let names: Vec<&str> =
+        Registry::bundled().get("two-phase-commit").unwrap().bugs.iter().map(|b| b.name).collect();
+    assert_eq!(names.len(), BUGS.len(), "a bug switch without a test");
+    for &(bug, example, bound, property, classes) in BUGS {
+        let scenario = scenario(example);
+        let bugs = vec![bug.to_owned()];
+        let found =
+            (0..bound).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
+        let record =
+            found.unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"));
+        assert_eq!(
+            record.failure, property,
+            "{bug} on {example} seed {}: {}",
+            record.seed, record.message
+        );
+        assert!(
+            classes.iter().any(|c| record.message.contains(c)),
+            "{bug} on {example} seed {}: {}",
+            record.seed,
+            record.message
+        );
+        assert_eq!(record.verdict(), Verdict::Safety);
+        // The same seed without the switch passes: the switch, not the scenario, broke it.
+        assert_eq!(
+            run(&scenario, record.seed, &[]).verdict(),
+            Verdict::Pass,
+            "{bug} seed {}",
+            record.seed
+        );
+    }
+}
+
+/// Two runs of one seed agree event for event (no hidden nondeterminism).
+#[test]
+fn runs_agree_event_for_event() {
+    let registry = Registry::bundled();
+    let entry = registry.get("two-phase-commit").unwrap();
+    for (name, seed) in [("2pc-swarm", 5), ("2pc-coordinator-crash", 6), ("2pc-hot-key", 7)] {
+        let plan = scenario(name).plan(seed, &[]);
+        let agreement = (entry.self_check)(&plan)
+            .unwrap()
+            .unwrap_or_else(|d| panic!("{name} seed {seed}: {d}"));
+        assert!(agreement.events > 1_000, "{name}: {} events", agreement.events);
+    }
+}
+
+#[test]
+fn options_that_cannot_work_are_refused_saying_what_would() {
+    let registry = Registry::bundled();
+    let entry = registry.get("two-phase-commit").unwrap();
+    let refused = |name: &str, value: OptionValue| {
+        let mut plan = scenario("2pc-base").plan(0, &[]);
+        plan.options.insert(name.to_string(), value);
+        match (entry.run)(&plan, &RunSettings::default()) {
+            Err(message) => message,
+            Ok(output) => panic!("{name} ran: {:?}", output.record.verdict()),
+        }
+    };
+    let sharding = refused("sharding", OptionValue::Str("rnage".into()));
+    assert!(sharding.contains("did you mean `range`?"), "{sharding}");
+    let zero = refused("vote_timeout", OptionValue::Duration(sim_core::SimDuration::ZERO));
+    assert!(zero.contains("vote_timeout must be positive"), "{zero}");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples/2pc-base.toml"),
+    )
+    .unwrap();
+    let load_error = |from: &str, to: &str| {
+        let changed = text.replace(from, to);
+        match scenarios::load_str(Path::new("2pc-base.toml"), &changed, registry.catalogue()) {
+            Ok(_) => panic!("{to} loaded"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let alone = load_error("nodes = 4", "nodes = 1");
+    assert!(alone.contains("cluster.nodes must be at least 2"), "{alone}");
+    let empty = load_error("max_length = 4", "max_length = 0");
+    assert!(empty.contains("min_length <= max_length"), "{empty}");
+}
