@@ -11,11 +11,12 @@
 //!   node holding it until 50, 90, 99 and 100% of the nodes live at the end held it
 //!   (`spread_p50_us` ... `spread_p100_us`: the mean over the rumours that got that far;
 //!   `spread_p100_max_us`: the slowest), and how many rumours reached every live node
-//!   (`rumours_everywhere`) or not (`rumours_short`). With the counters `rumour_learned`
-//!   (first receipts) and `rumour_redundant` (receipts of a rumour already held) and the
-//!   run's messages sent, they give messages per node and redundancy.
+//!   (`rumours_everywhere`) or not (`rumours_short`); `messages_per_node` (messages
+//!   delivered over nodes) and `redundancy_pct` (rumour copies delivered to a node that
+//!   already held them, per hundred first receipts). The counters `rumour_learned` and
+//!   `rumour_redundant` count the same receipts as the nodes saw them.
 
-use super::{Gossip, RumourId};
+use super::{Gossip, Msg, RumourId};
 use sim_core::Position;
 use sim_core::SimTime;
 use sim_core::checker::{Checker, Finding, Finished};
@@ -52,8 +53,9 @@ pub const PROPERTIES: &[PropertySpec] = &[
 struct Spreading {
     /// When the first node held it.
     born: SimTime,
-    /// When each node holding it got it, since that node's last start.
-    received: BTreeMap<NodeId, SimTime>,
+    /// When each node holding it got it, since that node's last start (by node id;
+    /// `None` if it does not hold it): eight bytes a node, for a million nodes too.
+    received: Vec<Option<SimTime>>,
 }
 
 /// The online checker of `integrity`, and the recorder of how every rumour spread.
@@ -64,12 +66,26 @@ pub struct GossipObserver {
     recorded: Vec<usize>,
     up: Vec<bool>,
     rumours: BTreeMap<RumourId, Spreading>,
+    delivered: u64,
+    copies: u64,
+    first_receipts: u64,
 }
 
 impl Observer<Gossip> for GossipObserver {
     fn on_event(&mut self, _position: Position, _index: u64, event: &EventView<'_, Gossip>) {
-        if let EventView::Request { request, .. } = event {
-            self.asked.insert(request.op.rumour);
+        match event {
+            EventView::Request { request, .. } => {
+                self.asked.insert(request.op.rumour);
+            }
+            EventView::Deliver { msg, .. } => {
+                self.delivered += 1;
+                self.copies += match msg {
+                    Msg::Push { rumours }
+                    | Msg::Pull { rumours, .. }
+                    | Msg::PullReply { rumours, .. } => rumours.len() as u64,
+                };
+            }
+            _ => {}
         }
     }
 
@@ -90,7 +106,7 @@ impl Observer<Gossip> for GossipObserver {
             self.up[i] = false;
             self.recorded[i] = 0;
             for spreading in self.rumours.values_mut() {
-                spreading.received.remove(&node);
+                spreading.received[i] = None;
             }
             return Ok(());
         };
@@ -104,11 +120,13 @@ impl Observer<Gossip> for GossipObserver {
                     node: Some(node),
                 });
             }
+            let n = nodes.len();
             let spreading = self
                 .rumours
                 .entry(id)
-                .or_insert_with(|| Spreading { born: time, received: BTreeMap::new() });
-            spreading.received.insert(node, time);
+                .or_insert_with(|| Spreading { born: time, received: vec![None; n] });
+            spreading.received[i] = Some(time);
+            self.first_receipts += 1;
         }
         self.recorded[i] = gossip.learned().len();
         Ok(())
@@ -133,7 +151,7 @@ impl GossipObserver {
         for spreading in self.rumours.values() {
             let mut times: Vec<u64> = live
                 .iter()
-                .filter_map(|n| spreading.received.get(n))
+                .filter_map(|n| spreading.received[n.0 as usize])
                 .map(|t| t.saturating_since(spreading.born).as_nanos() / 1000)
                 .collect();
             times.sort_unstable();
@@ -158,6 +176,13 @@ impl GossipObserver {
         metrics.push(("spread_p100_max_us", slowest));
         metrics.push(("rumours_everywhere", everywhere));
         metrics.push(("rumours_short", short));
+        let nodes = self.up.len().max(1) as u64;
+        metrics.push(("messages_per_node", self.delivered / nodes));
+        let redundant = self.copies.saturating_sub(self.first_receipts);
+        metrics.push((
+            "redundancy_pct",
+            (100 * redundant).checked_div(self.first_receipts).unwrap_or(0),
+        ));
         metrics
     }
 }
