@@ -3,10 +3,13 @@
 //! faults bite (crashes, partitions, lost pulls that are sent again), the spread time
 //! grows like log(n), and the known-bug switch is caught by its named scenario.
 
-use runner::{Registry, RunSettings};
+use runner::Registry;
 use scenarios::{Scenario, load, load_str};
 use sim_core::record::{RunRecord, Verdict};
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::{run, sweep};
 
 fn path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples").join(format!("{name}.toml"))
@@ -22,29 +25,6 @@ fn changed(name: &str, from: &str, to: &str) -> Result<Scenario, String> {
     assert!(text.contains(from), "{name} has no {from:?}");
     load_str(&path(name), &text.replace(from, to), Registry::bundled().catalogue())
         .map_err(|e| e.to_string())
-}
-
-fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
-    let registry = Registry::bundled();
-    let plan = scenario.plan(seed, bugs);
-    (registry.get("gossip").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
-}
-
-/// Seeds `0..count` on two threads, in seed order.
-fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
-    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                s.spawn(move || {
-                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
-    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
-    records.sort_by_key(|r| r.seed);
-    records
 }
 
 fn counter(record: &RunRecord, name: &str) -> u64 {

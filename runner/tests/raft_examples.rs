@@ -4,57 +4,11 @@
 //! violation of the right property within a stated number of seeds.
 
 use runner::{Registry, RunSettings};
-use scenarios::{Scenario, load};
 use sim_core::protocol::Expect;
-use sim_core::record::{RunRecord, Verdict};
-use std::path::Path;
+use sim_core::record::Verdict;
 
-fn scenario(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/examples")
-        .join(format!("{name}.toml"));
-    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
-    let registry = Registry::bundled();
-    let plan = scenario.plan(seed, bugs);
-    (registry.get("raft").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
-}
-
-/// Seeds `0..count` on two threads, in seed order.
-fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
-    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                s.spawn(move || {
-                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
-    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
-    records.sort_by_key(|r| r.seed);
-    records
-}
-
-fn counter(records: &[RunRecord], name: &str) -> u64 {
-    records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
-}
-
-/// The seeds that reached the sometimes property `name`, which Raft must declare.
-fn reached(records: &[RunRecord], name: &str) -> u64 {
-    let outcome = |r: &RunRecord| {
-        r.property(name).unwrap_or_else(|| panic!("raft declares no property `{name}`"))
-            == "reached"
-    };
-    records.iter().filter(|r| outcome(r)).count() as u64
-}
-
-fn faults(records: &[RunRecord], kind: &str) -> u64 {
-    records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
-}
+mod common;
+use common::{counter, faults, reached, run, scenario, sweep};
 
 const SEEDS: u64 = 500;
 

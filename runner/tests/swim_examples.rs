@@ -4,40 +4,13 @@
 //! ping-req, suspicions refuted, crashes detected by everyone, restarted members synced),
 //! and each known-bug switch is caught by its named scenario.
 
-use runner::{Registry, RunSettings};
-use scenarios::{Scenario, load, load_str};
+use runner::Registry;
+use scenarios::load_str;
 use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
-fn scenario(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/examples")
-        .join(format!("{name}.toml"));
-    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(scenario: &Scenario, seed: u64, bugs: &[String]) -> RunRecord {
-    let registry = Registry::bundled();
-    let plan = scenario.plan(seed, bugs);
-    (registry.get("swim").unwrap().run)(&plan, &RunSettings::default()).unwrap().record
-}
-
-/// Seeds `0..count` on two threads, in seed order.
-fn sweep(scenario: &Scenario, count: u64) -> Vec<RunRecord> {
-    let halves: Vec<Vec<RunRecord>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                s.spawn(move || {
-                    (w..count).step_by(2).map(|seed| run(scenario, seed, &[])).collect()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
-    let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
-    records.sort_by_key(|r| r.seed);
-    records
-}
+mod common;
+use common::{run, scenario, sweep};
 
 fn counter(record: &RunRecord, name: &str) -> u64 {
     record.counters.iter().find(|(k, _)| k == name).map_or(0, |(_, n)| *n)

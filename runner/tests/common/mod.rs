@@ -1,4 +1,4 @@
-//! What the example tests of the replication protocols share: loading a bundled scenario,
+//! What the example tests of the protocols share: loading a bundled scenario,
 //! running one seed of it as `dsim fuzz` does, a CI-sized sweep, and the sums that prove
 //! a case happened.
 #![allow(dead_code)] // each test file uses the part it needs
