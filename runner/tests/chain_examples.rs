@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{faults, first_failure, reached, run, scenario, sweep};
+use common::{agreed_events, faults, first_failure, reached, run, scenario, sweep};
 use runner::Registry;
 use sim_core::protocol::Expect;
 use sim_core::record::Verdict;
@@ -87,14 +87,9 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
 /// Two runs of one seed agree event for event, through the embedded Raft master too.
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let entry = registry.get("chain").unwrap();
     for (name, seed) in [("chain-crashes", 3), ("chain-partitions", 4)] {
-        let plan = scenario(name).plan(seed, &[]);
-        let agreement = (entry.self_check)(&plan)
-            .unwrap()
-            .unwrap_or_else(|d| panic!("{name} seed {seed}: {d}"));
-        assert!(agreement.events > 1_000, "{name}: {} events", agreement.events);
+        let events = agreed_events(name, seed);
+        assert!(events > 1_000, "{name}: {events} events");
     }
 }
 

@@ -9,7 +9,7 @@ use sim_core::record::{RunRecord, Verdict};
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{run, sweep};
+use common::{agreed_events, run, sweep};
 
 fn path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples").join(format!("{name}.toml"))
@@ -133,12 +133,8 @@ fn pull_never_retries_is_caught_by_gossip_pull() {
 
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let plan = scenario("gossip-faults").plan(3, &[]);
-    let agreement = (registry.get("gossip").unwrap().self_check)(&plan)
-        .unwrap()
-        .unwrap_or_else(|d| panic!("gossip-faults seed 3: {d}"));
-    assert!(agreement.events > 100_000, "{} events", agreement.events);
+    let events = agreed_events("gossip-faults", 3);
+    assert!(events > 100_000, "{events} events");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use sim_core::protocol::{Expect, OptionValue};
 use sim_core::record::Verdict;
 
 mod common;
-use common::{counter, faults, reached, run, scenario, sweep};
+use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sweep};
 
 /// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
 /// README). Sized so that this file runs in well under a minute in the test profile.
@@ -122,11 +122,7 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
     assert_eq!(names.len(), BUGS.len(), "a bug switch without a test");
     for &(bug, example, bound, property) in BUGS {
         let scenario = scenario(example);
-        let bugs = vec![bug.to_owned()];
-        let found =
-            (0..bound).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
-        let record =
-            found.unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"));
+        let record = first_failure(example, bug, bound);
         assert_eq!(
             record.failure, property,
             "{bug} on {example} seed {}: {}",
@@ -159,14 +155,9 @@ const PINNED_HASH: u64 = 0xf1ec8ee5d9b21189;
 /// Two runs of one seed agree event for event (no hidden nondeterminism).
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let entry = registry.get("paxos").unwrap();
     for (name, seed) in [("paxos-swarm", 5), ("paxos-crash-restart", 6), ("paxos-duplication", 7)] {
-        let plan = scenario(name).plan(seed, &[]);
-        let agreement = (entry.self_check)(&plan)
-            .unwrap()
-            .unwrap_or_else(|d| panic!("{name} seed {seed}: {d}"));
-        assert!(agreement.events > 1_000, "{name}: {} events", agreement.events);
+        let events = agreed_events(name, seed);
+        assert!(events > 1_000, "{name}: {events} events");
     }
 }
 

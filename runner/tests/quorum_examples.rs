@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{faults, first_failure, reached, run, scenario, sweep};
+use common::{agreed_events, faults, first_failure, reached, run, scenario, sweep};
 use runner::Registry;
 use sim_core::protocol::OptionValue;
 use sim_core::record::{RunRecord, Verdict};
@@ -91,14 +91,9 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
 
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let entry = registry.get("quorum").unwrap();
     for (name, seed) in [("quorum-handoff", 3), ("quorum-sloppy", 4)] {
-        let plan = scenario(name).plan(seed, &[]);
-        let agreement = (entry.self_check)(&plan)
-            .unwrap()
-            .unwrap_or_else(|d| panic!("{name} seed {seed}: {d}"));
-        assert!(agreement.events > 1_000, "{name}: {} events", agreement.events);
+        let events = agreed_events(name, seed);
+        assert!(events > 1_000, "{name}: {events} events");
     }
 }
 

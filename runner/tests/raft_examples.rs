@@ -8,7 +8,7 @@ use sim_core::protocol::Expect;
 use sim_core::record::Verdict;
 
 mod common;
-use common::{counter, faults, reached, run, scenario, sweep};
+use common::{counter, faults, first_failure, reached, run, scenario, sweep};
 
 const SEEDS: u64 = 500;
 
@@ -105,11 +105,7 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
     assert_eq!(names.len(), BUGS.len(), "a bug switch without a test");
     for &(bug, example, bound, property) in BUGS {
         let scenario = scenario(example);
-        let bugs = vec![bug.to_owned()];
-        let found =
-            (0..bound).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
-        let record =
-            found.unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"));
+        let record = first_failure(example, bug, bound);
         assert_eq!(
             record.failure, property,
             "{bug} on {example} seed {}: {}",

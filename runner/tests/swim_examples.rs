@@ -10,7 +10,7 @@ use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
 mod common;
-use common::{run, scenario, sweep};
+use common::{agreed_events, run, scenario, sweep};
 
 fn counter(record: &RunRecord, name: &str) -> u64 {
     record.counters.iter().find(|(k, _)| k == name).map_or(0, |(_, n)| *n)
@@ -107,12 +107,8 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
 
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let plan = scenario("swim-lossy").plan(2, &[]);
-    let agreement = (registry.get("swim").unwrap().self_check)(&plan)
-        .unwrap()
-        .unwrap_or_else(|d| panic!("swim-lossy seed 2: {d}"));
-    assert!(agreement.events > 100_000, "{} events", agreement.events);
+    let events = agreed_events("swim-lossy", 2);
+    assert!(events > 100_000, "{events} events");
 }
 
 #[test]

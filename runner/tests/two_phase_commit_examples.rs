@@ -13,7 +13,7 @@ use sim_core::record::Verdict;
 use std::path::Path;
 
 mod common;
-use common::{counter, faults, reached, run, scenario, sweep};
+use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sweep};
 
 /// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
 /// README). Sized so that this file runs in well under a minute in the test profile.
@@ -135,11 +135,7 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
     assert_eq!(names.len(), BUGS.len(), "a bug switch without a test");
     for &(bug, example, bound, property, classes) in BUGS {
         let scenario = scenario(example);
-        let bugs = vec![bug.to_owned()];
-        let found =
-            (0..bound).map(|seed| run(&scenario, seed, &bugs)).find(|r| r.verdict().is_failure());
-        let record =
-            found.unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"));
+        let record = first_failure(example, bug, bound);
         assert_eq!(
             record.failure, property,
             "{bug} on {example} seed {}: {}",
@@ -178,14 +174,9 @@ const PINNED_HASH: u64 = 0x893d905865eaec20;
 /// Two runs of one seed agree event for event (no hidden nondeterminism).
 #[test]
 fn runs_agree_event_for_event() {
-    let registry = Registry::bundled();
-    let entry = registry.get("two-phase-commit").unwrap();
     for (name, seed) in [("2pc-swarm", 5), ("2pc-coordinator-crash", 6), ("2pc-hot-key", 7)] {
-        let plan = scenario(name).plan(seed, &[]);
-        let agreement = (entry.self_check)(&plan)
-            .unwrap()
-            .unwrap_or_else(|d| panic!("{name} seed {seed}: {d}"));
-        assert!(agreement.events > 1_000, "{name}: {} events", agreement.events);
+        let events = agreed_events(name, seed);
+        assert!(events > 1_000, "{name}: {events} events");
     }
 }
 

@@ -68,3 +68,15 @@ pub fn first_failure(example: &str, bug: &str, bound: u64) -> RunRecord {
         .find(|r| r.verdict().is_failure())
         .unwrap_or_else(|| panic!("{bug}: {example} found nothing in {bound} seeds"))
 }
+
+/// Seed `seed` of `example` run twice in lockstep (the determinism self-check): how many
+/// events the two runs agreed on; a divergence panics, naming the first divergent event.
+pub fn agreed_events(example: &str, seed: u64) -> u64 {
+    let scenario = scenario(example);
+    let registry = Registry::bundled();
+    let check = registry.get(&scenario.protocol).unwrap().self_check;
+    let agreement = check(&scenario.plan(seed, &[]))
+        .unwrap()
+        .unwrap_or_else(|d| panic!("{example} seed {seed}: {d}"));
+    agreement.events
+}
