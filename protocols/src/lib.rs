@@ -10,6 +10,7 @@ pub mod codec;
 pub mod durable;
 pub mod gossip;
 pub mod kv;
+pub mod membership;
 pub mod paxos;
 pub mod primary_backup;
 pub mod quorum;

@@ -25,7 +25,7 @@ impl Observer<Chain> for ChainInvariants {
         // Replicas that act on this same epoch and hold a valid state.
         let member =
             |n: NodeId| nodes.get(n).filter(|r| r.is_synced() && r.view().epoch == view.epoch);
-        for pair in view.chain.windows(2) {
+        for pair in view.members.windows(2) {
             let (Some(before), Some(after)) = (member(pair[0]), member(pair[1])) else {
                 continue;
             };

@@ -43,15 +43,14 @@
 //! whatever update comes next).
 
 mod invariants;
-mod master;
 
+pub use crate::membership::View;
 pub use invariants::ChainInvariants;
-pub use master::View;
 
 use crate::codec::Decoder;
 use crate::kv::{KvStore, SnapshotBytes};
-use crate::raft::{self, Raft, RaftConfig, RaftOptions};
-use master::Master;
+use crate::membership::{Master, MasterLink, MasterOptions};
+use crate::raft::{self, Raft, RaftConfig};
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::{PropertySpec, Protocol};
@@ -168,15 +167,9 @@ pub struct Chain {
     /// No update has been applied since the last reconfiguration (what the bug
     /// `drop_unacked_on_reconfig` gets wrong).
     reconfigured: bool,
-    /// Local time until which this replica may answer reads as the tail.
-    lease_until: SimTime,
-    /// The master node that last answered a heartbeat.
-    master_hint: Option<NodeId>,
-    /// Heartbeats sent since the last answer.
-    unanswered: u32,
-    /// A replica that became the tail because the tail was removed answers no client
-    /// before this local time: the removed tail may still hold a lease.
-    hold_until: SimTime,
+    /// The master to heartbeat, the tail's read lease, and the hold of a replica that
+    /// became the tail because the tail was removed (which may still hold a lease).
+    link: MasterLink,
     /// Committed updates whose clients are answered when the hold ends.
     held: Vec<RequestId>,
     /// Reads (request, key) served when the hold ends.
@@ -209,11 +202,11 @@ impl Chain {
     }
 
     fn is_head(&self, ctx: &Context<'_, Self>) -> bool {
-        self.synced && self.view.head() == Some(ctx.id())
+        self.synced && self.view.first() == Some(ctx.id())
     }
 
     fn is_tail(&self, ctx: &Context<'_, Self>) -> bool {
-        self.synced && self.view.tail() == Some(ctx.id())
+        self.synced && self.view.last() == Some(ctx.id())
     }
 
     /// Adopt a configuration newer than ours, with the paper's handling of the failure
@@ -242,13 +235,9 @@ impl Chain {
             self.unacked.clear();
         }
         if self.is_tail(ctx) && !was_tail {
-            // The old tail was removed and may still be serving reads on its lease, which
-            // ends before this (a deposed master leader may grant one until its Raft's
-            // check-quorum makes it step down).
-            let raft = &self.config.raft.options;
-            let wait =
-                self.config.options.lease + raft.election_timeout_max + raft.election_timeout_max;
-            self.hold_until = ctx.now() + wait;
+            // The old tail was removed and may still be serving reads on its lease.
+            let hold = self.config.options.master().takeover_hold(&self.config.raft);
+            self.link.hold(ctx.now(), hold);
             ctx.count("tail_hold");
         }
         if self.is_tail(ctx) {
@@ -260,7 +249,7 @@ impl Chain {
     /// Forget the state: this replica is no longer a valid member.
     fn leave(&mut self) {
         self.synced = false;
-        self.lease_until = SimTime::ZERO;
+        self.link.revoke();
         self.held.clear();
         self.held_reads.clear();
         self.store = KvStore::default();
@@ -295,7 +284,7 @@ impl Chain {
     /// Answer a client from the session of its request, if it is still the latest (after
     /// the hold of a new tail).
     fn answer(&mut self, ctx: &mut Context<'_, Self>, id: RequestId) {
-        if ctx.now() < self.hold_until {
+        if self.link.holding(ctx.now()) {
             if self.held.len() < MAX_WAITING {
                 self.held.push(id);
             }
@@ -397,7 +386,7 @@ impl Chain {
         if !synced {
             // Only a new tail gets a copy: a replica that lost its state in the middle of
             // the chain would then hold updates its successor lacks. The master moves it.
-            if self.view.tail() != Some(from) {
+            if self.view.last() != Some(from) {
                 return;
             }
             ctx.count("state_transferred");
@@ -431,7 +420,7 @@ impl Chain {
     ) {
         if epoch != self.view.epoch
             || self.synced
-            || self.view.tail() != Some(ctx.id())
+            || self.view.last() != Some(ctx.id())
             || self.view.predecessor(ctx.id()) != Some(from)
         {
             return;
@@ -453,7 +442,7 @@ impl Chain {
 
     fn on_client_update(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if !self.is_head(ctx) {
-            ctx.reply(request.id, Reply::Redirect(self.view.head()));
+            ctx.reply(request.id, Reply::Redirect(self.view.first()));
             return;
         }
         if self.store.cached_reply(request.id).is_some() {
@@ -479,15 +468,7 @@ impl Chain {
 
     fn on_tick(&mut self, ctx: &mut Context<'_, Self>) {
         let heartbeat = Msg::Heartbeat { sent_at: ctx.now(), synced: self.synced };
-        match self.master_hint.filter(|_| self.unanswered < 2) {
-            Some(master) => ctx.send(master, heartbeat),
-            None => {
-                for master in 0..self.config.options.masters {
-                    ctx.send(NodeId(master), heartbeat.clone());
-                }
-            }
-        }
-        self.unanswered = self.unanswered.saturating_add(1);
+        self.link.heartbeat(ctx, self.config.options.masters, heartbeat);
         if !self.welcomed && self.view.position(ctx.id()).is_some() {
             self.say_hello(ctx);
         }
@@ -495,7 +476,7 @@ impl Chain {
         if self.master.is_some() {
             self.master_tick(ctx);
         }
-        if ctx.now() >= self.hold_until {
+        if !self.link.holding(ctx.now()) {
             self.release_held(ctx);
         }
         ctx.set_timer(self.config.options.heartbeat_interval, Timer::Tick);
@@ -529,10 +510,10 @@ impl Chain {
             self.answer(ctx, id);
         }
         for (id, key) in std::mem::take(&mut self.held_reads) {
-            let reply = if self.is_tail(ctx) && ctx.now() < self.lease_until {
+            let reply = if self.is_tail(ctx) && self.link.leased(ctx.now()) {
                 Reply::Ok(self.store.read(key))
             } else {
-                Reply::Redirect(self.view.tail())
+                Reply::Redirect(self.view.last())
             };
             ctx.reply(id, reply);
         }
@@ -545,11 +526,52 @@ impl Chain {
         f: impl FnOnce(&mut Raft, &mut Context<'_, Raft>),
     ) {
         let Some(master) = self.master.as_mut() else { return };
-        let members = self.config.options.masters;
-        let raft = &mut master.raft;
-        // The master's proposals are answered through its state machine, not replies.
-        let ((), _replies) = ctx.embed(members, Msg::Raft, Timer::Raft, |inner| f(raft, inner));
+        master.run(ctx, self.config.options.masters, Msg::Raft, Timer::Raft, f);
         self.after_raft(ctx);
+    }
+
+    /// After a Raft handler: adopt what it applied.
+    fn after_raft(&mut self, ctx: &mut Context<'_, Self>) {
+        let Some(master) = self.master.as_mut() else { return };
+        let view = master.after_raft(ctx.now());
+        self.adopt(ctx, view);
+    }
+
+    /// A replica's heartbeat: as master leader, answer with the configuration and a lease.
+    fn on_heartbeat(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        sent_at: SimTime,
+        synced: bool,
+    ) {
+        let Some(master) = self.master.as_mut() else { return };
+        if let Some((sent_at, view)) = master.on_heartbeat(ctx.now(), from, sent_at, synced) {
+            ctx.send(from, Msg::Grant { sent_at, view });
+        }
+    }
+
+    /// As master leader, propose the chain's next configuration if it needs one.
+    fn master_tick(&mut self, ctx: &mut Context<'_, Self>) {
+        let options = self.config.options.master();
+        let Some(master) = self.master.as_mut() else { return };
+        let Some((next, request)) = master.propose(ctx.id(), ctx.now(), &options) else { return };
+        ctx.count("chain_reconfiguration_proposed");
+        ctx.annotate(|| format!("proposes {next:?}"));
+        self.with_raft(ctx, |raft, inner| raft.on_request(inner, request));
+    }
+}
+
+impl ChainOptions {
+    /// The configuration service's part of the options.
+    fn master(&self) -> MasterOptions {
+        MasterOptions {
+            masters: self.masters,
+            heartbeat_interval: self.heartbeat_interval,
+            failure_timeout: self.failure_timeout,
+            lease: self.lease,
+            proposal_timeout: self.proposal_timeout,
+        }
     }
 }
 
@@ -566,12 +588,8 @@ impl Node for Chain {
             ctx.disk().sync();
         }
         let masters = config.options.masters;
-        let master = (ctx.id().0 < masters).then(|| {
-            let ((raft, ()), _) = ctx.embed(masters, Msg::Raft, Timer::Raft, |inner| {
-                (Raft::start(&config.raft, inner), ())
-            });
-            Master::new(raft, ctx.cluster_size())
-        });
+        let master = (ctx.id().0 < masters)
+            .then(|| Master::start(ctx, &config.raft, masters, Msg::Raft, Timer::Raft));
         let mut node = Chain {
             config: config.clone(),
             master,
@@ -586,10 +604,7 @@ impl Node for Chain {
             waiting: Vec::new(),
             welcomed: true,
             reconfigured: false,
-            lease_until: SimTime::ZERO,
-            master_hint: None,
-            unanswered: 0,
-            hold_until: SimTime::ZERO,
+            link: MasterLink::default(),
             held: Vec::new(),
             held_reads: Vec::new(),
         };
@@ -626,12 +641,9 @@ impl Node for Chain {
             }
             Msg::Heartbeat { sent_at, synced } => self.on_heartbeat(ctx, from, sent_at, synced),
             Msg::Grant { sent_at, view } => {
-                self.master_hint = Some(from);
-                self.unanswered = 0;
+                self.link.answered(from);
                 self.adopt(ctx, view);
-                if sent_at > SimTime::ZERO {
-                    self.lease_until = self.lease_until.max(sent_at + self.config.options.lease);
-                }
+                self.link.extend(sent_at, self.config.options.lease);
             }
         }
     }
@@ -645,23 +657,23 @@ impl Node for Chain {
 
     /// The master group's leader (the node a leader-targeting nemesis should hit).
     fn is_leader(&self) -> bool {
-        self.master.as_ref().is_some_and(|m| m.raft.is_leader())
+        self.master.as_ref().is_some_and(Master::is_leader)
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         match request.op {
             Op::Read { key } => {
-                if self.is_tail(ctx) && ctx.now() < self.hold_until {
+                if self.is_tail(ctx) && self.link.holding(ctx.now()) {
                     if self.held_reads.len() < MAX_WAITING {
                         self.held_reads.push((request.id, key));
                     }
-                } else if self.is_tail(ctx) && ctx.now() < self.lease_until {
+                } else if self.is_tail(ctx) && self.link.leased(ctx.now()) {
                     ctx.reply(request.id, Reply::Ok(self.store.read(key)));
                 } else if self.config.bugs.dirty_reads && self.is_member(ctx) {
                     ctx.count("dirty_read");
                     ctx.reply(request.id, Reply::Ok(self.store.read(key)));
                 } else {
-                    ctx.reply(request.id, Reply::Redirect(self.view.tail()));
+                    ctx.reply(request.id, Reply::Redirect(self.view.last()));
                 }
             }
             _ => self.on_client_update(ctx, request),
@@ -677,40 +689,12 @@ impl Protocol for Chain {
     type Bugs = Bugs;
 
     fn configure(options: ChainOptions, bugs: Bugs) -> Result<ChainConfig, String> {
-        if options.masters == 0 {
-            return Err(
-                "masters must be at least 1 (3 or 5 tolerate failures of the master)".into()
-            );
-        }
-        if options.heartbeat_interval == SimDuration::ZERO {
-            return Err("heartbeat_interval must be positive, e.g. \"50ms\"".into());
-        }
-        if options.lease.as_nanos() + options.heartbeat_interval.as_nanos()
-            >= options.failure_timeout.as_nanos()
-        {
-            return Err(format!(
-                "failure_timeout ({}) must exceed lease ({}) plus heartbeat_interval ({}): a \
-                 replica the master removes must have stopped serving reads",
-                options.failure_timeout, options.lease, options.heartbeat_interval
-            ));
-        }
-        if options.proposal_timeout == SimDuration::ZERO {
-            return Err("proposal_timeout must be positive, e.g. \"500ms\"".into());
-        }
-        // Check-quorum bounds how long a deposed master leader keeps granting leases.
-        let raft_options = RaftOptions { check_quorum: true, ..RaftOptions::default() };
-        let raft = Raft::configure(raft_options, raft::Bugs::default())?;
+        let raft = options.master().configure()?;
         Ok(ChainConfig { options, bugs, raft })
     }
 
     fn fits_cluster(config: &ChainConfig, nodes: u32) -> Result<(), String> {
-        if config.options.masters > nodes {
-            return Err(format!(
-                "masters = {} but the cluster has {nodes} nodes; masters must be at most cluster.nodes",
-                config.options.masters
-            ));
-        }
-        Ok(())
+        config.options.master().fits_cluster(nodes)
     }
 
     fn properties() -> Vec<PropertySpec> {
