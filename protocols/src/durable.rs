@@ -14,12 +14,13 @@
 //! read again rather than cut at the first bad record: truncating at a flipped bit would
 //! forget records the node acknowledged, and with them a committed write could vanish. A
 //! read is trusted when every byte of it belongs to a valid record (a flipped bit always
-//! breaks a checksum or a length), or when it is byte for byte an earlier read (two
-//! corrupted reads would have to flip the same bit; a torn tail reads the same every time,
-//! so it is trusted on the second read and cut). If no two of [`MAX_READS`] reads agree,
-//! each bit is taken by majority vote over all of them. A persistently corrupted record,
-//! which dsim does not inject, would need repair from peers (protocol-aware recovery,
-//! Alagappan et al., FAST '18); here it is cut off like a torn tail.
+//! breaks a checksum or a length), or when it is byte for byte two earlier reads (three
+//! corrupted reads would have to flip the same bit, where two of a small file often do; a
+//! torn tail reads the same every time, so it is trusted on the third read and cut). If no
+//! three of [`MAX_READS`] reads agree, each bit is taken by majority vote over all of them.
+//! A persistently corrupted record, which dsim does not inject, would need repair from
+//! peers (protocol-aware recovery, Alagappan et al., FAST '18); here it is cut off like a
+//! torn tail.
 //!
 //! Recovery decodes each record with a function of the protocol's; a record it rejects
 //! (intact, but not one this node would have written there) counts as corrupt. What
@@ -376,8 +377,8 @@ fn parse<T>(bytes: &[u8], decode: &mut impl FnMut(&[T], &[u8]) -> Option<T>) -> 
 }
 
 /// Read `name` until a read can be trusted (see the module docs), and return its parse and
-/// the file's length. A read is trusted if it is clean or byte for byte an earlier read;
-/// after [`MAX_READS`] reads of which no two agree, their bitwise majority vote is: a
+/// the file's length. A read is trusted if it is clean or byte for byte two earlier reads;
+/// after [`MAX_READS`] reads of which no three agree, their bitwise majority vote is: a
 /// corrupted read flips one bit, so the vote restores the disk's contents unless most reads
 /// flipped the same bit.
 fn read_reliably<T>(
@@ -394,8 +395,11 @@ fn read_reliably<T>(
             report.corrupt_reads += reads.iter().filter(|r| r.as_slice() != &*bytes).count() as u32;
             return (parsed, bytes.len());
         }
-        if let Some(same) = reads.iter().position(|r| r.as_slice() == &*bytes) {
-            report.corrupt_reads += reads.iter().filter(|r| **r != reads[same]).count() as u32;
+        // Two corrupted reads of a small file flip the same bit often enough (one in 8
+        // times its length) to be taken for a torn tail and cut: a read that fails its
+        // checksums is trusted only once two earlier reads were the same.
+        if reads.iter().filter(|r| r.as_slice() == &*bytes).count() >= 2 {
+            report.corrupt_reads += reads.iter().filter(|r| r.as_slice() != &*bytes).count() as u32;
             return (parsed, bytes.len());
         }
         reads.push(bytes.into_owned());

@@ -32,17 +32,29 @@ pub const CONFIG_KEY: u64 = u64::MAX;
 const MASTER_CLIENTS: u32 = u32::MAX - 1024;
 
 /// A configuration: its epoch and its members, in order (a chain head first; the primary
-/// first).
+/// first), with the epoch since which each has been a member without a break.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct View {
     pub epoch: u64,
     pub members: Vec<NodeId>,
+    /// `joined[i]`: the epoch since which `members[i]` has been a member.
+    pub joined: Vec<u64>,
 }
 
 impl View {
     /// Epoch 1: every node, in id order.
     pub fn initial(nodes: usize) -> View {
-        View { epoch: 1, members: (0..nodes as u32).map(NodeId).collect() }
+        View { epoch: 1, members: (0..nodes as u32).map(NodeId).collect(), joined: vec![1; nodes] }
+    }
+
+    /// No view: what a node knows before it learns one.
+    pub fn none() -> View {
+        View { epoch: 0, members: Vec::new(), joined: Vec::new() }
+    }
+
+    /// The epoch since which `node` has been a member without a break, if it is one.
+    pub fn member_since(&self, node: NodeId) -> Option<u64> {
+        self.position(node).map(|i| self.joined[i])
     }
 
     pub fn first(&self) -> Option<NodeId> {
@@ -67,10 +79,12 @@ impl View {
         self.members.get(i + 1).copied()
     }
 
-    /// The view as the master's store holds it (`[epoch, node, node, ...]`).
+    /// The view as the master's store holds it (`[epoch, node, joined, node, joined, ...]`).
     fn to_value(&self) -> Value {
         let mut items = vec![Value::Int(self.epoch as i64)];
-        items.extend(self.members.iter().map(|n| Value::Int(i64::from(n.0))));
+        for (node, &joined) in self.members.iter().zip(&self.joined) {
+            items.extend([Value::Int(i64::from(node.0)), Value::Int(joined as i64)]);
+        }
         Value::List(items)
     }
 
@@ -80,12 +94,14 @@ impl View {
         let ints: Vec<i64> =
             items.iter().map(|v| if let Value::Int(i) = v { *i } else { -1 }).collect();
         assert!(
-            ints.len() >= 2 && ints.iter().all(|&i| i >= 0),
+            ints.len() >= 3 && ints.len() % 2 == 1 && ints.iter().all(|&i| i >= 0),
             "the master's store holds a malformed configuration {value:?}"
         );
+        let pairs = ints[1..].chunks(2);
         View {
             epoch: ints[0] as u64,
-            members: ints[1..].iter().map(|&n| NodeId(n as u32)).collect(),
+            members: pairs.clone().map(|p| NodeId(p[0] as u32)).collect(),
+            joined: pairs.map(|p| p[1] as u64).collect(),
         }
     }
 
@@ -94,8 +110,11 @@ impl View {
         if self.epoch == 1 { Value::Nil } else { self.to_value() }
     }
 
+    /// The next view, of `members` (those of this view keep the epoch they joined in).
     fn with_members(&self, members: Vec<NodeId>) -> View {
-        View { epoch: self.epoch + 1, members }
+        let epoch = self.epoch + 1;
+        let joined = members.iter().map(|&n| self.member_since(n).unwrap_or(epoch)).collect();
+        View { epoch, members, joined }
     }
 }
 
@@ -169,8 +188,9 @@ pub struct Master {
     raft: Raft,
     /// Per node, the local time it was last heard from (as leader).
     last_heard: Vec<SimTime>,
-    /// Per node, whether its latest heartbeat said it holds no valid state.
-    lost_state: Vec<bool>,
+    /// Per node, whether its latest heartbeat said it holds a valid state (`None`: not
+    /// heard from since this leadership began).
+    holds_state: Vec<Option<bool>>,
     was_leader: bool,
     /// The epoch of the change proposed and not yet applied, and when to give up on it.
     proposal: Option<(u64, SimTime)>,
@@ -192,7 +212,7 @@ impl Master {
         Master {
             raft: server,
             last_heard: vec![SimTime::ZERO; nodes],
-            lost_state: vec![false; nodes],
+            holds_state: vec![None; nodes],
             was_leader: false,
             proposal: None,
         }
@@ -217,6 +237,16 @@ impl Master {
         self.raft.is_leader()
     }
 
+    /// A leader that has applied every command committed before its term (it has
+    /// committed an entry of its own), so that its view is the latest: a new leader's
+    /// state machine lags until then, and would answer with an old view.
+    pub fn is_current_leader(&self) -> bool {
+        let raft = &self.raft;
+        raft.is_leader()
+            && raft.last_applied() == raft.commit_index()
+            && raft.log().term_at(raft.commit_index()) == Some(raft.term())
+    }
+
     /// The configuration this master's Raft has applied.
     pub fn view(&self) -> View {
         View::from_value(&self.raft.state_machine().read(CONFIG_KEY), self.last_heard.len())
@@ -228,9 +258,10 @@ impl Master {
         let view = self.view();
         let leader = self.raft.is_leader();
         if leader && !self.was_leader {
-            // A new leader has heard from nobody yet: count everyone as heard now.
+            // A new leader has heard from nobody yet: count everyone as heard now, and
+            // nobody's state as known.
             self.last_heard.iter_mut().for_each(|t| *t = now);
-            self.lost_state.iter_mut().for_each(|l| *l = false);
+            self.holds_state.iter_mut().for_each(|h| *h = None);
             self.proposal = None;
         }
         self.was_leader = leader;
@@ -240,8 +271,8 @@ impl Master {
         view
     }
 
-    /// A replica's heartbeat, sent at its local time `sent_at`: as leader, note it and
-    /// return the answer, the configuration and the start of a lease (`ZERO`, no lease,
+    /// A replica's heartbeat, sent at its local time `sent_at`: as a current leader, note
+    /// it and return the answer, the configuration and the start of a lease (`ZERO`, no lease,
     /// for a replica that is not a member).
     pub fn on_heartbeat(
         &mut self,
@@ -250,11 +281,11 @@ impl Master {
         sent_at: SimTime,
         synced: bool,
     ) -> Option<(SimTime, View)> {
-        if !self.raft.is_leader() {
+        if !self.is_current_leader() {
             return None;
         }
         self.last_heard[from.0 as usize] = now;
-        self.lost_state[from.0 as usize] = !synced;
+        self.holds_state[from.0 as usize] = Some(synced);
         let view = self.view();
         let sent_at = if view.position(from).is_some() { sent_at } else { SimTime::ZERO };
         Some((sent_at, view))
@@ -269,7 +300,7 @@ impl Master {
         now: SimTime,
         options: &MasterOptions,
     ) -> Option<(View, Request<Op>)> {
-        if !self.raft.is_leader() || self.proposal.is_some_and(|(_, deadline)| now < deadline) {
+        if !self.is_current_leader() || self.proposal.is_some_and(|(_, deadline)| now < deadline) {
             return None;
         }
         let view = self.view();
@@ -285,11 +316,12 @@ impl Master {
     fn next_view(&self, view: &View, now: SimTime, failure_timeout: SimDuration) -> Option<View> {
         let silent =
             |n: NodeId| now.saturating_since(self.last_heard[n.0 as usize]) > failure_timeout;
-        let lost_state = |n: NodeId| self.lost_state[n.0 as usize];
+        let lost_state = |n: NodeId| self.holds_state[n.0 as usize] == Some(false);
         let without = |gone: NodeId| view.members.iter().copied().filter(|&n| n != gone).collect();
-        // Keep at least one member that holds the state: without it the data is gone.
-        let keeps_state =
-            |members: &Vec<NodeId>| members.iter().any(|&n| !silent(n) && !lost_state(n));
+        // Keep at least one member known to hold the state: without it the data is gone.
+        let keeps_state = |members: &Vec<NodeId>| {
+            members.iter().any(|&n| !silent(n) && self.holds_state[n.0 as usize] == Some(true))
+        };
         let last = view.last();
         // A silent member, or one that lost its state anywhere but at the end (where it
         // is getting its copy), leaves.
@@ -303,7 +335,7 @@ impl Master {
             return None;
         }
         // A live replica outside the configuration that lost its state joins at the end.
-        let joining = (0..self.lost_state.len() as u32)
+        let joining = (0..self.holds_state.len() as u32)
             .map(NodeId)
             .find(|&n| lost_state(n) && !silent(n) && view.position(n).is_none())?;
         let mut members = view.members.clone();
@@ -387,8 +419,15 @@ mod tests {
 
     #[test]
     fn views_round_trip_through_the_store_and_name_neighbours() {
-        let view = View { epoch: 4, members: vec![NodeId(2), NodeId(0), NodeId(3)] };
+        let view = View {
+            epoch: 4,
+            members: vec![NodeId(2), NodeId(0), NodeId(3)],
+            joined: vec![1, 3, 4],
+        };
         assert_eq!(View::from_value(&view.to_value(), 5), view);
+        assert_eq!((view.member_since(NodeId(0)), view.member_since(NodeId(1))), (Some(3), None));
+        let next = view.with_members(vec![NodeId(0), NodeId(3), NodeId(1)]);
+        assert_eq!((next.epoch, next.joined), (5, vec![3, 4, 5]));
         assert_eq!(View::from_value(&Value::Nil, 3), View::initial(3));
         assert_eq!(View::initial(3).stored_value(), Value::Nil);
         assert_eq!((view.first(), view.last()), (Some(NodeId(2)), Some(NodeId(3))));

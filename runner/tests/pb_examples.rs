@@ -1,10 +1,11 @@
 //! The bundled primary-backup scenarios: every seed passes, the durability invariant
-//! `acknowledged_on_every_backup` included, and each known-bug switch is found by a named
-//! scenario within a stated number of seeds.
+//! `acknowledged_on_every_backup` included, view changes really happen (a new primary takes
+//! over, a backup cuts an old primary's uncommitted tail), and each known-bug switch is
+//! found by a named scenario within a stated number of seeds.
 
 mod common;
 
-use common::{faults, first_failure, run, scenario, sweep};
+use common::{faults, first_failure, reached, run, scenario, sweep};
 use runner::Registry;
 use sim_core::record::Verdict;
 
@@ -12,7 +13,7 @@ const SEEDS: u64 = 200;
 
 #[test]
 fn every_pb_example_passes() {
-    for name in ["pb-steady", "pb-faults"] {
+    for name in ["pb-steady", "pb-faults", "pb-failover"] {
         let records = sweep(&scenario(name), SEEDS);
         let failed: Vec<String> = records
             .iter()
@@ -22,14 +23,19 @@ fn every_pb_example_passes() {
         assert!(failed.is_empty(), "{}", failed.join("\n"));
         assert!(faults(&records, "crash") > 0, "{name}: no crash in {SEEDS} seeds");
         assert!(records.iter().all(|r| r.property("acknowledged_on_every_backup") == Some("held")));
+        // Failovers, not just restarts: a fifth of the seeds at least see a new primary.
+        assert!(reached(&records, "primary_changed") > SEEDS / 5, "{name}: too few failovers");
+        assert!(reached(&records, "uncommitted_tail_cut") > 0, "{name}: no tail was cut");
     }
 }
 
 /// Each known-bug switch, the scenario that finds it, the most seeds it may take (the
 /// first seed that finds it today is in the comment), and the check that fails.
 const BUGS: &[(&str, &str, u64, &str)] = &[
-    ("backup_reads", "pb-faults", 20, "linearizability"), // seed 0
+    ("backup_reads", "pb-faults", 20, "linearizability"), // seed 1
     ("reply_before_backups_ack", "pb-steady", 5, "acknowledged_on_every_backup"), // seed 0
+    ("keep_divergent_tail", "pb-failover", 20, "state_machine_safety"), // seed 0
+    ("reads_without_lease", "pb-failover", 150, "linearizability"), // seed 62
 ];
 
 #[test]
