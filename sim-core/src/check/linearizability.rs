@@ -29,6 +29,7 @@ use super::bitset::Bitset;
 use super::model::Model;
 use super::operations::{HistoryError, OpId, Operation, operations};
 use super::table::{Entered, MAX_ENTRIES, MemoTable, StateTable};
+use super::unique::{self, Decision};
 use crate::history::{History, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -122,55 +123,112 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
         assert_eq!(op.id, index, "operation ids must be their indices");
         by_key.entry(op.key.as_ref()).or_default().push(op.id);
     }
-    let mut keys: Vec<Option<KeyCheck<M::State>>> = by_key
-        .into_iter()
-        .map(|(key, ids)| Some(KeyCheck::new(model, key.cloned(), ids, ops)))
-        .collect();
+    let mut keys: Vec<KeyState<M::State>> =
+        by_key.into_iter().map(|(key, ids)| KeyState::new(model, key.cloned(), ids, ops)).collect();
     let keys_total = keys.len();
-    let mut keys_finished = 0;
     let mut remaining = budget;
     let mut slice = SLICE_MIN;
-    while keys_finished < keys_total {
-        for index in 0..keys.len() {
-            if remaining == 0 {
-                return unknown(budget, &keys, keys_total, keys_finished);
-            }
-            let Some(check) = &mut keys[index] else { continue };
-            let (progress, spent) = check.run(model, ops, slice.min(remaining));
-            remaining = remaining.saturating_sub(spent);
+    loop {
+        let open: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].is_open()).collect();
+        if open.is_empty() {
+            return Verdict::Linearizable;
+        }
+        if remaining == 0 {
+            return unknown(budget, &keys, keys_total);
+        }
+        // Every open key gets the same allowance this round, so what each key's search
+        // does depends on the round alone, not on the order the keys run in.
+        let allowance = slice.min((remaining / open.len() as u64).max(1));
+        let results: Vec<(Progress, u64)> =
+            open.iter().map(|&i| keys[i].run(model, ops, allowance)).collect();
+        remaining = remaining.saturating_sub(results.iter().map(|&(_, spent)| spent).sum());
+        // The first failing key in key order wins.
+        if let Some(&index) =
+            open.iter().zip(&results).find_map(|(i, (p, _))| p.refutes().then_some(i))
+        {
+            return Verdict::NotLinearizable(Box::new(keys[index].violation(model, ops)));
+        }
+        for (&index, (progress, _)) in open.iter().zip(&results) {
             match progress {
-                Progress::Paused => {}
-                Progress::Linearizable => {
-                    keys_finished += 1;
-                    keys[index] = None;
-                }
-                Progress::NotLinearizable => {
-                    return Verdict::NotLinearizable(Box::new(check.violation(model, ops)));
-                }
+                Progress::Linearizable => keys[index] = KeyState::Finished,
                 Progress::TableFull => remaining = 0,
+                Progress::Paused | Progress::NotLinearizable => {}
             }
         }
         slice = (slice * 2).min(SLICE_MAX);
     }
-    Verdict::Linearizable
 }
 
-fn unknown<S: Clone + Eq + Hash>(
-    budget: u64,
-    keys: &[Option<KeyCheck<S>>],
-    keys_total: usize,
-    keys_finished: usize,
-) -> Verdict {
-    let unfinished = keys
+fn unknown<S: Clone + Eq + Hash>(budget: u64, keys: &[KeyState<S>], keys_total: usize) -> Verdict {
+    let unfinished: Vec<KeyProgress> = keys
         .iter()
-        .flatten()
+        .filter_map(|state| match state {
+            KeyState::Searching(check) => Some(check),
+            KeyState::Decided(_) | KeyState::Finished => None,
+        })
         .map(|check| KeyProgress {
             key: check.history_order.key.clone(),
             operations: check.history_order.ops.len(),
             deepest_prefix: check.searches().map(|search| search.best.len()).max().unwrap_or(0),
         })
         .collect();
+    let keys_finished = keys_total - unfinished.len();
     Verdict::Unknown { spent: budget, keys_total, keys_finished, unfinished }
+}
+
+/// Where the check of one key stands.
+enum KeyState<S> {
+    /// Decided at once by the unique-values method ([`unique`]): linearizable, or refuted
+    /// with an explanation. Reported in the first round, like a search's answer.
+    Decided(Option<Box<Violation>>),
+    Searching(Box<KeyCheck<S>>),
+    /// Found linearizable.
+    Finished,
+}
+
+impl<S: Clone + Eq + Hash> KeyState<S> {
+    fn new<M: Model<State = S>>(
+        model: &M,
+        key: Option<Value>,
+        ids: Vec<OpId>,
+        ops: &[Operation],
+    ) -> Self {
+        match unique::decide(model, &ids, ops) {
+            Some(Decision::Linearizable) => KeyState::Decided(None),
+            Some(Decision::NotLinearizable(prefix)) => {
+                KeyState::Decided(Some(Box::new(explain(model, key, &ids, ops, &prefix))))
+            }
+            None => KeyState::Searching(Box::new(KeyCheck::new(model, key, ids, ops))),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !matches!(self, KeyState::Finished)
+    }
+
+    fn run<M: Model<State = S>>(
+        &mut self,
+        model: &M,
+        ops: &[Operation],
+        allowance: u64,
+    ) -> (Progress, u64) {
+        match self {
+            KeyState::Decided(None) | KeyState::Finished => (Progress::Linearizable, 0),
+            KeyState::Decided(Some(_)) => (Progress::NotLinearizable, 0),
+            KeyState::Searching(check) => check.run(model, ops, allowance),
+        }
+    }
+
+    /// The explanation of a refuted key.
+    fn violation<M: Model<State = S>>(&self, model: &M, ops: &[Operation]) -> Violation {
+        match self {
+            KeyState::Decided(Some(violation)) => (**violation).clone(),
+            KeyState::Searching(check) => check.violation(model, ops),
+            KeyState::Decided(None) | KeyState::Finished => {
+                unreachable!("only a refuted key is explained")
+            }
+        }
+    }
 }
 
 /// The check of one key: a search in history order and, when the key has indeterminate
@@ -239,6 +297,12 @@ enum Progress {
     Paused,
     /// A table reached its largest size: treated as running out of budget.
     TableFull,
+}
+
+impl Progress {
+    fn refutes(&self) -> bool {
+        matches!(self, Progress::NotLinearizable)
+    }
 }
 
 /// The list's sentinels.
@@ -503,43 +567,56 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
     }
 
     fn violation<M: Model<State = S>>(&self, model: &M, all: &[Operation]) -> Violation {
-        let operations: Vec<Operation> = self.ops.iter().map(|&id| all[id].clone()).collect();
-        let mut placed = vec![false; self.ops.len()];
-        let mut state = model.init();
-        for &local in &self.best {
-            placed[local as usize] = true;
-            let op = &operations[local as usize];
-            state = model
-                .step(&state, op.f, &op.input, op.output.as_ref())
-                .expect("the longest prefix found replays in the model");
-        }
-        let earliest_return = operations
-            .iter()
-            .zip(&placed)
-            .filter(|&(_, &placed)| !placed)
-            .filter_map(|(op, _)| op.return_position())
-            .min()
-            .unwrap_or(usize::MAX);
-        let frontier: Vec<&Operation> = operations
-            .iter()
-            .zip(&placed)
-            .filter(|&(op, &placed)| !placed && op.invoke_index < earliest_return)
-            .map(|(op, _)| op)
-            .collect();
-        let dead_ends = frontier
-            .iter()
-            .filter(|op| model.step(&state, op.f, &op.input, op.output.as_ref()).is_some())
-            .map(|op| op.id)
-            .collect();
-        Violation {
-            model: model.name(),
-            key: self.key.clone(),
-            prefix: self.best.iter().map(|&local| self.ops[local as usize]).collect(),
-            frontier: frontier.iter().map(|op| op.id).collect(),
-            dead_ends,
-            state_after_prefix: model.describe_state(&state),
-            operations,
-        }
+        explain(model, self.key.clone(), &self.ops, all, &self.best)
+    }
+}
+
+/// The explanation of a key with no linearization, from a linearizable prefix (indices
+/// into `ids`, the key's operations in invoke order): the state after it and the
+/// operations that could come next, none of which can.
+fn explain<M: Model>(
+    model: &M,
+    key: Option<Value>,
+    ids: &[OpId],
+    all: &[Operation],
+    prefix: &[u32],
+) -> Violation {
+    let operations: Vec<Operation> = ids.iter().map(|&id| all[id].clone()).collect();
+    let mut placed = vec![false; ids.len()];
+    let mut state = model.init();
+    for &local in prefix {
+        placed[local as usize] = true;
+        let op = &operations[local as usize];
+        state = model
+            .step(&state, op.f, &op.input, op.output.as_ref())
+            .expect("the longest prefix found replays in the model");
+    }
+    let earliest_return = operations
+        .iter()
+        .zip(&placed)
+        .filter(|&(_, &placed)| !placed)
+        .filter_map(|(op, _)| op.return_position())
+        .min()
+        .unwrap_or(usize::MAX);
+    let frontier: Vec<&Operation> = operations
+        .iter()
+        .zip(&placed)
+        .filter(|&(op, &placed)| !placed && op.invoke_index < earliest_return)
+        .map(|(op, _)| op)
+        .collect();
+    let dead_ends = frontier
+        .iter()
+        .filter(|op| model.step(&state, op.f, &op.input, op.output.as_ref()).is_some())
+        .map(|op| op.id)
+        .collect();
+    Violation {
+        model: model.name(),
+        key,
+        prefix: prefix.iter().map(|&local| ids[local as usize]).collect(),
+        frontier: frontier.iter().map(|op| op.id).collect(),
+        dead_ends,
+        state_after_prefix: model.describe_state(&state),
+        operations,
     }
 }
 
@@ -612,5 +689,18 @@ impl fmt::Display for Verdict {
                 Ok(())
             }
         }
+    }
+}
+
+/// The search alone over all of `ops` as one key, whatever their values: `Some(true)` if
+/// linearizable, `Some(false)` if not, `None` past the budget. For testing the
+/// unique-values method against it.
+#[cfg(test)]
+pub(super) fn search_only<M: Model>(ops: &[Operation], model: &M, budget: u64) -> Option<bool> {
+    let mut check = KeyCheck::new(model, None, (0..ops.len()).collect(), ops);
+    match check.run(model, ops, budget).0 {
+        Progress::Linearizable => Some(true),
+        Progress::NotLinearizable => Some(false),
+        Progress::Paused | Progress::TableFull => None,
     }
 }

@@ -54,6 +54,47 @@ pub trait Model {
     fn state_size(&self, _state: &Self::State) -> usize {
         std::mem::size_of::<Self::State>()
     }
+
+    /// For a model that is a register: its initial value. With [`Model::register_op`], this
+    /// lets the checker decide a key whose written values are all distinct in polynomial
+    /// time instead of searching. `None` (the default): always search.
+    fn register_init(&self) -> Option<Value> {
+        None
+    }
+
+    /// For a model that is a register: the operation as a read, write or compare-and-set of
+    /// whole values, which must agree with `step` (a read steps only in the state holding
+    /// its value, and so on), values compared as `register_init`'s. `None` for an
+    /// operation that is none of these (an append): its key is searched.
+    fn register_op(
+        &self,
+        _f: Function,
+        _input: &Value,
+        _output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        None
+    }
+}
+
+/// An operation of a register, for the checker's unique-values method (see
+/// [`Model::register_op`]). An indeterminate read has no register reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegisterOp {
+    Read(Value),
+    Write(Value),
+    Cas { expected: Value, new: Value },
+}
+
+/// The register reading of a read, write or cas of `Register` and `CasRegister`.
+fn register_op(f: Function, input: &Value, output: Option<&Value>) -> Option<RegisterOp> {
+    match (f, input) {
+        (Function::Read, _) => Some(RegisterOp::Read(output?.clone())),
+        (Function::Write, _) => Some(RegisterOp::Write(input.clone())),
+        (Function::Cas, Value::List(pair)) if pair.len() == 2 => {
+            Some(RegisterOp::Cas { expected: pair[0].clone(), new: pair[1].clone() })
+        }
+        _ => None,
+    }
 }
 
 fn unsupported(model: &str, f: Function, hint: &str) -> Result<(), String> {
@@ -103,6 +144,22 @@ impl Model for Register {
 
     fn state_size(&self, state: &Value) -> usize {
         value_size(state)
+    }
+
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Nil)
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        match f {
+            Function::Read | Function::Write => register_op(f, input, output),
+            Function::Cas | Function::Append => None,
+        }
     }
 }
 
@@ -171,6 +228,19 @@ impl Model for CasRegister {
 
     fn state_size(&self, state: &Value) -> usize {
         value_size(state)
+    }
+
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Nil)
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        register_op(f, input, output)
     }
 }
 
@@ -244,6 +314,26 @@ impl Model for KeyValue {
 
     fn state_size(&self, state: &String) -> usize {
         std::mem::size_of::<String>() + state.len()
+    }
+
+    /// A key with no appends is a register of strings (an integer and its digits are the
+    /// same value).
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Str(String::new()))
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        let text = |value: &Value| Some(Value::Str(text_of(value)?.into_owned()));
+        match f {
+            Function::Read => Some(RegisterOp::Read(text(output?)?)),
+            Function::Write => Some(RegisterOp::Write(text(input)?)),
+            Function::Append | Function::Cas => None,
+        }
     }
 }
 
