@@ -54,6 +54,13 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     if !words.ends_with('\n') {
         println!();
     }
+    if let Verdict::Unknown { .. } = verdict {
+        println!(
+            "to search further, raise the budget (now {}) with --budget, e.g. --budget {} (time and memory grow with it)",
+            args.budget,
+            args.budget.saturating_mul(4).max(check::DEFAULT_BUDGET)
+        );
+    }
     if let Some(path) = &args.html {
         let page = match &verdict {
             Verdict::NotLinearizable(violation) => check::html::render(&history, violation),

@@ -417,6 +417,19 @@ fn check_gives_the_verdicts_of_recorded_histories() {
     let starved =
         dsim(&["check", &file("porcupine/kv/c50-ok.txt"), "--model", "kv", "--budget", "10"]);
     assert_eq!(starved.status.code(), Some(2), "{}", stdout(&starved));
+    // It names each undecided key, how far its search got, and the flag to raise.
+    assert!(
+        stdout(&starved)
+            .contains("key \"0\" is undecided: the longest linearizable prefix found orders "),
+        "{}",
+        stdout(&starved)
+    );
+    assert!(
+        stdout(&starved)
+            .contains("raise the budget (now 10) with --budget, e.g. --budget 50000000"),
+        "{}",
+        stdout(&starved)
+    );
     let wrong_model = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "register"]);
     assert_eq!(wrong_model.status.code(), Some(3), "{}", stderr(&wrong_model));
     let dir = scratch("check_input");

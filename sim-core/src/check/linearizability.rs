@@ -679,10 +679,10 @@ impl fmt::Display for Verdict {
                     let key = progress
                         .key
                         .as_ref()
-                        .map_or("(single key)".to_string(), |key| format!("key {key}"));
+                        .map_or("the register".to_string(), |key| format!("key {key}"));
                     writeln!(
                         f,
-                        "  {key}: longest linearizable prefix {} of {} operations",
+                        "  {key} is undecided: the longest linearizable prefix found orders {} of its {} operations",
                         progress.deepest_prefix, progress.operations
                     )?;
                 }
