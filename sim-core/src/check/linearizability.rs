@@ -18,10 +18,11 @@
 //! operations and state and fewer indeterminate ones (they are optional), and a key with
 //! indeterminate operations is searched two ways at once (see `KeyCheck`).
 //!
-//! Keys are checked on their own (P-compositionality). Each key's search is a resumable
-//! state machine and keys take turns in slices of the budget that double every round, in
-//! key order, so one hard key cannot starve an easy failing one; the first failing key
-//! ends the check. Every step, every memo entry (by its size) and every new model state
+//! Keys are checked on their own (P-compositionality), in parallel (rayon). Each key's
+//! search is a resumable state machine; in every round each open key gets the same slice
+//! of the budget (doubling every round), so one hard key cannot starve an easy failing
+//! one, and at the end of the round the first failing key in key order ends the check: the
+//! verdict and its explanation are the same whatever the number of threads. Every step, every memo entry (by its size) and every new model state
 //! (by its size) is charged to one deterministic budget: past it the verdict is `Unknown`,
 //! which bounds both time and memory.
 
@@ -31,6 +32,7 @@ use super::operations::{HistoryError, OpId, Operation, operations};
 use super::table::{Entered, MAX_ENTRIES, MemoTable, StateTable};
 use super::unique::{self, Decision};
 use crate::history::{History, Value};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
@@ -123,32 +125,41 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
         assert_eq!(op.id, index, "operation ids must be their indices");
         by_key.entry(op.key.as_ref()).or_default().push(op.id);
     }
-    let mut keys: Vec<KeyState<M::State>> =
-        by_key.into_iter().map(|(key, ids)| KeyState::new(model, key.cloned(), ids, ops)).collect();
+    let mut keys: Vec<KeyState<M::State>> = by_key
+        .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(key, ids)| KeyState::new(model, key.cloned(), ids, ops))
+        .collect();
     let keys_total = keys.len();
     let mut remaining = budget;
     let mut slice = SLICE_MIN;
     loop {
-        let open: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].is_open()).collect();
-        if open.is_empty() {
+        let open = keys.iter().filter(|state| state.is_open()).count();
+        if open == 0 {
             return Verdict::Linearizable;
         }
         if remaining == 0 {
             return unknown(budget, &keys, keys_total);
         }
-        // Every open key gets the same allowance this round, so what each key's search
-        // does depends on the round alone, not on the order the keys run in.
-        let allowance = slice.min((remaining / open.len() as u64).max(1));
-        let results: Vec<(Progress, u64)> =
-            open.iter().map(|&i| keys[i].run(model, ops, allowance)).collect();
-        remaining = remaining.saturating_sub(results.iter().map(|&(_, spent)| spent).sum());
+        // Every open key gets the same allowance this round and the keys run in parallel:
+        // what each key's search does depends on the round alone, not on the threads.
+        let allowance = slice.min((remaining / open as u64).max(1));
+        let results: Vec<(usize, Progress, u64)> = keys
+            .par_iter_mut()
+            .enumerate()
+            .filter(|(_, state)| state.is_open())
+            .map(|(index, state)| {
+                let (progress, spent) = state.run(model, ops, allowance);
+                (index, progress, spent)
+            })
+            .collect();
+        remaining = remaining.saturating_sub(results.iter().map(|&(_, _, spent)| spent).sum());
         // The first failing key in key order wins.
-        if let Some(&index) =
-            open.iter().zip(&results).find_map(|(i, (p, _))| p.refutes().then_some(i))
-        {
+        if let Some(&(index, ..)) = results.iter().find(|(_, progress, _)| progress.refutes()) {
             return Verdict::NotLinearizable(Box::new(keys[index].violation(model, ops)));
         }
-        for (&index, (progress, _)) in open.iter().zip(&results) {
+        for (index, progress, _) in results {
             match progress {
                 Progress::Linearizable => keys[index] = KeyState::Finished,
                 Progress::TableFull => remaining = 0,

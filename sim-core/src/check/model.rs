@@ -14,10 +14,11 @@ use std::fmt;
 use std::hash::Hash;
 use std::str::FromStr;
 
-/// A sequential specification of one key.
-pub trait Model {
+/// A sequential specification of one key. Keys are checked in parallel, so a model is
+/// shared between threads and its states move between them.
+pub trait Model: Sync {
     /// The state of one key. Hashed with `StableHasher` for the search's memo table.
-    type State: Clone + Eq + Hash;
+    type State: Clone + Eq + Hash + Send;
 
     /// The name a person would use (`register`, `kv`).
     fn name(&self) -> &'static str;
