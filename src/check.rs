@@ -37,7 +37,12 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
             "{file}: the history holds no events, so there is nothing to check"
         )));
     }
-    let verdict = model.check(&history, args.budget).map_err(|e| {
+    let checked = if args.no_partition {
+        model.check_whole_map(&history, args.budget)
+    } else {
+        model.check(&history, args.budget)
+    };
+    let verdict = checked.map_err(|e| {
         let place = positions
             .get(e.event_index())
             .map_or("1:1".into(), |p| format!("{}:{}", p.line, p.column));
@@ -45,10 +50,11 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     })?;
     let words = verdict.to_string();
     println!(
-        "{file}: {} events ({} operations), {} model",
+        "{file}: {} events ({} operations), {} model{}",
         history.len(),
         history.operations(),
-        model.name()
+        model.name(),
+        if args.no_partition { " over the whole map" } else { "" }
     );
     print!("{words}");
     if !words.ends_with('\n') {
@@ -87,6 +93,11 @@ fn check_transactions(
     if args.html.is_some() {
         return Err(Failure::input(
             "--html draws a linearizability violation; a transactional history's anomalies are explained in the text",
+        ));
+    }
+    if args.no_partition {
+        return Err(Failure::input(
+            "--no-partition is for linearizability; a transactional history is checked as a whole",
         ));
     }
     let consistency = match args.consistency.as_str() {

@@ -179,6 +179,10 @@ pub struct CheckArgs {
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
+    /// Search every key at once (the model over the whole map) instead of key by key:
+    /// the same verdict, far slower; for comparison with checkers that do so.
+    #[arg(long)]
+    pub no_partition: bool,
     /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,

@@ -430,6 +430,10 @@ fn check_gives_the_verdicts_of_recorded_histories() {
         "{}",
         stdout(&starved)
     );
+    let whole =
+        dsim(&["check", &file("porcupine/kv/c01-bad.txt"), "--model", "kv", "--no-partition"]);
+    assert_eq!(whole.status.code(), Some(1), "{}", stdout(&whole));
+    assert!(stdout(&whole).contains("kv model over the whole map"), "{}", stdout(&whole));
     let wrong_model = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "register"]);
     assert_eq!(wrong_model.status.code(), Some(3), "{}", stderr(&wrong_model));
     let dir = scratch("check_input");

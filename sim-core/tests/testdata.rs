@@ -82,3 +82,26 @@ fn every_history_gets_its_known_verdict() {
     assert_eq!(checked.len(), 126, "histories checked");
     println!("checked {} histories", checked.len());
 }
+
+/// Over the whole map (one search, no partition by key) the key-value histories get the
+/// same verdicts; the 50-client ones are left out, as that search is too slow for a test.
+#[test]
+fn the_whole_map_model_gives_the_same_verdicts() {
+    let porcupine = histories_folder().join("porcupine/kv");
+    for (name, linearizable) in
+        [("c01-ok.txt", true), ("c01-bad.txt", false), ("c10-ok.txt", true), ("c10-bad.txt", false)]
+    {
+        let path = porcupine.join(name);
+        let text = std::fs::read_to_string(&path).expect("readable history");
+        let history = check::parse_history(&text, Format::JepsenEdn).unwrap();
+        let verdict = ModelKind::KeyValue.check_whole_map(&history, DEFAULT_BUDGET).unwrap();
+        match &verdict {
+            Verdict::Linearizable => assert!(linearizable, "{name}"),
+            Verdict::NotLinearizable(violation) => {
+                assert!(!linearizable, "{name}: {verdict}");
+                assert_eq!(violation.key, None, "one search over every key");
+            }
+            Verdict::Unknown { .. } => panic!("{name}: {verdict}"),
+        }
+    }
+}

@@ -123,7 +123,8 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
     let mut by_key: BTreeMap<Option<&Value>, Vec<OpId>> = BTreeMap::new();
     for (index, op) in ops.iter().enumerate() {
         assert_eq!(op.id, index, "operation ids must be their indices");
-        by_key.entry(op.key.as_ref()).or_default().push(op.id);
+        let key = if model.per_key() { op.key.as_ref() } else { None };
+        by_key.entry(key).or_default().push(op.id);
     }
     let mut keys: Vec<KeyState<M::State>> = by_key
         .into_iter()
@@ -482,7 +483,7 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
             }
             let op = &all[self.ops[local]];
             let current = self.states.get(self.state);
-            let Some(next) = model.step(current, op.f, &op.input, op.output.as_ref()) else {
+            let Some(next) = model.step_operation(current, op) else {
                 self.cursor = entry.next;
                 continue;
             };
@@ -599,7 +600,7 @@ fn explain<M: Model>(
         placed[local as usize] = true;
         let op = &operations[local as usize];
         state = model
-            .step(&state, op.f, &op.input, op.output.as_ref())
+            .step_operation(&state, op)
             .expect("the longest prefix found replays in the model");
     }
     let earliest_return = operations
@@ -617,7 +618,7 @@ fn explain<M: Model>(
         .collect();
     let dead_ends = frontier
         .iter()
-        .filter(|op| model.step(&state, op.f, &op.input, op.output.as_ref()).is_some())
+        .filter(|op| model.step_operation(&state, op).is_some())
         .map(|op| op.id)
         .collect();
     Violation {
@@ -642,8 +643,9 @@ impl fmt::Display for Violation {
         }
         writeln!(
             f,
-            "The longest linearizable prefix found orders {} of the key's {} operations:",
+            "The longest linearizable prefix found orders {} of the {}'s {} operations:",
             self.prefix.len(),
+            if self.key.is_some() { "key" } else { "history" },
             self.operations.len()
         )?;
         let skipped = self.prefix.len().saturating_sub(PREFIX_SHOWN);
@@ -690,7 +692,7 @@ impl fmt::Display for Verdict {
                     let key = progress
                         .key
                         .as_ref()
-                        .map_or("the register".to_string(), |key| format!("key {key}"));
+                        .map_or("the history".to_string(), |key| format!("key {key}"));
                     writeln!(
                         f,
                         "  {key} is undecided: the longest linearizable prefix found orders {} of its {} operations",

@@ -9,7 +9,9 @@
 //! state follows. `step` must be a pure function; the search calls it many times on the
 //! same arguments.
 
+use super::operations::Operation;
 use crate::history::{Function, History, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -46,6 +48,18 @@ pub trait Model: Sync {
         input: &Value,
         output: Option<&Value>,
     ) -> Option<Self::State>;
+
+    /// `step` for one operation of the history; the checker calls this. A model of every key
+    /// at once ([`WholeMap`]) reads the operation's key here.
+    fn step_operation(&self, state: &Self::State, op: &Operation) -> Option<Self::State> {
+        self.step(state, op.f, &op.input, op.output.as_ref())
+    }
+
+    /// Whether the checker may split a history by key and check each key on its own
+    /// (P-compositionality, the default); [`WholeMap`] says no.
+    fn per_key(&self) -> bool {
+        true
+    }
 
     /// A state in words, for explanations: `the register holds 4`.
     fn describe_state(&self, state: &Self::State) -> String;
@@ -338,6 +352,99 @@ impl Model for KeyValue {
     }
 }
 
+/// A model over the whole map: the state is every key's state at once (a key absent from
+/// the map holds the inner model's initial state), and the history is searched as one,
+/// not key by key, as Porcupine's `kvNoPartitionModel` does. Far slower than checking keys
+/// on their own, to which it must give the same verdict; `dsim check --no-partition`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WholeMap<M>(pub M);
+
+impl<M: Model> WholeMap<M> {
+    fn step_key(
+        &self,
+        state: &BTreeMap<Option<Value>, M::State>,
+        key: Option<&Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<BTreeMap<Option<Value>, M::State>> {
+        let init = self.0.init();
+        let current = state.get(&key.cloned()).unwrap_or(&init);
+        let next = self.0.step(current, f, input, output)?;
+        let mut map = state.clone();
+        // A key back at its initial state leaves the map, so equal maps are equal states.
+        if next == init {
+            map.remove(&key.cloned());
+        } else {
+            map.insert(key.cloned(), next);
+        }
+        Some(map)
+    }
+}
+
+impl<M: Model> Model for WholeMap<M> {
+    type State = BTreeMap<Option<Value>, M::State>;
+
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn validate(&self, f: Function, input: &Value, output: Option<&Value>) -> Result<(), String> {
+        self.0.validate(f, input, output)
+    }
+
+    fn step(
+        &self,
+        state: &Self::State,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Self::State> {
+        self.step_key(state, None, f, input, output)
+    }
+
+    fn step_operation(&self, state: &Self::State, op: &Operation) -> Option<Self::State> {
+        self.step_key(state, op.key.as_ref(), op.f, &op.input, op.output.as_ref())
+    }
+
+    fn per_key(&self) -> bool {
+        false
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        if state.is_empty() {
+            return format!(
+                "every key is as it started ({})",
+                self.0.describe_state(&self.0.init())
+            );
+        }
+        let keys: Vec<String> = state
+            .iter()
+            .map(|(key, inner)| {
+                let key = key.as_ref().map_or("no key".to_string(), |key| format!("key {key}"));
+                format!("{key}: {}", self.0.describe_state(inner))
+            })
+            .collect();
+        format!("{} (other keys as they started)", keys.join("; "))
+    }
+
+    fn state_size(&self, state: &Self::State) -> usize {
+        state
+            .iter()
+            .map(|(key, inner)| {
+                key.as_ref().map_or(0, value_size)
+                    + self.0.state_size(inner)
+                    + 3 * std::mem::size_of::<usize>()
+            })
+            .sum::<usize>()
+            + std::mem::size_of::<Self::State>()
+    }
+}
+
 /// The built-in models by name, for callers that pick one at run time (the CLI's
 /// `--model`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -369,6 +476,20 @@ impl ModelKind {
             ModelKind::Register => super::check(history, &Register, budget),
             ModelKind::CasRegister => super::check(history, &CasRegister, budget),
             ModelKind::KeyValue => super::check(history, &KeyValue, budget),
+        }
+    }
+
+    /// Checks a history against this model over the whole map ([`WholeMap`]): one search
+    /// over every key at once instead of one per key.
+    pub fn check_whole_map(
+        self,
+        history: &History,
+        budget: u64,
+    ) -> Result<super::Verdict, super::HistoryError> {
+        match self {
+            ModelKind::Register => super::check(history, &WholeMap(Register), budget),
+            ModelKind::CasRegister => super::check(history, &WholeMap(CasRegister), budget),
+            ModelKind::KeyValue => super::check(history, &WholeMap(KeyValue), budget),
         }
     }
 }

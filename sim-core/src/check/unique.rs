@@ -255,7 +255,7 @@ fn greedy_prefix<M: Model>(
             .enumerate()
             .filter_map(|(at, &local)| {
                 let op = ops[local];
-                let next = model.step(&state, op.f, &op.input, op.output.as_ref())?;
+                let next = model.step_operation(&state, op)?;
                 Some(((rank(local), ret(local), local), at, next))
             })
             .min_by_key(|(key, _, _)| *key);
