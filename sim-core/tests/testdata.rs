@@ -105,3 +105,24 @@ fn the_whole_map_model_gives_the_same_verdicts() {
         }
     }
 }
+
+/// Porcupine's 102 etcd histories (Jepsen's etcd test, converted line for line to EDN; see
+/// the folder's README) get the verdicts Porcupine's tests assert.
+#[test]
+fn the_etcd_histories_get_porcupines_verdicts() {
+    const LINEARIZABLE: [u32; 23] = [
+        2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102,
+    ];
+    let files = files_in(&histories_folder().join("porcupine/etcd"), ".edn");
+    assert_eq!(files.len(), 102, "etcd histories");
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let number: u32 = name["etcd_".len()..name.len() - ".edn".len()].parse().unwrap();
+        let expected = if LINEARIZABLE.contains(&number) {
+            Expected::Linearizable
+        } else {
+            Expected::NotLinearizable
+        };
+        assert_verdict(&file, ModelKind::CasRegister, expected);
+    }
+}
