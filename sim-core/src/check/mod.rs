@@ -41,7 +41,9 @@ pub use edn::Position;
 pub use linearizability::{
     DEFAULT_BUDGET, KeyProgress, Verdict, Violation, check, check_operations,
 };
-pub use model::{CasRegister, KeyValue, Model, ModelKind, Register, RegisterOp, WholeMap};
+pub use model::{
+    CasRegister, KeyValue, ListAppend, Model, ModelKind, Register, RegisterOp, WholeMap,
+};
 pub use operations::{HistoryError, OpId, Operation, operations};
 
 use crate::history::History;

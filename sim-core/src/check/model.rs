@@ -352,6 +352,71 @@ impl Model for KeyValue {
     }
 }
 
+/// A list per key that operations append to, starting empty: `append` adds its value at
+/// the end, and a read returns the whole list (nil is the empty list), as in Jepsen's
+/// list-append workload, one operation at a time (a transaction of several goes to the
+/// transactional checker, `super::txn`). No `write` or `cas`. A library model: checked
+/// with [`super::check`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListAppend;
+
+impl Model for ListAppend {
+    type State = Vec<Value>;
+
+    fn name(&self) -> &'static str {
+        "list-append"
+    }
+
+    fn init(&self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn validate(&self, f: Function, _input: &Value, output: Option<&Value>) -> Result<(), String> {
+        match (f, output) {
+            (Function::Append, _) | (Function::Read, None | Some(Value::Nil | Value::List(_))) => {
+                Ok(())
+            }
+            (Function::Read, Some(read)) => {
+                Err(format!("a list-append read returns a list (or nil), not {read}"))
+            }
+            (Function::Write | Function::Cas, _) => {
+                unsupported("list-append", f, " (append to the list instead)")
+            }
+        }
+    }
+
+    fn step(
+        &self,
+        state: &Vec<Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Vec<Value>> {
+        match f {
+            Function::Read => match output {
+                None => Some(state.clone()),
+                Some(Value::Nil) => state.is_empty().then(Vec::new),
+                Some(Value::List(read)) => (read == state).then(|| state.clone()),
+                Some(_) => None,
+            },
+            Function::Append => {
+                let mut next = state.clone();
+                next.push(input.clone());
+                Some(next)
+            }
+            Function::Write | Function::Cas => None,
+        }
+    }
+
+    fn describe_state(&self, state: &Vec<Value>) -> String {
+        format!("the list is {}", Value::List(state.clone()))
+    }
+
+    fn state_size(&self, state: &Vec<Value>) -> usize {
+        std::mem::size_of::<Vec<Value>>() + state.iter().map(value_size).sum::<usize>()
+    }
+}
+
 /// A model over the whole map: the state is every key's state at once (a key absent from
 /// the map holds the inner model's initial state), and the history is searched as one,
 /// not key by key, as Porcupine's `kvNoPartitionModel` does. Far slower than checking keys
@@ -544,6 +609,41 @@ mod tests {
         );
         assert_eq!(model.step(&"a".into(), Function::Read, &Value::Nil, Some(&x)), None);
         assert!(model.validate(Function::Cas, &x, None).is_err());
+    }
+
+    #[test]
+    fn list_append_steps() {
+        let model = ListAppend;
+        let one = model.step(&vec![], Function::Append, &int(1), Some(&int(1))).unwrap();
+        assert_eq!(one, vec![int(1)]);
+        let list = Value::List(vec![int(1)]);
+        assert_eq!(model.step(&one, Function::Read, &Value::Nil, Some(&list)), Some(one.clone()));
+        assert_eq!(model.step(&one, Function::Read, &Value::Nil, Some(&Value::Nil)), None);
+        assert_eq!(
+            model.step(&vec![], Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some(vec![])
+        );
+        assert_eq!(model.step(&vec![], Function::Read, &Value::Nil, Some(&list)), None);
+        assert!(model.validate(Function::Read, &Value::Nil, Some(&int(3))).is_err());
+        assert!(model.validate(Function::Write, &int(3), None).is_err());
+        // A read that saw 1 then 2 after both appends is linearizable; one that saw 2 alone
+        // is not.
+        let text = "{:process 0, :type :invoke, :f :append, :value 1}\n\
+                    {:process 1, :type :invoke, :f :append, :value 2}\n\
+                    {:process 0, :type :ok, :f :append, :value 1}\n\
+                    {:process 1, :type :ok, :f :append, :value 2}\n\
+                    {:process 2, :type :invoke, :f :read, :value nil}\n\
+                    {:process 2, :type :ok, :f :read, :value [1 2]}\n";
+        let history = crate::check::parse_history(text, crate::check::Format::JepsenEdn).unwrap();
+        let verdict = crate::check::check(&history, &model, 10_000).unwrap();
+        assert_eq!(verdict, crate::check::Verdict::Linearizable);
+        let history = crate::check::parse_history(
+            &text.replace("[1 2]", "[2]"),
+            crate::check::Format::JepsenEdn,
+        )
+        .unwrap();
+        let verdict = crate::check::check(&history, &model, 10_000).unwrap();
+        assert!(matches!(verdict, crate::check::Verdict::NotLinearizable(_)), "{verdict}");
     }
 
     #[test]
