@@ -5,8 +5,9 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // benchmarks read the wall clock
 
 use crate::Failure;
+use crate::check::{parse_model, parse_operations, read_and_detect, run_model};
 use crate::cli::BenchArgs;
-use sim_core::check::generate::{Options, Workload, generate};
+use sim_core::check::generate::{Options, Workload, generate, with_impossible_read};
 use sim_core::check::txn::{self, generate as txn_generate};
 use sim_core::check::{DEFAULT_BUDGET, ModelKind, Verdict};
 use sim_core::node::NodeId;
@@ -140,6 +141,94 @@ fn peak_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Starts the peak of [`peak_memory`] again from what is resident now (Linux 4.0 and
+/// later); elsewhere the peak stays the process's.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `123 MiB`, or `unknown`.
+fn describe_peak() -> String {
+    peak_memory().map_or("unknown".to_owned(), |b| format!("{:.0} MiB", b as f64 / 1048576.0))
+}
+
+/// Nanoseconds all of the process's threads have spent on a CPU (the checker runs keys on
+/// every core), where Linux says (`/proc/self/task/*/schedstat`).
+fn process_cpu_ns() -> Option<u64> {
+    // A running thread's count is brought up to date when it is scheduled: yield first, so
+    // that this thread's is exact rather than a tick behind (the checker's idle workers'
+    // already are).
+    std::thread::yield_now();
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let text = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// One check timed: what it returns, CPU milliseconds (all threads), wall milliseconds,
+/// and the peak memory while it ran (what was resident before included).
+fn timed<T>(check: impl FnOnce() -> T) -> (T, Option<f64>, f64, String) {
+    reset_peak_memory();
+    let cpu_start = process_cpu_ns();
+    let start = Instant::now();
+    let verdict = check();
+    let wall = start.elapsed().as_secs_f64() * 1e3;
+    let cpu = cpu_start.zip(process_cpu_ns()).map(|(a, b)| b.saturating_sub(a) as f64 / 1e6);
+    (verdict, cpu, wall, describe_peak())
+}
+
+/// A verdict in a few words.
+fn short_verdict(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Linearizable => "linearizable".to_owned(),
+        Verdict::NotLinearizable(violation) => match &violation.key {
+            Some(key) => format!("NOT linearizable (key {key})"),
+            None => "NOT linearizable".to_owned(),
+        },
+        Verdict::Unknown { .. } => "unknown (budget exhausted)".to_owned(),
+    }
+}
+
+fn describe_cpu(cpu: Option<f64>) -> String {
+    cpu.map_or("? ms".to_owned(), |ms| format!("{ms:.1} ms"))
+}
+
+/// History files, each read, parsed and checked: operations, verdict, CPU and wall time of
+/// the check (parsing apart), and peak memory.
+fn checker_files(args: &BenchArgs) -> Result<(), Failure> {
+    let model = parse_model(args.model.as_deref().unwrap_or(ModelKind::CasRegister.name()))?;
+    let budget = args.budget.unwrap_or(DEFAULT_BUDGET);
+    let mut total_cpu = Some(0.0);
+    for path in &args.files {
+        let file = path.display().to_string();
+        let start = Instant::now();
+        let (text, format) = read_and_detect(path, None, u64::MAX)?;
+        let (history, positions) = parse_operations(&file, &text, format)?;
+        drop(text);
+        let parsed = start.elapsed().as_secs_f64() * 1e3;
+        let (verdict, cpu, wall, peak) =
+            timed(|| run_model(&file, model, &history, &positions, budget, args.no_partition));
+        let verdict = verdict?;
+        total_cpu = total_cpu.zip(cpu).map(|(a, b)| a + b);
+        println!(
+            "{file}: {} operations, {}: check {} on the CPU ({wall:.1} ms wall), parse {parsed:.1} ms, peak memory {peak}",
+            history.operations(),
+            short_verdict(&verdict),
+            describe_cpu(cpu)
+        );
+    }
+    println!(
+        "{} files, {} model{}: checks took {} on the CPU in all",
+        args.files.len(),
+        model.name(),
+        if args.no_partition { " over the whole map" } else { "" },
+        describe_cpu(total_cpu)
+    );
+    Ok(())
+}
+
 /// The checker on linearizable histories of `operations` operations over 10 keys and 20
 /// processes, for the key-value and the cas-register models.
 pub fn checker(operations: usize) {
@@ -166,16 +255,46 @@ pub fn checker(operations: usize) {
     }
 }
 
+/// The checker on one key of a cas-register with 50, 100 and 200 concurrent clients and
+/// distinct written values (the polynomial path), as generated and with one impossible
+/// read: verdict, CPU time and peak memory of each check.
+pub fn many_clients(operations: usize) {
+    for clients in [50, 100, 200] {
+        let options = Options {
+            workload: Workload::CasRegister,
+            info_percent: 1,
+            ..Options::new(1, operations, 1, clients)
+        };
+        let history = generate(&options);
+        let corrupted = with_impossible_read(&history, 1);
+        for (name, history) in
+            [("as generated", Some(&history)), ("one impossible read", corrupted.as_ref())]
+        {
+            let Some(history) = history else { continue };
+            let (verdict, cpu, wall, peak) = timed(|| {
+                ModelKind::CasRegister
+                    .check(history, DEFAULT_BUDGET)
+                    .expect("a generated history is well formed")
+            });
+            println!(
+                "check cas-register {operations:>8} ops, 1 key, {clients:>3} clients, {name:<19}: {:<26} {} on the CPU ({wall:.1} ms wall), peak memory {peak}",
+                short_verdict(&verdict),
+                describe_cpu(cpu)
+            );
+        }
+    }
+}
+
 /// The transactional (Elle-style) checker on a strictly serializable list-append history
 /// of `transactions` transactions of 20 processes, for strict serializability.
 pub fn txn_checker(transactions: usize) {
     let history = txn_generate::generate(&txn_generate::Options::new(1, transactions, 20));
     let start = Instant::now();
-    let cpu_start = cpu_time_ns();
+    let cpu_start = process_cpu_ns();
     let analysis = txn::check(&history, txn::Consistency::StrictSerializable)
         .expect("a generated history is well formed");
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_start.zip(cpu_time_ns()).map(|(a, b)| (b - a) as f64 / 1e9);
+    let cpu = cpu_start.zip(process_cpu_ns()).map(|(a, b)| (b - a) as f64 / 1e9);
     let outcome = if analysis.is_valid() { "no anomaly" } else { "ANOMALY (a generator bug)" };
     let on_cpu = cpu.map_or(String::new(), |cpu| {
         format!(" (on the CPU {:.1} ms = {:.0} txn/s)", cpu * 1e3, transactions as f64 / cpu)
@@ -189,13 +308,6 @@ pub fn txn_checker(transactions: usize) {
     );
 }
 
-/// Nanoseconds this thread has spent on a CPU, where Linux says (`/proc/thread-self/
-/// schedstat`): on a machine shared with other work, wall time overstates the cost.
-fn cpu_time_ns() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().next()?.parse().ok()
-}
-
 pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
     let misplaced = |flag: &str, owner: &str| {
         Failure::input(format!(
@@ -203,8 +315,22 @@ pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
             args.what
         ))
     };
+    let checker_only = [
+        ("--operations", args.operations.is_some()),
+        ("FILE", !args.files.is_empty()),
+        ("--model", args.model.is_some()),
+        ("--no-partition", args.no_partition),
+        ("--budget", args.budget.is_some()),
+    ];
+    let for_files = [
+        ("--model", args.model.is_some()),
+        ("--no-partition", args.no_partition),
+        ("--budget", args.budget.is_some()),
+    ];
     match args.what.as_str() {
-        "engine" if args.operations.is_some() => return Err(misplaced("--operations", "checker")),
+        "engine" if let Some((flag, _)) = checker_only.iter().find(|(_, given)| *given) => {
+            return Err(misplaced(flag, "checker"));
+        }
         "engine" => match (args.nodes, args.events) {
             (Some(_), Some(_)) => {
                 return Err(Failure::input(
@@ -224,6 +350,17 @@ pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
         },
         _ if args.events.is_some() => return Err(misplaced("--events", "engine")),
         _ if args.nodes.is_some() => return Err(misplaced("--nodes", "engine")),
+        _ if !args.files.is_empty() && args.operations.is_some() => {
+            return Err(Failure::input(
+                "--operations sizes the generated histories; with FILEs, the files are timed instead",
+            ));
+        }
+        _ if !args.files.is_empty() => checker_files(args)?,
+        _ if let Some((flag, _)) = for_files.iter().find(|(_, given)| *given) => {
+            return Err(Failure::input(format!(
+                "{flag} is for the FILEs of `dsim bench checker FILE...`; give history files to time"
+            )));
+        }
         _ => match args.operations.unwrap_or(100_000) {
             0 => {
                 return Err(Failure::input(
@@ -232,6 +369,7 @@ pub fn bench(args: &BenchArgs) -> Result<u8, Failure> {
             }
             operations => {
                 checker(operations);
+                many_clients(operations);
                 txn_checker(operations);
             }
         },

@@ -5,7 +5,8 @@ use crate::Failure;
 use crate::cli::CheckArgs;
 use crate::output::write_output;
 use sim_core::check::txn::Consistency;
-use sim_core::check::{self, Format, ModelKind, Verdict};
+use sim_core::check::{self, Format, ModelKind, Position, Verdict};
+use sim_core::history::History;
 use sim_core::txn;
 use std::fs::File;
 use std::io::Read;
@@ -18,41 +19,32 @@ pub const DEFAULT_MAX_INPUT_SIZE: &str = "64MiB";
 
 pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     let file = args.file.display().to_string();
-    let text = read_history(&args.file, args.max_input_size)?;
-    let format = match &args.format {
-        Some(name) => {
-            name.parse::<Format>().map_err(|e| Failure::input(format!("--format {name}: {e}")))?
-        }
-        None => check::detect_format(&text).ok_or_else(|| undetected_format(&file, &text))?,
-    };
+    let (text, format) = read_and_detect(&args.file, args.format.as_deref(), args.max_input_size)?;
     if sim_core::txn::is_txn_history(&text) {
         return check_transactions(&args, &file, &text, format);
     }
-    let model: ModelKind =
-        args.model.parse().map_err(|e| Failure::input(format!("--model {}: {e}", args.model)))?;
-    let (history, positions) = check::parse_history_with_positions(&text, format)
-        .map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
-    if history.is_empty() {
-        return Err(Failure::input(format!(
-            "{file}: the history holds no events, so there is nothing to check"
-        )));
-    }
-    let verdict = model.check(&history, args.budget).map_err(|e| {
-        let place = positions
-            .get(e.event_index())
-            .map_or("1:1".into(), |p| format!("{}:{}", p.line, p.column));
-        Failure::input(format!("{file}:{place}: {e}"))
-    })?;
+    let model = parse_model(&args.model)?;
+    let (history, positions) = parse_operations(&file, &text, format)?;
+    drop(text);
+    let verdict = run_model(&file, model, &history, &positions, args.budget, args.no_partition)?;
     let words = verdict.to_string();
     println!(
-        "{file}: {} events ({} operations), {} model",
+        "{file}: {} events ({} operations), {} model{}",
         history.len(),
         history.operations(),
-        model.name()
+        model.name(),
+        if args.no_partition { " over the whole map" } else { "" }
     );
     print!("{words}");
     if !words.ends_with('\n') {
         println!();
+    }
+    if let Verdict::Unknown { .. } = verdict {
+        println!(
+            "to search further, raise the budget (now {}) with --budget, e.g. --budget {} (time and memory grow with it)",
+            args.budget,
+            args.budget.saturating_mul(4).max(check::DEFAULT_BUDGET)
+        );
     }
     if let Some(path) = &args.html {
         let page = match &verdict {
@@ -69,6 +61,68 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     })
 }
 
+/// Reads a history file and finds its format (`--format`, or detected).
+pub(crate) fn read_and_detect(
+    path: &Path,
+    format: Option<&str>,
+    limit: u64,
+) -> Result<(String, Format), Failure> {
+    let text = read_history(path, limit)?;
+    let format = match format {
+        Some(name) => {
+            name.parse::<Format>().map_err(|e| Failure::input(format!("--format {name}: {e}")))?
+        }
+        None => check::detect_format(&text)
+            .ok_or_else(|| undetected_format(&path.display().to_string(), &text))?,
+    };
+    Ok((text, format))
+}
+
+/// `--model`'s value.
+pub(crate) fn parse_model(name: &str) -> Result<ModelKind, Failure> {
+    name.parse().map_err(|e| Failure::input(format!("--model {name}: {e}")))
+}
+
+/// Parses a history of single operations, with each event's place in the file; an empty
+/// one is refused.
+pub(crate) fn parse_operations(
+    file: &str,
+    text: &str,
+    format: Format,
+) -> Result<(History, Vec<Position>), Failure> {
+    let (history, positions) = check::parse_history_with_positions(text, format)
+        .map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
+    if history.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the history holds no events, so there is nothing to check"
+        )));
+    }
+    Ok((history, positions))
+}
+
+/// Checks a history for linearizability, key by key or (`whole_map`) all at once; a
+/// history the model cannot read is bad input at the offending event's place.
+pub(crate) fn run_model(
+    file: &str,
+    model: ModelKind,
+    history: &History,
+    positions: &[Position],
+    budget: u64,
+    whole_map: bool,
+) -> Result<Verdict, Failure> {
+    let checked = if whole_map {
+        model.check_whole_map(history, budget)
+    } else {
+        model.check(history, budget)
+    };
+    checked.map_err(|e| {
+        let place = positions
+            .get(e.event_index())
+            .map_or("1:1".into(), |p| format!("{}:{}", p.line, p.column));
+        Failure::input(format!("{file}:{place}: {e}"))
+    })
+}
+
 /// A transactional history, checked for (strict) serializability: exit 0 when it has no
 /// anomaly, 1 when it has one.
 fn check_transactions(
@@ -80,6 +134,11 @@ fn check_transactions(
     if args.html.is_some() {
         return Err(Failure::input(
             "--html draws a linearizability violation; a transactional history's anomalies are explained in the text",
+        ));
+    }
+    if args.no_partition {
+        return Err(Failure::input(
+            "--no-partition is for linearizability; a transactional history is checked as a whole",
         ));
     }
     let consistency = match args.consistency.as_str() {

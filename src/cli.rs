@@ -56,7 +56,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
     #[command(
-        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000"
+        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000\n  dsim bench checker --model kv c50-ok.txt c50-bad.txt"
     )]
     Bench(BenchArgs),
     /// List the bundled scenarios.
@@ -179,6 +179,10 @@ pub struct CheckArgs {
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
+    /// Search every key at once (the model over the whole map) instead of key by key:
+    /// the same verdict, far slower; for comparison with checkers that do so.
+    #[arg(long)]
+    pub no_partition: bool,
     /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -205,6 +209,19 @@ pub struct BenchArgs {
     /// Operations per generated history [default: 100000] (only for `checker`).
     #[arg(long)]
     pub operations: Option<usize>,
+    /// History files to time instead of generated histories (only for `checker`): each
+    /// file's operations, verdict, CPU time of the check and peak memory.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The model the FILEs are checked against [default: cas-register].
+    #[arg(long, value_parser = model_names())]
+    pub model: Option<String>,
+    /// Check the FILEs with every key at once, as `dsim check --no-partition`.
+    #[arg(long)]
+    pub no_partition: bool,
+    /// Search steps per FILE before "unknown" [default: 50000000].
+    #[arg(long)]
+    pub budget: Option<u64>,
 }
 
 /// `--model`'s values: the models by their one name.

@@ -417,6 +417,23 @@ fn check_gives_the_verdicts_of_recorded_histories() {
     let starved =
         dsim(&["check", &file("porcupine/kv/c50-ok.txt"), "--model", "kv", "--budget", "10"]);
     assert_eq!(starved.status.code(), Some(2), "{}", stdout(&starved));
+    // It names each undecided key, how far its search got, and the flag to raise.
+    assert!(
+        stdout(&starved)
+            .contains("key \"0\" is undecided: the longest linearizable prefix found orders "),
+        "{}",
+        stdout(&starved)
+    );
+    assert!(
+        stdout(&starved)
+            .contains("raise the budget (now 10) with --budget, e.g. --budget 50000000"),
+        "{}",
+        stdout(&starved)
+    );
+    let whole =
+        dsim(&["check", &file("porcupine/kv/c01-bad.txt"), "--model", "kv", "--no-partition"]);
+    assert_eq!(whole.status.code(), Some(1), "{}", stdout(&whole));
+    assert!(stdout(&whole).contains("kv model over the whole map"), "{}", stdout(&whole));
     let wrong_model = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "register"]);
     assert_eq!(wrong_model.status.code(), Some(3), "{}", stderr(&wrong_model));
     let dir = scratch("check_input");
@@ -633,11 +650,40 @@ fn a_flag_of_the_other_benchmark_is_refused_not_ignored() {
         (&["bench", "checker", "--nodes", "5"], "--nodes is for `dsim bench engine`"),
         (&["bench", "engine", "--nodes", "1"], "--nodes 1: an epidemic needs at least 2 nodes"),
         (&["bench", "engine", "--nodes", "9", "--events", "9"], "give one of them"),
+        (&["bench", "engine", "x.edn"], "FILE is for `dsim bench checker`"),
+        (
+            &["bench", "checker", "--model", "kv"],
+            "--model is for the FILEs of `dsim bench checker FILE...`",
+        ),
+        (
+            &["bench", "checker", "x.edn", "--operations", "5"],
+            "with FILEs, the files are timed instead",
+        ),
     ] {
         let output = dsim(args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }
+}
+
+/// `dsim bench checker FILE...` times each file's check: operations, verdict, CPU time,
+/// peak memory.
+#[test]
+fn bench_checker_times_history_files() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/histories/porcupine/kv");
+    let good = data.join("c01-ok.txt").display().to_string();
+    let bad = data.join("c01-bad.txt").display().to_string();
+    let output = dsim(&["bench", "checker", "--model", "kv", &good, &bad]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains(&format!("{good}: 58 operations, linearizable: check ")), "{text}");
+    assert!(
+        text.contains(&format!("{bad}: 38 operations, NOT linearizable (key \"7\"): check ")),
+        "{text}"
+    );
+    assert!(text.contains("2 files, kv model: checks took "), "{text}");
+    let missing = dsim(&["bench", "checker", "no-such-file.edn"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", stderr(&missing));
 }
 
 /// A scenario that declares `[checks] expect = "violation"` passes a campaign that finds

@@ -257,7 +257,7 @@ fn a_violation_explains_itself() {
     assert_eq!(frontier, ["process 1: read 3 [#2, #4]"]);
     assert!(violation.dead_ends.is_empty());
     let text = verdict.to_string();
-    assert!(text.contains("orders 2 of the key's 4 operations"), "{text}");
+    assert!(text.contains("orders 2 of the history's 4 operations"), "{text}");
     assert!(text.contains("After it the register holds 4"), "{text}");
     assert!(text.contains("process 1: read 3 [#2, #4]: impossible in this state"), "{text}");
 }

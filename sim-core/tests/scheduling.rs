@@ -35,3 +35,42 @@ fn an_easy_failing_key_is_found_behind_a_hard_one() {
     let Verdict::NotLinearizable(violation) = &verdict else { panic!("{verdict}") };
     assert_eq!(violation.key, Some(Value::Int(1)));
 }
+
+/// Keys are checked in parallel, and the verdict and its explanation are the same whatever
+/// the number of threads: on a history where several keys fail (the first failing key in
+/// key order of the round that finds them wins), and on one that runs out of budget.
+#[test]
+fn the_verdict_does_not_depend_on_the_number_of_threads() {
+    let failing = {
+        let options = Options { info_percent: 2, ..Options::new(9, 3000, 12, 10) };
+        let history = generate::generate(&options);
+        // Impossible reads on several keys, drawn by seed.
+        (1..6).fold(history, |h, seed| generate::with_impossible_read(&h, seed).expect("reads"))
+    };
+    let cas_failing = {
+        let options = Options { workload: Workload::CasRegister, ..Options::new(5, 3000, 8, 30) };
+        let history = generate::generate(&options);
+        (1..4).fold(history, |h, seed| generate::with_other_read(&h, seed).expect("reads"))
+    };
+    let starved = hard_key();
+    let cases = [
+        (failing, ModelKind::KeyValue, 5_000_000, false),
+        (cas_failing, ModelKind::CasRegister, 5_000_000, false),
+        (starved, ModelKind::KeyValue, 300_000, true),
+    ];
+    for (history, model, budget, unknown) in cases {
+        let verdicts: Vec<Verdict> = [1, 2, 5]
+            .into_iter()
+            .map(|threads| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| model.check(&history, budget).unwrap())
+            })
+            .collect();
+        match &verdicts[0] {
+            Verdict::NotLinearizable(_) if !unknown => {}
+            Verdict::Unknown { .. } if unknown => {}
+            other => panic!("{other}"),
+        }
+        assert!(verdicts.iter().all(|verdict| *verdict == verdicts[0]), "{}", verdicts[0]);
+    }
+}

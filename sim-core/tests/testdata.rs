@@ -82,3 +82,47 @@ fn every_history_gets_its_known_verdict() {
     assert_eq!(checked.len(), 126, "histories checked");
     println!("checked {} histories", checked.len());
 }
+
+/// Over the whole map (one search, no partition by key) the key-value histories get the
+/// same verdicts; the 50-client ones are left out, as that search is too slow for a test.
+#[test]
+fn the_whole_map_model_gives_the_same_verdicts() {
+    let porcupine = histories_folder().join("porcupine/kv");
+    for (name, linearizable) in
+        [("c01-ok.txt", true), ("c01-bad.txt", false), ("c10-ok.txt", true), ("c10-bad.txt", false)]
+    {
+        let path = porcupine.join(name);
+        let text = std::fs::read_to_string(&path).expect("readable history");
+        let history = check::parse_history(&text, Format::JepsenEdn).unwrap();
+        let verdict = ModelKind::KeyValue.check_whole_map(&history, DEFAULT_BUDGET).unwrap();
+        match &verdict {
+            Verdict::Linearizable => assert!(linearizable, "{name}"),
+            Verdict::NotLinearizable(violation) => {
+                assert!(!linearizable, "{name}: {verdict}");
+                assert_eq!(violation.key, None, "one search over every key");
+            }
+            Verdict::Unknown { .. } => panic!("{name}: {verdict}"),
+        }
+    }
+}
+
+/// Porcupine's 102 etcd histories (Jepsen's etcd test, converted line for line to EDN; see
+/// the folder's README) get the verdicts Porcupine's tests assert.
+#[test]
+fn the_etcd_histories_get_porcupines_verdicts() {
+    const LINEARIZABLE: [u32; 23] = [
+        2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102,
+    ];
+    let files = files_in(&histories_folder().join("porcupine/etcd"), ".edn");
+    assert_eq!(files.len(), 102, "etcd histories");
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let number: u32 = name["etcd_".len()..name.len() - ".edn".len()].parse().unwrap();
+        let expected = if LINEARIZABLE.contains(&number) {
+            Expected::Linearizable
+        } else {
+            Expected::NotLinearizable
+        };
+        assert_verdict(&file, ModelKind::CasRegister, expected);
+    }
+}

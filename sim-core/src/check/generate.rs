@@ -175,16 +175,21 @@ fn draw_operation(
     }
 }
 
-/// The same history with one `ok` read (drawn from `seed`) returning a value no operation
-/// ever wrote: never linearizable. `None` if the history has no `ok` read.
-pub fn with_impossible_read(history: &History, seed: u64) -> Option<History> {
-    let reads: Vec<usize> = history
+/// The positions of the `ok` reads.
+fn ok_reads(history: &History) -> Vec<usize> {
+    history
         .events
         .iter()
         .enumerate()
         .filter(|(_, event)| event.kind == EventType::Ok && event.f == Function::Read)
         .map(|(index, _)| index)
-        .collect();
+        .collect()
+}
+
+/// The same history with one `ok` read (drawn from `seed`) returning a value no operation
+/// ever wrote: never linearizable. `None` if the history has no `ok` read.
+pub fn with_impossible_read(history: &History, seed: u64) -> Option<History> {
+    let reads = ok_reads(history);
     if reads.is_empty() {
         return None;
     }
@@ -193,6 +198,29 @@ pub fn with_impossible_read(history: &History, seed: u64) -> Option<History> {
     let mut corrupted = history.clone();
     corrupted.events[chosen].value = Value::Str("never written".to_string());
     Some(corrupted)
+}
+
+/// The same history with one `ok` read (drawn from `seed`) returning another value that
+/// some operation writes (or the initial nil): a stale or early read, which may or may not
+/// be linearizable. `None` if the history has no `ok` read.
+pub fn with_other_read(history: &History, seed: u64) -> Option<History> {
+    let reads = ok_reads(history);
+    if reads.is_empty() {
+        return None;
+    }
+    let mut values = vec![Value::Nil];
+    for event in history.events.iter().filter(|event| event.kind == EventType::Invoke) {
+        match (event.f, &event.value) {
+            (Function::Write, value) => values.push(value.clone()),
+            (Function::Cas, Value::List(pair)) if pair.len() == 2 => values.push(pair[1].clone()),
+            _ => {}
+        }
+    }
+    let mut rng = SimRng::derive(seed, Stream::Workload, 2);
+    let chosen = *rng.pick(&reads);
+    let mut changed = history.clone();
+    changed.events[chosen].value = rng.pick(&values).clone();
+    Some(changed)
 }
 
 #[cfg(test)]

@@ -18,10 +18,11 @@
 //! operations and state and fewer indeterminate ones (they are optional), and a key with
 //! indeterminate operations is searched two ways at once (see `KeyCheck`).
 //!
-//! Keys are checked on their own (P-compositionality). Each key's search is a resumable
-//! state machine and keys take turns in slices of the budget that double every round, in
-//! key order, so one hard key cannot starve an easy failing one; the first failing key
-//! ends the check. Every step, every memo entry (by its size) and every new model state
+//! Keys are checked on their own (P-compositionality), in parallel (rayon). Each key's
+//! search is a resumable state machine; in every round each open key gets the same slice
+//! of the budget (doubling every round), so one hard key cannot starve an easy failing
+//! one, and at the end of the round the first failing key in key order ends the check: the
+//! verdict and its explanation are the same whatever the number of threads. Every step, every memo entry (by its size) and every new model state
 //! (by its size) is charged to one deterministic budget: past it the verdict is `Unknown`,
 //! which bounds both time and memory.
 
@@ -29,7 +30,9 @@ use super::bitset::Bitset;
 use super::model::Model;
 use super::operations::{HistoryError, OpId, Operation, operations};
 use super::table::{Entered, MAX_ENTRIES, MemoTable, StateTable};
+use super::unique::{self, Decision};
 use crate::history::{History, Value};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
@@ -120,57 +123,124 @@ pub fn check_operations<M: Model>(ops: &[Operation], model: &M, budget: u64) -> 
     let mut by_key: BTreeMap<Option<&Value>, Vec<OpId>> = BTreeMap::new();
     for (index, op) in ops.iter().enumerate() {
         assert_eq!(op.id, index, "operation ids must be their indices");
-        by_key.entry(op.key.as_ref()).or_default().push(op.id);
+        let key = if model.per_key() { op.key.as_ref() } else { None };
+        by_key.entry(key).or_default().push(op.id);
     }
-    let mut keys: Vec<Option<KeyCheck<M::State>>> = by_key
+    let mut keys: Vec<KeyState<M::State>> = by_key
         .into_iter()
-        .map(|(key, ids)| Some(KeyCheck::new(model, key.cloned(), ids, ops)))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(key, ids)| KeyState::new(model, key.cloned(), ids, ops))
         .collect();
     let keys_total = keys.len();
-    let mut keys_finished = 0;
     let mut remaining = budget;
     let mut slice = SLICE_MIN;
-    while keys_finished < keys_total {
-        for index in 0..keys.len() {
-            if remaining == 0 {
-                return unknown(budget, &keys, keys_total, keys_finished);
-            }
-            let Some(check) = &mut keys[index] else { continue };
-            let (progress, spent) = check.run(model, ops, slice.min(remaining));
-            remaining = remaining.saturating_sub(spent);
+    loop {
+        let open = keys.iter().filter(|state| state.is_open()).count();
+        if open == 0 {
+            return Verdict::Linearizable;
+        }
+        if remaining == 0 {
+            return unknown(budget, &keys, keys_total);
+        }
+        // Every open key gets the same allowance this round and the keys run in parallel:
+        // what each key's search does depends on the round alone, not on the threads.
+        let allowance = slice.min((remaining / open as u64).max(1));
+        let results: Vec<(usize, Progress, u64)> = keys
+            .par_iter_mut()
+            .enumerate()
+            .filter(|(_, state)| state.is_open())
+            .map(|(index, state)| {
+                let (progress, spent) = state.run(model, ops, allowance);
+                (index, progress, spent)
+            })
+            .collect();
+        remaining = remaining.saturating_sub(results.iter().map(|&(_, _, spent)| spent).sum());
+        // The first failing key in key order wins.
+        if let Some(&(index, ..)) = results.iter().find(|(_, progress, _)| progress.refutes()) {
+            return Verdict::NotLinearizable(Box::new(keys[index].violation(model, ops)));
+        }
+        for (index, progress, _) in results {
             match progress {
-                Progress::Paused => {}
-                Progress::Linearizable => {
-                    keys_finished += 1;
-                    keys[index] = None;
-                }
-                Progress::NotLinearizable => {
-                    return Verdict::NotLinearizable(Box::new(check.violation(model, ops)));
-                }
+                Progress::Linearizable => keys[index] = KeyState::Finished,
                 Progress::TableFull => remaining = 0,
+                Progress::Paused | Progress::NotLinearizable => {}
             }
         }
         slice = (slice * 2).min(SLICE_MAX);
     }
-    Verdict::Linearizable
 }
 
-fn unknown<S: Clone + Eq + Hash>(
-    budget: u64,
-    keys: &[Option<KeyCheck<S>>],
-    keys_total: usize,
-    keys_finished: usize,
-) -> Verdict {
-    let unfinished = keys
+fn unknown<S: Clone + Eq + Hash>(budget: u64, keys: &[KeyState<S>], keys_total: usize) -> Verdict {
+    let unfinished: Vec<KeyProgress> = keys
         .iter()
-        .flatten()
+        .filter_map(|state| match state {
+            KeyState::Searching(check) => Some(check),
+            KeyState::Decided(_) | KeyState::Finished => None,
+        })
         .map(|check| KeyProgress {
             key: check.history_order.key.clone(),
             operations: check.history_order.ops.len(),
             deepest_prefix: check.searches().map(|search| search.best.len()).max().unwrap_or(0),
         })
         .collect();
+    let keys_finished = keys_total - unfinished.len();
     Verdict::Unknown { spent: budget, keys_total, keys_finished, unfinished }
+}
+
+/// Where the check of one key stands.
+enum KeyState<S> {
+    /// Decided at once by the unique-values method ([`unique`]): linearizable, or refuted
+    /// with an explanation. Reported in the first round, like a search's answer.
+    Decided(Option<Box<Violation>>),
+    Searching(Box<KeyCheck<S>>),
+    /// Found linearizable.
+    Finished,
+}
+
+impl<S: Clone + Eq + Hash> KeyState<S> {
+    fn new<M: Model<State = S>>(
+        model: &M,
+        key: Option<Value>,
+        ids: Vec<OpId>,
+        ops: &[Operation],
+    ) -> Self {
+        match unique::decide(model, &ids, ops) {
+            Some(Decision::Linearizable) => KeyState::Decided(None),
+            Some(Decision::NotLinearizable(prefix)) => {
+                KeyState::Decided(Some(Box::new(explain(model, key, &ids, ops, &prefix))))
+            }
+            None => KeyState::Searching(Box::new(KeyCheck::new(model, key, ids, ops))),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !matches!(self, KeyState::Finished)
+    }
+
+    fn run<M: Model<State = S>>(
+        &mut self,
+        model: &M,
+        ops: &[Operation],
+        allowance: u64,
+    ) -> (Progress, u64) {
+        match self {
+            KeyState::Decided(None) | KeyState::Finished => (Progress::Linearizable, 0),
+            KeyState::Decided(Some(_)) => (Progress::NotLinearizable, 0),
+            KeyState::Searching(check) => check.run(model, ops, allowance),
+        }
+    }
+
+    /// The explanation of a refuted key.
+    fn violation<M: Model<State = S>>(&self, model: &M, ops: &[Operation]) -> Violation {
+        match self {
+            KeyState::Decided(Some(violation)) => (**violation).clone(),
+            KeyState::Searching(check) => check.violation(model, ops),
+            KeyState::Decided(None) | KeyState::Finished => {
+                unreachable!("only a refuted key is explained")
+            }
+        }
+    }
 }
 
 /// The check of one key: a search in history order and, when the key has indeterminate
@@ -239,6 +309,12 @@ enum Progress {
     Paused,
     /// A table reached its largest size: treated as running out of budget.
     TableFull,
+}
+
+impl Progress {
+    fn refutes(&self) -> bool {
+        matches!(self, Progress::NotLinearizable)
+    }
 }
 
 /// The list's sentinels.
@@ -407,7 +483,7 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
             }
             let op = &all[self.ops[local]];
             let current = self.states.get(self.state);
-            let Some(next) = model.step(current, op.f, &op.input, op.output.as_ref()) else {
+            let Some(next) = model.step_operation(current, op) else {
                 self.cursor = entry.next;
                 continue;
             };
@@ -503,43 +579,56 @@ impl<S: Clone + Eq + Hash> KeySearch<S> {
     }
 
     fn violation<M: Model<State = S>>(&self, model: &M, all: &[Operation]) -> Violation {
-        let operations: Vec<Operation> = self.ops.iter().map(|&id| all[id].clone()).collect();
-        let mut placed = vec![false; self.ops.len()];
-        let mut state = model.init();
-        for &local in &self.best {
-            placed[local as usize] = true;
-            let op = &operations[local as usize];
-            state = model
-                .step(&state, op.f, &op.input, op.output.as_ref())
-                .expect("the longest prefix found replays in the model");
-        }
-        let earliest_return = operations
-            .iter()
-            .zip(&placed)
-            .filter(|&(_, &placed)| !placed)
-            .filter_map(|(op, _)| op.return_position())
-            .min()
-            .unwrap_or(usize::MAX);
-        let frontier: Vec<&Operation> = operations
-            .iter()
-            .zip(&placed)
-            .filter(|&(op, &placed)| !placed && op.invoke_index < earliest_return)
-            .map(|(op, _)| op)
-            .collect();
-        let dead_ends = frontier
-            .iter()
-            .filter(|op| model.step(&state, op.f, &op.input, op.output.as_ref()).is_some())
-            .map(|op| op.id)
-            .collect();
-        Violation {
-            model: model.name(),
-            key: self.key.clone(),
-            prefix: self.best.iter().map(|&local| self.ops[local as usize]).collect(),
-            frontier: frontier.iter().map(|op| op.id).collect(),
-            dead_ends,
-            state_after_prefix: model.describe_state(&state),
-            operations,
-        }
+        explain(model, self.key.clone(), &self.ops, all, &self.best)
+    }
+}
+
+/// The explanation of a key with no linearization, from a linearizable prefix (indices
+/// into `ids`, the key's operations in invoke order): the state after it and the
+/// operations that could come next, none of which can.
+fn explain<M: Model>(
+    model: &M,
+    key: Option<Value>,
+    ids: &[OpId],
+    all: &[Operation],
+    prefix: &[u32],
+) -> Violation {
+    let operations: Vec<Operation> = ids.iter().map(|&id| all[id].clone()).collect();
+    let mut placed = vec![false; ids.len()];
+    let mut state = model.init();
+    for &local in prefix {
+        placed[local as usize] = true;
+        let op = &operations[local as usize];
+        state = model
+            .step_operation(&state, op)
+            .expect("the longest prefix found replays in the model");
+    }
+    let earliest_return = operations
+        .iter()
+        .zip(&placed)
+        .filter(|&(_, &placed)| !placed)
+        .filter_map(|(op, _)| op.return_position())
+        .min()
+        .unwrap_or(usize::MAX);
+    let frontier: Vec<&Operation> = operations
+        .iter()
+        .zip(&placed)
+        .filter(|&(op, &placed)| !placed && op.invoke_index < earliest_return)
+        .map(|(op, _)| op)
+        .collect();
+    let dead_ends = frontier
+        .iter()
+        .filter(|op| model.step_operation(&state, op).is_some())
+        .map(|op| op.id)
+        .collect();
+    Violation {
+        model: model.name(),
+        key,
+        prefix: prefix.iter().map(|&local| ids[local as usize]).collect(),
+        frontier: frontier.iter().map(|op| op.id).collect(),
+        dead_ends,
+        state_after_prefix: model.describe_state(&state),
+        operations,
     }
 }
 
@@ -554,8 +643,9 @@ impl fmt::Display for Violation {
         }
         writeln!(
             f,
-            "The longest linearizable prefix found orders {} of the key's {} operations:",
+            "The longest linearizable prefix found orders {} of the {}'s {} operations:",
             self.prefix.len(),
+            if self.key.is_some() { "key" } else { "history" },
             self.operations.len()
         )?;
         let skipped = self.prefix.len().saturating_sub(PREFIX_SHOWN);
@@ -602,15 +692,28 @@ impl fmt::Display for Verdict {
                     let key = progress
                         .key
                         .as_ref()
-                        .map_or("(single key)".to_string(), |key| format!("key {key}"));
+                        .map_or("the history".to_string(), |key| format!("key {key}"));
                     writeln!(
                         f,
-                        "  {key}: longest linearizable prefix {} of {} operations",
+                        "  {key} is undecided: the longest linearizable prefix found orders {} of its {} operations",
                         progress.deepest_prefix, progress.operations
                     )?;
                 }
                 Ok(())
             }
         }
+    }
+}
+
+/// The search alone over all of `ops` as one key, whatever their values: `Some(true)` if
+/// linearizable, `Some(false)` if not, `None` past the budget. For testing the
+/// unique-values method against it.
+#[cfg(test)]
+pub(super) fn search_only<M: Model>(ops: &[Operation], model: &M, budget: u64) -> Option<bool> {
+    let mut check = KeyCheck::new(model, None, (0..ops.len()).collect(), ops);
+    match check.run(model, ops, budget).0 {
+        Progress::Linearizable => Some(true),
+        Progress::NotLinearizable => Some(false),
+        Progress::Paused | Progress::TableFull => None,
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Linearizability ([`linearizability`]): Wing and Gong's search with Lowe's memoization,
 //! as Porcupine does it, one independent search per key (P-compositionality), under a
-//! deterministic step budget. Histories come from the simulator or from files: Jepsen EDN
+//! deterministic step budget; a key whose written values are all distinct is decided in
+//! polynomial time instead ([`Model::register_op`]; Gibbons and Korach's method). Histories come from the simulator or from files: Jepsen EDN
 //! ([`edn`]) and dsim's own JSON lines ([`jsonl`], documented in `docs/history-format.md`).
 //!
 //! The usual path:
@@ -31,6 +32,7 @@ pub mod txn;
 
 mod bitset;
 mod table;
+mod unique;
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,7 +41,9 @@ pub use edn::Position;
 pub use linearizability::{
     DEFAULT_BUDGET, KeyProgress, Verdict, Violation, check, check_operations,
 };
-pub use model::{CasRegister, KeyValue, Model, ModelKind, Register};
+pub use model::{
+    CasRegister, KeyValue, ListAppend, Model, ModelKind, Register, RegisterOp, WholeMap,
+};
 pub use operations::{HistoryError, OpId, Operation, operations};
 
 use crate::history::History;

@@ -9,15 +9,18 @@
 //! state follows. `step` must be a pure function; the search calls it many times on the
 //! same arguments.
 
+use super::operations::Operation;
 use crate::history::{Function, History, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 use std::str::FromStr;
 
-/// A sequential specification of one key.
-pub trait Model {
+/// A sequential specification of one key. Keys are checked in parallel, so a model is
+/// shared between threads and its states move between them.
+pub trait Model: Sync {
     /// The state of one key. Hashed with `StableHasher` for the search's memo table.
-    type State: Clone + Eq + Hash;
+    type State: Clone + Eq + Hash + Send;
 
     /// The name a person would use (`register`, `kv`).
     fn name(&self) -> &'static str;
@@ -46,6 +49,18 @@ pub trait Model {
         output: Option<&Value>,
     ) -> Option<Self::State>;
 
+    /// `step` for one operation of the history; the checker calls this. A model of every key
+    /// at once ([`WholeMap`]) reads the operation's key here.
+    fn step_operation(&self, state: &Self::State, op: &Operation) -> Option<Self::State> {
+        self.step(state, op.f, &op.input, op.output.as_ref())
+    }
+
+    /// Whether the checker may split a history by key and check each key on its own
+    /// (P-compositionality, the default); [`WholeMap`] says no.
+    fn per_key(&self) -> bool {
+        true
+    }
+
     /// A state in words, for explanations: `the register holds 4`.
     fn describe_state(&self, state: &Self::State) -> String;
 
@@ -53,6 +68,47 @@ pub trait Model {
     /// the search keeps a new state.
     fn state_size(&self, _state: &Self::State) -> usize {
         std::mem::size_of::<Self::State>()
+    }
+
+    /// For a model that is a register: its initial value. With [`Model::register_op`], this
+    /// lets the checker decide a key whose written values are all distinct in polynomial
+    /// time instead of searching. `None` (the default): always search.
+    fn register_init(&self) -> Option<Value> {
+        None
+    }
+
+    /// For a model that is a register: the operation as a read, write or compare-and-set of
+    /// whole values, which must agree with `step` (a read steps only in the state holding
+    /// its value, and so on), values compared as `register_init`'s. `None` for an
+    /// operation that is none of these (an append): its key is searched.
+    fn register_op(
+        &self,
+        _f: Function,
+        _input: &Value,
+        _output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        None
+    }
+}
+
+/// An operation of a register, for the checker's unique-values method (see
+/// [`Model::register_op`]). An indeterminate read has no register reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegisterOp {
+    Read(Value),
+    Write(Value),
+    Cas { expected: Value, new: Value },
+}
+
+/// The register reading of a read, write or cas of `Register` and `CasRegister`.
+fn register_op(f: Function, input: &Value, output: Option<&Value>) -> Option<RegisterOp> {
+    match (f, input) {
+        (Function::Read, _) => Some(RegisterOp::Read(output?.clone())),
+        (Function::Write, _) => Some(RegisterOp::Write(input.clone())),
+        (Function::Cas, Value::List(pair)) if pair.len() == 2 => {
+            Some(RegisterOp::Cas { expected: pair[0].clone(), new: pair[1].clone() })
+        }
+        _ => None,
     }
 }
 
@@ -103,6 +159,22 @@ impl Model for Register {
 
     fn state_size(&self, state: &Value) -> usize {
         value_size(state)
+    }
+
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Nil)
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        match f {
+            Function::Read | Function::Write => register_op(f, input, output),
+            Function::Cas | Function::Append => None,
+        }
     }
 }
 
@@ -171,6 +243,19 @@ impl Model for CasRegister {
 
     fn state_size(&self, state: &Value) -> usize {
         value_size(state)
+    }
+
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Nil)
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        register_op(f, input, output)
     }
 }
 
@@ -245,6 +330,184 @@ impl Model for KeyValue {
     fn state_size(&self, state: &String) -> usize {
         std::mem::size_of::<String>() + state.len()
     }
+
+    /// A key with no appends is a register of strings (an integer and its digits are the
+    /// same value).
+    fn register_init(&self) -> Option<Value> {
+        Some(Value::Str(String::new()))
+    }
+
+    fn register_op(
+        &self,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<RegisterOp> {
+        let text = |value: &Value| Some(Value::Str(text_of(value)?.into_owned()));
+        match f {
+            Function::Read => Some(RegisterOp::Read(text(output?)?)),
+            Function::Write => Some(RegisterOp::Write(text(input)?)),
+            Function::Append | Function::Cas => None,
+        }
+    }
+}
+
+/// A list per key that operations append to, starting empty: `append` adds its value at
+/// the end, and a read returns the whole list (nil is the empty list), as in Jepsen's
+/// list-append workload, one operation at a time (a transaction of several goes to the
+/// transactional checker, `super::txn`). No `write` or `cas`. A library model: checked
+/// with [`super::check`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListAppend;
+
+impl Model for ListAppend {
+    type State = Vec<Value>;
+
+    fn name(&self) -> &'static str {
+        "list-append"
+    }
+
+    fn init(&self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn validate(&self, f: Function, _input: &Value, output: Option<&Value>) -> Result<(), String> {
+        match (f, output) {
+            (Function::Append, _) | (Function::Read, None | Some(Value::Nil | Value::List(_))) => {
+                Ok(())
+            }
+            (Function::Read, Some(read)) => {
+                Err(format!("a list-append read returns a list (or nil), not {read}"))
+            }
+            (Function::Write | Function::Cas, _) => {
+                unsupported("list-append", f, " (append to the list instead)")
+            }
+        }
+    }
+
+    fn step(
+        &self,
+        state: &Vec<Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Vec<Value>> {
+        match f {
+            Function::Read => match output {
+                None => Some(state.clone()),
+                Some(Value::Nil) => state.is_empty().then(Vec::new),
+                Some(Value::List(read)) => (read == state).then(|| state.clone()),
+                Some(_) => None,
+            },
+            Function::Append => {
+                let mut next = state.clone();
+                next.push(input.clone());
+                Some(next)
+            }
+            Function::Write | Function::Cas => None,
+        }
+    }
+
+    fn describe_state(&self, state: &Vec<Value>) -> String {
+        format!("the list is {}", Value::List(state.clone()))
+    }
+
+    fn state_size(&self, state: &Vec<Value>) -> usize {
+        std::mem::size_of::<Vec<Value>>() + state.iter().map(value_size).sum::<usize>()
+    }
+}
+
+/// A model over the whole map: the state is every key's state at once (a key absent from
+/// the map holds the inner model's initial state), and the history is searched as one,
+/// not key by key, as Porcupine's `kvNoPartitionModel` does. Far slower than checking keys
+/// on their own, to which it must give the same verdict; `dsim check --no-partition`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WholeMap<M>(pub M);
+
+impl<M: Model> WholeMap<M> {
+    fn step_key(
+        &self,
+        state: &BTreeMap<Option<Value>, M::State>,
+        key: Option<&Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<BTreeMap<Option<Value>, M::State>> {
+        let init = self.0.init();
+        let current = state.get(&key.cloned()).unwrap_or(&init);
+        let next = self.0.step(current, f, input, output)?;
+        let mut map = state.clone();
+        // A key back at its initial state leaves the map, so equal maps are equal states.
+        if next == init {
+            map.remove(&key.cloned());
+        } else {
+            map.insert(key.cloned(), next);
+        }
+        Some(map)
+    }
+}
+
+impl<M: Model> Model for WholeMap<M> {
+    type State = BTreeMap<Option<Value>, M::State>;
+
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn validate(&self, f: Function, input: &Value, output: Option<&Value>) -> Result<(), String> {
+        self.0.validate(f, input, output)
+    }
+
+    fn step(
+        &self,
+        state: &Self::State,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<Self::State> {
+        self.step_key(state, None, f, input, output)
+    }
+
+    fn step_operation(&self, state: &Self::State, op: &Operation) -> Option<Self::State> {
+        self.step_key(state, op.key.as_ref(), op.f, &op.input, op.output.as_ref())
+    }
+
+    fn per_key(&self) -> bool {
+        false
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        if state.is_empty() {
+            return format!(
+                "every key is as it started ({})",
+                self.0.describe_state(&self.0.init())
+            );
+        }
+        let keys: Vec<String> = state
+            .iter()
+            .map(|(key, inner)| {
+                let key = key.as_ref().map_or("no key".to_string(), |key| format!("key {key}"));
+                format!("{key}: {}", self.0.describe_state(inner))
+            })
+            .collect();
+        format!("{} (other keys as they started)", keys.join("; "))
+    }
+
+    fn state_size(&self, state: &Self::State) -> usize {
+        state
+            .iter()
+            .map(|(key, inner)| {
+                key.as_ref().map_or(0, value_size)
+                    + self.0.state_size(inner)
+                    + 3 * std::mem::size_of::<usize>()
+            })
+            .sum::<usize>()
+            + std::mem::size_of::<Self::State>()
+    }
 }
 
 /// The built-in models by name, for callers that pick one at run time (the CLI's
@@ -278,6 +541,20 @@ impl ModelKind {
             ModelKind::Register => super::check(history, &Register, budget),
             ModelKind::CasRegister => super::check(history, &CasRegister, budget),
             ModelKind::KeyValue => super::check(history, &KeyValue, budget),
+        }
+    }
+
+    /// Checks a history against this model over the whole map ([`WholeMap`]): one search
+    /// over every key at once instead of one per key.
+    pub fn check_whole_map(
+        self,
+        history: &History,
+        budget: u64,
+    ) -> Result<super::Verdict, super::HistoryError> {
+        match self {
+            ModelKind::Register => super::check(history, &WholeMap(Register), budget),
+            ModelKind::CasRegister => super::check(history, &WholeMap(CasRegister), budget),
+            ModelKind::KeyValue => super::check(history, &WholeMap(KeyValue), budget),
         }
     }
 }
@@ -332,6 +609,41 @@ mod tests {
         );
         assert_eq!(model.step(&"a".into(), Function::Read, &Value::Nil, Some(&x)), None);
         assert!(model.validate(Function::Cas, &x, None).is_err());
+    }
+
+    #[test]
+    fn list_append_steps() {
+        let model = ListAppend;
+        let one = model.step(&vec![], Function::Append, &int(1), Some(&int(1))).unwrap();
+        assert_eq!(one, vec![int(1)]);
+        let list = Value::List(vec![int(1)]);
+        assert_eq!(model.step(&one, Function::Read, &Value::Nil, Some(&list)), Some(one.clone()));
+        assert_eq!(model.step(&one, Function::Read, &Value::Nil, Some(&Value::Nil)), None);
+        assert_eq!(
+            model.step(&vec![], Function::Read, &Value::Nil, Some(&Value::Nil)),
+            Some(vec![])
+        );
+        assert_eq!(model.step(&vec![], Function::Read, &Value::Nil, Some(&list)), None);
+        assert!(model.validate(Function::Read, &Value::Nil, Some(&int(3))).is_err());
+        assert!(model.validate(Function::Write, &int(3), None).is_err());
+        // A read that saw 1 then 2 after both appends is linearizable; one that saw 2 alone
+        // is not.
+        let text = "{:process 0, :type :invoke, :f :append, :value 1}\n\
+                    {:process 1, :type :invoke, :f :append, :value 2}\n\
+                    {:process 0, :type :ok, :f :append, :value 1}\n\
+                    {:process 1, :type :ok, :f :append, :value 2}\n\
+                    {:process 2, :type :invoke, :f :read, :value nil}\n\
+                    {:process 2, :type :ok, :f :read, :value [1 2]}\n";
+        let history = crate::check::parse_history(text, crate::check::Format::JepsenEdn).unwrap();
+        let verdict = crate::check::check(&history, &model, 10_000).unwrap();
+        assert_eq!(verdict, crate::check::Verdict::Linearizable);
+        let history = crate::check::parse_history(
+            &text.replace("[1 2]", "[2]"),
+            crate::check::Format::JepsenEdn,
+        )
+        .unwrap();
+        let verdict = crate::check::check(&history, &model, 10_000).unwrap();
+        assert!(matches!(verdict, crate::check::Verdict::NotLinearizable(_)), "{verdict}");
     }
 
     #[test]
