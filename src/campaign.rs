@@ -22,7 +22,7 @@ struct Loaded {
 }
 
 fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded, Failure> {
-    let scenario = load_scenario(path, registry)?;
+    let scenario = load_scenario(path, &args.sets, registry)?;
     let entry = registry.get(&scenario.protocol).expect("validated protocol");
     for bug in &args.bugs {
         entry.bug(bug).map_err(|message| {
@@ -41,12 +41,26 @@ fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded,
 }
 
 /// The one command that replays `seed` of `path`.
-fn replay_command(path: &Path, seed: u64, bugs: &[String]) -> String {
-    let mut command = format!("dsim replay {} --seed {seed}", path.display());
-    for bug in bugs {
-        command += &format!(" --bug {bug}");
+fn replay_command(path: &Path, seed: u64, args: &ScenarioArgs) -> String {
+    let mut command =
+        format!("dsim replay {} --seed {seed}", shell_quote(&path.display().to_string()));
+    for bug in &args.bugs {
+        command += &format!(" --bug {}", shell_quote(bug));
+    }
+    for set in &args.sets {
+        command += &format!(" --set {}", shell_quote(set));
     }
     command
+}
+
+/// `word` as a POSIX shell reads it back: as it is when plain, else in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 thread_local! {
@@ -86,12 +100,12 @@ fn run_seed(
     loaded: &Loaded,
     registry: &Registry,
     seed: u64,
-    bugs: &[String],
+    args: &ScenarioArgs,
     settings: &RunSettings,
 ) -> RunOutput {
-    let plan = loaded.scenario.plan(seed, bugs);
+    let plan = loaded.scenario.plan(seed, &args.bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
-    let replay = replay_command(&loaded.path, seed, bugs);
+    let replay = replay_command(&loaded.path, seed, args);
     let (verdict, failure, message) = match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
             output.record.replay = replay;
@@ -178,7 +192,7 @@ pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings);
+    let output = run_seed(&loaded, registry, seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
@@ -201,7 +215,7 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
         }
     }
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings);
+    let output = run_seed(&loaded, registry, args.seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
@@ -300,8 +314,7 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
                         return None;
                     }
                     let record =
-                        run_seed(&loaded[file], registry, seed, &args.scenario.bugs, &settings)
-                            .record;
+                        run_seed(&loaded[file], registry, seed, &args.scenario, &settings).record;
                     progress.tick(record.verdict().is_failure());
                     Some(record)
                 })

@@ -59,11 +59,11 @@ pub enum Command {
         after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000"
     )]
     Bench(BenchArgs),
-    /// List the bundled scenarios.
+    /// List the scenarios that can be run by name, or print one's TOML.
     #[command(
-        after_help = "Examples:\n  dsim scenarios\n  dsim fuzz $(dsim scenarios | grep raft | cut -d' ' -f1) --count 100"
+        after_help = "Examples:\n  dsim scenarios\n  dsim scenarios --show raft-swarm > my-raft.toml\n  dsim fuzz $(dsim scenarios | grep '^raft' | cut -d' ' -f1) --count 2\n\nA scenario is named by its file's name without `.toml` (`dsim run raft-swarm`). The\nbundled ones are built into dsim; directories in DSIM_SCENARIO_PATH (separated by `:`)\nare searched first. A path to a file always works. A file may extend a bundled base by\nits file name (`extends = \"raft-base.toml\"`) when no such file lies beside it."
     )]
-    Scenarios,
+    Scenarios(ScenariosArgs),
     /// List the protocols: options, known-bug switches, properties, and their workload's
     /// options and checkers.
     #[command(
@@ -84,11 +84,23 @@ pub struct ScenarioArgs {
     /// Turn on a protocol's known-bug switch (repeatable), over what the file says.
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    /// Set a scenario key (repeatable), over what the file says, before validation:
+    /// `--set cluster.nodes=7 --set network.loss=0.1`. The value is TOML; a bare word is
+    /// a string (`--set run.duration=5s`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    /// Print the TOML of the scenario NAME (a name or a path), to start a file from.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file.
+    /// The scenario: a bundled name (`raft-swarm`, see `dsim scenarios`) or a file.
     pub file: PathBuf,
     /// The seed (default: the first of the scenario's `run.seeds`).
     #[arg(long)]
@@ -105,7 +117,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
-    /// Scenario files.
+    /// Scenarios: bundled names (`raft-swarm`, see `dsim scenarios`) or files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Seeds A..B (B excluded); default: each scenario's `run.seeds`.
@@ -138,6 +150,7 @@ pub struct FuzzArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// The scenario: a bundled name (`raft-swarm`, see `dsim scenarios`) or a file.
     pub file: PathBuf,
     #[arg(long)]
     pub seed: u64,

@@ -716,3 +716,112 @@ fn check_names_the_anomaly_of_a_transactional_history() {
         stderr(&refused)
     );
 }
+
+/// `dsim` run from `dir`, with `env` set.
+fn dsim_at(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("dsim runs")
+}
+
+#[test]
+fn bundled_scenarios_run_by_name_from_any_directory() {
+    let dir = scratch("by_name");
+    let by_path = dsim(&["run", &example("raft-swarm.toml"), "--seed", "3"]);
+    for name in ["raft-swarm", "raft-swarm.toml"] {
+        let by_name = dsim_at(&dir, &[], &["run", name, "--seed", "3"]);
+        assert_eq!(by_name.status.code(), Some(0), "{}", stderr(&by_name));
+        assert_eq!(trace_hash_line(&stdout(&by_name)), trace_hash_line(&stdout(&by_path)));
+    }
+    let listing = stdout(&dsim_at(&dir, &[], &["scenarios"]));
+    let swarm = listing.lines().find(|l| l.starts_with("raft-swarm ")).expect("raft-swarm listed");
+    assert!(swarm.contains(" raft ") && swarm.contains("swarm testing"), "{listing}");
+    assert!(listing.lines().any(|l| l.starts_with("gossip-broadcast-100k ")), "{listing}");
+    assert!(!listing.lines().any(|l| l.starts_with("base ")), "a bare base is not runnable");
+    // --show prints the file as shipped; saved anywhere, it still extends the bundled base.
+    let shown = dsim_at(&dir, &[], &["scenarios", "--show", "raft-swarm"]);
+    assert_eq!(stdout(&shown), std::fs::read_to_string(example("raft-swarm.toml")).unwrap());
+    std::fs::write(dir.join("mine.toml"), shown.stdout).unwrap();
+    let saved = dsim_at(&dir, &[], &["run", "mine.toml", "--seed", "3"]);
+    assert_eq!(trace_hash_line(&stdout(&saved)), trace_hash_line(&stdout(&by_path)));
+    // A user's directory is searched by name, first.
+    let user = dir.join("user");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("tiny.toml"), "extends = \"raft-base.toml\"\n[cluster]\nnodes = 3\n")
+        .unwrap();
+    let env = [("DSIM_SCENARIO_PATH", user.to_str().unwrap())];
+    let tiny = dsim_at(Path::new("/"), &env, &["run", "tiny", "--seed", "1"]);
+    assert_eq!(tiny.status.code(), Some(0), "{}", stderr(&tiny));
+    assert!(stdout(&tiny).contains("scenario   raft-base (protocol raft, seed 1)"));
+    let listed = stdout(&dsim_at(Path::new("/"), &env, &["scenarios"]));
+    assert!(listed.lines().next().unwrap().starts_with("tiny "), "{listed}");
+    // A name found nowhere is bad input, with the close names.
+    let missing = dsim_at(&dir, &env, &["run", "swarm"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(
+        stderr(&missing).contains(&format!(
+            "no scenario named `swarm` (not a file here, not in {}, not a bundled scenario): did you mean 2pc-swarm, raft-swarm, paxos-swarm?",
+            user.display()
+        )),
+        "{}",
+        stderr(&missing)
+    );
+    let path = dsim_at(&dir, &[], &["run", "nowhere/raft-swarm.toml"]);
+    assert_eq!(path.status.code(), Some(3));
+    assert!(stderr(&path).contains("nowhere/raft-swarm.toml: cannot read the scenario file"));
+}
+
+#[test]
+fn set_overrides_any_key_with_the_same_validation() {
+    let dir = scratch("set");
+    std::fs::write(
+        dir.join("seven.toml"),
+        "extends = \"raft-swarm.toml\"\n[cluster]\nnodes = 7\n[run]\nduration = \"9s\"\n",
+    )
+    .unwrap();
+    let file = dsim_at(&dir, &[], &["run", "seven.toml", "--seed", "3"]);
+    let set = dsim_at(
+        &dir,
+        &[],
+        &[
+            "run",
+            "raft-swarm",
+            "--set",
+            "cluster.nodes=7",
+            "--set",
+            "run.duration=9s",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    assert_eq!(trace_hash_line(&stdout(&set)), trace_hash_line(&stdout(&file)));
+    assert_ne!(
+        trace_hash_line(&stdout(&set)),
+        trace_hash_line(&stdout(&dsim_at(&dir, &[], &["run", "raft-swarm", "--seed", "3"])))
+    );
+    // Inside a value table: only the key given changes.
+    let latency = dsim_at(&dir, &[], &["run", "raft-steady", "--set", "network.latency.max=4ms"]);
+    assert_eq!(latency.status.code(), Some(0), "{}", stderr(&latency));
+    for (argument, message) in [
+        (
+            "cluster.nodes=0",
+            "--set cluster.nodes=0: `cluster.nodes`: 0 is out of range; expected an integer from 1 to",
+        ),
+        (
+            "cluster.nodez=3",
+            "--set cluster.nodez=3: `cluster.nodez`: unknown key `nodez` in [cluster]; did you mean `nodes`?",
+        ),
+        ("network.loss=lots", "--set network.loss=lots: `network.loss`: expected"),
+        ("cluster.nodes.a=1", "`cluster.nodes` is an integer, not a table, so it has no key `a`"),
+        ("network.loss=[0.1", "--set network.loss=[0.1: `network.loss`: the value is not TOML"),
+        ("nodes", "--set nodes: expected KEY=VALUE"),
+    ] {
+        let out = dsim_at(&dir, &[], &["run", "raft-swarm", "--set", argument]);
+        assert_eq!(out.status.code(), Some(3), "{argument}: {}", stdout(&out));
+        assert!(stderr(&out).contains(message), "{argument}: {}", stderr(&out));
+    }
+}
