@@ -4,7 +4,8 @@
 
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{OutputFile, Progress, create_all};
-use crate::{Failure, load_scenario};
+use crate::{Failure, load_scenario, shard};
+use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
@@ -219,40 +220,17 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
-/// The seeds of `range` that `shard` (I of N) runs, lazily: the I-th from the start, and
-/// every N-th after it. Nothing is materialised, so `--count 10000000000` or a shard of a
-/// huge range costs nothing before its first seed.
-fn shard_seeds(range: (u64, u64), shard: Option<(u64, u64)>) -> impl Iterator<Item = u64> {
-    let (index, count) = shard.unwrap_or((0, 1));
-    let mut next = range.0.checked_add(index);
-    std::iter::from_fn(move || {
-        let seed = next.filter(|&s| s < range.1)?;
-        next = seed.checked_add(count);
-        Some(seed)
-    })
-}
-
-/// How many seeds [`shard_seeds`] gives.
-fn shard_len(range: (u64, u64), shard: Option<(u64, u64)>) -> u64 {
-    let (index, count) = shard.unwrap_or((0, 1));
-    let len = range.1.saturating_sub(range.0);
-    if index >= len { 0 } else { (len - index - 1) / count + 1 }
-}
-
-fn parse_shard(text: &str) -> Result<(u64, u64), Failure> {
-    let parsed = text
-        .split_once('/')
-        .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)));
-    match parsed {
-        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
-        _ => Err(Failure::input(format!(
-            "--shard {text}: expected I/N with 0 <= I < N, e.g. --shard 0/4"
-        ))),
-    }
-}
-
 pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = match args.shard.as_deref() {
+        Some(text) => {
+            let (shard, from) = shard::parse(text, |name| std::env::var(name).ok())?;
+            if let Some(from) = from {
+                eprintln!("shard {}/{} (from {from})", shard.0, shard.1);
+            }
+            shard
+        }
+        None => shard::WHOLE,
+    };
     let range = match (&args.seeds, args.count) {
         (Some(text), _) => Some(scenarios::schema::parse_seed_range(text).ok_or_else(|| {
             Failure::input(format!(
@@ -265,24 +243,87 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
         (None, Some(n)) => Some((0, n)),
         (None, None) => None,
     };
+    let mut loaded: Vec<Loaded> =
+        args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
+    name_uniquely(&mut loaded)?;
+    let campaign = Campaign {
+        scenarios: loaded
+            .iter()
+            .map(|l| {
+                let (start, end) = range.unwrap_or(l.scenario.run.seeds);
+                CampaignScenario {
+                    name: l.scenario.name.clone(),
+                    file: l.path.display().to_string(),
+                    seeds: Seeds::Range(start, end),
+                }
+            })
+            .collect(),
+        bugs: args.scenario.bugs.clone(),
+        sets: args.scenario.sets.clone(),
+        shard,
+    };
+    run_campaign(&loaded, &campaign, &args, registry)
+}
+
+/// Give the scenarios of a campaign names no two share, so that their records (and
+/// shard reports) cannot be confused: two files of one name in different directories
+/// are named by their paths. The same file twice is refused.
+fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
+    for (i, a) in loaded.iter().enumerate() {
+        if let Some(b) = loaded[..i].iter().find(|b| b.path == a.path) {
+            return Err(Failure::input(format!(
+                "{} is given twice: a campaign runs each scenario once",
+                b.path.display()
+            )));
+        }
+    }
+    let names: Vec<String> = loaded.iter().map(|l| l.scenario.name.clone()).collect();
+    for l in loaded.iter_mut() {
+        if names.iter().filter(|n| **n == l.scenario.name).count() > 1 {
+            let path = l.path.display().to_string();
+            l.scenario.name = path.strip_suffix(".toml").unwrap_or(&path).to_owned();
+        }
+    }
+    for (i, a) in loaded.iter().enumerate() {
+        if let Some(b) = loaded[..i].iter().find(|b| b.scenario.name == a.scenario.name) {
+            return Err(Failure::input(format!(
+                "{} and {} are both named {}: give one another `scenario.name`",
+                b.path.display(),
+                a.path.display(),
+                a.scenario.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Run the seeds of `campaign` (this shard's) and report them.
+fn run_campaign(
+    loaded: &[Loaded],
+    campaign: &Campaign,
+    args: &FuzzArgs,
+    registry: &Registry,
+) -> Result<u8, Failure> {
     if args.jobs == Some(0) {
         return Err(Failure::input("--jobs 0: expected at least one worker thread"));
     }
-    let loaded: Vec<Loaded> =
-        args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
     // Every output is opened before the first seed, so a bad path costs nothing.
     let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref(), campaign)?;
     reports.expecting = loaded
         .iter()
         .filter(|l| l.scenario.checks.expect_violation)
         .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
         .collect();
-    let ranges: Vec<(u64, u64)> =
-        loaded.iter().map(|l| range.unwrap_or(l.scenario.run.seeds)).collect();
-    let total = ranges.iter().fold(0u64, |sum, &r| sum.saturating_add(shard_len(r, shard)));
-    let mut jobs =
-        ranges.iter().enumerate().flat_map(|(i, &r)| shard_seeds(r, shard).map(move |s| (i, s)));
+    let total = campaign
+        .scenarios
+        .iter()
+        .fold(0u64, |sum, s| sum.saturating_add(shard::len(&s.seeds, campaign.shard)));
+    let mut jobs = campaign
+        .scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| shard::seeds(&s.seeds, campaign.shard).map(move |seed| (i, seed)));
     let threads =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let pool =
@@ -412,6 +453,7 @@ impl Reports {
         csv: Option<&Path>,
         json: Option<&Path>,
         junit: Option<&Path>,
+        campaign: &Campaign,
     ) -> Result<Self, Failure> {
         let given: Vec<(&str, &Path)> = [("--csv", csv), ("--json", json), ("--junit", junit)]
             .into_iter()
@@ -426,9 +468,10 @@ impl Reports {
             None => None,
         };
         let json = match json.map(&mut next) {
-            Some((file, path)) => {
-                Some((reports::json::JsonWriter::new(file).map_err(cannot_write(&path))?, path))
-            }
+            Some((file, path)) => Some((
+                reports::json::JsonWriter::new(file, campaign).map_err(cannot_write(&path))?,
+                path,
+            )),
             None => None,
         };
         let junit = match junit.map(&mut next) {
@@ -594,29 +637,17 @@ impl Reports {
 }
 
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
-    let mut records = Vec::new();
+    let mut shards = Vec::new();
     for path in &args.reports {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
-        let parsed = reports::json::parse(&text)
+        let report = reports::json::parse(&text)
             .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        records.extend(parsed);
+        shards.push((path.clone(), report));
     }
-    // A campaign's order: scenario by first appearance, then seed.
-    let mut scenario_order: Vec<String> = Vec::new();
-    for r in &records {
-        if !scenario_order.contains(&r.scenario) {
-            scenario_order.push(r.scenario.clone());
-        }
-    }
-    records.sort_by_key(|r| (scenario_order.iter().position(|s| *s == r.scenario), r.seed));
-    let before = records.len();
-    records.dedup_by(|a, b| a.scenario == b.scenario && a.seed == b.seed);
-    if records.len() != before {
-        return Err(Failure::input("the reports overlap: a seed appears in more than one shard"));
-    }
+    let (campaign, records) = shard::join(shards)?;
     let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref(), &campaign)?;
     for record in &records {
         reports.add(record)?;
     }
@@ -639,23 +670,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_partition_the_seeds() {
-        let all: Vec<u64> = shard_seeds((10, 20), None).collect();
-        assert_eq!(all, (10..20).collect::<Vec<_>>());
-        let mut joined: Vec<u64> =
-            (0..3).flat_map(|i| shard_seeds((10, 20), Some((i, 3)))).collect();
-        joined.sort_unstable();
-        assert_eq!(joined, all);
-        assert_eq!(shard_seeds((10, 20), Some((1, 3))).collect::<Vec<_>>(), vec![11, 14, 17]);
-        for (range, shard) in [((10, 20), Some((1, 3))), ((0, 5), Some((7, 9))), ((3, 4), None)] {
-            assert_eq!(shard_len(range, shard), shard_seeds(range, shard).count() as u64);
-        }
-        // A shard of the whole seed space is a handful of seeds, found at once.
-        let huge = shard_seeds((0, u64::MAX), Some((0, 1_000_000_000_000_000_000)));
-        assert_eq!(huge.count(), 19);
-        assert_eq!(shard_len((0, u64::MAX), Some((0, 1_000_000_000_000_000_000))), 19);
-        assert!(parse_shard("3/3").is_err());
-        assert!(parse_shard("x").is_err());
-        assert_eq!(parse_shard("2/5").unwrap(), (2, 5));
+    fn replay_commands_quote_what_a_shell_would_split() {
+        let args = ScenarioArgs {
+            bugs: vec!["stale_local_read".into()],
+            sets: vec!["network.loss=[0.0, 0.1]".into(), "scenario.description=it's".into()],
+        };
+        assert_eq!(
+            replay_command(Path::new("my dir/a.toml"), 7, &args),
+            r"dsim replay 'my dir/a.toml' --seed 7 --bug stale_local_read --set 'network.loss=[0.0, 0.1]' --set 'scenario.description=it'\''s'"
+        );
     }
 }

@@ -35,7 +35,7 @@ pub enum Command {
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
     #[command(
-        after_help = "Examples:\n  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000\n  dsim fuzz a.toml b.toml --seeds 0..500 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm.toml --count 10000 --shard 3/8 --json shard3.json\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign; `dsim merge` joins the shard reports."
+        after_help = "Examples:\n  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000\n  dsim fuzz a.toml b.toml --seeds 0..500 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm.toml --count 10000 --shard 3/8 --json shard3.json\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
     )]
     Fuzz(FuzzArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
@@ -45,7 +45,7 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Join the JSON reports of campaign shards into the report of the whole campaign.
     #[command(
-        after_help = "Example:\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json"
+        after_help = "Example:\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json\n\nThe reports must be the shards of one campaign (the same scenarios, seeds, --bug and\n--set), each shard exactly once and complete; the merged reports are byte for byte\nthose of the campaign run whole, whatever order the shards are given in."
     )]
     Merge(MergeArgs),
     /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability, or a
@@ -129,8 +129,11 @@ pub struct FuzzArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
-    /// Run only shard I of N (every N-th seed, starting at the I-th).
-    #[arg(long, value_name = "I/N")]
+    /// Run only shard I of N (every N-th seed of each scenario, starting at the I-th);
+    /// `auto` reads it from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT)
+    /// or GitLab `parallel:` (CI_NODE_INDEX, CI_NODE_TOTAL); `auto/N` from a Kubernetes
+    /// Indexed Job (JOB_COMPLETION_INDEX) of N completions.
+    #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<String>,
     /// Stop at the first failing seed (in seed order: earlier seeds are all still run).
     #[arg(long)]

@@ -86,47 +86,113 @@ fn fuzz_output_is_identical_for_any_number_of_jobs() {
 }
 
 #[test]
-fn merged_shards_equal_the_whole_campaign() {
+fn merged_shards_equal_the_whole_campaign_in_any_order() {
     let dir = scratch("shards");
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let scenario = example("pb-faults.toml");
-    let whole = dsim(&[
-        "fuzz",
-        &scenario,
-        "--count",
-        "9",
-        "--json",
-        &path("whole.json"),
-        "--csv",
-        &path("whole.csv"),
-    ]);
-    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
-    for shard in ["0/2", "1/2"] {
-        let name = format!("shard{}.json", &shard[..1]);
-        let out =
-            dsim(&["fuzz", &scenario, "--count", "9", "--shard", shard, "--json", &path(&name)]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Two scenarios of one file name in different directories do not collide.
+    for folder in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        let nodes = if folder == "a" { 3 } else { 5 };
+        std::fs::write(
+            dir.join(folder).join("steady.toml"),
+            format!("extends = \"pb-faults.toml\"\n[scenario]\nname = \"steady\"\n[cluster]\nnodes = {nodes}\n"),
+        )
+        .unwrap();
     }
-    let merged = dsim(&[
-        "merge",
-        &path("shard1.json"),
-        &path("shard0.json"),
-        "--json",
-        &path("merged.json"),
-        "--csv",
-        &path("merged.csv"),
-    ]);
-    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
-    assert_eq!(
-        std::fs::read_to_string(path("merged.json")).unwrap(),
-        std::fs::read_to_string(path("whole.json")).unwrap()
+    let campaign = ["fuzz", "a/steady.toml", "b/steady.toml", "pb-faults", "--count", "7"];
+    let fuzz = |extra: &[&str]| {
+        let out = dsim_at(&dir, &[], &[&campaign[..], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        out
+    };
+    fuzz(&["--json", "whole.json", "--csv", "whole.csv", "--junit", "whole.xml"]);
+    let whole = std::fs::read_to_string(dir.join("whole.json")).unwrap();
+    assert!(whole.contains("\"scenario\": \"a/steady\""), "{whole}");
+    assert!(whole.contains("\"scenario\": \"b/steady\""), "{whole}");
+    for i in 0..3 {
+        fuzz(&["--shard", &format!("{i}/3"), "--json", &format!("s{i}.json")]);
+    }
+    for order in [["s0", "s1", "s2"], ["s2", "s0", "s1"], ["s1", "s2", "s0"]] {
+        let files: Vec<String> = order.iter().map(|s| format!("{s}.json")).collect();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let outputs = ["--json", "merged.json", "--csv", "merged.csv", "--junit", "merged.xml"];
+        let merged = dsim_at(&dir, &[], &[&["merge"], &files[..], &outputs[..]].concat());
+        assert_eq!(merged.status.code(), Some(0), "{order:?}: {}", stderr(&merged));
+        for kind in ["json", "csv"] {
+            assert_eq!(
+                std::fs::read(dir.join(format!("merged.{kind}"))).unwrap(),
+                std::fs::read(dir.join(format!("whole.{kind}"))).unwrap(),
+                "{order:?} {kind}"
+            );
+        }
+    }
+    let refused = |files: &[&str], message: &str| {
+        let out = dsim_at(&dir, &[], &[&["merge"], files].concat());
+        assert_eq!(out.status.code(), Some(3), "{files:?}");
+        assert!(stderr(&out).contains(message), "{files:?}: {}", stderr(&out));
+    };
+    refused(
+        &["s0.json", "s0.json", "s2.json"],
+        "the reports do not cover the campaign exactly once: shard 0/3 is given 2 times (s0.json, s0.json); shard 1/3 is missing",
     );
-    assert_eq!(
-        std::fs::read_to_string(path("merged.csv")).unwrap(),
-        std::fs::read_to_string(path("whole.csv")).unwrap()
+    refused(
+        &["s0.json", "whole.json"],
+        "s0.json and whole.json are not shards of one campaign: one is split into 3 shards, the other into 1",
     );
-    let overlap = dsim(&["merge", &path("shard0.json"), &path("shard0.json")]);
-    assert_eq!(overlap.status.code(), Some(3));
+    let other = ["--shard", "1/3", "--json", "other.json", "--bug", "backup_reads"];
+    dsim_at(&dir, &[], &[&campaign[..], &other[..]].concat());
+    refused(
+        &["s0.json", "other.json", "s2.json"],
+        "not shards of one campaign: --bug [] against [\"backup_reads\"]",
+    );
+    // A shard cut short (here: a record removed, as an interrupted run leaves it) is refused.
+    let mut cut: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s1.json")).unwrap()).unwrap();
+    cut["records"].as_array_mut().unwrap().pop();
+    cut["interrupted"] = serde_json::Value::Bool(true);
+    std::fs::write(dir.join("cut.json"), cut.to_string()).unwrap();
+    refused(
+        &["s0.json", "cut.json", "s2.json"],
+        "cut.json (shard 1/3) holds 5 of the shard's 6 seeds: it was interrupted",
+    );
+}
+
+#[test]
+fn shard_auto_reads_each_batch_system() {
+    let dir = scratch("shard_auto");
+    let systems: [&[(&str, &str)]; 3] = [
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ],
+        &[("JOB_COMPLETION_INDEX", "2")],
+        &[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "4")],
+    ];
+    let explicit = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "9", "--shard", "2/4", "--json", "explicit.json"],
+    );
+    assert_eq!(explicit.status.code(), Some(0), "{}", stderr(&explicit));
+    for (i, env) in systems.iter().enumerate() {
+        let shard = if env[0].0 == "JOB_COMPLETION_INDEX" { "auto/4" } else { "auto" };
+        let json = format!("auto{i}.json");
+        let out = dsim_at(
+            &dir,
+            env,
+            &["fuzz", "pb-steady", "--count", "9", "--shard", shard, "--json", &json],
+        );
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with("shard 2/4 (from "), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("2 seeds: 2 passed"), "{}", stdout(&out));
+        assert_eq!(
+            std::fs::read(dir.join(&json)).unwrap(),
+            std::fs::read(dir.join("explicit.json")).unwrap()
+        );
+    }
+    let none = dsim_at(&dir, &[], &["fuzz", "pb-steady", "--count", "9", "--shard", "auto"]);
+    assert_eq!(none.status.code(), Some(3));
+    assert!(stderr(&none).contains("no shard in the environment"), "{}", stderr(&none));
 }
 
 #[test]
@@ -717,14 +783,16 @@ fn check_names_the_anomaly_of_a_transactional_history() {
     );
 }
 
-/// `dsim` run from `dir`, with `env` set.
+/// `dsim` run from `dir`, with `env` set (and no batch system's shard variables but
+/// those, whatever runs the tests).
 fn dsim_at(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .current_dir(dir)
-        .envs(env.iter().copied())
-        .args(args)
-        .output()
-        .expect("dsim runs")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dsim"));
+    for name in
+        ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX", "DSIM_SCENARIO_PATH"]
+    {
+        command.env_remove(name);
+    }
+    command.current_dir(dir).envs(env.iter().copied()).args(args).output().expect("dsim runs")
 }
 
 #[test]
