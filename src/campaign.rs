@@ -3,7 +3,8 @@
 //! whatever the number of threads.
 
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
-use crate::output::{OutputFile, Progress, create_all};
+use crate::output::{OutputFile, Paint, Progress, create_all, paint, style, timed};
+use crate::tally::{Expected, Outputs, Reports};
 use crate::{Failure, load_scenario, shard};
 use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
@@ -175,7 +176,21 @@ fn finish_run(
             .map_err(cannot_write(path))?;
         file.commit()?;
     }
-    print!("{}", reports::summary::render(&output.record));
+    // -q keeps the verdict and what follows it; the verdict is coloured on a terminal.
+    let colour = match output.record.verdict() {
+        Verdict::Pass => Paint::Green,
+        Verdict::Unknown => Paint::Yellow,
+        _ => Paint::Red,
+    };
+    let mut past_verdict = false;
+    for line in reports::summary::render(&output.record).lines() {
+        if let Some(verdict) = line.strip_prefix("verdict    ") {
+            past_verdict = true;
+            println!("verdict    {}", paint(verdict, colour));
+        } else if past_verdict || !style().quiet {
+            println!("{line}");
+        }
+    }
     if output.record.verdict() == Verdict::Error {
         eprintln!("error: seed {}: {}", output.record.seed, output.record.message);
     }
@@ -221,16 +236,10 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
 }
 
 pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
-    let shard = match args.shard.as_deref() {
-        Some(text) => {
-            let (shard, from) = shard::parse(text, |name| std::env::var(name).ok())?;
-            if let Some(from) = from {
-                eprintln!("shard {}/{} (from {from})", shard.0, shard.1);
-            }
-            shard
-        }
-        None => shard::WHOLE,
-    };
+    let shard = shard_of(&args)?;
+    if let Some(report) = &args.rerun_failed {
+        return rerun_failed(report, shard, &args, registry);
+    }
     let range = match (&args.seeds, args.count) {
         (Some(text), _) => Some(scenarios::schema::parse_seed_range(text).ok_or_else(|| {
             Failure::input(format!(
@@ -262,7 +271,77 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
         sets: args.scenario.sets.clone(),
         shard,
     };
-    run_campaign(&loaded, &campaign, &args, registry)
+    run_campaign(&loaded, &campaign, &args.scenario, &args, registry)
+}
+
+/// `--shard`, read (from the environment for `auto`, saying where on stderr).
+fn shard_of(args: &FuzzArgs) -> Result<shard::Shard, Failure> {
+    Ok(match args.shard.as_deref() {
+        Some(text) => {
+            let (shard, from) = shard::parse(text, |name| std::env::var(name).ok())?;
+            if let Some(from) = from {
+                eprintln!("shard {}/{} (from {from})", shard.0, shard.1);
+            }
+            shard
+        }
+        None => shard::WHOLE,
+    })
+}
+
+/// Read the JSON report at `path`.
+fn read_report(path: &Path) -> Result<reports::json::Report, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
+    reports::json::parse(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+/// `--rerun-failed REPORT`: the failed seeds of the report's campaign (a safety
+/// violation that its scenario expects is not a failure), run again with its scenarios,
+/// `--bug` and `--set`.
+fn rerun_failed(
+    path: &Path,
+    shard: shard::Shard,
+    args: &FuzzArgs,
+    registry: &Registry,
+) -> Result<u8, Failure> {
+    let report = read_report(path)?;
+    let scenario_args =
+        ScenarioArgs { bugs: report.campaign.bugs.clone(), sets: report.campaign.sets.clone() };
+    let mut loaded = Vec::new();
+    let mut scenarios = Vec::new();
+    for s in &report.campaign.scenarios {
+        let mut l = load(Path::new(&s.file), registry, &scenario_args)?;
+        l.scenario.name.clone_from(&s.name);
+        let expected =
+            |r: &RunRecord| l.scenario.checks.expect_violation && r.verdict() == Verdict::Safety;
+        let mut failed: Vec<u64> = report
+            .records
+            .iter()
+            .filter(|r| r.scenario == s.name && r.verdict().is_failure() && !expected(r))
+            .map(|r| r.seed)
+            .collect();
+        failed.sort_unstable();
+        failed.dedup();
+        if !failed.is_empty() {
+            scenarios.push(CampaignScenario {
+                name: s.name.clone(),
+                file: s.file.clone(),
+                seeds: Seeds::List(failed),
+            });
+            loaded.push(l);
+        }
+    }
+    if scenarios.is_empty() {
+        println!("{}: no failed seeds to run again", path.display());
+        return Ok(0);
+    }
+    let campaign = Campaign {
+        scenarios,
+        bugs: scenario_args.bugs.clone(),
+        sets: scenario_args.sets.clone(),
+        shard,
+    };
+    run_campaign(&loaded, &campaign, &scenario_args, args, registry)
 }
 
 /// Give the scenarios of a campaign names no two share, so that their records (and
@@ -301,6 +380,7 @@ fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
 fn run_campaign(
     loaded: &[Loaded],
     campaign: &Campaign,
+    scenario_args: &ScenarioArgs,
     args: &FuzzArgs,
     registry: &Registry,
 ) -> Result<u8, Failure> {
@@ -308,8 +388,13 @@ fn run_campaign(
         return Err(Failure::input("--jobs 0: expected at least one worker thread"));
     }
     // Every output is opened before the first seed, so a bad path costs nothing.
-    let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref(), campaign)?;
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, campaign)?;
     reports.expecting = loaded
         .iter()
         .filter(|l| l.scenario.checks.expect_violation)
@@ -346,7 +431,7 @@ fn run_campaign(
         if batch.is_empty() || interrupted() {
             break;
         }
-        let results: Vec<Option<RunRecord>> = pool.install(|| {
+        let results: Vec<Option<(RunRecord, f64)>> = pool.install(|| {
             use rayon::prelude::*;
             batch
                 .par_iter()
@@ -354,17 +439,17 @@ fn run_campaign(
                     if interrupted() {
                         return None;
                     }
-                    let record =
-                        run_seed(&loaded[file], registry, seed, &args.scenario, &settings).record;
-                    progress.tick(record.verdict().is_failure());
-                    Some(record)
+                    let (output, seconds) =
+                        timed(|| run_seed(&loaded[file], registry, seed, scenario_args, &settings));
+                    progress.tick(output.record.verdict().is_failure());
+                    Some((output.record, seconds))
                 })
                 .collect()
         });
         ran += results.iter().filter(|r| r.is_some()).count() as u64;
-        for record in results.into_iter().flatten() {
+        for (record, seconds) in results.into_iter().flatten() {
             let failed = record.verdict().is_failure();
-            reports.add(&record)?;
+            reports.add(&record, Some(seconds))?;
             if failed && args.stop_on_first {
                 stopped_at_failure = true;
                 break;
@@ -413,255 +498,31 @@ fn stop_on_interrupt() {
 /// as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// At most this many failures are printed, with their replay commands; the reports list
-/// every one.
-const FAILURES_PRINTED: usize = 100;
-
-/// The reports of a campaign, written as its seeds finish, and the tallies of its
-/// summary.
-struct Reports {
-    csv: Option<(reports::csv::CsvWriter<OutputFile>, PathBuf)>,
-    json: Option<(reports::json::JsonWriter<OutputFile>, PathBuf)>,
-    junit: Option<(reports::junit::JunitWriter<OutputFile, std::fs::File>, PathBuf)>,
-    seeds: u64,
-    failed: u64,
-    errors: u64,
-    unknown: u64,
-    sometimes: reports::summary::Sometimes,
-    /// What is printed of the first failures.
-    failures: Vec<String>,
-    exit: u8,
-    /// The scenarios that expect a violation (`[checks] expect = "violation"`): their
-    /// safety violations are expected, not failures, and a campaign in which one of them
-    /// has none fails. (`dsim merge` reads records, not scenarios: it expects nothing.)
-    expecting: Vec<Expected>,
-    /// Safety violations the scenarios expected.
-    as_expected: u64,
-}
-
-/// A scenario that expects a violation, and what the campaign found of it.
-struct Expected {
-    scenario: String,
-    seeds: u64,
-    found: u64,
-    /// The first violation, printed with its replay command.
-    first: Option<String>,
-}
-
-impl Reports {
-    fn open(
-        csv: Option<&Path>,
-        json: Option<&Path>,
-        junit: Option<&Path>,
-        campaign: &Campaign,
-    ) -> Result<Self, Failure> {
-        let given: Vec<(&str, &Path)> = [("--csv", csv), ("--json", json), ("--junit", junit)]
-            .into_iter()
-            .filter_map(|(flag, path)| Some((flag, path?)))
-            .collect();
-        let mut files = create_all(&given)?.into_iter();
-        let mut next = |path: &Path| (files.next().expect("opened above"), path.to_owned());
-        let csv = match csv.map(&mut next) {
-            Some((file, path)) => {
-                Some((reports::csv::CsvWriter::new(file).map_err(cannot_write(&path))?, path))
-            }
-            None => None,
-        };
-        let json = match json.map(&mut next) {
-            Some((file, path)) => Some((
-                reports::json::JsonWriter::new(file, campaign).map_err(cannot_write(&path))?,
-                path,
-            )),
-            None => None,
-        };
-        let junit = match junit.map(&mut next) {
-            Some((file, path)) => {
-                let spill = tempfile::tempfile().map_err(cannot_write(&path))?;
-                Some((reports::junit::JunitWriter::new(file, spill), path))
-            }
-            None => None,
-        };
-        Ok(Reports {
-            csv,
-            json,
-            junit,
-            seeds: 0,
-            failed: 0,
-            errors: 0,
-            unknown: 0,
-            sometimes: Default::default(),
-            failures: Vec::new(),
-            exit: 0,
-            expecting: Vec::new(),
-            as_expected: 0,
-        })
-    }
-
-    fn seeds(&self) -> u64 {
-        self.seeds
-    }
-
-    fn add(&mut self, r: &RunRecord) -> Result<(), Failure> {
-        if let Some((w, path)) = &mut self.csv {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        if let Some((w, path)) = &mut self.json {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        if let Some((w, path)) = &mut self.junit {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        self.seeds += 1;
-        self.sometimes.add(r);
-        let verdict = r.verdict();
-        self.unknown += u64::from(verdict == Verdict::Unknown);
-        if let Some(expected) = self.expecting.iter_mut().find(|e| e.scenario == r.scenario) {
-            expected.seeds += 1;
-            if verdict == Verdict::Safety {
-                expected.found += 1;
-                self.as_expected += 1;
-                expected.first.get_or_insert_with(|| {
-                    format!(
-                        "seed {}: {}\n  {}\n  replay: {}",
-                        r.seed,
-                        r.failure,
-                        r.message.lines().next().unwrap_or(""),
-                        r.replay
-                    )
-                });
-                return Ok(());
-            }
-        }
-        if verdict.is_failure() {
-            self.failed += 1;
-            self.errors += u64::from(verdict == Verdict::Error);
-            if self.failures.len() < FAILURES_PRINTED {
-                let label = if verdict == Verdict::Error { "ERROR" } else { "FAIL" };
-                self.failures.push(format!(
-                    "{label} {} seed {}: {} ({verdict})\n  {}\n  replay: {}",
-                    r.scenario,
-                    r.seed,
-                    r.failure,
-                    r.message.lines().next().unwrap_or(""),
-                    r.replay
-                ));
-            }
-        }
-        // A seed that could not run means the campaign did not test what it was asked to.
-        let rank = |code: u8| match code {
-            3 => 3,
-            1 => 2,
-            2 => 1,
-            _ => 0,
-        };
-        if rank(verdict.exit_code()) > rank(self.exit) {
-            self.exit = verdict.exit_code();
-        }
-        Ok(())
-    }
-
-    /// Commit the reports, print the summary and the failures with their replay
-    /// commands, and return the campaign's exit code.
-    fn finish(self, interrupted: bool) -> Result<u8, Failure> {
-        if let Some((w, path)) = self.csv {
-            w.finish().map_err(cannot_write(&path))?.commit()?;
-        }
-        if let Some((w, path)) = self.json {
-            w.finish(interrupted).map_err(cannot_write(&path))?.commit()?;
-        }
-        if let Some((w, path)) = self.junit {
-            w.finish().map_err(cannot_write(&path))?.commit()?;
-        }
-        let passed = self.seeds - self.failed - self.as_expected;
-        println!(
-            "{}: {passed} passed, {}{} failed{}{}{}",
-            plural(self.seeds as usize, "seed"),
-            if self.as_expected > 0 {
-                format!("{} violated as expected, ", self.as_expected)
-            } else {
-                String::new()
-            },
-            self.failed - self.errors,
-            if self.errors > 0 {
-                format!(", {} could not run", self.errors)
-            } else {
-                String::new()
-            },
-            if self.unknown > 0 {
-                format!(" ({} with linearizability unknown)", self.unknown)
-            } else {
-                String::new()
-            },
-            if interrupted {
-                " (interrupted: the reports hold every seed that finished)"
-            } else {
-                ""
-            }
-        );
-        let sometimes = self.sometimes.render();
-        if !sometimes.is_empty() {
-            println!("{sometimes}");
-        }
-        for failure in &self.failures {
-            println!("{failure}");
-        }
-        if self.failed as usize > self.failures.len() {
-            println!(
-                "... and {} more failures: the reports (--csv, --json, --junit) list every seed",
-                self.failed as usize - self.failures.len()
-            );
-        }
-        let mut exit = self.exit;
-        for expected in &self.expecting {
-            match &expected.first {
-                Some(first) => println!(
-                    "EXPECTED {}: {} of {} violated safety, as the scenario expects; first: {first}",
-                    expected.scenario,
-                    expected.found,
-                    plural(expected.seeds as usize, "seed")
-                ),
-                None => {
-                    println!(
-                        "FAIL {}: expected a safety violation within {}, found none",
-                        expected.scenario,
-                        plural(expected.seeds as usize, "seed")
-                    );
-                    if exit == 0 {
-                        exit = Verdict::Safety.exit_code();
-                    }
-                }
-            }
-        }
-        Ok(if interrupted { EXIT_INTERRUPTED } else { exit })
-    }
-}
-
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
-    let mut shards = Vec::new();
-    for path in &args.reports {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
-        let report = reports::json::parse(&text)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        shards.push((path.clone(), report));
-    }
+    let shards =
+        args.reports.iter().map(|p| Ok((p.clone(), read_report(p)?))).collect::<Result<_, _>>()?;
     let (campaign, records) = shard::join(shards)?;
-    let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref(), &campaign)?;
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, &campaign)?;
     for record in &records {
-        reports.add(record)?;
+        reports.add(record, None)?;
     }
     reports.finish(false)
 }
 
 /// The failure of writing the output at `path`.
-fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Failure + use<> {
+pub(crate) fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Failure + use<> {
     let path = path.display().to_string();
     move |e| Failure::input(format!("cannot write {path}: {e}"))
 }
 
 /// `count` and `noun`, plural unless one ("1 seed", "3 seeds").
-fn plural(count: usize, noun: &str) -> String {
+pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 

@@ -24,6 +24,25 @@ Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour on standard output: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    /// Print less: no progress or speed, only results and failures.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every seed of a campaign as it is reported, every failure in full.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// What a campaign prints on standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// A summary for people.
+    Human,
+    /// One JSON object per line: one per seed as it is reported (`"type": "seed"`), then
+    /// one summary (`"type": "summary"`); the human summary goes to standard error.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,8 +137,15 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
     /// Scenarios: bundled names (`raft-swarm`, see `dsim scenarios`) or files.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "rerun_failed")]
     pub files: Vec<PathBuf>,
+    /// Run again exactly the failed seeds of a JSON report (`--json`), with its
+    /// scenarios, --bug and --set.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["files", "seeds", "count", "bugs", "sets"])]
+    pub rerun_failed: Option<PathBuf>,
+    /// What standard output carries.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub message_format: MessageFormat,
     /// Seeds A..B (B excluded); default: each scenario's `run.seeds`.
     #[arg(long, value_name = "A..B", conflicts_with = "count")]
     pub seeds: Option<String>,
@@ -175,6 +201,9 @@ pub struct MergeArgs {
     /// JSON reports written by `dsim fuzz --json`.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
+    /// What standard output carries.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub message_format: MessageFormat,
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]

@@ -15,6 +15,7 @@ mod check;
 pub mod cli;
 mod output;
 mod shard;
+mod tally;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -81,6 +82,16 @@ where
             return if e.use_stderr() { 3 } else { 0 };
         }
     };
+    output::set_style(output::Style {
+        color: output::color_wanted(
+            &cli.color,
+            std::env::var("NO_COLOR").ok().as_deref(),
+            std::env::var("TERM").ok().as_deref(),
+            output::stdout_is_terminal(),
+        ),
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     match run(cli, &registry) {
         Ok(code) => code,
         Err(failure) => {

@@ -387,7 +387,7 @@ fn a_failing_campaign_exits_1_and_its_replay_command_reproduces_the_failure() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains(": linearizability (safety)"), "{text}");
+    assert!(text.contains("FAIL linearizability (safety): 1 seed (pb-faults 1)"), "{text}");
     // The counts agree: the seeds up to the first failure are reported, and any later
     // seed that had already run is said not to be.
     let failed = text.lines().filter(|l| l.starts_with("FAIL ")).count();
@@ -892,4 +892,162 @@ fn set_overrides_any_key_with_the_same_validation() {
         assert_eq!(out.status.code(), Some(3), "{argument}: {}", stdout(&out));
         assert!(stderr(&out).contains(message), "{argument}: {}", stderr(&out));
     }
+}
+
+/// The lines of a campaign's output, parsed as JSON.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn failures_are_grouped_by_property_and_rerun_failed_runs_exactly_those_seeds() {
+    let dir = scratch("rerun");
+    let campaign = ["fuzz", "pb-faults", "pb-steady", "--bug", "backup_reads", "--count", "30"];
+    let out = dsim_at(&dir, &[], &[&campaign[..], &["--json", "all.json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("all.json")).unwrap()).unwrap();
+    let failed: Vec<(String, u64)> = report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] != "pass")
+        .map(|r| (r["scenario"].as_str().unwrap().to_owned(), r["seed"].as_u64().unwrap()))
+        .collect();
+    assert!(failed.len() > 3, "{text}");
+    // One group per property, three examples, a count of the rest.
+    let header = format!("FAIL linearizability (safety): {} seeds (", failed.len());
+    assert_eq!(text.lines().filter(|l| l.starts_with("FAIL ")).count(), 1, "{text}");
+    assert!(text.contains(&header), "{text}");
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("replay: ")).count(), 3);
+    assert!(
+        text.contains(&format!("  ... and {} more: -v prints every failure", failed.len() - 3))
+    );
+    let verbose = dsim_at(&dir, &[], &[&campaign[..], &["-v"]].concat());
+    let verbose_text = stdout(&verbose);
+    assert_eq!(verbose_text.lines().filter(|l| l.starts_with("PASS ")).count(), 60 - failed.len());
+    assert_eq!(
+        verbose_text.lines().filter(|l| l.trim_start().starts_with("replay: ")).count(),
+        failed.len() + 3
+    );
+    let quiet = dsim_at(&dir, &[], &[&campaign[..], &["-q"]].concat());
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+    assert_eq!(stdout(&quiet), text.replace(&format!("{}\n", sometimes_line(&text)), ""));
+    // The rerun runs the failed seeds and no others, with the report's --bug.
+    let rerun = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "--rerun-failed", "all.json", "--message-format", "json", "--json", "rerun.json"],
+    );
+    assert_eq!(rerun.status.code(), Some(1), "{}", stderr(&rerun));
+    let lines = json_lines(&stdout(&rerun));
+    let (summary, seeds) = lines.split_last().unwrap();
+    let rerun_seeds: Vec<(String, u64)> = seeds
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "seed");
+            assert_eq!(l["verdict"], "safety");
+            assert_eq!(l["bugs"], serde_json::json!(["backup_reads"]));
+            (l["scenario"].as_str().unwrap().to_owned(), l["seed"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(rerun_seeds, failed);
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["failed"], failed.len());
+    assert_eq!(summary["exit_code"], 1);
+    assert_eq!(summary["failures"][0]["property"], "linearizability");
+    assert!(stderr(&rerun).contains("FAIL linearizability (safety)"), "human text on stderr");
+    // A report without failures has nothing to rerun.
+    dsim_at(&dir, &[], &["fuzz", "pb-steady", "--count", "2", "--json", "clean.json"]);
+    let nothing = dsim_at(&dir, &[], &["fuzz", "--rerun-failed", "clean.json"]);
+    assert_eq!(nothing.status.code(), Some(0));
+    assert!(stdout(&nothing).contains("clean.json: no failed seeds to run again"));
+    let mixed = dsim_at(&dir, &[], &["fuzz", "--rerun-failed", "all.json", "pb-steady"]);
+    assert_eq!(mixed.status.code(), Some(3), "the report says what to run");
+}
+
+fn sometimes_line(text: &str) -> &str {
+    text.lines().find(|l| l.starts_with("sometimes: ")).unwrap_or("\u{0}")
+}
+
+#[test]
+fn message_format_json_streams_a_line_per_seed_then_a_summary() {
+    let dir = scratch("message_format");
+    let out = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "5", "--message-format", "json", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = json_lines(&stdout(&out));
+    assert_eq!(lines.len(), 6);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    for (line, record) in lines.iter().zip(report["records"].as_array().unwrap()) {
+        let mut without_type = line.clone();
+        without_type.as_object_mut().unwrap().remove("type");
+        assert_eq!(&without_type, record, "a line is the report's record");
+    }
+    assert_eq!(lines[5]["type"], "summary");
+    assert_eq!((lines[5]["seeds"].as_u64(), lines[5]["passed"].as_u64()), (Some(5), Some(5)));
+    assert!(stderr(&out).contains("5 seeds: 5 passed, 0 failed"));
+    let merged = dsim_at(&dir, &[], &["merge", "r.json", "--message-format", "json"]);
+    assert_eq!(json_lines(&stdout(&merged)), lines);
+}
+
+#[test]
+fn colour_follows_color_and_no_color() {
+    let dir = scratch("colour");
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        stdout(&dsim_at(&dir, env, &[&["run", "pb-steady"], extra].concat()))
+    };
+    let green = "verdict    \u{1b}[32mpass\u{1b}[0m";
+    assert!(run(&[], &["--color", "always"]).contains(green));
+    assert!(run(&[("NO_COLOR", "1")], &["--color", "always"]).contains(green), "the flag wins");
+    // Not a terminal here: auto is plain, as are never and NO_COLOR.
+    for (env, extra) in
+        [(&[][..], &[][..]), (&[], &["--color", "never"]), (&[("NO_COLOR", "1")], &[])]
+    {
+        let text = run(env, extra);
+        assert!(text.contains("verdict    pass\n") && !text.contains('\u{1b}'), "{text}");
+    }
+    let fuzz = stdout(&dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-faults", "--bug", "backup_reads", "--count", "3", "--color", "always"],
+    ));
+    assert!(fuzz.contains("\u{1b}[31mFAIL\u{1b}[0m linearizability"), "{fuzz}");
+    let quiet = run(&[], &["-q"]);
+    assert_eq!(quiet.lines().next(), Some("verdict    pass"), "{quiet}");
+}
+
+#[test]
+fn junit_time_is_wall_time_and_simulated_time_a_property() {
+    let dir = scratch("junit_time");
+    let out = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "2", "--junit", "r.xml", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = std::fs::read_to_string(dir.join("r.xml")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let sim_seconds = report["records"][0]["sim_time_ns"].as_u64().unwrap() as f64 / 1e9;
+    assert!(
+        xml.contains(&format!("<property name=\"simulated_time_s\" value=\"{sim_seconds:.3}\"/>")),
+        "{xml}"
+    );
+    let times: Vec<f64> = xml
+        .split("time=\"")
+        .skip(1)
+        .map(|t| t.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 2, "{xml}");
+    // A merge knows no wall time, and writes none.
+    dsim_at(&dir, &[], &["merge", "r.json", "--junit", "m.xml"]);
+    let merged = std::fs::read_to_string(dir.join("m.xml")).unwrap();
+    assert!(!merged.contains("time="), "{merged}");
+    assert!(merged.contains("simulated_time_s"));
 }
