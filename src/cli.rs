@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
-  dsim run scenarios/examples/raft-steady.toml --seed 7
-  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000 --csv report.csv
-  dsim replay scenarios/examples/raft-swarm.toml --seed 7 --trace trace.jsonl
+  dsim run raft-steady --seed 7
+  dsim run raft-swarm --set cluster.nodes=7 --seed 3
+  dsim fuzz raft-swarm --count 200 --csv report.csv
+  dsim replay raft-swarm --seed 7 --trace trace.jsonl
   dsim check history.edn --model cas-register
+  dsim scenarios
 
 Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage,
 101 internal error, 130 interrupted (the reports hold every seed that finished).";
@@ -49,33 +51,33 @@ pub enum MessageFormat {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-faults.toml --seed 2 --bug backup_reads --history h.jsonl"
+        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 2 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
     #[command(
-        after_help = "Examples:\n  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000\n  dsim fuzz a.toml b.toml --seeds 0..500 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm.toml --count 10000 --shard 3/8 --json shard3.json\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
+        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
     )]
     Fuzz(FuzzArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
     #[command(
-        after_help = "Examples:\n  dsim replay scenarios/examples/raft-swarm.toml --seed 7\n  dsim replay raft-swarm.toml --seed 7 --check-determinism\n  dsim replay raft-swarm.toml --seed 7 --trace trace.jsonl"
+        after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl"
     )]
     Replay(ReplayArgs),
     /// Join the JSON reports of campaign shards into the report of the whole campaign.
     #[command(
-        after_help = "Example:\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json\n\nThe reports must be the shards of one campaign (the same scenarios, seeds, --bug and\n--set), each shard exactly once and complete; the merged reports are byte for byte\nthose of the campaign run whole, whatever order the shards are given in."
+        after_help = "Examples:\n  dsim fuzz pb-faults --count 100 --shard 0/2 --json shard0.json\n  dsim fuzz pb-faults --count 100 --shard 1/2 --json shard1.json\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json\n\nThe reports must be the shards of one campaign (the same scenarios, seeds, --bug and\n--set), each shard exactly once and complete; the merged reports are byte for byte\nthose of the campaign run whole, whatever order the shards are given in."
     )]
     Merge(MergeArgs),
     /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability, or a
     /// transactional (:txn) one for serializability.
     #[command(
-        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim check run.jsonl --model kv --html violation.html\n  dsim check txn.edn --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
+        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim run raft-steady --history run.jsonl && dsim check run.jsonl --html verdict.html\n  dsim run 2pc-base --history txn.jsonl && dsim check txn.jsonl --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
     )]
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
     #[command(
-        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000"
+        after_help = "Examples:\n  dsim bench engine --events 1000000\n  dsim bench engine --nodes 10000\n  dsim bench checker --operations 10000\n\nThe examples are small; a measurement wants the defaults (10,000,000 events;\n100,000 operations) or more, and --nodes 1000000 is the million-node broadcast."
     )]
     Bench(BenchArgs),
     /// List the scenarios that can be run by name, or print one's TOML.
@@ -86,7 +88,7 @@ pub enum Command {
     /// List the protocols: options, known-bug switches, properties, and their workload's
     /// options and checkers.
     #[command(
-        after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | jq '.[].bugs[].name'"
+        after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | grep -c '\"doc\"'"
     )]
     Protocols {
         /// Print JSON instead of text.
@@ -94,7 +96,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  dsim completions bash > /etc/bash_completion.d/dsim")]
+    #[command(
+        after_help = "Example:\n  dsim completions bash > dsim.bash\n\nSource it from ~/.bashrc, or install it as /etc/bash_completion.d/dsim."
+    )]
     Completions { shell: clap_complete::Shell },
 }
 
