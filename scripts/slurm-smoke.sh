@@ -96,10 +96,10 @@ export PATH=$(dirname "$dsim"):$PATH DSIM_SCENARIO=$scenario DSIM_COUNT=$count
 started=$(date +%s)
 bash "$repo/examples/batch/slurm-array.sbatch" --wait
 step "array and merge done in $(($(date +%s) - started))s"
-sacct > /dev/null 2>&1 || true
 squeue
-cat dsim-shard-*.log | sed 's/^/  shard log: /'
-cat dsim-merge-*.log | sed 's/^/  merge log: /'
+for log in dsim-shard-*.log dsim-merge-*.log; do
+    grep -v '^progress: ' "$log" | sed "s/^/  $log: /"
+done
 
 step "the unsharded campaign on this machine"
 "$dsim" fuzz "$scenario" --count "$count" --json whole.json --csv whole.csv --junit whole.xml || [ $? -le 2 ]

@@ -279,7 +279,7 @@ fn shard_of(args: &FuzzArgs) -> Result<shard::Shard, Failure> {
     Ok(match args.shard.as_deref() {
         Some(text) => {
             let (shard, from) = shard::parse(text, |name| std::env::var(name).ok())?;
-            if let Some(from) = from {
+            if let Some(from) = from.filter(|_| !style().quiet) {
                 eprintln!("shard {}/{} (from {from})", shard.0, shard.1);
             }
             shard
