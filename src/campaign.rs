@@ -3,8 +3,10 @@
 //! whatever the number of threads.
 
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
-use crate::output::{OutputFile, Progress, create_all};
-use crate::{Failure, load_scenario};
+use crate::output::{OutputFile, Paint, Progress, create_all, paint, style, timed};
+use crate::tally::{Expected, Outputs, Reports};
+use crate::{Failure, load_scenario, shard};
+use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
@@ -22,7 +24,7 @@ struct Loaded {
 }
 
 fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded, Failure> {
-    let scenario = load_scenario(path, registry)?;
+    let scenario = load_scenario(path, &args.sets, registry)?;
     let entry = registry.get(&scenario.protocol).expect("validated protocol");
     for bug in &args.bugs {
         entry.bug(bug).map_err(|message| {
@@ -41,12 +43,26 @@ fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded,
 }
 
 /// The one command that replays `seed` of `path`.
-fn replay_command(path: &Path, seed: u64, bugs: &[String]) -> String {
-    let mut command = format!("dsim replay {} --seed {seed}", path.display());
-    for bug in bugs {
-        command += &format!(" --bug {bug}");
+fn replay_command(path: &Path, seed: u64, args: &ScenarioArgs) -> String {
+    let mut command =
+        format!("dsim replay {} --seed {seed}", shell_quote(&path.display().to_string()));
+    for bug in &args.bugs {
+        command += &format!(" --bug {}", shell_quote(bug));
+    }
+    for set in &args.sets {
+        command += &format!(" --set {}", shell_quote(set));
     }
     command
+}
+
+/// `word` as a POSIX shell reads it back: as it is when plain, else in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 thread_local! {
@@ -86,12 +102,12 @@ fn run_seed(
     loaded: &Loaded,
     registry: &Registry,
     seed: u64,
-    bugs: &[String],
+    args: &ScenarioArgs,
     settings: &RunSettings,
 ) -> RunOutput {
-    let plan = loaded.scenario.plan(seed, bugs);
+    let plan = loaded.scenario.plan(seed, &args.bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
-    let replay = replay_command(&loaded.path, seed, bugs);
+    let replay = replay_command(&loaded.path, seed, args);
     let (verdict, failure, message) = match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
             output.record.replay = replay;
@@ -160,7 +176,21 @@ fn finish_run(
             .map_err(cannot_write(path))?;
         file.commit()?;
     }
-    print!("{}", reports::summary::render(&output.record));
+    // -q keeps the verdict and what follows it; the verdict is coloured on a terminal.
+    let colour = match output.record.verdict() {
+        Verdict::Pass => Paint::Green,
+        Verdict::Unknown => Paint::Yellow,
+        _ => Paint::Red,
+    };
+    let mut past_verdict = false;
+    for line in reports::summary::render(&output.record).lines() {
+        if let Some(verdict) = line.strip_prefix("verdict    ") {
+            past_verdict = true;
+            println!("verdict    {}", paint(verdict, colour));
+        } else if past_verdict || !style().quiet {
+            println!("{line}");
+        }
+    }
     if output.record.verdict() == Verdict::Error {
         eprintln!("error: seed {}: {}", output.record.seed, output.record.message);
     }
@@ -178,7 +208,7 @@ pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings);
+    let output = run_seed(&loaded, registry, seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
@@ -201,44 +231,15 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
         }
     }
     let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
-    let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings);
+    let output = run_seed(&loaded, registry, args.seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
-/// The seeds of `range` that `shard` (I of N) runs, lazily: the I-th from the start, and
-/// every N-th after it. Nothing is materialised, so `--count 10000000000` or a shard of a
-/// huge range costs nothing before its first seed.
-fn shard_seeds(range: (u64, u64), shard: Option<(u64, u64)>) -> impl Iterator<Item = u64> {
-    let (index, count) = shard.unwrap_or((0, 1));
-    let mut next = range.0.checked_add(index);
-    std::iter::from_fn(move || {
-        let seed = next.filter(|&s| s < range.1)?;
-        next = seed.checked_add(count);
-        Some(seed)
-    })
-}
-
-/// How many seeds [`shard_seeds`] gives.
-fn shard_len(range: (u64, u64), shard: Option<(u64, u64)>) -> u64 {
-    let (index, count) = shard.unwrap_or((0, 1));
-    let len = range.1.saturating_sub(range.0);
-    if index >= len { 0 } else { (len - index - 1) / count + 1 }
-}
-
-fn parse_shard(text: &str) -> Result<(u64, u64), Failure> {
-    let parsed = text
-        .split_once('/')
-        .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)));
-    match parsed {
-        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
-        _ => Err(Failure::input(format!(
-            "--shard {text}: expected I/N with 0 <= I < N, e.g. --shard 0/4"
-        ))),
-    }
-}
-
 pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = shard_of(&args)?;
+    if let Some(report) = &args.rerun_failed {
+        return rerun_failed(report, shard, &args, registry);
+    }
     let range = match (&args.seeds, args.count) {
         (Some(text), _) => Some(scenarios::schema::parse_seed_range(text).ok_or_else(|| {
             Failure::input(format!(
@@ -251,24 +252,163 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
         (None, Some(n)) => Some((0, n)),
         (None, None) => None,
     };
+    let mut loaded: Vec<Loaded> =
+        args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
+    name_uniquely(&mut loaded)?;
+    let campaign = Campaign {
+        scenarios: loaded
+            .iter()
+            .map(|l| {
+                let (start, end) = range.unwrap_or(l.scenario.run.seeds);
+                CampaignScenario {
+                    name: l.scenario.name.clone(),
+                    file: l.path.display().to_string(),
+                    seeds: Seeds::Range(start, end),
+                }
+            })
+            .collect(),
+        bugs: args.scenario.bugs.clone(),
+        sets: args.scenario.sets.clone(),
+        shard,
+    };
+    run_campaign(&loaded, &campaign, &args.scenario, &args, registry)
+}
+
+/// `--shard`, read (from the environment for `auto`, saying where on stderr).
+fn shard_of(args: &FuzzArgs) -> Result<shard::Shard, Failure> {
+    Ok(match args.shard.as_deref() {
+        Some(text) => {
+            let (shard, from) = shard::parse(text, |name| std::env::var(name).ok())?;
+            if let Some(from) = from.filter(|_| !style().quiet) {
+                eprintln!("shard {}/{} (from {from})", shard.0, shard.1);
+            }
+            shard
+        }
+        None => shard::WHOLE,
+    })
+}
+
+/// Read the JSON report at `path`.
+fn read_report(path: &Path) -> Result<reports::json::Report, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
+    reports::json::parse(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+/// `--rerun-failed REPORT`: the failed seeds of the report's campaign (a safety
+/// violation that its scenario expects is not a failure), run again with its scenarios,
+/// `--bug` and `--set`.
+fn rerun_failed(
+    path: &Path,
+    shard: shard::Shard,
+    args: &FuzzArgs,
+    registry: &Registry,
+) -> Result<u8, Failure> {
+    let report = read_report(path)?;
+    let scenario_args =
+        ScenarioArgs { bugs: report.campaign.bugs.clone(), sets: report.campaign.sets.clone() };
+    let mut loaded = Vec::new();
+    let mut scenarios = Vec::new();
+    for s in &report.campaign.scenarios {
+        let mut l = load(Path::new(&s.file), registry, &scenario_args)?;
+        l.scenario.name.clone_from(&s.name);
+        let expected =
+            |r: &RunRecord| l.scenario.checks.expect_violation && r.verdict() == Verdict::Safety;
+        let mut failed: Vec<u64> = report
+            .records
+            .iter()
+            .filter(|r| r.scenario == s.name && r.verdict().is_failure() && !expected(r))
+            .map(|r| r.seed)
+            .collect();
+        failed.sort_unstable();
+        failed.dedup();
+        if !failed.is_empty() {
+            scenarios.push(CampaignScenario {
+                name: s.name.clone(),
+                file: s.file.clone(),
+                seeds: Seeds::List(failed),
+            });
+            loaded.push(l);
+        }
+    }
+    if scenarios.is_empty() {
+        println!("{}: no failed seeds to run again", path.display());
+        return Ok(0);
+    }
+    let campaign = Campaign {
+        scenarios,
+        bugs: scenario_args.bugs.clone(),
+        sets: scenario_args.sets.clone(),
+        shard,
+    };
+    run_campaign(&loaded, &campaign, &scenario_args, args, registry)
+}
+
+/// Give the scenarios of a campaign names no two share, so that their records (and
+/// shard reports) cannot be confused: two files of one name in different directories
+/// are named by their paths. The same file twice is refused.
+fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
+    for (i, a) in loaded.iter().enumerate() {
+        if let Some(b) = loaded[..i].iter().find(|b| b.path == a.path) {
+            return Err(Failure::input(format!(
+                "{} is given twice: a campaign runs each scenario once",
+                b.path.display()
+            )));
+        }
+    }
+    let names: Vec<String> = loaded.iter().map(|l| l.scenario.name.clone()).collect();
+    for l in loaded.iter_mut() {
+        if names.iter().filter(|n| **n == l.scenario.name).count() > 1 {
+            let path = l.path.display().to_string();
+            l.scenario.name = path.strip_suffix(".toml").unwrap_or(&path).to_owned();
+        }
+    }
+    for (i, a) in loaded.iter().enumerate() {
+        if let Some(b) = loaded[..i].iter().find(|b| b.scenario.name == a.scenario.name) {
+            return Err(Failure::input(format!(
+                "{} and {} are both named {}: give one another `scenario.name`",
+                b.path.display(),
+                a.path.display(),
+                a.scenario.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Run the seeds of `campaign` (this shard's) and report them.
+fn run_campaign(
+    loaded: &[Loaded],
+    campaign: &Campaign,
+    scenario_args: &ScenarioArgs,
+    args: &FuzzArgs,
+    registry: &Registry,
+) -> Result<u8, Failure> {
     if args.jobs == Some(0) {
         return Err(Failure::input("--jobs 0: expected at least one worker thread"));
     }
-    let loaded: Vec<Loaded> =
-        args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
     // Every output is opened before the first seed, so a bad path costs nothing.
-    let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, campaign)?;
     reports.expecting = loaded
         .iter()
         .filter(|l| l.scenario.checks.expect_violation)
         .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
         .collect();
-    let ranges: Vec<(u64, u64)> =
-        loaded.iter().map(|l| range.unwrap_or(l.scenario.run.seeds)).collect();
-    let total = ranges.iter().fold(0u64, |sum, &r| sum.saturating_add(shard_len(r, shard)));
-    let mut jobs =
-        ranges.iter().enumerate().flat_map(|(i, &r)| shard_seeds(r, shard).map(move |s| (i, s)));
+    let total = campaign
+        .scenarios
+        .iter()
+        .fold(0u64, |sum, s| sum.saturating_add(shard::len(&s.seeds, campaign.shard)));
+    let mut jobs = campaign
+        .scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| shard::seeds(&s.seeds, campaign.shard).map(move |seed| (i, seed)));
     let threads =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let pool =
@@ -291,7 +431,7 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
         if batch.is_empty() || interrupted() {
             break;
         }
-        let results: Vec<Option<RunRecord>> = pool.install(|| {
+        let results: Vec<Option<(RunRecord, f64)>> = pool.install(|| {
             use rayon::prelude::*;
             batch
                 .par_iter()
@@ -299,18 +439,17 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
                     if interrupted() {
                         return None;
                     }
-                    let record =
-                        run_seed(&loaded[file], registry, seed, &args.scenario.bugs, &settings)
-                            .record;
-                    progress.tick(record.verdict().is_failure());
-                    Some(record)
+                    let (output, seconds) =
+                        timed(|| run_seed(&loaded[file], registry, seed, scenario_args, &settings));
+                    progress.tick(output.record.verdict().is_failure());
+                    Some((output.record, seconds))
                 })
                 .collect()
         });
         ran += results.iter().filter(|r| r.is_some()).count() as u64;
-        for record in results.into_iter().flatten() {
+        for (record, seconds) in results.into_iter().flatten() {
             let failed = record.verdict().is_failure();
-            reports.add(&record)?;
+            reports.add(&record, Some(seconds))?;
             if failed && args.stop_on_first {
                 stopped_at_failure = true;
                 break;
@@ -359,265 +498,31 @@ fn stop_on_interrupt() {
 /// as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// At most this many failures are printed, with their replay commands; the reports list
-/// every one.
-const FAILURES_PRINTED: usize = 100;
-
-/// The reports of a campaign, written as its seeds finish, and the tallies of its
-/// summary.
-struct Reports {
-    csv: Option<(reports::csv::CsvWriter<OutputFile>, PathBuf)>,
-    json: Option<(reports::json::JsonWriter<OutputFile>, PathBuf)>,
-    junit: Option<(reports::junit::JunitWriter<OutputFile, std::fs::File>, PathBuf)>,
-    seeds: u64,
-    failed: u64,
-    errors: u64,
-    unknown: u64,
-    sometimes: reports::summary::Sometimes,
-    /// What is printed of the first failures.
-    failures: Vec<String>,
-    exit: u8,
-    /// The scenarios that expect a violation (`[checks] expect = "violation"`): their
-    /// safety violations are expected, not failures, and a campaign in which one of them
-    /// has none fails. (`dsim merge` reads records, not scenarios: it expects nothing.)
-    expecting: Vec<Expected>,
-    /// Safety violations the scenarios expected.
-    as_expected: u64,
-}
-
-/// A scenario that expects a violation, and what the campaign found of it.
-struct Expected {
-    scenario: String,
-    seeds: u64,
-    found: u64,
-    /// The first violation, printed with its replay command.
-    first: Option<String>,
-}
-
-impl Reports {
-    fn open(
-        csv: Option<&Path>,
-        json: Option<&Path>,
-        junit: Option<&Path>,
-    ) -> Result<Self, Failure> {
-        let given: Vec<(&str, &Path)> = [("--csv", csv), ("--json", json), ("--junit", junit)]
-            .into_iter()
-            .filter_map(|(flag, path)| Some((flag, path?)))
-            .collect();
-        let mut files = create_all(&given)?.into_iter();
-        let mut next = |path: &Path| (files.next().expect("opened above"), path.to_owned());
-        let csv = match csv.map(&mut next) {
-            Some((file, path)) => {
-                Some((reports::csv::CsvWriter::new(file).map_err(cannot_write(&path))?, path))
-            }
-            None => None,
-        };
-        let json = match json.map(&mut next) {
-            Some((file, path)) => {
-                Some((reports::json::JsonWriter::new(file).map_err(cannot_write(&path))?, path))
-            }
-            None => None,
-        };
-        let junit = match junit.map(&mut next) {
-            Some((file, path)) => {
-                let spill = tempfile::tempfile().map_err(cannot_write(&path))?;
-                Some((reports::junit::JunitWriter::new(file, spill), path))
-            }
-            None => None,
-        };
-        Ok(Reports {
-            csv,
-            json,
-            junit,
-            seeds: 0,
-            failed: 0,
-            errors: 0,
-            unknown: 0,
-            sometimes: Default::default(),
-            failures: Vec::new(),
-            exit: 0,
-            expecting: Vec::new(),
-            as_expected: 0,
-        })
-    }
-
-    fn seeds(&self) -> u64 {
-        self.seeds
-    }
-
-    fn add(&mut self, r: &RunRecord) -> Result<(), Failure> {
-        if let Some((w, path)) = &mut self.csv {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        if let Some((w, path)) = &mut self.json {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        if let Some((w, path)) = &mut self.junit {
-            w.record(r).map_err(cannot_write(path))?;
-        }
-        self.seeds += 1;
-        self.sometimes.add(r);
-        let verdict = r.verdict();
-        self.unknown += u64::from(verdict == Verdict::Unknown);
-        if let Some(expected) = self.expecting.iter_mut().find(|e| e.scenario == r.scenario) {
-            expected.seeds += 1;
-            if verdict == Verdict::Safety {
-                expected.found += 1;
-                self.as_expected += 1;
-                expected.first.get_or_insert_with(|| {
-                    format!(
-                        "seed {}: {}\n  {}\n  replay: {}",
-                        r.seed,
-                        r.failure,
-                        r.message.lines().next().unwrap_or(""),
-                        r.replay
-                    )
-                });
-                return Ok(());
-            }
-        }
-        if verdict.is_failure() {
-            self.failed += 1;
-            self.errors += u64::from(verdict == Verdict::Error);
-            if self.failures.len() < FAILURES_PRINTED {
-                let label = if verdict == Verdict::Error { "ERROR" } else { "FAIL" };
-                self.failures.push(format!(
-                    "{label} {} seed {}: {} ({verdict})\n  {}\n  replay: {}",
-                    r.scenario,
-                    r.seed,
-                    r.failure,
-                    r.message.lines().next().unwrap_or(""),
-                    r.replay
-                ));
-            }
-        }
-        // A seed that could not run means the campaign did not test what it was asked to.
-        let rank = |code: u8| match code {
-            3 => 3,
-            1 => 2,
-            2 => 1,
-            _ => 0,
-        };
-        if rank(verdict.exit_code()) > rank(self.exit) {
-            self.exit = verdict.exit_code();
-        }
-        Ok(())
-    }
-
-    /// Commit the reports, print the summary and the failures with their replay
-    /// commands, and return the campaign's exit code.
-    fn finish(self, interrupted: bool) -> Result<u8, Failure> {
-        if let Some((w, path)) = self.csv {
-            w.finish().map_err(cannot_write(&path))?.commit()?;
-        }
-        if let Some((w, path)) = self.json {
-            w.finish(interrupted).map_err(cannot_write(&path))?.commit()?;
-        }
-        if let Some((w, path)) = self.junit {
-            w.finish().map_err(cannot_write(&path))?.commit()?;
-        }
-        let passed = self.seeds - self.failed - self.as_expected;
-        println!(
-            "{}: {passed} passed, {}{} failed{}{}{}",
-            plural(self.seeds as usize, "seed"),
-            if self.as_expected > 0 {
-                format!("{} violated as expected, ", self.as_expected)
-            } else {
-                String::new()
-            },
-            self.failed - self.errors,
-            if self.errors > 0 {
-                format!(", {} could not run", self.errors)
-            } else {
-                String::new()
-            },
-            if self.unknown > 0 {
-                format!(" ({} with linearizability unknown)", self.unknown)
-            } else {
-                String::new()
-            },
-            if interrupted {
-                " (interrupted: the reports hold every seed that finished)"
-            } else {
-                ""
-            }
-        );
-        let sometimes = self.sometimes.render();
-        if !sometimes.is_empty() {
-            println!("{sometimes}");
-        }
-        for failure in &self.failures {
-            println!("{failure}");
-        }
-        if self.failed as usize > self.failures.len() {
-            println!(
-                "... and {} more failures: the reports (--csv, --json, --junit) list every seed",
-                self.failed as usize - self.failures.len()
-            );
-        }
-        let mut exit = self.exit;
-        for expected in &self.expecting {
-            match &expected.first {
-                Some(first) => println!(
-                    "EXPECTED {}: {} of {} violated safety, as the scenario expects; first: {first}",
-                    expected.scenario,
-                    expected.found,
-                    plural(expected.seeds as usize, "seed")
-                ),
-                None => {
-                    println!(
-                        "FAIL {}: expected a safety violation within {}, found none",
-                        expected.scenario,
-                        plural(expected.seeds as usize, "seed")
-                    );
-                    if exit == 0 {
-                        exit = Verdict::Safety.exit_code();
-                    }
-                }
-            }
-        }
-        Ok(if interrupted { EXIT_INTERRUPTED } else { exit })
-    }
-}
-
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
-    let mut records = Vec::new();
-    for path in &args.reports {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
-        let parsed = reports::json::parse(&text)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        records.extend(parsed);
-    }
-    // A campaign's order: scenario by first appearance, then seed.
-    let mut scenario_order: Vec<String> = Vec::new();
-    for r in &records {
-        if !scenario_order.contains(&r.scenario) {
-            scenario_order.push(r.scenario.clone());
-        }
-    }
-    records.sort_by_key(|r| (scenario_order.iter().position(|s| *s == r.scenario), r.seed));
-    let before = records.len();
-    records.dedup_by(|a, b| a.scenario == b.scenario && a.seed == b.seed);
-    if records.len() != before {
-        return Err(Failure::input("the reports overlap: a seed appears in more than one shard"));
-    }
-    let mut reports =
-        Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    let shards =
+        args.reports.iter().map(|p| Ok((p.clone(), read_report(p)?))).collect::<Result<_, _>>()?;
+    let (campaign, records) = shard::join(shards)?;
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, &campaign)?;
     for record in &records {
-        reports.add(record)?;
+        reports.add(record, None)?;
     }
     reports.finish(false)
 }
 
 /// The failure of writing the output at `path`.
-fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Failure + use<> {
+pub(crate) fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Failure + use<> {
     let path = path.display().to_string();
     move |e| Failure::input(format!("cannot write {path}: {e}"))
 }
 
 /// `count` and `noun`, plural unless one ("1 seed", "3 seeds").
-fn plural(count: usize, noun: &str) -> String {
+pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
@@ -626,23 +531,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_partition_the_seeds() {
-        let all: Vec<u64> = shard_seeds((10, 20), None).collect();
-        assert_eq!(all, (10..20).collect::<Vec<_>>());
-        let mut joined: Vec<u64> =
-            (0..3).flat_map(|i| shard_seeds((10, 20), Some((i, 3)))).collect();
-        joined.sort_unstable();
-        assert_eq!(joined, all);
-        assert_eq!(shard_seeds((10, 20), Some((1, 3))).collect::<Vec<_>>(), vec![11, 14, 17]);
-        for (range, shard) in [((10, 20), Some((1, 3))), ((0, 5), Some((7, 9))), ((3, 4), None)] {
-            assert_eq!(shard_len(range, shard), shard_seeds(range, shard).count() as u64);
-        }
-        // A shard of the whole seed space is a handful of seeds, found at once.
-        let huge = shard_seeds((0, u64::MAX), Some((0, 1_000_000_000_000_000_000)));
-        assert_eq!(huge.count(), 19);
-        assert_eq!(shard_len((0, u64::MAX), Some((0, 1_000_000_000_000_000_000))), 19);
-        assert!(parse_shard("3/3").is_err());
-        assert!(parse_shard("x").is_err());
-        assert_eq!(parse_shard("2/5").unwrap(), (2, 5));
+    fn replay_commands_quote_what_a_shell_would_split() {
+        let args = ScenarioArgs {
+            bugs: vec!["stale_local_read".into()],
+            sets: vec!["network.loss=[0.0, 0.1]".into(), "scenario.description=it's".into()],
+        };
+        assert_eq!(
+            replay_command(Path::new("my dir/a.toml"), 7, &args),
+            r"dsim replay 'my dir/a.toml' --seed 7 --bug stale_local_read --set 'network.loss=[0.0, 0.1]' --set 'scenario.description=it'\''s'"
+        );
     }
 }

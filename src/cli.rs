@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
-  dsim run scenarios/examples/raft-steady.toml --seed 7
-  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000 --csv report.csv
-  dsim replay scenarios/examples/raft-swarm.toml --seed 7 --trace trace.jsonl
+  dsim run raft-steady --seed 7
+  dsim run raft-swarm --set cluster.nodes=7 --seed 3
+  dsim fuzz raft-swarm --count 200 --csv report.csv
+  dsim replay raft-swarm --seed 7 --trace trace.jsonl
   dsim check history.edn --model cas-register
+  dsim scenarios
 
 Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage,
 101 internal error, 130 interrupted (the reports hold every seed that finished).";
@@ -24,50 +26,69 @@ Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour on standard output: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    /// Print less: no progress or speed, only results and failures.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every seed of a campaign as it is reported, every failure in full.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// What a campaign prints on standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// A summary for people.
+    Human,
+    /// One JSON object per line: one per seed as it is reported (`"type": "seed"`), then
+    /// one summary (`"type": "summary"`); the human summary goes to standard error.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-faults.toml --seed 2 --bug backup_reads --history h.jsonl"
+        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 2 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
     #[command(
-        after_help = "Examples:\n  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000\n  dsim fuzz a.toml b.toml --seeds 0..500 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm.toml --count 10000 --shard 3/8 --json shard3.json\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign; `dsim merge` joins the shard reports."
+        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
     )]
     Fuzz(FuzzArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
     #[command(
-        after_help = "Examples:\n  dsim replay scenarios/examples/raft-swarm.toml --seed 7\n  dsim replay raft-swarm.toml --seed 7 --check-determinism\n  dsim replay raft-swarm.toml --seed 7 --trace trace.jsonl"
+        after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl"
     )]
     Replay(ReplayArgs),
     /// Join the JSON reports of campaign shards into the report of the whole campaign.
     #[command(
-        after_help = "Example:\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json"
+        after_help = "Examples:\n  dsim fuzz pb-faults --count 100 --shard 0/2 --json shard0.json\n  dsim fuzz pb-faults --count 100 --shard 1/2 --json shard1.json\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json\n\nThe reports must be the shards of one campaign (the same scenarios, seeds, --bug and\n--set), each shard exactly once and complete; the merged reports are byte for byte\nthose of the campaign run whole, whatever order the shards are given in."
     )]
     Merge(MergeArgs),
     /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability, or a
     /// transactional (:txn) one for serializability.
     #[command(
-        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim check run.jsonl --model kv --html violation.html\n  dsim check txn.edn --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
+        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim run raft-steady --history run.jsonl && dsim check run.jsonl --html verdict.html\n  dsim run 2pc-base --history txn.jsonl && dsim check txn.jsonl --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
     )]
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
     #[command(
-        after_help = "Examples:\n  dsim bench engine\n  dsim bench engine --events 20000000\n  dsim bench engine --nodes 1000000\n  dsim bench checker --operations 100000\n  dsim bench checker --model kv c50-ok.txt c50-bad.txt"
+        after_help = "Examples:\n  dsim bench engine --events 1000000\n  dsim bench engine --nodes 10000\n  dsim bench checker --operations 10000\n  dsim bench checker --model cas-register history.edn\n\nThe examples are small; a measurement wants the defaults (10,000,000 events;\n100,000 operations) or more, and --nodes 1000000 is the million-node broadcast.\nWith history files, the checker's figures are per file (Porcupine's c50-ok.txt, say)."
     )]
     Bench(BenchArgs),
-    /// List the bundled scenarios.
+    /// List the scenarios that can be run by name, or print one's TOML.
     #[command(
-        after_help = "Examples:\n  dsim scenarios\n  dsim fuzz $(dsim scenarios | grep raft | cut -d' ' -f1) --count 100"
+        after_help = "Examples:\n  dsim scenarios\n  dsim scenarios --show raft-swarm > my-raft.toml\n  dsim fuzz $(dsim scenarios | grep '^raft' | cut -d' ' -f1) --count 2\n\nA scenario is named by its file's name without `.toml` (`dsim run raft-swarm`). The\nbundled ones are built into dsim; directories in DSIM_SCENARIO_PATH (separated by `:`)\nare searched first. A path to a file always works. A file may extend a bundled base by\nits file name (`extends = \"raft-base.toml\"`) when no such file lies beside it."
     )]
-    Scenarios,
+    Scenarios(ScenariosArgs),
     /// List the protocols: options, known-bug switches, properties, and their workload's
     /// options and checkers.
     #[command(
-        after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | jq '.[].bugs[].name'"
+        after_help = "Examples:\n  dsim protocols\n  dsim protocols --json | grep -c '\"doc\"'"
     )]
     Protocols {
         /// Print JSON instead of text.
@@ -75,7 +96,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  dsim completions bash > /etc/bash_completion.d/dsim")]
+    #[command(
+        after_help = "Example:\n  dsim completions bash > dsim.bash\n\nSource it from ~/.bashrc, or install it as /etc/bash_completion.d/dsim."
+    )]
     Completions { shell: clap_complete::Shell },
 }
 
@@ -84,11 +107,23 @@ pub struct ScenarioArgs {
     /// Turn on a protocol's known-bug switch (repeatable), over what the file says.
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    /// Set a scenario key (repeatable), over what the file says, before validation:
+    /// `--set cluster.nodes=7 --set network.loss=0.1`. The value is TOML; a bare word is
+    /// a string (`--set run.duration=5s`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    /// Print the TOML of the scenario NAME (a name or a path), to start a file from.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file.
+    /// The scenario: a bundled name (`raft-swarm`, see `dsim scenarios`) or a file.
     pub file: PathBuf,
     /// The seed (default: the first of the scenario's `run.seeds`).
     #[arg(long)]
@@ -105,9 +140,16 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
-    /// Scenario files.
-    #[arg(required = true)]
+    /// Scenarios: bundled names (`raft-swarm`, see `dsim scenarios`) or files.
+    #[arg(required_unless_present = "rerun_failed")]
     pub files: Vec<PathBuf>,
+    /// Run again exactly the failed seeds of a JSON report (`--json`), with its
+    /// scenarios, --bug and --set.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["files", "seeds", "count", "bugs", "sets"])]
+    pub rerun_failed: Option<PathBuf>,
+    /// What standard output carries.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub message_format: MessageFormat,
     /// Seeds A..B (B excluded); default: each scenario's `run.seeds`.
     #[arg(long, value_name = "A..B", conflicts_with = "count")]
     pub seeds: Option<String>,
@@ -117,8 +159,11 @@ pub struct FuzzArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
-    /// Run only shard I of N (every N-th seed, starting at the I-th).
-    #[arg(long, value_name = "I/N")]
+    /// Run only shard I of N (every N-th seed of each scenario, starting at the I-th);
+    /// `auto` reads it from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT)
+    /// or GitLab `parallel:` (CI_NODE_INDEX, CI_NODE_TOTAL); `auto/N` from a Kubernetes
+    /// Indexed Job (JOB_COMPLETION_INDEX) of N completions.
+    #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<String>,
     /// Stop at the first failing seed (in seed order: earlier seeds are all still run).
     #[arg(long)]
@@ -138,6 +183,7 @@ pub struct FuzzArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// The scenario: a bundled name (`raft-swarm`, see `dsim scenarios`) or a file.
     pub file: PathBuf,
     #[arg(long)]
     pub seed: u64,
@@ -159,6 +205,9 @@ pub struct MergeArgs {
     /// JSON reports written by `dsim fuzz --json`.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
+    /// What standard output carries.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "human")]
+    pub message_format: MessageFormat,
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]

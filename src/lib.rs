@@ -14,6 +14,8 @@ mod campaign;
 mod check;
 pub mod cli;
 mod output;
+mod shard;
+mod tally;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -80,6 +82,16 @@ where
             return if e.use_stderr() { 3 } else { 0 };
         }
     };
+    output::set_style(output::Style {
+        color: output::color_wanted(
+            &cli.color,
+            std::env::var("NO_COLOR").ok().as_deref(),
+            std::env::var("TERM").ok().as_deref(),
+            output::stdout_is_terminal(),
+        ),
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     match run(cli, &registry) {
         Ok(code) => code,
         Err(failure) => {
@@ -97,7 +109,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
         Command::Merge(args) => campaign::merge(args),
         Command::Check(args) => check::check(args),
         Command::Bench(args) => bench::bench(&args),
-        Command::Scenarios => list_scenarios(registry),
+        Command::Scenarios(args) => list_scenarios(&args, registry),
         Command::Protocols { json } => {
             write_stdout(list_protocols(registry, json).as_bytes())?;
             Ok(0)
@@ -124,33 +136,57 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Load a scenario, or fail with every problem found (exit 3).
-pub(crate) fn load_scenario(path: &Path, registry: &Registry) -> Result<Scenario, Failure> {
-    scenarios::load(path, registry.catalogue())
-        .map_err(|e| Failure::input(e.to_string().trim_start_matches("error: ").to_owned()))
+/// The directories `DSIM_SCENARIO_PATH` names (separated as in `PATH`): searched, in
+/// order, for a scenario named on the command line before the bundled ones.
+pub(crate) fn scenario_dirs() -> Vec<std::path::PathBuf> {
+    std::env::var_os("DSIM_SCENARIO_PATH")
+        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default()
 }
 
-/// Where the bundled example scenarios live.
-pub fn examples_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join("examples")
+fn scenario_failure(e: &scenarios::ScenarioError) -> Failure {
+    Failure::input(e.to_string().trim_start_matches("error: ").to_owned())
 }
 
-fn list_scenarios(registry: &Registry) -> Result<u8, Failure> {
-    let dir = examples_dir();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| Failure::input(format!("cannot list {}: {e}", dir.display())))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    let here = std::env::current_dir().unwrap_or_default();
+/// Load the scenario `argument` names (a file, or a scenario by name) with the `--set`
+/// overrides `sets`, or fail with every problem found (exit 3).
+pub(crate) fn load_scenario(
+    argument: &Path,
+    sets: &[String],
+    registry: &Registry,
+) -> Result<Scenario, Failure> {
+    let located =
+        scenarios::locate(argument, &scenario_dirs()).map_err(|e| scenario_failure(&e))?;
+    scenarios::load_with(&located.path, &located.text, sets, registry.catalogue())
+        .map_err(|e| scenario_failure(&e))
+}
+
+/// `dsim scenarios`: those of `DSIM_SCENARIO_PATH`, then the bundled ones a name there
+/// does not hide, that load on their own (a base for `extends` alone does not); or, with
+/// `--show NAME`, the TOML of one.
+fn list_scenarios(args: &cli::ScenariosArgs, registry: &Registry) -> Result<u8, Failure> {
+    let dirs = scenario_dirs();
+    if let Some(name) = &args.show {
+        let located =
+            scenarios::locate(Path::new(name), &dirs).map_err(|e| scenario_failure(&e))?;
+        write_stdout(located.text.as_bytes())?;
+        return Ok(0);
+    }
     let mut listing = String::new();
-    for path in files {
-        let shown = path.strip_prefix(&here).unwrap_or(&path).display().to_string();
-        // A file that does not load is a base for `extends`, not a runnable scenario.
-        if let Ok(s) = scenarios::load(&path, registry.catalogue()) {
-            listing.push_str(&format!("{shown:<48} {:<15} {}\n", s.protocol, s.description));
+    let mut seen: Vec<String> = Vec::new();
+    for name in scenarios::load::known_names(&dirs) {
+        if seen.contains(&name) {
+            continue;
+        }
+        let Ok(located) = scenarios::locate(Path::new(&name), &dirs) else { continue };
+        seen.push(name.clone());
+        if let Ok(s) = scenarios::load_str(&located.path, &located.text, registry.catalogue()) {
+            let from = if scenarios::bundled::is_bundled(&located.path) {
+                String::new()
+            } else {
+                format!(" ({})", located.path.display())
+            };
+            listing.push_str(&format!("{name:<28} {:<15} {}{from}\n", s.protocol, s.description));
         }
     }
     write_stdout(listing.as_bytes())?;

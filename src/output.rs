@@ -175,7 +175,7 @@ pub fn write_output(path: &Path, text: &str) -> Result<(), Failure> {
 }
 
 /// Campaign progress on stderr: a bar (seeds/s, failures, ETA) on a terminal, a plain
-/// line every tenth of the campaign otherwise. Progress is the only place dsim reads the
+/// line every tenth of the campaign otherwise, nothing with `-q`. Progress is the only place dsim reads the
 /// wall clock, and it never reaches a report.
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -185,11 +185,14 @@ pub struct Progress {
     done: AtomicU64,
     failed: AtomicU64,
     plain: Mutex<u64>,
+    /// `-q`: no bar, no progress lines, no speed.
+    quiet: bool,
 }
 
 impl Progress {
     pub fn new(total: u64, threads: usize) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let quiet = style().quiet;
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -207,6 +210,7 @@ impl Progress {
             done: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             plain: Mutex::new(0),
+            quiet,
         }
     }
 
@@ -219,6 +223,7 @@ impl Progress {
                 bar.set_message(format!("{failures} failed"));
                 bar.inc(1);
             }
+            None if self.quiet => {}
             None => {
                 let step = (self.total / 10).max(1);
                 let mut printed = self.plain.lock().expect("progress lock");
@@ -235,6 +240,9 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        if self.quiet {
+            return;
+        }
         let seconds = self.started.elapsed().as_secs_f64();
         let done = self.done.load(Ordering::Relaxed);
         let seeds = if done == 1 { "seed" } else { "seeds" };
@@ -243,5 +251,91 @@ impl Progress {
             self.threads,
             done as f64 / seconds.max(1e-9)
         );
+    }
+}
+
+/// How much the command line prints, and whether in colour: set once from the global
+/// flags (`-q`, `-v`, `--color`) before a command runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+static STYLE: Mutex<Style> = Mutex::new(Style { color: false, quiet: false, verbose: false });
+
+pub fn set_style(style: Style) {
+    *STYLE.lock().expect("style lock") = style;
+}
+
+pub fn style() -> Style {
+    *STYLE.lock().expect("style lock")
+}
+
+/// Whether `--color` (`auto`, `always`, `never`) means colour on standard output, with
+/// `no_color` the value of `NO_COLOR` and `term` that of `TERM`: `auto` is colour on a
+/// terminal unless NO_COLOR is set to anything (https://no-color.org) or TERM is `dumb`.
+pub fn color_wanted(
+    choice: &str,
+    no_color: Option<&str>,
+    term: Option<&str>,
+    terminal: bool,
+) -> bool {
+    match choice {
+        "always" => true,
+        "never" => false,
+        _ => terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb"),
+    }
+}
+
+/// Whether standard output is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// A colour for a verdict's word.
+#[derive(Clone, Copy, Debug)]
+pub enum Paint {
+    Green,
+    Red,
+    Yellow,
+}
+
+/// `text` in `paint` when the style has colour (ANSI SGR codes), else as it is.
+pub fn paint(text: &str, paint: Paint) -> String {
+    if !style().color {
+        return text.to_owned();
+    }
+    let code = match paint {
+        Paint::Green => "32",
+        Paint::Red => "31",
+        Paint::Yellow => "33",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Run `f` and say how long it took in wall-clock seconds: the JUnit `time` of a seed,
+/// the one report field that is not deterministic.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let value = f();
+    (value, started.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_is_for_terminals_unless_no_color_or_a_dumb_terminal_and_the_flag_wins() {
+        let auto = |no_color, term, terminal| color_wanted("auto", no_color, term, terminal);
+        assert!(auto(None, Some("xterm-256color"), true));
+        assert!(!auto(None, Some("xterm"), false), "not a terminal");
+        assert!(!auto(Some("1"), Some("xterm"), true), "NO_COLOR set");
+        assert!(auto(Some(""), Some("xterm"), true), "NO_COLOR empty counts as unset");
+        assert!(!auto(None, Some("dumb"), true));
+        assert!(color_wanted("always", Some("1"), Some("dumb"), false));
+        assert!(!color_wanted("never", None, Some("xterm"), true));
     }
 }

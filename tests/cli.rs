@@ -86,47 +86,113 @@ fn fuzz_output_is_identical_for_any_number_of_jobs() {
 }
 
 #[test]
-fn merged_shards_equal_the_whole_campaign() {
+fn merged_shards_equal_the_whole_campaign_in_any_order() {
     let dir = scratch("shards");
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let scenario = example("pb-faults.toml");
-    let whole = dsim(&[
-        "fuzz",
-        &scenario,
-        "--count",
-        "9",
-        "--json",
-        &path("whole.json"),
-        "--csv",
-        &path("whole.csv"),
-    ]);
-    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
-    for shard in ["0/2", "1/2"] {
-        let name = format!("shard{}.json", &shard[..1]);
-        let out =
-            dsim(&["fuzz", &scenario, "--count", "9", "--shard", shard, "--json", &path(&name)]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Two scenarios of one file name in different directories do not collide.
+    for folder in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        let nodes = if folder == "a" { 3 } else { 5 };
+        std::fs::write(
+            dir.join(folder).join("steady.toml"),
+            format!("extends = \"pb-faults.toml\"\n[scenario]\nname = \"steady\"\n[cluster]\nnodes = {nodes}\n"),
+        )
+        .unwrap();
     }
-    let merged = dsim(&[
-        "merge",
-        &path("shard1.json"),
-        &path("shard0.json"),
-        "--json",
-        &path("merged.json"),
-        "--csv",
-        &path("merged.csv"),
-    ]);
-    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
-    assert_eq!(
-        std::fs::read_to_string(path("merged.json")).unwrap(),
-        std::fs::read_to_string(path("whole.json")).unwrap()
+    let campaign = ["fuzz", "a/steady.toml", "b/steady.toml", "pb-faults", "--count", "7"];
+    let fuzz = |extra: &[&str]| {
+        let out = dsim_at(&dir, &[], &[&campaign[..], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        out
+    };
+    fuzz(&["--json", "whole.json", "--csv", "whole.csv", "--junit", "whole.xml"]);
+    let whole = std::fs::read_to_string(dir.join("whole.json")).unwrap();
+    assert!(whole.contains("\"scenario\": \"a/steady\""), "{whole}");
+    assert!(whole.contains("\"scenario\": \"b/steady\""), "{whole}");
+    for i in 0..3 {
+        fuzz(&["--shard", &format!("{i}/3"), "--json", &format!("s{i}.json")]);
+    }
+    for order in [["s0", "s1", "s2"], ["s2", "s0", "s1"], ["s1", "s2", "s0"]] {
+        let files: Vec<String> = order.iter().map(|s| format!("{s}.json")).collect();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let outputs = ["--json", "merged.json", "--csv", "merged.csv", "--junit", "merged.xml"];
+        let merged = dsim_at(&dir, &[], &[&["merge"], &files[..], &outputs[..]].concat());
+        assert_eq!(merged.status.code(), Some(0), "{order:?}: {}", stderr(&merged));
+        for kind in ["json", "csv"] {
+            assert_eq!(
+                std::fs::read(dir.join(format!("merged.{kind}"))).unwrap(),
+                std::fs::read(dir.join(format!("whole.{kind}"))).unwrap(),
+                "{order:?} {kind}"
+            );
+        }
+    }
+    let refused = |files: &[&str], message: &str| {
+        let out = dsim_at(&dir, &[], &[&["merge"], files].concat());
+        assert_eq!(out.status.code(), Some(3), "{files:?}");
+        assert!(stderr(&out).contains(message), "{files:?}: {}", stderr(&out));
+    };
+    refused(
+        &["s0.json", "s0.json", "s2.json"],
+        "the reports do not cover the campaign exactly once: shard 0/3 is given 2 times (s0.json, s0.json); shard 1/3 is missing",
     );
-    assert_eq!(
-        std::fs::read_to_string(path("merged.csv")).unwrap(),
-        std::fs::read_to_string(path("whole.csv")).unwrap()
+    refused(
+        &["s0.json", "whole.json"],
+        "s0.json and whole.json are not shards of one campaign: one is split into 3 shards, the other into 1",
     );
-    let overlap = dsim(&["merge", &path("shard0.json"), &path("shard0.json")]);
-    assert_eq!(overlap.status.code(), Some(3));
+    let other = ["--shard", "1/3", "--json", "other.json", "--bug", "backup_reads"];
+    dsim_at(&dir, &[], &[&campaign[..], &other[..]].concat());
+    refused(
+        &["s0.json", "other.json", "s2.json"],
+        "not shards of one campaign: --bug [] against [\"backup_reads\"]",
+    );
+    // A shard cut short (here: a record removed, as an interrupted run leaves it) is refused.
+    let mut cut: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s1.json")).unwrap()).unwrap();
+    cut["records"].as_array_mut().unwrap().pop();
+    cut["interrupted"] = serde_json::Value::Bool(true);
+    std::fs::write(dir.join("cut.json"), cut.to_string()).unwrap();
+    refused(
+        &["s0.json", "cut.json", "s2.json"],
+        "cut.json (shard 1/3) holds 5 of the shard's 6 seeds: it was interrupted",
+    );
+}
+
+#[test]
+fn shard_auto_reads_each_batch_system() {
+    let dir = scratch("shard_auto");
+    let systems: [&[(&str, &str)]; 3] = [
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ],
+        &[("JOB_COMPLETION_INDEX", "2")],
+        &[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "4")],
+    ];
+    let explicit = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "9", "--shard", "2/4", "--json", "explicit.json"],
+    );
+    assert_eq!(explicit.status.code(), Some(0), "{}", stderr(&explicit));
+    for (i, env) in systems.iter().enumerate() {
+        let shard = if env[0].0 == "JOB_COMPLETION_INDEX" { "auto/4" } else { "auto" };
+        let json = format!("auto{i}.json");
+        let out = dsim_at(
+            &dir,
+            env,
+            &["fuzz", "pb-steady", "--count", "9", "--shard", shard, "--json", &json],
+        );
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with("shard 2/4 (from "), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("2 seeds: 2 passed"), "{}", stdout(&out));
+        assert_eq!(
+            std::fs::read(dir.join(&json)).unwrap(),
+            std::fs::read(dir.join("explicit.json")).unwrap()
+        );
+    }
+    let none = dsim_at(&dir, &[], &["fuzz", "pb-steady", "--count", "9", "--shard", "auto"]);
+    assert_eq!(none.status.code(), Some(3));
+    assert!(stderr(&none).contains("no shard in the environment"), "{}", stderr(&none));
 }
 
 #[test]
@@ -321,7 +387,7 @@ fn a_failing_campaign_exits_1_and_its_replay_command_reproduces_the_failure() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains(": linearizability (safety)"), "{text}");
+    assert!(text.contains("FAIL linearizability (safety): 1 seed (pb-faults 1)"), "{text}");
     // The counts agree: the seeds up to the first failure are reported, and any later
     // seed that had already run is said not to be.
     let failed = text.lines().filter(|l| l.starts_with("FAIL ")).count();
@@ -761,4 +827,273 @@ fn check_names_the_anomaly_of_a_transactional_history() {
         "{}",
         stderr(&refused)
     );
+}
+
+/// `dsim` run from `dir`, with `env` set (and no batch system's shard variables but
+/// those, whatever runs the tests).
+fn dsim_at(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dsim"));
+    for name in
+        ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX", "DSIM_SCENARIO_PATH"]
+    {
+        command.env_remove(name);
+    }
+    command.current_dir(dir).envs(env.iter().copied()).args(args).output().expect("dsim runs")
+}
+
+#[test]
+fn bundled_scenarios_run_by_name_from_any_directory() {
+    let dir = scratch("by_name");
+    let by_path = dsim(&["run", &example("raft-swarm.toml"), "--seed", "3"]);
+    for name in ["raft-swarm", "raft-swarm.toml"] {
+        let by_name = dsim_at(&dir, &[], &["run", name, "--seed", "3"]);
+        assert_eq!(by_name.status.code(), Some(0), "{}", stderr(&by_name));
+        assert_eq!(trace_hash_line(&stdout(&by_name)), trace_hash_line(&stdout(&by_path)));
+    }
+    let listing = stdout(&dsim_at(&dir, &[], &["scenarios"]));
+    let swarm = listing.lines().find(|l| l.starts_with("raft-swarm ")).expect("raft-swarm listed");
+    assert!(swarm.contains(" raft ") && swarm.contains("swarm testing"), "{listing}");
+    assert!(listing.lines().any(|l| l.starts_with("gossip-broadcast-100k ")), "{listing}");
+    assert!(!listing.lines().any(|l| l.starts_with("base ")), "a bare base is not runnable");
+    // --show prints the file as shipped; saved anywhere, it still extends the bundled base.
+    let shown = dsim_at(&dir, &[], &["scenarios", "--show", "raft-swarm"]);
+    assert_eq!(stdout(&shown), std::fs::read_to_string(example("raft-swarm.toml")).unwrap());
+    std::fs::write(dir.join("mine.toml"), shown.stdout).unwrap();
+    let saved = dsim_at(&dir, &[], &["run", "mine.toml", "--seed", "3"]);
+    assert_eq!(trace_hash_line(&stdout(&saved)), trace_hash_line(&stdout(&by_path)));
+    // A user's directory is searched by name, first.
+    let user = dir.join("user");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("tiny.toml"), "extends = \"raft-base.toml\"\n[cluster]\nnodes = 3\n")
+        .unwrap();
+    let env = [("DSIM_SCENARIO_PATH", user.to_str().unwrap())];
+    let tiny = dsim_at(Path::new("/"), &env, &["run", "tiny", "--seed", "1"]);
+    assert_eq!(tiny.status.code(), Some(0), "{}", stderr(&tiny));
+    assert!(stdout(&tiny).contains("scenario   raft-base (protocol raft, seed 1)"));
+    let listed = stdout(&dsim_at(Path::new("/"), &env, &["scenarios"]));
+    assert!(listed.lines().next().unwrap().starts_with("tiny "), "{listed}");
+    // A name found nowhere is bad input, with the close names.
+    let missing = dsim_at(&dir, &env, &["run", "swarm"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(
+        stderr(&missing).contains(&format!(
+            "no scenario named `swarm` (not a file here, not in {}, not a bundled scenario): did you mean 2pc-swarm, raft-swarm, paxos-swarm?",
+            user.display()
+        )),
+        "{}",
+        stderr(&missing)
+    );
+    let path = dsim_at(&dir, &[], &["run", "nowhere/raft-swarm.toml"]);
+    assert_eq!(path.status.code(), Some(3));
+    assert!(stderr(&path).contains("nowhere/raft-swarm.toml: cannot read the scenario file"));
+}
+
+#[test]
+fn set_overrides_any_key_with_the_same_validation() {
+    let dir = scratch("set");
+    std::fs::write(
+        dir.join("seven.toml"),
+        "extends = \"raft-swarm.toml\"\n[cluster]\nnodes = 7\n[run]\nduration = \"9s\"\n",
+    )
+    .unwrap();
+    let file = dsim_at(&dir, &[], &["run", "seven.toml", "--seed", "3"]);
+    let set = dsim_at(
+        &dir,
+        &[],
+        &[
+            "run",
+            "raft-swarm",
+            "--set",
+            "cluster.nodes=7",
+            "--set",
+            "run.duration=9s",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    assert_eq!(trace_hash_line(&stdout(&set)), trace_hash_line(&stdout(&file)));
+    assert_ne!(
+        trace_hash_line(&stdout(&set)),
+        trace_hash_line(&stdout(&dsim_at(&dir, &[], &["run", "raft-swarm", "--seed", "3"])))
+    );
+    // Inside a value table: only the key given changes.
+    let latency = dsim_at(&dir, &[], &["run", "raft-steady", "--set", "network.latency.max=4ms"]);
+    assert_eq!(latency.status.code(), Some(0), "{}", stderr(&latency));
+    for (argument, message) in [
+        (
+            "cluster.nodes=0",
+            "--set cluster.nodes=0: `cluster.nodes`: 0 is out of range; expected an integer from 1 to",
+        ),
+        (
+            "cluster.nodez=3",
+            "--set cluster.nodez=3: `cluster.nodez`: unknown key `nodez` in [cluster]; did you mean `nodes`?",
+        ),
+        ("network.loss=lots", "--set network.loss=lots: `network.loss`: expected"),
+        ("cluster.nodes.a=1", "`cluster.nodes` is an integer, not a table, so it has no key `a`"),
+        ("network.loss=[0.1", "--set network.loss=[0.1: `network.loss`: the value is not TOML"),
+        ("nodes", "--set nodes: expected KEY=VALUE"),
+    ] {
+        let out = dsim_at(&dir, &[], &["run", "raft-swarm", "--set", argument]);
+        assert_eq!(out.status.code(), Some(3), "{argument}: {}", stdout(&out));
+        assert!(stderr(&out).contains(message), "{argument}: {}", stderr(&out));
+    }
+}
+
+/// The lines of a campaign's output, parsed as JSON.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn failures_are_grouped_by_property_and_rerun_failed_runs_exactly_those_seeds() {
+    let dir = scratch("rerun");
+    let campaign = ["fuzz", "pb-faults", "pb-steady", "--bug", "backup_reads", "--count", "30"];
+    let out = dsim_at(&dir, &[], &[&campaign[..], &["--json", "all.json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("all.json")).unwrap()).unwrap();
+    let failed: Vec<(String, u64)> = report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] != "pass")
+        .map(|r| (r["scenario"].as_str().unwrap().to_owned(), r["seed"].as_u64().unwrap()))
+        .collect();
+    assert!(failed.len() > 3, "{text}");
+    // One group per property, three examples, a count of the rest.
+    let header = format!("FAIL linearizability (safety): {} seeds (", failed.len());
+    assert_eq!(text.lines().filter(|l| l.starts_with("FAIL ")).count(), 1, "{text}");
+    assert!(text.contains(&header), "{text}");
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("replay: ")).count(), 3);
+    assert!(
+        text.contains(&format!("  ... and {} more: -v prints every failure", failed.len() - 3))
+    );
+    let verbose = dsim_at(&dir, &[], &[&campaign[..], &["-v"]].concat());
+    let verbose_text = stdout(&verbose);
+    assert_eq!(verbose_text.lines().filter(|l| l.starts_with("PASS ")).count(), 60 - failed.len());
+    assert_eq!(
+        verbose_text.lines().filter(|l| l.trim_start().starts_with("replay: ")).count(),
+        failed.len() + 3
+    );
+    let quiet = dsim_at(&dir, &[], &[&campaign[..], &["-q"]].concat());
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+    assert_eq!(stdout(&quiet), text.replace(&format!("{}\n", sometimes_line(&text)), ""));
+    // The rerun runs the failed seeds and no others, with the report's --bug.
+    let rerun = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "--rerun-failed", "all.json", "--message-format", "json", "--json", "rerun.json"],
+    );
+    assert_eq!(rerun.status.code(), Some(1), "{}", stderr(&rerun));
+    let lines = json_lines(&stdout(&rerun));
+    let (summary, seeds) = lines.split_last().unwrap();
+    let rerun_seeds: Vec<(String, u64)> = seeds
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "seed");
+            assert_eq!(l["verdict"], "safety");
+            assert_eq!(l["bugs"], serde_json::json!(["backup_reads"]));
+            (l["scenario"].as_str().unwrap().to_owned(), l["seed"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(rerun_seeds, failed);
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["failed"], failed.len());
+    assert_eq!(summary["exit_code"], 1);
+    assert_eq!(summary["failures"][0]["property"], "linearizability");
+    assert!(stderr(&rerun).contains("FAIL linearizability (safety)"), "human text on stderr");
+    // A report without failures has nothing to rerun.
+    dsim_at(&dir, &[], &["fuzz", "pb-steady", "--count", "2", "--json", "clean.json"]);
+    let nothing = dsim_at(&dir, &[], &["fuzz", "--rerun-failed", "clean.json"]);
+    assert_eq!(nothing.status.code(), Some(0));
+    assert!(stdout(&nothing).contains("clean.json: no failed seeds to run again"));
+    let mixed = dsim_at(&dir, &[], &["fuzz", "--rerun-failed", "all.json", "pb-steady"]);
+    assert_eq!(mixed.status.code(), Some(3), "the report says what to run");
+}
+
+fn sometimes_line(text: &str) -> &str {
+    text.lines().find(|l| l.starts_with("sometimes: ")).unwrap_or("\u{0}")
+}
+
+#[test]
+fn message_format_json_streams_a_line_per_seed_then_a_summary() {
+    let dir = scratch("message_format");
+    let out = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "5", "--message-format", "json", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = json_lines(&stdout(&out));
+    assert_eq!(lines.len(), 6);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    for (line, record) in lines.iter().zip(report["records"].as_array().unwrap()) {
+        let mut without_type = line.clone();
+        without_type.as_object_mut().unwrap().remove("type");
+        assert_eq!(&without_type, record, "a line is the report's record");
+    }
+    assert_eq!(lines[5]["type"], "summary");
+    assert_eq!((lines[5]["seeds"].as_u64(), lines[5]["passed"].as_u64()), (Some(5), Some(5)));
+    assert!(stderr(&out).contains("5 seeds: 5 passed, 0 failed"));
+    let merged = dsim_at(&dir, &[], &["merge", "r.json", "--message-format", "json"]);
+    assert_eq!(json_lines(&stdout(&merged)), lines);
+}
+
+#[test]
+fn colour_follows_color_and_no_color() {
+    let dir = scratch("colour");
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        stdout(&dsim_at(&dir, env, &[&["run", "pb-steady"], extra].concat()))
+    };
+    let green = "verdict    \u{1b}[32mpass\u{1b}[0m";
+    assert!(run(&[], &["--color", "always"]).contains(green));
+    assert!(run(&[("NO_COLOR", "1")], &["--color", "always"]).contains(green), "the flag wins");
+    // Not a terminal here: auto is plain, as are never and NO_COLOR.
+    for (env, extra) in
+        [(&[][..], &[][..]), (&[], &["--color", "never"]), (&[("NO_COLOR", "1")], &[])]
+    {
+        let text = run(env, extra);
+        assert!(text.contains("verdict    pass\n") && !text.contains('\u{1b}'), "{text}");
+    }
+    let fuzz = stdout(&dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-faults", "--bug", "backup_reads", "--count", "3", "--color", "always"],
+    ));
+    assert!(fuzz.contains("\u{1b}[31mFAIL\u{1b}[0m linearizability"), "{fuzz}");
+    let quiet = run(&[], &["-q"]);
+    assert_eq!(quiet.lines().next(), Some("verdict    pass"), "{quiet}");
+}
+
+#[test]
+fn junit_time_is_wall_time_and_simulated_time_a_property() {
+    let dir = scratch("junit_time");
+    let out = dsim_at(
+        &dir,
+        &[],
+        &["fuzz", "pb-steady", "--count", "2", "--junit", "r.xml", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = std::fs::read_to_string(dir.join("r.xml")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let sim_seconds = report["records"][0]["sim_time_ns"].as_u64().unwrap() as f64 / 1e9;
+    assert!(
+        xml.contains(&format!("<property name=\"simulated_time_s\" value=\"{sim_seconds:.3}\"/>")),
+        "{xml}"
+    );
+    let times: Vec<f64> = xml
+        .split("time=\"")
+        .skip(1)
+        .map(|t| t.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 2, "{xml}");
+    // A merge knows no wall time, and writes none.
+    dsim_at(&dir, &[], &["merge", "r.json", "--junit", "m.xml"]);
+    let merged = std::fs::read_to_string(dir.join("m.xml")).unwrap();
+    assert!(!merged.contains("time="), "{merged}");
+    assert!(merged.contains("simulated_time_s"));
 }

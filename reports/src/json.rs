@@ -1,5 +1,7 @@
-//! Campaign reports as JSON: `{"records": [...]}` with one object per seed. The same
-//! format is read back by `dsim merge` to join shard reports.
+//! Campaign reports as JSON: the campaign (its scenarios and their seeds, bug switches,
+//! `--set` overrides, and which shard of it this is), then one object per seed. The same
+//! format is read back by `dsim merge` to join shard reports and check that they cover
+//! the campaign exactly once, and by `dsim fuzz --rerun-failed`.
 
 use serde_json::{Map, Value, json};
 use sim_core::record::{RunRecord, Verdict};
@@ -7,6 +9,109 @@ use std::io::{self, Write};
 
 fn pairs<T: Clone + Into<Value>>(items: &[(String, T)]) -> Value {
     Value::Object(items.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect::<Map<_, _>>())
+}
+
+/// The seeds a campaign runs of one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// `A..B`, B excluded.
+    Range(u64, u64),
+    /// These, in this order (a rerun of a report's failed seeds).
+    List(Vec<u64>),
+}
+
+/// One scenario of a campaign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignScenario {
+    /// The name its records carry (unique in the campaign).
+    pub name: String,
+    /// The scenario as the command line named it: a file or a bundled name.
+    pub file: String,
+    pub seeds: Seeds,
+}
+
+/// What a campaign is: enough to check that shards are of one campaign, to join them in
+/// its order, and to run its seeds again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    pub scenarios: Vec<CampaignScenario>,
+    /// The `--bug` switches given on the command line.
+    pub bugs: Vec<String>,
+    /// The `--set` overrides given on the command line.
+    pub sets: Vec<String>,
+    /// This report's shard, index and count: `(0, 1)` for a whole campaign.
+    pub shard: (u64, u64),
+}
+
+impl Campaign {
+    /// The same campaign, whole.
+    pub fn whole(&self) -> Campaign {
+        Campaign { shard: (0, 1), ..self.clone() }
+    }
+}
+
+fn campaign_json(c: &Campaign) -> Value {
+    let scenarios: Vec<Value> = c
+        .scenarios
+        .iter()
+        .map(|s| {
+            let seeds = match &s.seeds {
+                Seeds::Range(a, b) => json!(format!("{a}..{b}")),
+                Seeds::List(seeds) => json!(seeds),
+            };
+            json!({"name": s.name, "file": s.file, "seeds": seeds})
+        })
+        .collect();
+    json!({
+        "scenarios": scenarios,
+        "bugs": c.bugs,
+        "set": c.sets,
+        "shard": format!("{}/{}", c.shard.0, c.shard.1),
+    })
+}
+
+fn parse_campaign(c: &Value) -> Result<Campaign, String> {
+    let strings = |key: &str| -> Result<Vec<String>, String> {
+        c.get(key)
+            .and_then(Value::as_array)
+            .ok_or(format!("campaign: missing array \"{key}\""))?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or(format!("campaign.{key}: not a string")))
+            .collect()
+    };
+    let shard = c
+        .get("shard")
+        .and_then(Value::as_str)
+        .and_then(|s| s.split_once('/'))
+        .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+        .filter(|&(i, n)| i < n)
+        .ok_or("campaign: missing \"shard\" I/N")?;
+    let scenarios = c
+        .get("scenarios")
+        .and_then(Value::as_array)
+        .ok_or("campaign: missing array \"scenarios\"")?
+        .iter()
+        .map(|s| {
+            let text = |key: &str| {
+                s.get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or(format!("campaign scenario: missing string \"{key}\""))
+            };
+            let seeds = match s.get("seeds") {
+                Some(Value::String(range)) => range
+                    .split_once("..")
+                    .and_then(|(a, b)| Some(Seeds::Range(a.parse().ok()?, b.parse().ok()?))),
+                Some(Value::Array(list)) => {
+                    list.iter().map(Value::as_u64).collect::<Option<_>>().map(Seeds::List)
+                }
+                _ => None,
+            }
+            .ok_or("campaign scenario: \"seeds\" is neither \"A..B\" nor a list of seeds")?;
+            Ok(CampaignScenario { name: text("name")?, file: text("file")?, seeds })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Campaign { scenarios, bugs: strings("bugs")?, sets: strings("set")?, shard })
 }
 
 fn record_json(r: &RunRecord) -> Value {
@@ -42,20 +147,28 @@ pub struct JsonWriter<W: Write> {
     passed: u64,
 }
 
+/// What the `format` key of a report says.
+pub const FORMAT: &str = "dsim-report-2";
+
+/// `value` pretty-printed at `depth` levels of indentation, its first line not indented.
+fn indented(value: &Value, depth: usize) -> String {
+    let text = serde_json::to_string_pretty(value).expect("JSON of plain values");
+    text.lines().collect::<Vec<_>>().join(&format!("\n{}", "  ".repeat(depth)))
+}
+
 impl<W: Write> JsonWriter<W> {
-    pub fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(b"{\n  \"format\": \"dsim-report-1\",\n  \"records\": [")?;
+    pub fn new(mut out: W, campaign: &Campaign) -> io::Result<Self> {
+        write!(
+            out,
+            "{{\n  \"format\": \"{FORMAT}\",\n  \"campaign\": {},\n  \"records\": [",
+            indented(&campaign_json(campaign), 1)
+        )?;
         Ok(JsonWriter { out, seeds: 0, passed: 0 })
     }
 
     pub fn record(&mut self, r: &RunRecord) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(&record_json(r)).expect("JSON of plain values");
         let separator = if self.seeds == 0 { "\n" } else { ",\n" };
-        self.out.write_all(separator.as_bytes())?;
-        for (i, line) in text.lines().enumerate() {
-            let newline = if i == 0 { "" } else { "\n" };
-            write!(self.out, "{newline}    {line}")?;
-        }
+        write!(self.out, "{separator}    {}", indented(&record_json(r), 2))?;
         self.seeds += 1;
         self.passed += u64::from(!r.verdict().is_failure());
         Ok(())
@@ -77,29 +190,56 @@ impl<W: Write> JsonWriter<W> {
     }
 }
 
-/// The JSON report of `records`, pretty-printed, ending in a newline.
-pub fn render(records: &[RunRecord]) -> String {
-    let mut writer = JsonWriter::new(Vec::new()).expect("writing to memory");
+/// One seed's record as a single line of JSON, with `"type": "seed"` first: what
+/// `--message-format json` streams.
+pub fn record_line(r: &RunRecord) -> String {
+    let mut object = Map::new();
+    object.insert("type".into(), json!("seed"));
+    if let Value::Object(fields) = record_json(r) {
+        object.extend(fields);
+    }
+    Value::Object(object).to_string()
+}
+
+/// The JSON report of `records` of `campaign`, pretty-printed, ending in a newline.
+pub fn render(campaign: &Campaign, records: &[RunRecord]) -> String {
+    let mut writer = JsonWriter::new(Vec::new(), campaign).expect("writing to memory");
     for r in records {
         writer.record(r).expect("writing to memory");
     }
     String::from_utf8(writer.finish(false).expect("writing to memory")).expect("UTF-8 JSON")
 }
 
-/// Read a report written by [`render`] back into records.
-pub fn parse(text: &str) -> Result<Vec<RunRecord>, String> {
+/// A report read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub campaign: Campaign,
+    pub records: Vec<RunRecord>,
+    /// Whether the campaign was cut short (SIGINT or SIGTERM).
+    pub interrupted: bool,
+}
+
+/// Read a report written by [`render`] or [`JsonWriter`] back.
+pub fn parse(text: &str) -> Result<Report, String> {
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
-    if doc.get("format").and_then(Value::as_str) != Some("dsim-report-1") {
-        return Err("not a dsim JSON report (expected \"format\": \"dsim-report-1\")".into());
+    match doc.get("format").and_then(Value::as_str) {
+        Some(FORMAT) => {}
+        Some("dsim-report-1") => {
+            return Err("a report of an older dsim, which does not say what campaign it is of; run the campaign again".into());
+        }
+        _ => return Err(format!("not a dsim JSON report (expected \"format\": \"{FORMAT}\")")),
     }
+    let campaign = parse_campaign(doc.get("campaign").ok_or("missing \"campaign\"")?)?;
     let records =
         doc.get("records").and_then(Value::as_array).ok_or("missing \"records\" array")?;
-    records
+    let records = records
         .iter()
         .enumerate()
         .map(|(i, r)| parse_record(r).map_err(|e| format!("record {i}: {e}")))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let interrupted = doc.get("interrupted").and_then(Value::as_bool).unwrap_or(false);
+    Ok(Report { campaign, records, interrupted })
 }
 
 fn parse_record(r: &Value) -> Result<RunRecord, String> {
@@ -203,20 +343,44 @@ mod tests {
             replay: "dsim replay x --seed 42".into(),
             ..RunRecord::default()
         };
-        let text = render(&[record.clone(), record.clone()]);
-        assert_eq!(parse(&text), Ok(vec![record.clone(), record]));
+        let campaign = Campaign {
+            scenarios: vec![
+                CampaignScenario {
+                    name: "steady".into(),
+                    file: "a/steady.toml".into(),
+                    seeds: Seeds::Range(40, 50),
+                },
+                CampaignScenario {
+                    name: "other".into(),
+                    file: "raft-swarm".into(),
+                    seeds: Seeds::List(vec![3, 17]),
+                },
+            ],
+            bugs: vec!["stale_local_read".into()],
+            sets: vec!["cluster.nodes=7".into()],
+            shard: (2, 3),
+        };
+        let text = render(&campaign, &[record.clone(), record.clone()]);
+        let report = parse(&text).unwrap();
+        assert_eq!(report.records, vec![record.clone(), record.clone()]);
+        assert_eq!(report.campaign, campaign);
+        assert!(!report.interrupted);
+        let line: Value = serde_json::from_str(&record_line(&record)).unwrap();
+        assert_eq!(line["type"], "seed");
+        assert_eq!(line["seed"], 42);
+        assert!(!record_line(&record).contains('\n'));
         // The streamed text is what serde_json pretty-prints for the document.
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(text, serde_json::to_string_pretty(&doc).unwrap() + "\n");
         assert_eq!((doc["seeds"].as_u64(), doc["failed"].as_u64()), (Some(2), Some(2)));
         assert_eq!(doc["interrupted"], Value::Bool(false));
-        let empty = render(&[]);
+        let empty = render(&campaign, &[]);
         assert_eq!(
             empty,
             serde_json::to_string_pretty(&serde_json::from_str::<Value>(&empty).unwrap()).unwrap()
                 + "\n"
         );
-        assert_eq!(parse(&empty), Ok(vec![]));
+        assert_eq!(parse(&empty).unwrap().records, vec![]);
         assert!(parse("{}").is_err());
         assert!(parse("not json").unwrap_err().starts_with("line 1, column "));
     }

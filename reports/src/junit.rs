@@ -32,7 +32,9 @@ impl<W: Write, S: Read + Write + Seek> JunitWriter<W, S> {
         JunitWriter { out, spill, suites: Vec::new(), written: 0 }
     }
 
-    pub fn record(&mut self, r: &RunRecord) -> io::Result<()> {
+    /// Add a test case: `r`, which took `wall_seconds` of wall-clock time when that is
+    /// known (a merge of reports does not know it, and writes no `time`).
+    pub fn record(&mut self, r: &RunRecord, wall_seconds: Option<f64>) -> io::Result<()> {
         if self.suites.last().is_none_or(|s| s.name != r.scenario) {
             let start = self.written;
             self.suites.push(Suite {
@@ -44,7 +46,7 @@ impl<W: Write, S: Read + Write + Seek> JunitWriter<W, S> {
                 end: start,
             });
         }
-        let case = testcase(r);
+        let case = testcase(r, wall_seconds);
         self.spill.write_all(case.as_bytes())?;
         self.written += case.len() as u64;
         let suite = self.suites.last_mut().expect("pushed above");
@@ -84,16 +86,20 @@ impl<W: Write, S: Read + Write + Seek> JunitWriter<W, S> {
     }
 }
 
-/// One seed's test case; a failure carries the broken property, the explanation and the
-/// replay command.
-fn testcase(r: &RunRecord) -> String {
+/// One seed's test case: `time` is the wall-clock time it took (the one field of any
+/// report that is not deterministic), the simulated time a property beside the seed's
+/// trace hash; a failure carries the broken property, the explanation and the replay
+/// command.
+fn testcase(r: &RunRecord, wall_seconds: Option<f64>) -> String {
     let mut out = String::new();
     let sim_seconds = r.sim_time_ns as f64 / 1e9;
+    let time = wall_seconds.map_or(String::new(), |s| format!(" time=\"{s:.3}\""));
     let _ = write!(
         out,
-        "    <testcase classname=\"{}\" name=\"seed {}\" time=\"{sim_seconds:.3}\"",
+        "    <testcase classname=\"{}\" name=\"seed {}\"{time}>\n      <properties>\n        <property name=\"simulated_time_s\" value=\"{sim_seconds:.3}\"/>\n        <property name=\"trace_hash\" value=\"{:016x}\"/>\n      </properties>",
         escape(&r.protocol),
-        r.seed
+        r.seed,
+        r.trace_hash
     );
     if r.verdict().is_failure() {
         let (element, message) = match r.verdict() {
@@ -102,23 +108,24 @@ fn testcase(r: &RunRecord) -> String {
         };
         let _ = writeln!(
             out,
-            ">\n      <{element} type=\"{}\" message=\"{}\">{}\nreplay: {}</{element}>\n    </testcase>",
+            "\n      <{element} type=\"{}\" message=\"{}\">{}\nreplay: {}</{element}>\n    </testcase>",
             escape(&r.failure),
             escape(&message),
             escape(&r.message),
             escape(&r.replay)
         );
     } else {
-        out.push_str("/>\n");
+        out.push_str("\n    </testcase>\n");
     }
     out
 }
 
-/// The JUnit XML report of `records`: a suite per run of records of one scenario.
-pub fn render(records: &[RunRecord]) -> String {
+/// The JUnit XML report of `records`, each with the wall-clock seconds it took if known:
+/// a suite per run of records of one scenario.
+pub fn render(records: &[(RunRecord, Option<f64>)]) -> String {
     let mut writer = JunitWriter::new(Vec::new(), io::Cursor::new(Vec::new()));
-    for r in records {
-        writer.record(r).expect("writing to memory");
+    for (r, wall_seconds) in records {
+        writer.record(r, *wall_seconds).expect("writing to memory");
     }
     String::from_utf8(writer.finish().expect("writing to memory")).expect("UTF-8 XML")
 }
@@ -130,7 +137,13 @@ mod tests {
 
     #[test]
     fn failures_carry_the_property_and_the_replay_command() {
-        let pass = RunRecord { scenario: "a&b".into(), seed: 1, ..RunRecord::default() };
+        let pass = RunRecord {
+            scenario: "a&b".into(),
+            seed: 1,
+            sim_time_ns: 1_500_000_000,
+            trace_hash: 0xabc,
+            ..RunRecord::default()
+        };
         let fail = RunRecord {
             scenario: "a&b".into(),
             seed: 2,
@@ -147,13 +160,20 @@ mod tests {
             failure: "configuration".into(),
             ..RunRecord::default()
         };
-        let xml = render(&[pass, fail, error]);
+        let xml = render(&[(pass, Some(0.0123)), (fail, None), (error, None)]);
         assert!(
             xml.contains("<testsuite name=\"a&amp;b\" tests=\"3\" failures=\"1\" errors=\"1\">"),
             "{xml}"
         );
         assert!(xml.contains("<error type=\"configuration\" message=\"error: configuration\">"));
-        assert!(xml.contains("<testcase classname=\"\" name=\"seed 1\" time=\"0.000\"/>"), "{xml}");
+        // Wall time is `time`; simulated time is a property.
+        assert!(
+            xml.contains(
+                "<testcase classname=\"\" name=\"seed 1\" time=\"0.012\">\n      <properties>\n        <property name=\"simulated_time_s\" value=\"1.500\"/>\n        <property name=\"trace_hash\" value=\"0000000000000abc\"/>\n      </properties>\n    </testcase>\n"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<testcase classname=\"\" name=\"seed 2\">\n"), "{xml}");
         assert!(xml.contains("<failure type=\"linearizability\""), "{xml}");
         assert!(
             xml.contains("read &lt;5&gt;\nreplay: dsim replay f.toml --seed 2</failure>"),

@@ -4,15 +4,17 @@
 //! Running a plan is the `runner` crate's.
 #![forbid(unsafe_code)]
 
+pub mod bundled;
 pub mod catalogue;
 pub mod combinations;
 pub mod load;
+pub mod overrides;
 pub mod plan;
 pub mod reader;
 pub mod schema;
 pub mod tree;
 
 pub use catalogue::{Catalogue, ProtocolEntry, WorkloadEntry};
-pub use load::{ScenarioError, load, load_str};
+pub use load::{Located, ScenarioError, load, load_str, load_with, locate};
 pub use plan::RunPlan;
 pub use schema::Scenario;

@@ -21,7 +21,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        // Line 0: a problem of a whole file, or of a command-line argument.
+        match self.line {
+            0 => write!(f, "{}: ", self.file.display())?,
+            line => write!(f, "{}:{line}:{}: ", self.file.display(), self.column)?,
+        }
         if !self.key.is_empty() {
             write!(f, "`{}`: ", self.key)?;
         }
