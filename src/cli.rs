@@ -9,6 +9,8 @@ Examples:
   dsim run scenarios/examples/raft-steady.toml --seed 7
   dsim fuzz scenarios/examples/raft-swarm.toml --count 1000 --csv report.csv
   dsim replay scenarios/examples/raft-swarm.toml --seed 7 --trace trace.jsonl
+  dsim run scenarios/examples/raft-swarm.toml --seed 7 --dry-run > seed7.toml
+  dsim shrink scenarios/examples/raft-crash-storm.toml --seed 0 --bug no_client_sessions -o min.toml
   dsim check history.edn --model cas-register
 
 Exit codes: 0 pass, 1 safety violation, 2 liveness failure, 3 bad input or usage,
@@ -30,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-faults.toml --seed 2 --bug backup_reads --history h.jsonl"
+        after_help = "Examples:\n  dsim run scenarios/examples/raft-steady.toml\n  dsim run scenarios/examples/pb-faults.toml --seed 2 --bug backup_reads --history h.jsonl\n  dsim run scenarios/examples/raft-swarm.toml --seed 7 --dry-run"
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
@@ -38,6 +40,11 @@ pub enum Command {
         after_help = "Examples:\n  dsim fuzz scenarios/examples/raft-swarm.toml --count 1000\n  dsim fuzz a.toml b.toml --seeds 0..500 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm.toml --count 10000 --shard 3/8 --json shard3.json\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign; `dsim merge` joins the shard reports."
     )]
     Fuzz(FuzzArgs),
+    /// Delta-debug a failing seed into a minimal scenario file that fails on its own.
+    #[command(
+        after_help = "Examples:\n  dsim shrink scenarios/examples/raft-minority-leader.toml --seed 0 --bug stale_local_read -o minimal.toml\n  dsim run minimal.toml\n\nThe seed's swarm draw is fixed and the faults that fired become an explicit\nschedule with the nemesis off; then faults, nodes, clients, operations and keys are\ndropped, the run shortened and latency, clocks and disks simplified, each change kept\nonly while the run fails the same way (the same property; for linearizability the\nsame key and kind of operation). The result is the same whatever the number of\nthreads. Progress and the sizes before and after go to stderr."
+    )]
+    Shrink(ShrinkArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
     #[command(
         after_help = "Examples:\n  dsim replay scenarios/examples/raft-swarm.toml --seed 7\n  dsim replay raft-swarm.toml --seed 7 --check-determinism\n  dsim replay raft-swarm.toml --seed 7 --trace trace.jsonl"
@@ -101,6 +108,27 @@ pub struct RunArgs {
     /// Write every event as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Print the scenario resolved for the seed (after `extends`, defaults and the swarm
+    /// draw) as TOML that runs as it is, and validate it, without simulating.
+    #[arg(long, conflicts_with_all = ["history", "trace"])]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Write the minimal scenario here (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The most runs shrinking may spend, the failing run included.
+    #[arg(long, value_name = "K", default_value_t = 400)]
+    pub max_runs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod combinations;
 pub mod load;
 pub mod plan;
 pub mod reader;
+pub mod resolve;
 pub mod schema;
 pub mod tree;
 
