@@ -2,12 +2,13 @@
 //! seed. Shrinking resolves the scenario for the failing seed, turns the faults that fired
 //! into an explicit schedule with the nemesis off, then delta-debugs it (drops faults,
 //! nodes, clients, operations and keys, shortens the run, simplifies the network, clocks
-//! and disks), keeping a change only while the run still fails the same way. Every
-//! candidate is written as TOML and loaded again, so it is validated as a user's file is,
-//! and the result is the file itself.
+//! and disks), keeping a change only while the run still fails the same way, in no more
+//! events. Every candidate is written as TOML and loaded again, so it is validated as a
+//! user's file is, and the result is the file itself.
 //!
-//! Candidates of one step run in parallel, and the first in their fixed order that still
-//! fails is kept: the result and the number of runs are the same whatever the thread count.
+//! Candidates run a fixed window at a time in parallel, and the first in their fixed order
+//! that still fails is kept: the result and the number of runs are the same whatever the
+//! thread count.
 
 use crate::campaign::{Loaded, catching_panics, load};
 use crate::cli::{RunArgs, ShrinkArgs};
@@ -95,42 +96,73 @@ impl std::fmt::Display for Signature {
     }
 }
 
-/// The size of a failing run.
+/// The size of a failing run and its scenario.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Size {
     pub faults: usize,
     pub nodes: u32,
     pub clients: u32,
+    /// The workload's `keys`, for a workload that has them.
+    pub keys: Option<i64>,
     pub operations: u64,
     pub events: u64,
+    /// `run.duration`.
+    pub duration: SimDuration,
 }
 
 impl Size {
     fn of(scenario: &Scenario, faults: usize, record: &RunRecord) -> Size {
-        let clients = match &scenario.workload {
-            Some(w) => match w.clients {
-                Knob::Fixed(n) => n as u32,
-                _ => 0,
-            },
-            None => 0,
+        let workload = scenario.workload.as_ref();
+        let clients = match workload.map(|w| &w.clients) {
+            Some(Knob::Fixed(n)) => *n as u32,
+            _ => 0,
         };
+        let keys = workload.and_then(|w| {
+            w.options.iter().find_map(|(name, value)| match (name.as_str(), value) {
+                ("keys", Knob::Fixed(OptionValue::Int(n))) => Some(*n),
+                _ => None,
+            })
+        });
         Size {
             faults,
             nodes: scenario.nodes,
             clients,
+            keys,
             operations: record.ops_invoked,
             events: record.events,
+            duration: scenario.run.duration,
         }
+    }
+
+    /// No part larger than `other`'s, and some part smaller.
+    pub fn is_smaller_than(&self, other: &Size) -> bool {
+        self.is_no_larger_than(other) && self != other
+    }
+
+    /// No part larger than `other`'s.
+    pub fn is_no_larger_than(&self, other: &Size) -> bool {
+        let keys = match (self.keys, other.keys) {
+            (Some(a), Some(b)) => a <= b,
+            (a, b) => a == b,
+        };
+        let no_larger = self.faults <= other.faults
+            && self.nodes <= other.nodes
+            && self.clients <= other.clients
+            && keys
+            && self.operations <= other.operations
+            && self.events <= other.events
+            && self.duration <= other.duration;
+        no_larger
     }
 }
 
 impl std::fmt::Display for Size {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} faults, {} nodes, {} clients, {} operations, {} events",
-            self.faults, self.nodes, self.clients, self.operations, self.events
-        )
+        write!(f, "faults {}, nodes {}, clients {}", self.faults, self.nodes, self.clients)?;
+        if let Some(keys) = self.keys {
+            write!(f, ", keys {keys}")?;
+        }
+        write!(f, ", operations {}, events {}, run {}", self.operations, self.events, self.duration)
     }
 }
 
@@ -149,12 +181,18 @@ pub struct Shrunk {
     pub explicit: bool,
 }
 
+/// How many candidates run at once.
+const WINDOW: usize = 8;
+
 /// What shrinking runs with.
 struct Shrinker<'a> {
     registry: &'a Registry,
     origin: &'a Path,
     seed: u64,
     signature: Signature,
+    /// The size of the smallest failing run yet: a candidate larger in any part (a longer
+    /// run, more operations) is not kept, however much simpler its scenario.
+    size: Size,
     runs: u64,
     max_runs: u64,
 }
@@ -170,7 +208,10 @@ impl Shrinker<'_> {
     fn run(&self, scenario: &Scenario) -> Option<RunRecord> {
         let text = scenario.to_toml("");
         let reloaded = reload(&text, self.origin, self.registry).ok()?;
-        let plan = reloaded.plan(self.seed, &[]);
+        let mut plan = reloaded.plan(self.seed, &[]);
+        // A run longer than the smallest failing one is not kept, so it need not finish
+        // (one more event: a run that ends at its time limit checks the event limit first).
+        plan.max_events = plan.max_events.min(self.size.events + 1);
         let entry = self.registry.get(&plan.protocol)?;
         let settings = RunSettings::default();
         match catching_panics(|| (entry.run)(&plan, &settings)) {
@@ -185,17 +226,30 @@ impl Shrinker<'_> {
         }
     }
 
-    /// The first of `candidates` (in order) that fails the same way; all of them run, in
-    /// parallel, as far as the run budget goes.
+    /// The first of `candidates` (in order) that fails the same way. They run
+    /// [`WINDOW`] at a time in parallel, as far as the run budget goes, and the window
+    /// that holds the first is the last: the runs spent depend on the window, not on the
+    /// thread count.
     fn first_failing(&mut self, candidates: Vec<Scenario>) -> Option<Kept> {
-        let left = self.max_runs.saturating_sub(self.runs) as usize;
-        let candidates: Vec<Scenario> = candidates.into_iter().take(left).collect();
-        self.runs += candidates.len() as u64;
-        let results: Vec<Option<RunRecord>> = candidates.par_iter().map(|c| self.run(c)).collect();
-        candidates.into_iter().zip(results).find_map(|(scenario, record)| {
-            let record = record.filter(|r| Signature::of(r) == self.signature)?;
-            Some(Kept { scenario, record })
-        })
+        let mut candidates = candidates.into_iter();
+        loop {
+            let left = self.max_runs.saturating_sub(self.runs) as usize;
+            let window: Vec<Scenario> = candidates.by_ref().take(WINDOW.min(left)).collect();
+            if window.is_empty() {
+                return None;
+            }
+            self.runs += window.len() as u64;
+            let results: Vec<Option<RunRecord>> = window.par_iter().map(|c| self.run(c)).collect();
+            let found = window.into_iter().zip(results).find_map(|(scenario, record)| {
+                let record = record.filter(|r| Signature::of(r) == self.signature)?;
+                let size = Size::of(&scenario, scenario.faults.len(), &record);
+                size.is_no_larger_than(&self.size).then_some((Kept { scenario, record }, size))
+            });
+            if let Some((kept, size)) = found {
+                self.size = size;
+                return Some(kept);
+            }
+        }
     }
 
     fn out_of_runs(&self) -> bool {
@@ -237,8 +291,15 @@ pub fn shrink(
     // The faults that fired, but for the plan's own heal-all at heal_at.
     let before = Size::of(&resolved, explicit.faults.len(), &record);
     progress(&format!("seed {seed} fails: {signature}; {before}"));
-    let mut shrinker =
-        Shrinker { registry, origin, seed, signature: signature.clone(), runs: 1, max_runs };
+    let mut shrinker = Shrinker {
+        registry,
+        origin,
+        seed,
+        signature: signature.clone(),
+        size: before,
+        runs: 1,
+        max_runs,
+    };
 
     let (mut current, explicit) = match shrinker.first_failing(vec![explicit]) {
         Some(kept) => {
@@ -263,8 +324,9 @@ pub fn shrink(
             if shrinker.out_of_runs() {
                 break;
             }
-            while let Some(kept) =
-                (pass.candidates)(&current).and_then(|c| shrinker.first_failing(c))
+            while let Some(kept) = (pass.candidates)(&current)
+                .into_iter()
+                .find_map(|batch| shrinker.first_failing(batch))
             {
                 let size = Size::of(&kept.scenario, kept.scenario.faults.len(), &kept.record);
                 progress(&format!("run {}: {}: {size}", shrinker.runs, pass.name));
@@ -290,11 +352,12 @@ pub fn shrink(
     })
 }
 
-/// One way of making a scenario smaller: its candidates, smallest first; `None` when
-/// there is nothing left to try.
+/// One way of making a scenario smaller: its candidates, smallest first, in batches
+/// tried in turn (the first batch that holds a candidate failing the same way wins); an
+/// empty list when there is nothing left to try.
 struct Pass {
     name: &'static str,
-    candidates: fn(&Kept) -> Option<Vec<Scenario>>,
+    candidates: fn(&Kept) -> Vec<Vec<Scenario>>,
 }
 
 const PASSES: &[Pass] = &[
@@ -307,13 +370,14 @@ const PASSES: &[Pass] = &[
     Pass { name: "simpler network, clocks and disks", candidates: simpler },
 ];
 
-fn non_empty(candidates: Vec<Scenario>) -> Option<Vec<Scenario>> {
-    (!candidates.is_empty()).then_some(candidates)
+/// One batch of `candidates`, or none.
+fn batch(candidates: Vec<Scenario>) -> Vec<Vec<Scenario>> {
+    if candidates.is_empty() { Vec::new() } else { vec![candidates] }
 }
 
 /// The run cut to just after it failed, when it stopped early, then to a quarter, a half,
 /// three quarters and seven eighths of its length, heal_at cut with it.
-fn shorter_runs(kept: &Kept) -> Option<Vec<Scenario>> {
+fn shorter_runs(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
     let duration = s.run.duration.0;
     let mut lengths = Vec::new();
@@ -335,33 +399,38 @@ fn shorter_runs(kept: &Kept) -> Option<Vec<Scenario>> {
         c.faults.retain(|f| f.at.0 < length);
         out.push(c);
     }
-    non_empty(out)
+    batch(out)
 }
 
-/// ddmin over the fault list: without each chunk, chunks from half the list to one fault.
-fn fewer_faults(kept: &Kept) -> Option<Vec<Scenario>> {
+/// ddmin over the fault list: without each chunk, one batch per chunk size, from half the
+/// list down to one fault.
+fn fewer_faults(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
     let n = s.faults.len();
-    let mut out = Vec::new();
-    let mut chunk = n.div_ceil(2).max(1);
-    loop {
-        for start in (0..n).step_by(chunk) {
-            let mut c = s.clone();
-            c.faults.drain(start..(start + chunk).min(n));
-            out.push(c);
-        }
+    let mut batches = Vec::new();
+    let mut chunk = n.div_ceil(2);
+    while chunk >= 1 {
+        let batch = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                let mut c = s.clone();
+                c.faults.drain(start..(start + chunk).min(n));
+                c
+            })
+            .collect();
+        batches.push(batch);
         if chunk == 1 {
             break;
         }
         chunk = chunk.div_ceil(2);
     }
-    non_empty(if n == 0 { Vec::new() } else { out })
+    batches
 }
 
 /// The cluster without its highest nodes, and everything that names them.
-fn fewer_nodes(kept: &Kept) -> Option<Vec<Scenario>> {
+fn fewer_nodes(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
-    non_empty((1..s.nodes).map(|n| without_nodes_from(s, n)).collect())
+    batch((1..s.nodes).map(|n| without_nodes_from(s, n)).collect())
 }
 
 fn without_nodes_from(s: &Scenario, n: u32) -> Scenario {
@@ -432,12 +501,12 @@ fn without_nodes(
     }
 }
 
-fn fewer_clients(kept: &Kept) -> Option<Vec<Scenario>> {
+fn fewer_clients(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
     let Some(Knob::Fixed(clients)) = s.workload.as_ref().map(|w| w.clients.clone()) else {
-        return None;
+        return Vec::new();
     };
-    non_empty(
+    batch(
         (1..clients)
             .map(|n| {
                 let mut c = s.clone();
@@ -451,14 +520,14 @@ fn fewer_clients(kept: &Kept) -> Option<Vec<Scenario>> {
 /// At most a sixteenth, an eighth, a quarter, a half, three quarters and all of the
 /// operations the run invoked (all of them: the same run, with a bound that later steps
 /// keep).
-fn fewer_operations(kept: &Kept) -> Option<Vec<Scenario>> {
+fn fewer_operations(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
-    let w = s.workload.as_ref()?;
+    let Some(w) = &s.workload else { return Vec::new() };
     let invoked = kept.record.ops_invoked;
     let mut limits: Vec<u64> = [1, 2, 4, 8, 12, 16].iter().map(|q| invoked * q / 16).collect();
     limits.retain(|&l| l >= 1 && w.ops.is_none_or(|ops| l < ops));
     limits.dedup();
-    non_empty(
+    batch(
         limits
             .into_iter()
             .map(|ops| {
@@ -470,12 +539,14 @@ fn fewer_operations(kept: &Kept) -> Option<Vec<Scenario>> {
     )
 }
 
-fn fewer_keys(kept: &Kept) -> Option<Vec<Scenario>> {
+fn fewer_keys(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
-    let w = s.workload.as_ref()?;
-    let keys = w.options.iter().position(|(name, _)| name == "keys")?;
-    let Knob::Fixed(OptionValue::Int(count)) = w.options[keys].1 else { return None };
-    non_empty(
+    let Some(w) = &s.workload else { return Vec::new() };
+    let Some(keys) = w.options.iter().position(|(name, _)| name == "keys") else {
+        return Vec::new();
+    };
+    let Knob::Fixed(OptionValue::Int(count)) = w.options[keys].1 else { return Vec::new() };
+    batch(
         (1..count)
             .map(|n| {
                 let mut c = s.clone();
@@ -501,7 +572,7 @@ fn constant(spec: &LatencySpec) -> Option<LatencySpec> {
 
 /// One candidate per simplification still possible: no loss, no duplication, constant
 /// latencies, perfect clocks, perfect disks, no link overrides.
-fn simpler(kept: &Kept) -> Option<Vec<Scenario>> {
+fn simpler(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
     let zero = Knob::Fixed(0.0);
     let mut out = Vec::new();
@@ -546,7 +617,7 @@ fn simpler(kept: &Kept) -> Option<Vec<Scenario>> {
             w.think_time = latency;
         }
     });
-    non_empty(out)
+    batch(out)
 }
 
 /// `dsim shrink`.
