@@ -145,14 +145,13 @@ impl Size {
             (Some(a), Some(b)) => a <= b,
             (a, b) => a == b,
         };
-        let no_larger = self.faults <= other.faults
+        self.faults <= other.faults
             && self.nodes <= other.nodes
             && self.clients <= other.clients
             && keys
             && self.operations <= other.operations
             && self.events <= other.events
-            && self.duration <= other.duration;
-        no_larger
+            && self.duration <= other.duration
     }
 }
 

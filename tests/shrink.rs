@@ -269,6 +269,7 @@ fn the_sweep_names_every_bug_switch_of_every_protocol() {
 /// the table of sizes before and after and the time each took. Run it with
 /// `cargo test --release --test shrink -- --ignored --nocapture`.
 #[test]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // shrink time, printed only
 #[ignore = "the full sweep: a minute or more in release"]
 fn every_bug_switch_shrinks_to_a_smaller_scenario_that_fails_the_same_way() {
     println!(
