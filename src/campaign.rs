@@ -18,12 +18,16 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One scenario file of a campaign, loaded and checked.
-struct Loaded {
-    path: PathBuf,
-    scenario: Scenario,
+pub(crate) struct Loaded {
+    pub path: PathBuf,
+    pub scenario: Scenario,
 }
 
-fn load(path: &Path, registry: &Registry, args: &ScenarioArgs) -> Result<Loaded, Failure> {
+pub(crate) fn load(
+    path: &Path,
+    registry: &Registry,
+    args: &ScenarioArgs,
+) -> Result<Loaded, Failure> {
     let scenario = load_scenario(path, &args.sets, registry)?;
     let entry = registry.get(&scenario.protocol).expect("validated protocol");
     for bug in &args.bugs {
@@ -74,7 +78,7 @@ thread_local! {
 
 /// Run `f` with its panics recorded instead of printed: a protocol panic is a finding of
 /// its seed, reported with the seed's record. Panics elsewhere go to the previous hook.
-fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
@@ -132,7 +136,7 @@ fn run_seed(
         replay,
         ..RunRecord::default()
     };
-    RunOutput { record, history: None, trace: Vec::new(), explanation: None }
+    RunOutput { record, history: None, trace: Vec::new(), faults: Vec::new(), explanation: None }
 }
 
 /// The `--history` and `--trace` files of a run, opened before it runs.
@@ -207,7 +211,11 @@ pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
-    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
+    let settings = RunSettings {
+        trace: args.trace.is_some(),
+        history: args.history.is_some(),
+        ..RunSettings::default()
+    };
     let output = run_seed(&loaded, registry, seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
@@ -230,7 +238,11 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
             }
         }
     }
-    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
+    let settings = RunSettings {
+        trace: args.trace.is_some(),
+        history: args.history.is_some(),
+        ..RunSettings::default()
+    };
     let output = run_seed(&loaded, registry, args.seed, &args.scenario, &settings);
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }

@@ -10,6 +10,8 @@ Examples:
   dsim run raft-swarm --set cluster.nodes=7 --seed 3
   dsim fuzz raft-swarm --count 200 --csv report.csv
   dsim replay raft-swarm --seed 7 --trace trace.jsonl
+  dsim run raft-swarm --seed 7 --dry-run > seed7.toml
+  dsim shrink raft-minority-leader --seed 0 --bug stale_local_read -o min.toml
   dsim check history.edn --model cas-register
   dsim scenarios
 
@@ -51,7 +53,7 @@ pub enum MessageFormat {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 2 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
+        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 2 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n  dsim run raft-swarm --seed 7 --dry-run\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
@@ -59,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
     )]
     Fuzz(FuzzArgs),
+    /// Delta-debug a failing seed into a minimal scenario file that fails on its own.
+    #[command(
+        after_help = "Examples:\n  dsim shrink raft-minority-leader --seed 0 --bug stale_local_read -o minimal.toml\n  dsim run minimal.toml\n\nThe seed's swarm draw is fixed and the faults that fired become an explicit\nschedule with the nemesis off; then faults, nodes, clients, operations and keys are\ndropped, the run shortened and latency, clocks and disks simplified, each change kept\nonly while the run fails the same way (the same property; for linearizability the\nsame key and kind of operation). The result is the same whatever the number of\nthreads. Progress and the sizes before and after go to stderr."
+    )]
+    Shrink(ShrinkArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
     #[command(
         after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl"
@@ -136,6 +143,27 @@ pub struct RunArgs {
     /// Write every event as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Print the scenario resolved for the seed (after `extends`, defaults and the swarm
+    /// draw) as TOML that runs as it is, and validate it, without simulating.
+    #[arg(long, conflicts_with_all = ["history", "trace"])]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Write the minimal scenario here (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The most runs shrinking may spend, the failing run included.
+    #[arg(long, value_name = "K", default_value_t = 400)]
+    pub max_runs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod cli;
 mod output;
 mod shard;
 mod tally;
+pub mod shrink;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -103,7 +104,9 @@ where
 
 fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
     match cli.command {
+        Command::Run(args) if args.dry_run => shrink::dry_run(&args, registry),
         Command::Run(args) => campaign::run_one(args, registry),
+        Command::Shrink(args) => shrink::shrink_command(args, registry),
         Command::Fuzz(args) => campaign::fuzz(args, registry),
         Command::Replay(args) => campaign::replay(args, registry),
         Command::Merge(args) => campaign::merge(args),
@@ -125,7 +128,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
 
 /// Write a command's whole output to standard output. A reader that went away
 /// (`dsim ... | head`) is not an error; any other failure (a full disk) is reported.
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {

@@ -3,11 +3,12 @@
 //! gather the record that every report prints.
 
 use scenarios::RunPlan;
+use sim_core::SimTime;
 use sim_core::check::jsonl::to_jsonl;
 use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
 use sim_core::checker::{latencies, verdict_of};
-use sim_core::engine::{NoObserver, Observer, RunLimits, Simulation, StopReason};
-use sim_core::faults::FaultKind;
+use sim_core::engine::{FaultLog, NoObserver, Observer, RunLimits, Simulation, StopReason};
+use sim_core::faults::{FaultAction, FaultKind};
 use sim_core::protocol::Protocol;
 use sim_core::record::{RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
@@ -21,6 +22,8 @@ pub struct RunSettings {
     pub trace: bool,
     /// Keep what the clients saw, as JSON lines (off for campaigns).
     pub history: bool,
+    /// Keep every fault that fired ([`RunOutput::faults`]), for `dsim shrink`.
+    pub faults: bool,
 }
 
 /// A finished run.
@@ -31,6 +34,8 @@ pub struct RunOutput {
     /// --history`); `None` otherwise, or without clients.
     pub history: Option<String>,
     pub trace: Vec<TraceEvent>,
+    /// Every fault that fired, when [`RunSettings::faults`] asks.
+    pub faults: Vec<(SimTime, FaultAction)>,
     /// The linearizability checker's full explanation, when it found a violation.
     pub explanation: Option<String>,
 }
@@ -44,10 +49,14 @@ pub fn run_protocol<P: Protocol>(
     let config = P::configure_for(&plan.options, &bugs, plan.builder.node_count())?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
-    if settings.trace {
-        let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()))?;
+    if settings.trace || settings.faults {
+        let recorders =
+            (settings.trace.then(TraceRecorder::default), settings.faults.then(FaultLog::default));
+        let mut sim = build::<P, _>(plan, config, (invariants, recorders))?;
         let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
-        output.trace = sim.into_observer().1.events;
+        let (trace, faults) = sim.into_observer().1;
+        output.trace = trace.map(|t| t.events).unwrap_or_default();
+        output.faults = faults.map(|f| f.fired).unwrap_or_default();
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
@@ -124,7 +133,7 @@ fn execute<P: Protocol, O: Observer<P>>(
     record.checks = results.iter().map(|r| (r.name.clone(), r.finding.name().to_owned())).collect();
     record.verdict = Some(verdict);
     let history = sim.history().filter(|_| settings.history).map(to_jsonl);
-    RunOutput { record, history, trace: Vec::new(), explanation }
+    RunOutput { record, history, trace: Vec::new(), faults: Vec::new(), explanation }
 }
 
 /// Every check of the run, in the fixed order reports show: the protocol's invariants

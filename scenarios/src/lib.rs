@@ -11,6 +11,7 @@ pub mod load;
 pub mod overrides;
 pub mod plan;
 pub mod reader;
+pub mod resolve;
 pub mod schema;
 pub mod tree;
 

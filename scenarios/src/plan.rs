@@ -94,15 +94,16 @@ impl Drawable for OptionValue {
 }
 
 impl Draw {
-    fn knob<T: Drawable>(&mut self, key: impl Into<String>, knob: &Knob<T>) -> T {
+    fn knob<T: Drawable>(&mut self, key: impl Into<String>, knob: &mut Knob<T>) -> T {
         self.knob_shown(key, knob, T::show)
     }
 
-    /// Draw `knob`, recording the value as `show` writes it.
+    /// Draw `knob`, recording the value as `show` writes it, and fix the knob to it (so
+    /// that the scenario drawn from is the resolved scenario of the seed).
     fn knob_shown<T: Drawable>(
         &mut self,
         key: impl Into<String>,
-        knob: &Knob<T>,
+        knob: &mut Knob<T>,
         show: impl Fn(&T) -> String,
     ) -> T {
         let value = match knob {
@@ -111,22 +112,25 @@ impl Draw {
             Knob::OneOf(xs) => self.rng.pick(xs).clone(),
         };
         self.drawn.push((key.into(), show(&value)));
+        *knob = Knob::Fixed(value.clone());
         value
     }
 
     /// A duration knob (nanoseconds), recorded with its unit.
-    fn duration(&mut self, key: impl Into<String>, knob: &Knob<i64>) -> SimDuration {
+    fn duration(&mut self, key: impl Into<String>, knob: &mut Knob<i64>) -> SimDuration {
         let nanos = self.knob_shown(key, knob, |n| SimDuration((*n).max(0) as u64).to_string());
         SimDuration(nanos.max(0) as u64)
     }
 
-    fn latency(&mut self, key: &str, spec: &LatencySpec) -> Latency {
+    fn latency(&mut self, key: &str, spec: &mut LatencySpec) -> Latency {
         let k = |field: &str| format!("{key}.{field}");
         match spec {
             LatencySpec::Constant(d) => Latency::Constant(self.duration(key, d)),
-            LatencySpec::Uniform { min, max } => {
-                let min = self.duration(k("min"), min);
-                let max = self.duration(k("max"), max).max(min);
+            LatencySpec::Uniform { min: low, max: high } => {
+                let min = self.duration(k("min"), low);
+                let max = self.duration(k("max"), high).max(min);
+                // What the run uses is what the resolved scenario says.
+                *high = Knob::Fixed(max.0 as i64);
                 Latency::Uniform { min, max }
             }
             LatencySpec::Normal { mean, stddev, min } => Latency::Normal {
@@ -146,22 +150,22 @@ impl Draw {
         }
     }
 
-    fn link(&mut self, key: &str, spec: &LinkSpec) -> LinkOptions {
+    fn link(&mut self, key: &str, spec: &mut LinkSpec) -> LinkOptions {
         LinkOptions {
-            latency: self.latency(&format!("{key}.latency"), &spec.latency),
-            loss: self.knob(format!("{key}.loss"), &spec.loss),
-            duplicate: self.knob(format!("{key}.duplicate"), &spec.duplicate),
+            latency: self.latency(&format!("{key}.latency"), &mut spec.latency),
+            loss: self.knob(format!("{key}.loss"), &mut spec.loss),
+            duplicate: self.knob(format!("{key}.duplicate"), &mut spec.duplicate),
         }
     }
 
-    fn clock(&mut self, key: &str, spec: &ClockSpec) -> ClockOptions {
+    fn clock(&mut self, key: &str, spec: &mut ClockSpec) -> ClockOptions {
         let signed = |n: &i64| {
             let magnitude = SimDuration(n.unsigned_abs()).to_string();
             if *n < 0 { format!("-{magnitude}") } else { magnitude }
         };
         ClockOptions {
-            drift_ppm: self.knob(format!("{key}.drift_ppm"), &spec.drift_ppm),
-            offset_nanos: self.knob_shown(format!("{key}.offset"), &spec.offset, signed),
+            drift_ppm: self.knob(format!("{key}.drift_ppm"), &mut spec.drift_ppm),
+            offset_nanos: self.knob_shown(format!("{key}.offset"), &mut spec.offset, signed),
         }
     }
 }
@@ -180,21 +184,38 @@ impl Scenario {
 
     /// The run of `seed`, with `extra_bugs` switched on over what the file says.
     pub fn plan(&self, seed: u64, extra_bugs: &[String]) -> RunPlan {
+        self.plan_resolved(seed, extra_bugs).0
+    }
+
+    /// The run of `seed`, and the scenario resolved for it: every swarm knob fixed to the
+    /// value drawn, the bug switches of `extra_bugs` added, and `run.seeds` the one seed,
+    /// so that the resolved scenario's plan is this plan (see [`crate::resolve`]).
+    pub fn plan_resolved(&self, seed: u64, extra_bugs: &[String]) -> (RunPlan, Scenario) {
+        let mut resolved = self.clone();
+        let plan = resolved.draw(seed, extra_bugs);
+        resolved.bugs = plan.bugs.clone();
+        resolved.run.seeds = (seed, seed.saturating_add(1));
+        (plan, resolved)
+    }
+
+    /// Draw every swarm knob of `self` from `seed`'s swarm stream, fixing each to its
+    /// value, and plan the run.
+    fn draw(&mut self, seed: u64, extra_bugs: &[String]) -> RunPlan {
         let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
         let mut options = OptionValues::new();
-        for (name, knob) in &self.options {
+        for (name, knob) in &mut self.options {
             options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
         }
         let bugs = self.bugs_with(extra_bugs);
 
-        let default_link = draw.link("network", &self.network);
+        let default_link = draw.link("network", &mut self.network);
         let mut topology = Topology::full_mesh(self.nodes, default_link);
-        if let (Some(regions), Some(wan)) = (&self.regions, &self.wan) {
+        if let (Some(regions), Some(wan)) = (&self.regions, &mut self.wan) {
             let wan = draw.link("network.wan", wan);
             topology = topology.with_regions(regions, &wan);
         }
-        for (i, link) in self.links.iter().enumerate() {
-            let options = draw.link(&format!("network.links[{i}]"), &link.link);
+        for (i, link) in self.links.iter_mut().enumerate() {
+            let options = draw.link(&format!("network.links[{i}]"), &mut link.link);
             if link.both_ways {
                 topology.set_link_both_ways(link.from, link.to, options);
             } else {
@@ -203,38 +224,53 @@ impl Scenario {
         }
 
         let mut builder = SimBuilder::new(seed, self.nodes).topology(topology);
+        // Each node draws its own clock; when any of them draws, the resolved scenario
+        // gives every node its clock.
+        let all_fixed = |c: &ClockSpec| c.drift_ppm.is_fixed() && c.offset.is_fixed();
+        let fixed =
+            all_fixed(&self.clocks) && self.clock_overrides.iter().all(|(_, c)| all_fixed(c));
+        let mut clocks = Vec::new();
         for node in 0..self.nodes {
-            let spec = self
+            let mut spec = self
                 .clock_overrides
                 .iter()
                 .rev()
                 .find(|(n, _)| n.0 == node)
-                .map_or(&self.clocks, |(_, spec)| spec);
-            builder = builder.clock(NodeId(node), draw.clock(&format!("clocks[n{node}]"), spec));
+                .map_or(&self.clocks, |(_, spec)| spec)
+                .clone();
+            let options = draw.clock(&format!("clocks[n{node}]"), &mut spec);
+            builder = builder.clock(NodeId(node), options);
+            if !fixed {
+                clocks.push((NodeId(node), spec));
+            }
+        }
+        if !fixed {
+            self.clocks = ClockSpec { drift_ppm: Knob::Fixed(0.0), offset: Knob::Fixed(0) };
+            self.clock_overrides = clocks;
         }
         builder = builder.disk(DiskOptions {
             torn_write_probability: draw
-                .knob("disk.torn_write_probability", &self.torn_write_probability),
+                .knob("disk.torn_write_probability", &mut self.torn_write_probability),
             corrupt_read_probability: draw
-                .knob("disk.corrupt_read_probability", &self.corrupt_read_probability),
+                .knob("disk.corrupt_read_probability", &mut self.corrupt_read_probability),
         });
 
         let heal_at = SimTime::ZERO + self.run.heal_at;
         let duration = SimTime::ZERO + self.run.duration;
-        let n = &self.nemesis;
+        let n = &mut self.nemesis;
         let range = |(min, max): (SimDuration, SimDuration)| DurationRange::new(min, max);
         builder = builder.nemesis(NemesisOptions {
-            crash_rate: draw.knob("nemesis.crash_rate", &n.crash_rate),
+            crash_rate: draw.knob("nemesis.crash_rate", &mut n.crash_rate),
             restart_after: range(n.restart_after),
-            max_down: n.max_down.as_ref().map(|k| draw.knob("nemesis.max_down", k) as u32),
-            pause_rate: draw.knob("nemesis.pause_rate", &n.pause_rate),
+            max_down: n.max_down.as_mut().map(|k| draw.knob("nemesis.max_down", k) as u32),
+            pause_rate: draw.knob("nemesis.pause_rate", &mut n.pause_rate),
             pause_duration: range(n.pause_duration),
-            partition_rate: draw.knob("nemesis.partition_rate", &n.partition_rate),
+            partition_rate: draw.knob("nemesis.partition_rate", &mut n.partition_rate),
             partition_kinds: n.partition_kinds.clone(),
             partition_duration: range(n.partition_duration),
-            clock_jump_rate: draw.knob("nemesis.clock_jump_rate", &n.clock_jump_rate),
-            clock_jump_max: draw.duration("nemesis.clock_jump_max", &n.clock_jump_max),
-            isolate_new_leader: draw.knob("nemesis.isolate_new_leader", &n.isolate_new_leader),
+            clock_jump_rate: draw.knob("nemesis.clock_jump_rate", &mut n.clock_jump_rate),
+            clock_jump_max: draw.duration("nemesis.clock_jump_max", &mut n.clock_jump_max),
+            isolate_new_leader: draw.knob("nemesis.isolate_new_leader", &mut n.isolate_new_leader),
             isolate_new_leader_after: range(n.isolate_new_leader_after),
             until: heal_at,
         });
@@ -245,18 +281,18 @@ impl Scenario {
             builder = builder.fault_at(heal_at, FaultAction::HealAll);
         }
 
-        let workload = self.workload.as_ref().map(|w| {
+        let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
+        let workload = self.workload.as_mut().map(|w| {
             let mut options = OptionValues::new();
-            for (name, knob) in &w.options {
+            for (name, knob) in &mut w.options {
                 options.insert(name.clone(), draw.knob(format!("workload.{name}"), knob));
             }
-            let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
             let clients = ClientOptions {
-                clients: draw.knob("workload.clients", &w.clients) as u32,
-                think_time: draw.latency("workload.think_time", &w.think_time),
-                timeout: draw.duration("workload.timeout", &w.timeout),
-                retry_after: draw.duration("workload.retry_after", &w.retry_after),
-                latency: draw.latency("workload.latency", &w.latency),
+                clients: draw.knob("workload.clients", &mut w.clients) as u32,
+                think_time: draw.latency("workload.think_time", &mut w.think_time),
+                timeout: draw.duration("workload.timeout", &mut w.timeout),
+                retry_after: draw.duration("workload.retry_after", &mut w.retry_after),
+                latency: draw.latency("workload.latency", &mut w.latency),
                 max_ops: w.ops,
                 stop_at: Some(SimTime(
                     duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),

@@ -55,6 +55,7 @@ pub const KEYS: &[&str] = &[
     "faults.duration",
     "faults.kind",
     "faults.groups",
+    "faults.order",
     "faults.from",
     "faults.to",
     "faults.delta",
@@ -958,6 +959,7 @@ fn read_faults(
                 "duration",
                 "kind",
                 "groups",
+                "order",
                 "from",
                 "to",
                 "delta",
@@ -1080,6 +1082,19 @@ fn read_faults(
     out
 }
 
+/// `faults.groups`: an array of arrays of node ids.
+fn node_groups(r: &mut Reader<'_>, item: &Item, nodes: u32) -> Option<Vec<Vec<NodeId>>> {
+    let Val::Array(items) = &item.val else {
+        r.problem(
+            &item.loc,
+            "faults.groups",
+            "expected an array of arrays of node ids, e.g. [[0, 1], [2, 3, 4]]",
+        );
+        return None;
+    };
+    items.iter().map(|i| node_list(r, i, "faults.groups", nodes)).collect()
+}
+
 fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Option<Partition> {
     let kinds = &Partition::SCHEDULABLE;
     let kind = match t.get("kind") {
@@ -1098,6 +1113,22 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
     match kind {
         Partition::Isolate(_) => Some(Partition::Isolate(node)),
         Partition::MuteOne(_) => Some(Partition::MuteOne(node)),
+        // The sides of a bridge and the order of a ring are random unless given.
+        Partition::Bridge(_) => match t.get("groups") {
+            None => Some(Partition::Bridge(None)),
+            Some(e) => match node_groups(r, &e.item, nodes)?.as_slice() {
+                [a, b] => Some(Partition::Bridge(Some((a.clone(), b.clone())))),
+                _ => {
+                    r.problem(&e.item.loc, "faults.groups", "a bridge's groups are its two sides, e.g. groups = [[0, 1], [3, 4]] (the nodes in neither are the bridge)");
+                    None
+                }
+            },
+        },
+        Partition::Ring(_) => match t.get("order") {
+            None => Some(Partition::Ring(None)),
+            Some(e) => node_list(r, &e.item, "faults.order", nodes)
+                .map(|order| Partition::Ring(Some(order))),
+        },
         Partition::Groups(_) => {
             let Some(e) = t.get("groups") else {
                 r.problem(
@@ -1107,17 +1138,7 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
                 );
                 return None;
             };
-            let Val::Array(items) = &e.item.val else {
-                r.problem(
-                    &e.item.loc,
-                    "faults.groups",
-                    "expected an array of arrays of node ids, e.g. [[0, 1], [2, 3, 4]]",
-                );
-                return None;
-            };
-            let groups: Option<Vec<Vec<NodeId>>> =
-                items.iter().map(|i| node_list(r, i, "faults.groups", nodes)).collect();
-            groups.map(Partition::Groups)
+            node_groups(r, &e.item, nodes).map(Partition::Groups)
         }
         Partition::OneWay { .. } => {
             let from = t.get("from").and_then(|e| node_list(r, &e.item, "faults.from", nodes));

@@ -12,7 +12,7 @@ mod faults;
 mod observer;
 
 pub use builder::SimBuilder;
-pub use observer::{EventView, NoObserver, Nodes, Observer, Violation};
+pub use observer::{EventView, FaultLog, NoObserver, Nodes, Observer, Violation};
 
 use crate::client::{ClientAction, ClientStats, Clients, Wake};
 use crate::clock::Clock;

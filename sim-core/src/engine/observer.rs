@@ -199,3 +199,20 @@ impl<N: Node, O: Observer<N>> Observer<N> for Option<O> {
         }
     }
 }
+
+/// Records every fault as it fires, with its random choices made (a partition's sides, a
+/// leader's id): the nemesis's faults and the scheduled ones alike, in firing order. Its
+/// list, given back as fixed `[[faults]]` with the nemesis off, is the run's fault
+/// schedule made explicit.
+#[derive(Clone, Debug, Default)]
+pub struct FaultLog {
+    pub fired: Vec<(SimTime, FaultAction)>,
+}
+
+impl<N: Node> Observer<N> for FaultLog {
+    fn on_event(&mut self, position: Position, _index: u64, event: &EventView<'_, N>) {
+        if let EventView::Fault(action) = event {
+            self.fired.push((position.time, (*action).clone()));
+        }
+    }
+}
