@@ -20,7 +20,11 @@ step() { echo "== $*"; }
 
 if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null; then
     step "installing slurm-wlm and munge"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge > /dev/null
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge > /dev/null; then
+        # Exit 77 (as automake's skip): the packages cannot be had here; nothing was tested.
+        echo "skipped: apt-get cannot install slurm-wlm and munge on this machine"
+        exit 77
+    fi
 fi
 step "$(slurmctld -V), $(munged -V 2>&1 | head -1)"
 

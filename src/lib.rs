@@ -15,8 +15,8 @@ mod check;
 pub mod cli;
 mod output;
 mod shard;
-mod tally;
 pub mod shrink;
+mod tally;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
