@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod csv;
+pub mod debug_json;
 pub mod json;
 pub mod junit;
 pub mod summary;

@@ -45,9 +45,11 @@ pub fn run_protocol<P: Protocol>(
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace {
-        let mut sim = build::<P, _>(plan, config, (invariants, TraceRecorder::default()))?;
+        let clients = plan.workload.as_ref().map_or(0, |(clients, _)| clients.clients);
+        let recorder = TraceRecorder::new(clients);
+        let mut sim = build::<P, _>(plan, config, (invariants, recorder))?;
         let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
-        output.trace = sim.into_observer().1.events;
+        output.trace = sim.into_observer().1.into_events();
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
