@@ -4,7 +4,7 @@
 
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{OutputFile, Progress, create_all};
-use crate::{Failure, load_scenario};
+use crate::{Failure, load_scenario, see};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
@@ -177,14 +177,20 @@ pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
-    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
+    let views = see::Views::new(&args.see)?;
+    let settings = RunSettings {
+        trace: args.trace.is_some() || views.wanted(),
+        history: args.history.is_some() || views.wanted(),
+    };
     let output = run_seed(&loaded, registry, seed, &args.scenario.bugs, &settings);
+    views.write(&loaded.scenario.plan(seed, &args.scenario.bugs), &output)?;
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
 pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
+    let views = see::Views::new(&args.see)?;
     if args.check_determinism {
         let plan = loaded.scenario.plan(args.seed, &args.scenario.bugs);
         let entry = registry.get(&plan.protocol).expect("validated protocol");
@@ -200,8 +206,12 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
             }
         }
     }
-    let settings = RunSettings { trace: args.trace.is_some(), history: args.history.is_some() };
+    let settings = RunSettings {
+        trace: args.trace.is_some() || views.wanted(),
+        history: args.history.is_some() || views.wanted(),
+    };
     let output = run_seed(&loaded, registry, args.seed, &args.scenario.bugs, &settings);
+    views.write(&loaded.scenario.plan(args.seed, &args.scenario.bugs), &output)?;
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
@@ -259,6 +269,7 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     // Every output is opened before the first seed, so a bad path costs nothing.
     let mut reports =
         Reports::open(args.csv.as_deref(), args.json.as_deref(), args.junit.as_deref())?;
+    let mut report = see::CampaignReport::open(args.report.as_deref())?;
     reports.expecting = loaded
         .iter()
         .filter(|l| l.scenario.checks.expect_violation)
@@ -308,9 +319,18 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
                 .collect()
         });
         ran += results.iter().filter(|r| r.is_some()).count() as u64;
-        for record in results.into_iter().flatten() {
+        for (record, &(file, seed)) in results.into_iter().zip(&batch) {
+            let Some(record) = record else { continue };
             let failed = record.verdict().is_failure();
             reports.add(&record)?;
+            if let Some(report) = report.as_mut() {
+                report.add(&record, || {
+                    let traced = RunSettings { trace: true, history: true };
+                    let bugs = &args.scenario.bugs;
+                    let plan = loaded[file].scenario.plan(seed, bugs);
+                    (plan, run_seed(&loaded[file], registry, seed, bugs, &traced))
+                })?;
+            }
             if failed && args.stop_on_first {
                 stopped_at_failure = true;
                 break;
@@ -327,6 +347,9 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
             plural(reports.seeds() as usize, "seed"),
             plural((ran - reports.seeds()) as usize, "seed")
         );
+    }
+    if let Some(report) = report {
+        report.finish()?;
     }
     reports.finish(interrupted())
 }

@@ -14,6 +14,7 @@ mod campaign;
 mod check;
 pub mod cli;
 mod output;
+mod see;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
