@@ -50,7 +50,7 @@ impl Window {
 /// A readable step for `ticks` marks over `span` nanoseconds: 1, 2 or 5 times a power of
 /// ten.
 fn tick_step(span: u64, ticks: u64) -> u64 {
-    let rough = (span / ticks).max(1);
+    let rough = span.div_ceil(ticks.max(1)).max(1);
     let mut power = 1u64;
     while power.saturating_mul(10) <= rough {
         power *= 10;
