@@ -5,7 +5,7 @@
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{OutputFile, Paint, Progress, create_all, paint, style, timed};
 use crate::tally::{Expected, Outputs, Reports};
-use crate::{Failure, load_scenario, shard};
+use crate::{Failure, load_scenario, see, shard};
 use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::Scenario;
@@ -211,18 +211,21 @@ pub fn run_one(args: RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
+    let views = see::Views::new(&args.see)?;
     let settings = RunSettings {
-        trace: args.trace.is_some(),
-        history: args.history.is_some(),
+        trace: args.trace.is_some() || views.wanted(),
+        history: args.history.is_some() || views.wanted(),
         ..RunSettings::default()
     };
     let output = run_seed(&loaded, registry, seed, &args.scenario, &settings);
+    views.write(&loaded.scenario.plan(seed, &args.scenario.bugs), &output)?;
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
 pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
     let loaded = load(&args.file, registry, &args.scenario)?;
     let files = RunOutputs::open(args.history.as_deref(), args.trace.as_deref())?;
+    let views = see::Views::new(&args.see)?;
     if args.check_determinism {
         let plan = loaded.scenario.plan(args.seed, &args.scenario.bugs);
         let entry = registry.get(&plan.protocol).expect("validated protocol");
@@ -239,11 +242,12 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
         }
     }
     let settings = RunSettings {
-        trace: args.trace.is_some(),
-        history: args.history.is_some(),
+        trace: args.trace.is_some() || views.wanted(),
+        history: args.history.is_some() || views.wanted(),
         ..RunSettings::default()
     };
     let output = run_seed(&loaded, registry, args.seed, &args.scenario, &settings);
+    views.write(&loaded.scenario.plan(args.seed, &args.scenario.bugs), &output)?;
     finish_run(&output, files, (args.history.as_deref(), args.trace.as_deref()))
 }
 
@@ -407,6 +411,7 @@ fn run_campaign(
         format: args.message_format,
     };
     let mut reports = Reports::open(&outputs, campaign)?;
+    let mut report = see::CampaignReport::open(args.report.as_deref())?;
     reports.expecting = loaded
         .iter()
         .filter(|l| l.scenario.checks.expect_violation)
@@ -459,9 +464,18 @@ fn run_campaign(
                 .collect()
         });
         ran += results.iter().filter(|r| r.is_some()).count() as u64;
-        for (record, seconds) in results.into_iter().flatten() {
+        for (result, &(file, seed)) in results.into_iter().zip(&batch) {
+            let Some((record, seconds)) = result else { continue };
             let failed = record.verdict().is_failure();
             reports.add(&record, Some(seconds))?;
+            if let Some(report) = report.as_mut() {
+                report.add(&record, || {
+                    let traced =
+                        RunSettings { trace: true, history: true, ..RunSettings::default() };
+                    let plan = loaded[file].scenario.plan(seed, &scenario_args.bugs);
+                    (plan, run_seed(&loaded[file], registry, seed, scenario_args, &traced))
+                })?;
+            }
             if failed && args.stop_on_first {
                 stopped_at_failure = true;
                 break;
@@ -478,6 +492,9 @@ fn run_campaign(
             plural(reports.seeds() as usize, "seed"),
             plural((ran - reports.seeds()) as usize, "seed")
         );
+    }
+    if let Some(report) = report {
+        report.finish()?;
     }
     reports.finish(interrupted())
 }

@@ -68,7 +68,7 @@ pub enum Command {
     Shrink(ShrinkArgs),
     /// Run one seed again, bit for bit, optionally twice in lockstep or with a trace.
     #[command(
-        after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl"
+        after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl\n  dsim replay raft-swarm --seed 8 --bug stale_local_read --perfetto p.json --svg m.svg --report report/"
     )]
     Replay(ReplayArgs),
     /// Join the JSON reports of campaign shards into the report of the whole campaign.
@@ -147,6 +147,8 @@ pub struct RunArgs {
     /// draw) as TOML that runs as it is, and validate it, without simulating.
     #[arg(long, conflicts_with_all = ["history", "trace"])]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub see: SeeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +166,27 @@ pub struct ShrinkArgs {
     /// The most runs shrinking may spend, the failing run included.
     #[arg(long, value_name = "K", default_value_t = 400)]
     pub max_runs: u64,
+}
+
+/// Ways to see one run: Perfetto, the message diagram, the HTML report.
+#[derive(Debug, Args)]
+pub struct SeeArgs {
+    /// Write Chrome trace-event JSON, to open in ui.perfetto.dev.
+    #[arg(long, value_name = "FILE")]
+    pub perfetto: Option<PathBuf>,
+    /// Write the message diagram (SVG) of the last --diagram-last messages before the
+    /// failure (or the end), or of --diagram-window.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// The diagram's window of simulated time, e.g. 1.2s..1.5s.
+    #[arg(long, value_name = "A..B", conflicts_with = "diagram_last")]
+    pub diagram_window: Option<String>,
+    /// How many messages the diagram shows, up to the failure [default: 120].
+    #[arg(long, value_name = "N")]
+    pub diagram_last: Option<usize>,
+    /// Write an HTML report into DIR: index.html, and a page for the seed if it fails.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +230,10 @@ pub struct FuzzArgs {
     /// Write a JUnit XML report.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write an HTML report into DIR: index.html, and one page per failing seed (the
+    /// first 20, replayed with a trace).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +253,8 @@ pub struct ReplayArgs {
     /// Write the client history as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub see: SeeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod campaign;
 mod check;
 pub mod cli;
 mod output;
+mod see;
 mod shard;
 pub mod shrink;
 mod tally;

@@ -2,36 +2,11 @@
 
 use protocols::raft::{Bugs, RaftOptions};
 use sim_core::protocol::{BugSwitches, DeclaredOptions};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{dsim, example, scratch, stderr, stdout};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).output().expect("dsim runs")
-}
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/examples")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh directory for one test's output files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn trace_hash_line(text: &str) -> String {
     text.lines().find(|l| l.starts_with("trace hash")).expect("a trace hash line").to_owned()

@@ -4,32 +4,11 @@
 //! every finished seed.
 #![cfg(unix)]
 
+mod common;
+
+use common::{dsim, example, scratch, stderr};
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).output().expect("dsim runs")
-}
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/examples")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn fuzz(count: &str, outputs: &[&str]) -> Output {
     let steady = example("pb-steady.toml");

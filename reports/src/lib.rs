@@ -4,7 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod csv;
+pub mod debug_json;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod perfetto;
 pub mod summary;
+pub mod svg;
+pub mod timeline;
 pub mod trace;

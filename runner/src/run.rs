@@ -50,12 +50,15 @@ pub fn run_protocol<P: Protocol>(
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
     if settings.trace || settings.faults {
-        let recorders =
-            (settings.trace.then(TraceRecorder::default), settings.faults.then(FaultLog::default));
+        let clients = plan.workload.as_ref().map_or(0, |(clients, _)| clients.clients);
+        let recorders = (
+            settings.trace.then(|| TraceRecorder::new(clients)),
+            settings.faults.then(FaultLog::default),
+        );
         let mut sim = build::<P, _>(plan, config, (invariants, recorders))?;
         let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
         let (trace, faults) = sim.into_observer().1;
-        output.trace = trace.map(|t| t.events).unwrap_or_default();
+        output.trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
         output.faults = faults.map(|f| f.fired).unwrap_or_default();
         Ok(output)
     } else {

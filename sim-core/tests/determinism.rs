@@ -48,8 +48,8 @@ impl<N: Node + std::fmt::Debug> Observer<N> for EventDigest {
         self.events += 1;
         (position.time, index).hash(&mut self.hasher);
         match event {
-            EventView::Deliver { from, to, msg } => (1u8, from, to, msg).hash(&mut self.hasher),
-            EventView::Timer { node, timer } => (2u8, node, timer).hash(&mut self.hasher),
+            EventView::Deliver { from, to, msg, .. } => (1u8, from, to, msg).hash(&mut self.hasher),
+            EventView::Timer { node, timer, .. } => (2u8, node, timer).hash(&mut self.hasher),
             other => format!("{other:?}").hash(&mut self.hasher),
         }
     }

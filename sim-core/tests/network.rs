@@ -211,7 +211,7 @@ struct Deliveries {
 
 impl Observer<Chatter> for Deliveries {
     fn on_event(&mut self, position: Position, _index: u64, event: &EventView<'_, Chatter>) {
-        if let EventView::Deliver { from, to, msg } = *event {
+        if let EventView::Deliver { from, to, msg, .. } = *event {
             self.log.push((position.time, from, to, *msg));
         }
     }

@@ -157,7 +157,7 @@ struct Log(Vec<(SimTime, NodeId, NodeId, common::ChatMsg)>);
 
 impl Observer<Chatter> for Log {
     fn on_event(&mut self, position: Position, _index: u64, event: &EventView<'_, Chatter>) {
-        if let EventView::Deliver { from, to, msg } = *event {
+        if let EventView::Deliver { from, to, msg, .. } = *event {
             self.0.push((position.time, from, to, *msg));
         }
     }

@@ -1,17 +1,21 @@
 //! A self-contained HTML page explaining a violation: one lane per process, operations as
-//! intervals in history order (SVG), the longest linearizable prefix numbered in its order,
-//! and the operations that cannot follow it in red. No scripts, no external assets.
+//! intervals on a time axis a screen wide (SVG; history order for a history without
+//! times), the end of the longest linearizable prefix numbered in its order, and the
+//! operations that cannot follow it in red. No scripts, no external assets.
 
 use super::linearizability::Violation;
 use super::operations::Operation;
 use crate::history::History;
+use crate::time::SimTime;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// At most this many prefix operations before the frontier are drawn (with every operation
-/// overlapping them); the page says how many were left out.
-const PREFIX_DRAWN: usize = 200;
-const STEP_PX: usize = 14;
+/// overlapping them), so that the figure is about the failure; the page says how many were
+/// left out.
+const PREFIX_DRAWN: usize = 30;
+/// The figure's width: a screen's, whatever the history's length.
+const FIGURE_PX: usize = 1200;
 const LANE_PX: usize = 34;
 const MARGIN_LEFT_PX: usize = 110;
 const MARGIN_TOP_PX: usize = 30;
@@ -150,35 +154,110 @@ fn drawn_operations(violation: &Violation) -> Vec<&Operation> {
         .map(|op| op.invoke_index)
         .min()
         .unwrap_or(0);
+    // Nor what was called after the last of those returned (or was called, for an
+    // indeterminate one): the failure is decided by then.
+    let end = tail
+        .iter()
+        .chain(&violation.frontier)
+        .filter_map(|&id| violation.operation(id))
+        .map(|op| op.return_position().unwrap_or(op.invoke_index))
+        .max()
+        .unwrap_or(usize::MAX);
     violation
         .operations
         .iter()
         .filter(|op| op.return_position().is_none_or(|position| position >= start))
+        .filter(|op| op.invoke_index <= end)
         .collect()
 }
 
+/// Where an operation's ends go on the figure's x axis: at their times when every drawn
+/// operation has them (dsim's histories do), otherwise at their places in the history.
+struct Axis {
+    by_time: bool,
+    /// The first and last coordinate drawn (nanoseconds, or history positions).
+    from: u64,
+    to: u64,
+}
+
+impl Axis {
+    fn new(ops: &[&Operation]) -> Axis {
+        let by_time = ops.iter().all(|op| op.invoke_time.is_some());
+        let start = |op: &Operation| match by_time {
+            true => op.invoke_time.map_or(0, |t| t.as_nanos()),
+            false => op.invoke_index as u64,
+        };
+        let end = |op: &Operation| match by_time {
+            true => op.complete_time.map(|t| t.as_nanos()),
+            false => op.complete_index.map(|i| i as u64),
+        };
+        let from = ops.iter().map(|op| start(op)).min().unwrap_or(0);
+        let last = ops.iter().filter_map(|op| end(op)).chain(ops.iter().map(|op| start(op))).max();
+        let to = last.unwrap_or(from);
+        // Room past the last event for the operations that never returned.
+        let to = to + (to - from) / 12 + 1;
+        Axis { by_time, from, to }
+    }
+
+    fn x(&self, at: u64) -> usize {
+        let span = (self.to - self.from).max(1) as f64;
+        let plot = (FIGURE_PX - MARGIN_LEFT_PX - 10) as f64;
+        MARGIN_LEFT_PX + ((at.clamp(self.from, self.to) - self.from) as f64 / span * plot) as usize
+    }
+
+    fn start(&self, op: &Operation) -> usize {
+        match (self.by_time, op.invoke_time) {
+            (true, Some(t)) => self.x(t.as_nanos()),
+            _ => self.x(op.invoke_index as u64),
+        }
+    }
+
+    /// The end of an operation's interval; the right edge for one that may take effect
+    /// at any later time.
+    fn end(&self, op: &Operation) -> usize {
+        let returned = if self.by_time {
+            op.complete_time.filter(|_| !op.is_indeterminate()).map(|t| t.as_nanos())
+        } else {
+            op.return_position().map(|i| i as u64)
+        };
+        self.x(returned.unwrap_or(self.to))
+    }
+
+    /// Six marks along the axis, with their labels.
+    fn ticks(&self) -> Vec<(usize, String)> {
+        (0..=5u64)
+            .map(|i| {
+                let at = self.from + (self.to - self.from) * i / 5;
+                let label =
+                    if self.by_time { SimTime(at).to_string() } else { format!("event {at}") };
+                (self.x(at), label)
+            })
+            .collect()
+    }
+}
+
 fn render_svg(page: &mut String, ops: &[&Operation], roles: &BTreeMap<usize, Role>) {
-    // Positions of this key's events, in history order, each one column: the picture keeps
-    // the order of calls and returns and leaves out other keys' events.
-    let mut positions: Vec<usize> = ops.iter().map(|op| op.invoke_index).collect();
-    positions.extend(ops.iter().filter_map(|op| op.return_position()));
-    positions.sort_unstable();
-    positions.dedup();
-    let column = |position: usize| positions.partition_point(|&p| p < position);
-    let end_column = positions.len() + 1;
+    let axis = Axis::new(ops);
     let processes: Vec<u64> = {
         let mut processes: Vec<u64> = ops.iter().map(|op| op.process).collect();
         processes.sort_unstable();
         processes.dedup();
         processes
     };
-    let width = MARGIN_LEFT_PX + (end_column + 1) * STEP_PX;
+    let width = FIGURE_PX;
     let height = MARGIN_TOP_PX + processes.len() * LANE_PX + 10;
     let _ = writeln!(
         page,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
     );
-    let _ = writeln!(page, "<text x=\"4\" y=\"16\">history order →</text>");
+    let what = if axis.by_time { "time" } else { "history order (the history has no times)" };
+    let _ = writeln!(page, "<text x=\"4\" y=\"16\">{what} →</text>");
+    for (x, label) in axis.ticks() {
+        let _ = writeln!(
+            page,
+            "<line x1=\"{x}\" y1=\"20\" x2=\"{x}\" y2=\"{height}\" stroke=\"#eee\"/><text x=\"{x}\" y=\"16\" text-anchor=\"middle\" fill=\"#666\">{label}</text>"
+        );
+    }
     for (lane, process) in processes.iter().enumerate() {
         let y = MARGIN_TOP_PX + lane * LANE_PX;
         let _ = writeln!(
@@ -192,8 +271,7 @@ fn render_svg(page: &mut String, ops: &[&Operation], roles: &BTreeMap<usize, Rol
     for op in ops {
         let lane = processes.partition_point(|&p| p < op.process);
         let y = MARGIN_TOP_PX + lane * LANE_PX + 4;
-        let x1 = MARGIN_LEFT_PX + column(op.invoke_index) * STEP_PX;
-        let x2 = MARGIN_LEFT_PX + op.return_position().map_or(end_column, column) * STEP_PX;
+        let (x1, x2) = (axis.start(op), axis.end(op));
         let role = roles.get(&op.id).copied().unwrap_or(Role::Other);
         let class = match role {
             Role::Prefix(_) => "prefix",
@@ -206,15 +284,19 @@ fn render_svg(page: &mut String, ops: &[&Operation], roles: &BTreeMap<usize, Rol
             Role::Prefix(order) => format!("{order}. {}", op.describe()),
             _ => op.describe(),
         };
+        let w = (x2 - x1).max(4);
+        // A label only where it fits inside its interval, so that labels never overlap;
+        // the tooltip always has it.
+        let text = if label.chars().count() * 7 + 4 < w {
+            format!("<text x=\"{}\" y=\"{}\">{}</text>", x1 + 3, y + 15, escape(&label))
+        } else {
+            String::new()
+        };
+        let id = if role == Role::Frontier { " id=\"failing-op\"" } else { "" };
         let _ = writeln!(
             page,
-            "<g><title>{title}</title><rect class=\"{class}{dashed}\" x=\"{x1}\" y=\"{y}\" width=\"{w}\" height=\"22\" rx=\"3\"/>\
-             <text x=\"{tx}\" y=\"{ty}\">{label}</text></g>",
-            title = escape(&op.to_string()),
-            w = (x2 - x1).max(4),
-            tx = x1 + 3,
-            ty = y + 15,
-            label = escape(&label),
+            "<g{id}><title>{title}</title><rect class=\"{class}{dashed}\" x=\"{x1}\" y=\"{y}\" width=\"{w}\" height=\"22\" rx=\"3\"/>{text}</g>",
+            title = escape(&format!("{}: {label}", op)),
         );
     }
     page.push_str("</svg>\n");
@@ -243,6 +325,10 @@ mod tests {
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.contains("<svg"));
         assert!(page.contains("class=\"frontier\""));
+        // A screen wide, whatever the history's length; this history has no times.
+        assert!(page.contains("width=\"1200\""));
+        assert!(page.contains("history order (the history has no times) →"));
+        assert_eq!(page.matches("id=\"failing-op\"").count(), 1);
         assert!(page.contains("read &quot;&lt;3&gt;&quot;"));
         assert!(!page.contains("<script"));
         // The only address is the SVG namespace, which is a name, not a fetch.

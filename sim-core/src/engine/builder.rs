@@ -156,6 +156,7 @@ impl<C> SimBuilder<C> {
             network,
             nodes,
             held: Vec::new(),
+            next_message: 0,
             deferred: BTreeMap::new(),
             clients,
             client_rng: SimRng::derive(seed, Stream::Workload, 0),

@@ -115,11 +115,11 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     fn release(&mut self, matches: impl Fn(NodeId, NodeId) -> bool) -> bool {
         self.network.release_holds(&matches);
         let mut kept = Vec::new();
-        for (from, to, msg) in std::mem::take(&mut self.held) {
+        for (from, to, id, msg) in std::mem::take(&mut self.held) {
             if matches(from, to) {
-                self.queue.push(self.now, Event::Deliver { from, to, msg });
+                self.queue.push(self.now, Event::Deliver { from, to, id, msg });
             } else {
-                kept.push((from, to, msg));
+                kept.push((from, to, id, msg));
             }
         }
         self.held = kept;

@@ -12,7 +12,9 @@ mod faults;
 mod observer;
 
 pub use builder::SimBuilder;
-pub use observer::{EventView, FaultLog, NoObserver, Nodes, Observer, Violation};
+pub use observer::{
+    EventView, FaultLog, Hop, MessageId, NoObserver, Nodes, Observer, SendFate, Violation,
+};
 
 use crate::client::{ClientAction, ClientStats, Clients, Wake};
 use crate::clock::Clock;
@@ -76,6 +78,8 @@ enum Event<N: Node> {
     Deliver {
         from: NodeId,
         to: NodeId,
+        /// Numbers the send (a duplicate shares it); not part of the digest.
+        id: MessageId,
         msg: N::Msg,
     },
     Timer {
@@ -120,7 +124,7 @@ impl<N: Node> Event<N> {
         position.time.hash(&mut h);
         match self {
             Event::Start(node) => (0u8, node).hash(&mut h),
-            Event::Deliver { from, to, msg } => (1u8, from, to, msg).hash(&mut h),
+            Event::Deliver { from, to, msg, .. } => (1u8, from, to, msg).hash(&mut h),
             Event::Timer { node, incarnation, id, timer } => {
                 (2u8, node, incarnation, id, timer).hash(&mut h)
             }
@@ -141,7 +145,7 @@ impl<N: Node> fmt::Debug for Event<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Start(node) => write!(f, "start {node}"),
-            Event::Deliver { from, to, msg } => write!(f, "deliver {from}->{to} {msg:?}"),
+            Event::Deliver { from, to, msg, .. } => write!(f, "deliver {from}->{to} {msg:?}"),
             Event::Timer { node, incarnation, id, timer } => {
                 write!(f, "timer {node} {timer:?} ({id:?}, incarnation {incarnation})")
             }
@@ -190,7 +194,9 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     nodes: Vec<NodeSlot<N>>,
     network: Network,
     /// Messages held back on a link, in arrival order, until released.
-    held: Vec<(NodeId, NodeId, N::Msg)>,
+    held: Vec<(NodeId, NodeId, MessageId, N::Msg)>,
+    /// The id of the next message sent.
+    next_message: u64,
     /// The events that arrived at a paused node, in arrival order, for the nodes that
     /// have some; a `Resume` event is queued for each of them.
     deferred: BTreeMap<NodeId, Vec<Event<N>>>,
@@ -382,7 +388,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     fn dispatch(&mut self, position: Position, event: Event<N>) {
         match event {
             Event::Start(node) => self.start_node(position, node, false),
-            Event::Deliver { from, to, msg } => self.deliver(position, from, to, msg),
+            Event::Deliver { from, to, id, msg } => self.deliver(position, from, to, id, msg),
             Event::Timer { node, incarnation, id, timer } => {
                 let slot = &mut self.nodes[node.0 as usize];
                 if slot.incarnation != incarnation || !slot.timers.disarm(id) {
@@ -390,7 +396,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                     return;
                 }
                 self.stats.timers_fired += 1;
-                self.notify(position, &EventView::Timer { node, timer: &timer });
+                self.notify(position, &EventView::Timer { node, id, timer: &timer });
                 self.call(node, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Request { node, request } => {
@@ -426,12 +432,23 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         }
     }
 
-    fn deliver(&mut self, position: Position, from: NodeId, to: NodeId, msg: N::Msg) {
+    fn deliver(
+        &mut self,
+        position: Position,
+        from: NodeId,
+        to: NodeId,
+        id: MessageId,
+        msg: N::Msg,
+    ) {
         let reason = if self.network.is_blocked(from, to) {
             Some(DropReason::Partition)
         } else if self.network.is_held(from, to) {
             self.network.count_held(from, to);
-            self.held.push((from, to, msg));
+            if O::ENABLED {
+                let hop = Hop { from, to, id, index: self.stats.events - 1 };
+                self.observer.on_hold(self.now, hop);
+            }
+            self.held.push((from, to, id, msg));
             return;
         } else if self.nodes[to.0 as usize].state.is_none() {
             Some(DropReason::NodeDown)
@@ -441,12 +458,13 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         if let Some(reason) = reason {
             self.network.count_dropped(from, to, reason);
             if O::ENABLED {
-                self.observer.on_drop(self.now, from, to, &msg, reason);
+                let hop = Hop { from, to, id, index: self.stats.events - 1 };
+                self.observer.on_drop(self.now, hop, &msg, reason);
             }
             return;
         }
         self.network.count_delivered(from, to);
-        self.notify(position, &EventView::Deliver { from, to, msg: &msg });
+        self.notify(position, &EventView::Deliver { from, to, id, msg: &msg });
         self.call(to, |n, ctx| n.on_message(ctx, from, msg));
     }
 
@@ -516,6 +534,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 Effect::Send { to, msg } => self.send(node, to, msg),
                 Effect::SetTimer { id, delay, timer } => {
                     self.stats.timers_set += 1;
+                    if O::ENABLED {
+                        self.observer.on_timer_set(self.now, node, id, delay, &timer);
+                    }
                     let at = self.now + delay;
                     self.queue.push(at, Event::Timer { node, incarnation, id, timer });
                 }
@@ -534,19 +555,29 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
-        match self.network.transmit(from, to) {
-            Transit::Dropped(reason) => {
-                if O::ENABLED {
-                    self.observer.on_drop(self.now, from, to, &msg, reason);
-                }
+        let id = MessageId(self.next_message);
+        self.next_message += 1;
+        let transit = self.network.transmit(from, to);
+        if O::ENABLED {
+            let fate = match transit {
+                Transit::Dropped(reason) => SendFate::Dropped(reason),
+                Transit::Deliver { delay, duplicate_delay } => SendFate::InFlight {
+                    arrives: self.now + delay,
+                    duplicate_arrives: duplicate_delay.map(|d| self.now + d),
+                },
+            };
+            let hop = Hop { from, to, id, index: self.stats.events - 1 };
+            self.observer.on_send(self.now, hop, &msg, fate);
+            if let SendFate::Dropped(reason) = fate {
+                self.observer.on_drop(self.now, hop, &msg, reason);
             }
-            Transit::Deliver { delay, duplicate_delay } => {
-                if let Some(again) = duplicate_delay {
-                    let copy = Event::Deliver { from, to, msg: msg.clone() };
-                    self.queue.push(self.now + again, copy);
-                }
-                self.queue.push(self.now + delay, Event::Deliver { from, to, msg });
+        }
+        if let Transit::Deliver { delay, duplicate_delay } = transit {
+            if let Some(again) = duplicate_delay {
+                let copy = Event::Deliver { from, to, id, msg: msg.clone() };
+                self.queue.push(self.now + again, copy);
             }
+            self.queue.push(self.now + delay, Event::Deliver { from, to, id, msg });
         }
     }
 

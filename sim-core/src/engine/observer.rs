@@ -4,11 +4,12 @@
 
 use super::NodeSlot;
 use crate::client::Wake;
+use crate::disk::Disk;
 use crate::faults::FaultAction;
 use crate::network::DropReason;
-use crate::node::{ClientId, Node, NodeId, ReplyOf, RequestId, RequestOf};
+use crate::node::{ClientId, Node, NodeId, ReplyOf, RequestId, RequestOf, TimerId};
 use crate::queue::Position;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use std::fmt;
 
 /// A broken safety property, found online.
@@ -31,6 +32,32 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Numbers a message from its send, in send order from 0; a duplicate the network makes
+/// shares its original's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(pub u64);
+
+/// One message on one link, as observers are told of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub id: MessageId,
+    /// The index of the event whose handling sent the message (for a send, and a drop at
+    /// the send), or of its delivery (for a drop or hold on arrival).
+    pub index: u64,
+}
+
+/// What the network did with a message when it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendFate {
+    /// Lost on the way, or cut by a partition in force at the send.
+    Dropped(DropReason),
+    /// On its way, due at `arrives` (and a duplicate at `duplicate_arrives`); it may still
+    /// be dropped or held when it arrives.
+    InFlight { arrives: SimTime, duplicate_arrives: Option<SimTime> },
+}
+
 /// A borrowed view of an event as it is handled, for observers (traces, invariants).
 #[derive(Debug)]
 pub enum EventView<'a, N: Node> {
@@ -42,10 +69,14 @@ pub enum EventView<'a, N: Node> {
     Deliver {
         from: NodeId,
         to: NodeId,
+        /// The send this delivery comes from ([`Observer::on_send`]).
+        id: MessageId,
         msg: &'a N::Msg,
     },
     Timer {
         node: NodeId,
+        /// The timer as [`Observer::on_timer_set`] saw it set.
+        id: TimerId,
         timer: &'a N::Timer,
     },
     Request {
@@ -84,6 +115,11 @@ impl<'a, N> Nodes<'a, N> {
         self.slots.is_empty()
     }
 
+    /// The node's disk (it outlives crashes).
+    pub fn disk(&self, id: NodeId) -> &'a Disk {
+        &self.slots[id.0 as usize].disk
+    }
+
     /// Every node in id order, `None` for a crashed one.
     pub fn iter(&self) -> impl Iterator<Item = (NodeId, Option<&'a N>)> + 'a {
         self.slots.iter().enumerate().map(|(i, s)| (NodeId(i as u32), s.state.as_ref()))
@@ -105,14 +141,24 @@ pub trait Observer<N: Node> {
     /// request, client event and fault.
     fn on_event(&mut self, _position: Position, _index: u64, _event: &EventView<'_, N>) {}
 
-    /// A message the network dropped, at send or at delivery time.
-    fn on_drop(
+    /// A message sent, with what the network did with it.
+    fn on_send(&mut self, _time: SimTime, _hop: Hop, _msg: &N::Msg, _fate: SendFate) {}
+
+    /// A message the network dropped, at send (right after [`Observer::on_send`]) or at
+    /// delivery time (its link cut, or its receiver down).
+    fn on_drop(&mut self, _time: SimTime, _hop: Hop, _msg: &N::Msg, _reason: DropReason) {}
+
+    /// A message that arrived on a held link and waits for its release.
+    fn on_hold(&mut self, _time: SimTime, _hop: Hop) {}
+
+    /// A timer set by `node`'s handler, to fire after `delay` on global time.
+    fn on_timer_set(
         &mut self,
         _time: SimTime,
-        _from: NodeId,
-        _to: NodeId,
-        _msg: &N::Msg,
-        _reason: DropReason,
+        _node: NodeId,
+        _id: TimerId,
+        _delay: SimDuration,
+        _timer: &N::Timer,
     ) {
     }
 
@@ -149,9 +195,24 @@ impl<N: Node, A: Observer<N>, B: Observer<N>> Observer<N> for (A, B) {
         self.1.on_event(position, index, event);
     }
 
-    fn on_drop(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: &N::Msg, r: DropReason) {
-        self.0.on_drop(time, from, to, msg, r);
-        self.1.on_drop(time, from, to, msg, r);
+    fn on_send(&mut self, time: SimTime, hop: Hop, msg: &N::Msg, fate: SendFate) {
+        self.0.on_send(time, hop, msg, fate);
+        self.1.on_send(time, hop, msg, fate);
+    }
+
+    fn on_drop(&mut self, time: SimTime, hop: Hop, msg: &N::Msg, reason: DropReason) {
+        self.0.on_drop(time, hop, msg, reason);
+        self.1.on_drop(time, hop, msg, reason);
+    }
+
+    fn on_hold(&mut self, time: SimTime, hop: Hop) {
+        self.0.on_hold(time, hop);
+        self.1.on_hold(time, hop);
+    }
+
+    fn on_timer_set(&mut self, t: SimTime, n: NodeId, id: TimerId, d: SimDuration, x: &N::Timer) {
+        self.0.on_timer_set(t, n, id, d, x);
+        self.1.on_timer_set(t, n, id, d, x);
     }
 
     fn after_node(
@@ -180,9 +241,27 @@ impl<N: Node, O: Observer<N>> Observer<N> for Option<O> {
         }
     }
 
-    fn on_drop(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: &N::Msg, r: DropReason) {
+    fn on_send(&mut self, time: SimTime, hop: Hop, msg: &N::Msg, fate: SendFate) {
         if let Some(o) = self {
-            o.on_drop(time, from, to, msg, r);
+            o.on_send(time, hop, msg, fate);
+        }
+    }
+
+    fn on_drop(&mut self, time: SimTime, hop: Hop, msg: &N::Msg, reason: DropReason) {
+        if let Some(o) = self {
+            o.on_drop(time, hop, msg, reason);
+        }
+    }
+
+    fn on_hold(&mut self, time: SimTime, hop: Hop) {
+        if let Some(o) = self {
+            o.on_hold(time, hop);
+        }
+    }
+
+    fn on_timer_set(&mut self, t: SimTime, n: NodeId, id: TimerId, d: SimDuration, x: &N::Timer) {
+        if let Some(o) = self {
+            o.on_timer_set(t, n, id, d, x);
         }
     }
 

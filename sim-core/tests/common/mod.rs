@@ -9,6 +9,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+use sim_core::engine::Hop;
 use sim_core::faults::{FaultAction, Partition};
 use sim_core::kv::KvWorkload;
 use sim_core::network::DropReason;
@@ -296,7 +297,7 @@ impl Observer<Chatter> for NetWatch {
                 self.seen[node.0 as usize] = 0;
                 self.restarts += u64::from(restart);
             }
-            EventView::Deliver { from, to, msg } => {
+            EventView::Deliver { from, to, msg, .. } => {
                 self.handles(time, to);
                 assert!(
                     !self.is_cut(from, to),
@@ -312,14 +313,8 @@ impl Observer<Chatter> for NetWatch {
         }
     }
 
-    fn on_drop(
-        &mut self,
-        time: SimTime,
-        from: NodeId,
-        to: NodeId,
-        msg: &ChatMsg,
-        reason: DropReason,
-    ) {
+    fn on_drop(&mut self, time: SimTime, hop: Hop, msg: &ChatMsg, reason: DropReason) {
+        let (from, to) = (hop.from, hop.to);
         match reason {
             DropReason::NodeDown => assert!(!self.up[to.0 as usize], "{to} is up, yet {reason:?}"),
             DropReason::Partition => {
