@@ -118,7 +118,7 @@ fn the_faults_that_fired_as_a_fixed_schedule_give_the_same_run() {
             let strip = |o: &RunOutput| {
                 o.trace
                     .iter()
-                    .map(|e| (e.time, e.kind, e.node, e.peer, e.summary.clone()))
+                    .map(|e| (e.time, e.node, e.kind.clone(), e.annotations.clone()))
                     .collect::<Vec<_>>()
             };
             assert_eq!(strip(&again), strip(&original), "{name} seed {seed}: the same trace");
@@ -235,6 +235,8 @@ const BUGS: &[(&str, &str, u64)] = &[
     ("non_intersecting_quorums", "paxos-flexible", 40),
     ("backup_reads", "pb-faults", 20),
     ("reply_before_backups_ack", "pb-steady", 5),
+    ("keep_divergent_tail", "pb-failover", 20),
+    ("reads_without_lease", "pb-failover", 150),
     ("dirty_reads", "chain-partitions", 60),
     ("drop_unacked_on_reconfig", "chain-crashes", 10),
     ("repair_overwrites_newer", "quorum-base", 10),
