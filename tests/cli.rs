@@ -321,7 +321,7 @@ fn protocols_lists_options_and_bug_switches() {
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let pb = list.as_array().unwrap().iter().find(|p| p["name"] == "primary-backup").unwrap();
     assert_eq!(pb["bugs"][0]["name"], "backup_reads");
-    assert_eq!(pb["options"][0]["name"], "retransmit_interval");
+    assert_eq!(pb["options"][0]["name"], "masters");
     // Raft's, as `declare_options!` and `declare_bugs!` declare them.
     let raft = list.as_array().unwrap().iter().find(|p| p["name"] == "raft").unwrap();
     let options = raft["options"].as_array().unwrap();
@@ -421,7 +421,7 @@ fn run_writes_its_history_and_check_reads_it_back() {
         "run",
         &example("pb-faults.toml"),
         "--seed",
-        "2",
+        "1",
         "--bug",
         "backup_reads",
         "--history",
