@@ -53,7 +53,7 @@ pub enum MessageFormat {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 2 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n  dsim run raft-swarm --seed 7 --dry-run\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
+        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 1 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n  dsim run raft-swarm --seed 7 --dry-run\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
