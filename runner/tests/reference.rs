@@ -29,11 +29,11 @@ fn the_kitchen_sink_uses_every_key_and_runs() {
     let registry = Registry::bundled();
     let scenario = load(&path, registry.catalogue()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(scenario.name, "kitchen-sink");
-    assert_eq!(scenario.faults.len(), 9);
+    assert_eq!(scenario.faults.len(), 11);
     let plan = scenario.plan(3, &[]);
     let drawn: Vec<&str> = plan.drawn.iter().map(|(k, _)| k.as_str()).collect();
     for key in [
-        "protocol.options.retransmit_interval",
+        "protocol.options.heartbeat_interval",
         "protocol.options.batch",
         "network.loss",
         "clocks[n0].drift_ppm",
