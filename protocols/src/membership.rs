@@ -133,6 +133,27 @@ pub struct MasterOptions {
     pub proposal_timeout: SimDuration,
 }
 
+/// `impl $options { fn master(&self) -> MasterOptions }` for a protocol's options struct
+/// that declares the service's five options under their names (`masters`,
+/// `heartbeat_interval`, `failure_timeout`, `lease`, `proposal_timeout`).
+macro_rules! master_options {
+    ($options:ty) => {
+        impl $options {
+            /// The configuration service's part of the options.
+            fn master(&self) -> $crate::membership::MasterOptions {
+                $crate::membership::MasterOptions {
+                    masters: self.masters,
+                    heartbeat_interval: self.heartbeat_interval,
+                    failure_timeout: self.failure_timeout,
+                    lease: self.lease,
+                    proposal_timeout: self.proposal_timeout,
+                }
+            }
+        }
+    };
+}
+pub(crate) use master_options;
+
 impl MasterOptions {
     /// Refuse timing that would break the lease argument; the master group's Raft (its
     /// default options, with check-quorum, which bounds how long a deposed master leader

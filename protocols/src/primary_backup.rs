@@ -42,7 +42,7 @@
 use crate::codec::{Decoder, Encoder};
 use crate::durable::{DurableCell, RecordLog, Recovery};
 use crate::kv::KvStore;
-use crate::membership::{Master, MasterLink, MasterOptions, View};
+use crate::membership::{Master, MasterLink, View};
 use crate::raft::{self, Raft, RaftConfig};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
@@ -83,17 +83,7 @@ sim_core::declare_options! {
     }
 }
 
-impl Options {
-    fn master(&self) -> MasterOptions {
-        MasterOptions {
-            masters: self.masters,
-            heartbeat_interval: self.heartbeat_interval,
-            failure_timeout: self.failure_timeout,
-            lease: self.lease,
-            proposal_timeout: self.proposal_timeout,
-        }
-    }
-}
+crate::membership::master_options!(Options);
 
 sim_core::declare_bugs! {
     /// The known-bug switches.

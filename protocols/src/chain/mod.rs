@@ -49,7 +49,7 @@ pub use invariants::ChainInvariants;
 
 use crate::codec::Decoder;
 use crate::kv::{KvStore, SnapshotBytes};
-use crate::membership::{Master, MasterLink, MasterOptions};
+use crate::membership::{Master, MasterLink};
 use crate::raft::{self, Raft, RaftConfig};
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
@@ -562,18 +562,7 @@ impl Chain {
     }
 }
 
-impl ChainOptions {
-    /// The configuration service's part of the options.
-    fn master(&self) -> MasterOptions {
-        MasterOptions {
-            masters: self.masters,
-            heartbeat_interval: self.heartbeat_interval,
-            failure_timeout: self.failure_timeout,
-            lease: self.lease,
-            proposal_timeout: self.proposal_timeout,
-        }
-    }
-}
+crate::membership::master_options!(ChainOptions);
 
 impl Node for Chain {
     type Config = ChainConfig;
