@@ -12,6 +12,7 @@ pub mod gossip;
 pub mod kv;
 pub mod membership;
 pub mod paxos;
+pub mod peer_sampling;
 pub mod primary_backup;
 pub mod quorum;
 pub mod raft;

@@ -105,6 +105,38 @@ fn faulty_examples_pass_and_their_faults_bite() {
     assert!(total(&records, "pull_round_lost") > 0, "no pull was lost and sent again");
 }
 
+/// Over Cyclon's partial views, dead and cut-off neighbours leave the views by unanswered
+/// shuffles and every rumour still reaches every live node.
+#[test]
+fn partial_views_reach_every_live_node_through_faults() {
+    let records = sweep(&scenario("gossip-cyclon"), FAULT_SEEDS);
+    assert_all_pass("gossip-cyclon", &records);
+    assert!(faults(&records, "crash") > 0 && faults(&records, "partition") > 0);
+    assert!(total(&records, "shuffle_answered") > 0);
+    assert!(total(&records, "shuffle_unanswered") > 0, "no neighbour aged out of a view");
+    assert!(total(&records, "caught_up_by_pull") > 0);
+}
+
+/// A partial view of 20 neighbours, shuffled, spreads a rumour about as fast as peers
+/// drawn from the whole cluster: Cyclon's views are close to random graphs.
+#[test]
+fn partial_views_spread_as_fast_as_uniform_peers() {
+    let mean_p100 = |peers: &str| {
+        let scenario = changed(
+            "gossip-broadcast",
+            "delivery_bound = \"2s\"",
+            &format!("delivery_bound = \"2s\"\npeers = \"{peers}\""),
+        )
+        .unwrap();
+        let records: Vec<RunRecord> = (0..6).map(|seed| run(&scenario, seed, &[])).collect();
+        assert_all_pass(peers, &records);
+        total(&records, "spread_p100_us") as f64 / records.len() as f64
+    };
+    let (uniform, cyclon) = (mean_p100("uniform"), mean_p100("cyclon"));
+    let ratio = cyclon / uniform;
+    assert!((0.8..1.25).contains(&ratio), "uniform {uniform}us, cyclon {cyclon}us: {ratio}");
+}
+
 /// Push-pull spreads in about log(n) rounds: ten times the nodes take far less than ten
 /// times as long (log(1000) / log(100) = 1.5).
 #[test]
@@ -146,4 +178,6 @@ fn bad_options_are_refused_at_load_saying_what_is_valid() {
     assert!(fanout.contains("fanout is 0; valid: 1 to 64"), "{fanout}");
     let bound = changed("gossip-broadcast", "delivery_bound = \"2s\"", "delivery_bound = \"1ms\"");
     assert!(bound.unwrap_err().contains("delivery_bound (1ms) is below"));
+    let length = changed("gossip-cyclon", "shuffle_length = 8", "shuffle_length = 30");
+    assert!(length.unwrap_err().contains("shuffle_length is 30; valid: 1 to 20"));
 }

@@ -83,6 +83,7 @@ impl Observer<Gossip> for GossipObserver {
                     Msg::Push { rumours }
                     | Msg::Pull { rumours, .. }
                     | Msg::PullReply { rumours, .. } => rumours.len() as u64,
+                    Msg::Shuffle { .. } | Msg::ShuffleReply { .. } => 0,
                 };
             }
             _ => {}

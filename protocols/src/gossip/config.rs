@@ -32,6 +32,16 @@ declare_options! {
         /// this long after the later of its acknowledgement, the last heal and the node's
         /// start.
         delivery_bound: SimDuration = SimDuration::from_secs(2),
+        /// Where a round's peers come from: "uniform" (drawn from the whole cluster, as
+        /// if every node knew every other) or "cyclon" (from a partial view of
+        /// `view_size` neighbours kept by Cyclon's shuffles: `protocols::peer_sampling`).
+        peers: String = "uniform".to_owned(),
+        /// With `peers = "cyclon"`: the neighbours each node keeps.
+        view_size: u64 = 20,
+        /// With `peers = "cyclon"`: the entries a shuffle exchanges (at most `view_size`).
+        shuffle_length: u64 = 8,
+        /// With `peers = "cyclon"`: time between a node's shuffles.
+        shuffle_interval: SimDuration = SimDuration::from_millis(500),
     }
 }
 
@@ -64,6 +74,19 @@ impl Mode {
     }
 }
 
+/// Where a round's peers come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Peers {
+    /// Drawn uniformly from the whole cluster ([`sim_core::node::Context::random_peers`]).
+    Uniform,
+    /// Drawn from a Cyclon partial view of `view_size` neighbours, shuffling `length`
+    /// entries every `interval`.
+    Cyclon { view_size: usize, length: usize, interval: SimDuration },
+}
+
+/// Most neighbours a Cyclon view may keep: a partial view, not the membership.
+pub const MAX_VIEW_SIZE: u64 = 1024;
+
 /// Most peers a round may reach: beyond this a round is a broadcast, not gossip.
 pub const MAX_FANOUT: u64 = 64;
 
@@ -75,6 +98,7 @@ pub struct GossipConfig {
     pub interval: SimDuration,
     pub rounds: u64,
     pub delivery_bound: SimDuration,
+    pub peers: Peers,
     pub bugs: Bugs,
 }
 
@@ -86,12 +110,8 @@ impl GossipConfig {
             let names: Vec<&str> = Mode::ALL.iter().map(|(_, name)| *name).collect();
             return Err(format!("mode is {:?}; valid: {}", options.mode, names.join(", ")));
         };
-        if options.fanout == 0 || options.fanout > MAX_FANOUT {
-            return Err(format!("fanout is {}; valid: 1 to {MAX_FANOUT}", options.fanout));
-        }
-        if options.interval == SimDuration::ZERO {
-            return Err("interval must be positive, e.g. \"100ms\"".into());
-        }
+        let fanout = bounded("fanout", options.fanout, 1, MAX_FANOUT)?;
+        positive("interval", options.interval, "100ms")?;
         if mode.pushes() && options.rounds == 0 {
             return Err("rounds is 0, so push would send nothing; valid: 1 or more".into());
         }
@@ -101,15 +121,39 @@ impl GossipConfig {
                 options.delivery_bound, options.interval
             ));
         }
+        let peers = match options.peers.as_str() {
+            "uniform" => Peers::Uniform,
+            "cyclon" => Peers::Cyclon {
+                view_size: bounded("view_size", options.view_size, 1, MAX_VIEW_SIZE)?,
+                length: bounded("shuffle_length", options.shuffle_length, 1, options.view_size)?,
+                interval: positive("shuffle_interval", options.shuffle_interval, "500ms")?,
+            },
+            other => return Err(format!("peers is {other:?}; valid: uniform, cyclon")),
+        };
         Ok(GossipConfig {
             mode,
-            fanout: options.fanout as usize,
+            fanout,
             interval: options.interval,
             rounds: options.rounds,
             delivery_bound: options.delivery_bound,
+            peers,
             bugs,
         })
     }
+}
+
+fn bounded(name: &str, value: u64, low: u64, high: u64) -> Result<usize, String> {
+    if value < low || value > high {
+        return Err(format!("{name} is {value}; valid: {low} to {high}"));
+    }
+    Ok(value as usize)
+}
+
+fn positive(name: &str, value: SimDuration, example: &str) -> Result<SimDuration, String> {
+    if value == SimDuration::ZERO {
+        return Err(format!("{name} must be positive, e.g. {example:?}"));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -136,6 +180,29 @@ mod tests {
         assert!(
             refused(|o| o.delivery_bound = SimDuration::from_millis(10))
                 .starts_with("delivery_bound (10ms) is below")
+        );
+        let cyclon = |o: &mut GossipOptions| o.peers = "cyclon".into();
+        assert_eq!(refused(|o| o.peers = "all".into()), "peers is \"all\"; valid: uniform, cyclon");
+        assert_eq!(
+            refused(|o| {
+                cyclon(o);
+                o.shuffle_length = 21;
+            }),
+            "shuffle_length is 21; valid: 1 to 20"
+        );
+        assert_eq!(
+            refused(|o| {
+                cyclon(o);
+                o.view_size = 0;
+            }),
+            "view_size is 0; valid: 1 to 1024"
+        );
+        assert!(
+            refused(|o| {
+                cyclon(o);
+                o.shuffle_interval = SimDuration::ZERO;
+            })
+            .starts_with("shuffle_interval must be positive")
         );
         // Pull never stops asking, so it needs no rounds.
         let pull = GossipOptions { mode: "pull".into(), rounds: 0, ..GossipOptions::default() };

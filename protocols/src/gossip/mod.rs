@@ -5,7 +5,9 @@
 //! A client asks any node to spread a rumour ([`workload`]); the node makes it durable
 //! (so its acknowledgement survives a crash), answers, and the rumour becomes *hot* there.
 //! Every `interval` a node runs a round with `fanout` peers drawn by
-//! [`Context::random_peers`]:
+//! [`Context::random_peers`] from the whole cluster, or, with `peers = "cyclon"`, from
+//! a partial view of `view_size` neighbours that Cyclon's shuffles keep fresh
+//! ([`crate::peer_sampling`]), so that no node needs to know the membership:
 //!
 //! - **push** (rumour mongering): it sends its hot rumours to each of them; a rumour stays
 //!   hot for `rounds` rounds after the node learned it (Demers' blind counter), then the
@@ -32,11 +34,12 @@ pub mod config;
 pub mod workload;
 
 pub use checks::{Epidemic, GossipObserver, PROPERTIES};
-pub use config::{Bugs, GossipConfig, GossipOptions, Mode};
+pub use config::{Bugs, GossipConfig, GossipOptions, Mode, Peers};
 pub use workload::{RumourEvent, RumourId, RumourWorkload, Spread};
 
 use crate::codec::{Decoder, Encoder};
 use crate::durable::RecordLog;
+use crate::peer_sampling::{Cyclon, Entry};
 use sim_core::checker::CheckerSpec;
 use sim_core::node::{Context, Node, NodeId, Reply, Request};
 use sim_core::protocol::{Metrics, PropertySpec, Protocol};
@@ -69,12 +72,19 @@ pub enum Msg {
     /// The answer to the pull of `round`: the rumours the puller lacked (perhaps none,
     /// so the puller knows its pull was answered).
     PullReply { round: u64, rumours: Vec<Rumour> },
+    /// Cyclon: the sender's shuffle `seq`, itself at age 0 and some of its neighbours;
+    /// the receiver answers with some of its own.
+    Shuffle { seq: u64, entries: Vec<Entry> },
+    /// Cyclon: the answer to shuffle `seq`.
+    ShuffleReply { seq: u64, entries: Vec<Entry> },
 }
 
-/// Gossip's one timer.
+/// Gossip's timers.
 #[derive(Clone, Debug, Hash)]
 pub enum Timer {
     Round,
+    /// Cyclon: the next shuffle.
+    Shuffle,
 }
 
 /// The rumours this node accepted from clients, durable before it answered.
@@ -95,6 +105,8 @@ pub struct Gossip {
     unanswered_pull: Option<u64>,
     round: u64,
     originated: RecordLog,
+    /// With `peers = "cyclon"`, the partial view the rounds draw their peers from.
+    view: Option<Cyclon>,
 }
 
 impl Gossip {
@@ -115,6 +127,11 @@ impl Gossip {
 
     pub fn config(&self) -> &GossipConfig {
         &self.config
+    }
+
+    /// With `peers = "cyclon"`, this node's partial view.
+    pub fn view(&self) -> Option<&Cyclon> {
+        self.view.as_ref()
     }
 
     /// Hold `rumour` from now on, hot if this mode pushes; false if it was held already.
@@ -158,7 +175,10 @@ impl Gossip {
 
     fn round(&mut self, ctx: &mut Context<'_, Self>) {
         self.round += 1;
-        let peers = ctx.random_peers(self.config.fanout);
+        let peers = match &self.view {
+            Some(view) => view.sample(ctx.rng(), self.config.fanout),
+            None => ctx.random_peers(self.config.fanout),
+        };
         let hot = if self.config.mode.pushes() { self.take_hot() } else { Vec::new() };
         let pull = self.config.mode.pulls() && self.may_pull(ctx);
         for (i, &peer) in peers.iter().enumerate() {
@@ -184,6 +204,25 @@ impl Gossip {
         }
         ctx.count("pull_round_lost");
         true
+    }
+
+    /// Cyclon's shuffle with the oldest neighbour, and the next one set.
+    fn shuffle(&mut self, ctx: &mut Context<'_, Self>) {
+        let (Some(view), Peers::Cyclon { interval, .. }) = (&mut self.view, self.config.peers)
+        else {
+            return;
+        };
+        if view.awaiting() {
+            // Lost, or its target is down or cut off: the target has left the view.
+            ctx.count("shuffle_unanswered");
+        }
+        match view.start_shuffle(ctx.rng()) {
+            Some(shuffle) => {
+                ctx.send(shuffle.to, Msg::Shuffle { seq: shuffle.seq, entries: shuffle.entries })
+            }
+            None => ctx.count("view_empty"),
+        }
+        ctx.set_timer(interval, Timer::Shuffle);
     }
 }
 
@@ -219,7 +258,14 @@ impl Node for Gossip {
             unanswered_pull: None,
             round: 0,
             originated: recovered.log,
+            view: None,
         };
+        if let Peers::Cyclon { view_size, length, interval } = config.peers {
+            let initial = ctx.random_peers(view_size);
+            node.view = Some(Cyclon::new(ctx.id(), view_size, length, initial));
+            let phase = ctx.random_duration(SimDuration::ZERO, interval);
+            ctx.set_timer(phase, Timer::Shuffle);
+        }
         if !recovered.records.is_empty() {
             ctx.count("recovered_from_disk");
         }
@@ -248,12 +294,24 @@ impl Node for Gossip {
                     ctx.count("caught_up_by_pull");
                 }
             }
+            Msg::Shuffle { seq, entries } => {
+                let Some(view) = self.view.as_mut() else { return };
+                let answer = view.answer(ctx.rng(), &entries);
+                ctx.send(from, Msg::ShuffleReply { seq, entries: answer });
+            }
+            Msg::ShuffleReply { seq, entries } => {
+                let Some(view) = self.view.as_mut() else { return };
+                if view.answered(seq, &entries) {
+                    ctx.count("shuffle_answered");
+                }
+            }
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
         match timer {
             Timer::Round => self.round(ctx),
+            Timer::Shuffle => self.shuffle(ctx),
         }
     }
 
