@@ -23,7 +23,13 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     if sim_core::txn::is_txn_history(&text) {
         return check_transactions(&args, &file, &text, format);
     }
-    let model = parse_model(&args.model)?;
+    if args.consistency.is_some() {
+        return Err(Failure::input(format!(
+            "--consistency is for a transactional (:f :txn) history; {file} holds single \
+             operations, checked for linearizability against --model"
+        )));
+    }
+    let model = parse_model(args.model.as_deref().unwrap_or(ModelKind::CasRegister.name()))?;
     let (history, positions) = parse_operations(&file, &text, format)?;
     drop(text);
     let verdict = run_model(&file, model, &history, &positions, args.budget, args.no_partition)?;
@@ -141,8 +147,14 @@ fn check_transactions(
             "--no-partition is for linearizability; a transactional history is checked as a whole",
         ));
     }
-    let consistency = match args.consistency.as_str() {
-        "serializable" => Consistency::Serializable,
+    if let Some(model) = &args.model {
+        return Err(Failure::input(format!(
+            "--model {model} is for linearizability; {file} is a transactional (:f :txn) \
+             history, checked for serializability (choose the guarantee with --consistency)"
+        )));
+    }
+    let consistency = match args.consistency.as_deref() {
+        Some("serializable") => Consistency::Serializable,
         _ => Consistency::StrictSerializable,
     };
     let parsed = match format {

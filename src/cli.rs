@@ -279,9 +279,9 @@ pub struct CheckArgs {
     /// The history's format (default: detected).
     #[arg(long, value_parser = format_names())]
     pub format: Option<String>,
-    /// The sequential model.
-    #[arg(long, default_value = "cas-register", value_parser = model_names())]
-    pub model: String,
+    /// The sequential model [default: cas-register] (not for a transactional history).
+    #[arg(long, value_parser = model_names())]
+    pub model: Option<String>,
     /// Search steps before answering "unknown".
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
@@ -292,9 +292,10 @@ pub struct CheckArgs {
     /// Write an HTML page of the verdict: the violation drawn, when there is one.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// For a transactional (`:f :txn`) history: the guarantee it is checked against.
-    #[arg(long, default_value = "strict-serializable", value_parser = ["serializable", "strict-serializable"])]
-    pub consistency: String,
+    /// For a transactional (`:f :txn`) history only: the guarantee it is checked against
+    /// [default: strict-serializable].
+    #[arg(long, value_parser = ["serializable", "strict-serializable"])]
+    pub consistency: Option<String>,
     /// Refuse a history file larger than this: bytes, or KiB, MiB, GiB (`256MiB`).
     #[arg(long, value_name = "SIZE", default_value = crate::check::DEFAULT_MAX_INPUT_SIZE, value_parser = crate::check::parse_size)]
     pub max_input_size: u64,

@@ -776,6 +776,16 @@ fn check_names_the_anomaly_of_a_transactional_history() {
     let plain = dsim(&["check", stale.to_str().unwrap(), "--consistency", "serializable"]);
     assert_eq!(plain.status.code(), Some(0), "{}", stdout(&plain));
     assert!(stdout(&plain).contains("serializable: 3 transactions"), "{}", stdout(&plain));
+    // A flag of the other kind of check is refused, not ignored.
+    let model = dsim(&["check", stale.to_str().unwrap(), "--model", "kv"]);
+    assert_eq!(model.status.code(), Some(3), "{}", stdout(&model));
+    assert!(stderr(&model).contains("--model kv is for linearizability"), "{}", stderr(&model));
+    let kv =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/histories/porcupine/kv/c01-ok.txt");
+    let kv = kv.to_str().unwrap();
+    let consistency = dsim(&["check", kv, "--model", "kv", "--consistency", "serializable"]);
+    assert_eq!(consistency.status.code(), Some(3), "{}", stdout(&consistency));
+    assert!(stderr(&consistency).contains("--consistency is for a transactional"));
 
     // A 2PC run's own history, as JSON lines, checks clean.
     let history = dir.join("run.jsonl");

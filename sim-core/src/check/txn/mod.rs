@@ -19,9 +19,11 @@
 //!    edges in it, `-realtime` or `-process` is added to the name.
 //!
 //! Anomalies that need no cycle are found on the way: G1a (a read of a failed
-//! transaction's write), G1b (a read of a version its writer overwrote itself), and reads
-//! that cannot be ordered at all (incompatible orders, values no one wrote, an element read
-//! twice). Each anomaly is explained step by step, with the transactions of every edge.
+//! transaction's write), G1b (a read of a version its writer overwrote itself), *internal*
+//! (a read that disagrees with the same transaction's earlier reads and writes of the key:
+//! a register read after its own write returns another value, a list read misses the
+//! transaction's own appends), and reads that cannot be ordered at all (incompatible
+//! orders, values no one wrote, an element read twice). Each anomaly is explained step by step, with the transactions of every edge.
 
 mod cycles;
 pub mod generate;
@@ -156,6 +158,9 @@ pub enum Anomaly {
     GarbageRead { reader: usize, key: u64, value: u64 },
     /// A read in which a value appears twice.
     DuplicateElements { reader: usize, key: u64, value: u64 },
+    /// `reader`'s read of `key` (micro-op `mop`) disagrees with its own earlier micro-ops
+    /// on the key, which say it must read `expected`.
+    Internal { reader: usize, key: u64, mop: usize, expected: String },
 }
 
 impl Anomaly {
@@ -168,6 +173,7 @@ impl Anomaly {
             Anomaly::IncompatibleOrder { .. } => "incompatible-order".into(),
             Anomaly::GarbageRead { .. } => "garbage-read".into(),
             Anomaly::DuplicateElements { .. } => "duplicate-elements".into(),
+            Anomaly::Internal { .. } => "internal".into(),
         }
     }
 
@@ -177,6 +183,9 @@ impl Anomaly {
             Anomaly::Cycle(cycle) => cycle.rules_out,
             Anomaly::AbortedRead { .. } | Anomaly::IntermediateRead { .. } => {
                 "read committed (PL-2) and every stronger level"
+            }
+            Anomaly::Internal { .. } => {
+                "every isolation level: a transaction sees its own writes and earlier reads"
             }
             _ => "every isolation level: no order of versions explains these reads",
         }
@@ -263,6 +272,11 @@ impl Analysis<'_> {
             Anomaly::DuplicateElements { reader, key, value } => {
                 format!("T{reader} read key {key} with {value} in it twice")
             }
+            Anomaly::Internal { reader, key, mop, ref expected } => format!(
+                "T{reader}'s micro-op {mop} read key {key} as {}, though its own earlier \
+                 micro-ops on the key say {expected}",
+                display_read(&self.ops[reader].txn[mop])
+            ),
         }
     }
 
@@ -272,9 +286,9 @@ impl Analysis<'_> {
             Anomaly::AbortedRead { reader, writer, .. }
             | Anomaly::IntermediateRead { reader, writer, .. } => vec![writer, reader],
             Anomaly::IncompatibleOrder { first, second, .. } => vec![first, second],
-            Anomaly::GarbageRead { reader, .. } | Anomaly::DuplicateElements { reader, .. } => {
-                vec![reader]
-            }
+            Anomaly::GarbageRead { reader, .. }
+            | Anomaly::DuplicateElements { reader, .. }
+            | Anomaly::Internal { reader, .. } => vec![reader],
         }
     }
 }
@@ -381,7 +395,7 @@ pub fn check(
 ) -> Result<Analysis<'_>, TxnHistoryError> {
     let ops = operations(history)?;
     let writes = WriteIndex::new(&ops)?;
-    let mut anomalies = Vec::new();
+    let mut anomalies = internal(&ops);
     let mut edges = Edges::default();
     let lists = !ops
         .iter()
@@ -411,6 +425,94 @@ pub fn check(
         cycles.iter().map(|c| Anomaly::Cycle(explain(&analysis, &graph, c))).collect();
     anomalies.append(&mut cycle_reports);
     Ok(Analysis { anomalies, ..analysis })
+}
+
+/// What a transaction's own micro-ops say it must read of one key next.
+enum Expect {
+    /// A list read, then appends: exactly this list.
+    List(Vec<u64>),
+    /// Appends with no read before them: a list that ends with these.
+    EndsWith(Vec<u64>),
+    /// A register read or written: this value (`None`, the initial nil).
+    Register(Option<u64>),
+}
+
+/// Elle's internal consistency: in every committed transaction, each read of a key agrees
+/// with the transaction's earlier micro-ops on it.
+fn internal(ops: &[TxnOp<'_>]) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
+    for (reader, o) in ops.iter().enumerate() {
+        if o.outcome != EventType::Ok {
+            continue;
+        }
+        let mut expect: BTreeMap<u64, Expect> = BTreeMap::new();
+        for (mop, m) in o.txn.iter().enumerate() {
+            let key = m.key();
+            let wrong = match (m, expect.remove(&key)) {
+                (&Mop::Append { value, .. }, known) => {
+                    let next = match known {
+                        Some(Expect::List(mut list)) => {
+                            list.push(value);
+                            Expect::List(list)
+                        }
+                        Some(Expect::EndsWith(mut tail)) => {
+                            tail.push(value);
+                            Expect::EndsWith(tail)
+                        }
+                        _ => Expect::EndsWith(vec![value]),
+                    };
+                    expect.insert(key, next);
+                    None
+                }
+                (&Mop::Write { value, .. }, _) => {
+                    expect.insert(key, Expect::Register(Some(value)));
+                    None
+                }
+                (Mop::ReadList { value: Some(read), .. }, known) => {
+                    let wrong = match known {
+                        Some(Expect::List(list)) if list != *read => Some(format!("{list:?}")),
+                        Some(Expect::EndsWith(tail)) if !read.ends_with(&tail) => {
+                            Some(format!("a list ending with {tail:?}"))
+                        }
+                        _ => None,
+                    };
+                    expect.insert(key, Expect::List(read.clone()));
+                    wrong
+                }
+                (&Mop::ReadRegister { value: Some(read), .. }, known) => {
+                    let wrong = match known {
+                        Some(Expect::Register(value)) if value != read => {
+                            Some(value.map_or("nil".to_owned(), |v| v.to_string()))
+                        }
+                        _ => None,
+                    };
+                    expect.insert(key, Expect::Register(read));
+                    wrong
+                }
+                // A read whose value is unknown says nothing.
+                (_, known) => {
+                    if let Some(known) = known {
+                        expect.insert(key, known);
+                    }
+                    None
+                }
+            };
+            if let Some(expected) = wrong {
+                anomalies.push(Anomaly::Internal { reader, key, mop, expected });
+            }
+        }
+    }
+    anomalies
+}
+
+/// A read micro-op's value, as an explanation shows it.
+fn display_read(mop: &Mop) -> String {
+    match mop {
+        Mop::ReadList { value: Some(list), .. } => format!("{list:?}"),
+        Mop::ReadRegister { value: Some(Some(v)), .. } => v.to_string(),
+        Mop::ReadRegister { value: Some(None), .. } => "nil".to_owned(),
+        _ => "unknown".to_owned(),
+    }
 }
 
 /// Who wrote each value of each key: `(key, value, op, index of the micro-op)`, sorted.

@@ -65,6 +65,57 @@ fn g0_a_write_cycle() {
 }
 
 #[test]
+fn internal_reads_that_miss_their_own_transactions_writes() {
+    // A list read that lacks the transaction's own append before it.
+    let lines = ["0 invoke [[:append 0 1] [:r 0 nil]]", "0 ok [[:append 0 1] [:r 0 []]]"];
+    check_case(&lines, SERIALIZABLE, &["internal"], &[0]);
+    let analysis_text = check(&history(&lines), SERIALIZABLE).unwrap().to_string();
+    assert!(
+        analysis_text.contains(
+            "T0's micro-op 1 read key 0 as [], though its own earlier micro-ops on the key \
+             say a list ending with [1]"
+        ),
+        "{analysis_text}"
+    );
+    // Two reads of a list with an append between: the second must be the first plus it.
+    let lines = [
+        "0 invoke [[:append 0 1]]",
+        "0 ok [[:append 0 1]]",
+        "1 invoke [[:r 0 nil] [:append 0 2] [:r 0 nil]]",
+        "1 ok [[:r 0 [1]] [:append 0 2] [:r 0 [2]]]",
+    ];
+    check_case(&lines, SERIALIZABLE, &["internal", "incompatible-order"], &[1]);
+    // A register read after its own write returns another value, or a second read changed.
+    let lines = [
+        "0 invoke [[:w 0 1] [:r 0 nil]]",
+        "0 ok [[:w 0 1] [:r 0 nil]]",
+        "1 invoke [[:r 1 nil] [:r 1 nil]]",
+        "1 ok [[:r 1 nil] [:r 1 3]]",
+        "2 invoke [[:w 1 3]]",
+        "2 ok [[:w 1 3]]",
+    ];
+    let history = history(&lines);
+    let analysis = check(&history, SERIALIZABLE).unwrap();
+    let internal: Vec<(usize, usize)> = analysis
+        .anomalies
+        .iter()
+        .filter_map(|a| match a {
+            Anomaly::Internal { reader, mop, .. } => Some((*reader, *mop)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(internal, [(0, 1), (1, 1)], "{analysis}");
+    // Reads that agree with the transaction's own micro-ops are fine.
+    let lines = [
+        "1 invoke [[:append 0 5]]",
+        "1 ok [[:append 0 5]]",
+        "0 invoke [[:r 0 nil] [:append 0 1] [:r 0 nil] [:append 0 2] [:r 0 nil]]",
+        "0 ok [[:r 0 [5]] [:append 0 1] [:r 0 [5 1]] [:append 0 2] [:r 0 [5 1 2]]]",
+    ];
+    check_case(&lines, STRICT, &[], &[]);
+}
+
+#[test]
 fn g1a_an_aborted_read() {
     let lines = [
         "0 invoke [[:append 0 1]]",
