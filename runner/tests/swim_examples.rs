@@ -79,6 +79,26 @@ fn every_crash_is_detected_by_everyone_and_the_membership_heals() {
     assert!(partitions >= SEEDS, "the scheduled partition in every seed");
 }
 
+/// The 200 seeds, at a size CI affords: swim-crashes's faults among 100 members.
+/// Every crash whose detection bound falls in the run is detected by every connected
+/// member (completeness), and no live member stays dead (accuracy).
+#[test]
+fn two_hundred_seeds_of_crashes_among_a_hundred_members() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/examples/swim-crashes.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace("nodes = 1000", "nodes = 100");
+    let scenario = load_str(&path, &text, Registry::bundled().catalogue()).unwrap();
+    let records = sweep(&scenario, 200);
+    assert_all_pass("swim-crashes among 100", &records);
+    let (crashes, detected) = (total(&records, "crashes"), total(&records, "crashes_detected"));
+    assert!(crashes >= 200, "{crashes} crashes in 200 seeds");
+    // Only crashes in the last few seconds, restarted before anyone's suspicion expired,
+    // go undetected.
+    assert!(detected * 10 >= crashes * 9, "{detected} of {crashes} crashes detected");
+    assert!(total(&records, "false_positives") > 0, "the partitions declared nobody live dead");
+    assert!(total(&records, "member_revived") > 0);
+}
+
 /// Each known-bug switch, the scenario that finds it, the most seeds it may take (today
 /// each is found at seed 0), and the property it breaks.
 const BUGS: &[(&str, &str, u64, &str)] = &[
