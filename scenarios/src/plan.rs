@@ -223,7 +223,8 @@ impl Scenario {
             }
         }
 
-        let mut builder = SimBuilder::new(seed, self.nodes).topology(topology);
+        let mut builder =
+            SimBuilder::new(seed, self.nodes).topology(topology).buggify(self.buggify);
         // Each node draws its own clock; when any of them draws, the resolved scenario
         // gives every node its clock.
         let all_fixed = |c: &ClockSpec| c.drift_ppm.is_fixed() && c.offset.is_fixed();

@@ -243,6 +243,7 @@ impl Scenario {
         let _ = writeln!(out, "name = {}", quoted(&self.protocol));
         let bugs: Vec<String> = self.bugs.iter().map(|b| quoted(b)).collect();
         let _ = writeln!(out, "bugs = [{}]", bugs.join(", "));
+        let _ = writeln!(out, "buggify = {}", self.buggify);
         if !self.options.is_empty() {
             out.push_str("\n[protocol.options]\n");
             for (name, value) in &self.options {

@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "scenario.description",
     "protocol.name",
     "protocol.bugs",
+    "protocol.buggify",
     "protocol.options",
     "cluster.nodes",
     "cluster.regions",
@@ -220,6 +221,8 @@ pub struct Scenario {
     pub protocol: String,
     pub options: ProtocolOptions,
     pub bugs: Vec<String>,
+    /// Whether the protocol's buggify points may fire ([`sim_core::buggify`]).
+    pub buggify: bool,
     pub nodes: u32,
     pub regions: Option<Vec<u32>>,
     pub network: LinkSpec,
@@ -322,7 +325,7 @@ pub fn read_scenario(
     let node_bound = nodes.unwrap_or(MAX_NODES as u32);
     let regions = read_regions(r, &cluster, nodes);
 
-    let (protocol, options, bugs) = read_protocol(r, root, root_loc, nodes, catalogue);
+    let (protocol, options, bugs, buggify) = read_protocol(r, root, root_loc, nodes, catalogue);
     if let (Some(n), Some(entry), Some(given)) =
         (nodes, protocol.as_deref().and_then(|p| catalogue.get(p)), cluster.get("nodes"))
     {
@@ -408,6 +411,7 @@ pub fn read_scenario(
         protocol: protocol?,
         options,
         bugs,
+        buggify,
         nodes: nodes?,
         regions,
         network,
@@ -459,15 +463,16 @@ fn read_protocol(
     root_loc: &Loc,
     nodes: Option<u32>,
     catalogue: &Catalogue,
-) -> (Option<String>, ProtocolOptions, Vec<String>) {
+) -> (Option<String>, ProtocolOptions, Vec<String>, bool) {
     let Some(table) = r.table(root, "", "protocol") else {
         if root.get("protocol").is_none() {
             r.problem(root_loc, "protocol.name", format!("missing [protocol] section; expected `[protocol]\\nname = ...` with one of: {}", catalogue.names().join(", ")));
         }
-        return (None, Vec::new(), Vec::new());
+        return (None, Vec::new(), Vec::new(), false);
     };
     let protocol_loc = root.get("protocol").map_or(root_loc, |e| &e.key_loc);
-    r.only_keys(table, "protocol", &["name", "bugs", "options"]);
+    r.only_keys(table, "protocol", &["name", "bugs", "buggify", "options"]);
+    let buggify = r.bool(table, "protocol", "buggify").unwrap_or(false);
     let entry = match table.get("name") {
         Some(e) => {
             r.named_item(&e.item, "protocol.name", "protocol", catalogue.entries(), |p| p.name)
@@ -482,7 +487,7 @@ fn read_protocol(
         }
     };
     let Some(entry) = entry else {
-        return (None, Vec::new(), Vec::new());
+        return (None, Vec::new(), Vec::new(), buggify);
     };
     let problems_before = r.problems.len();
     let bugs = read_bugs(r, table, entry);
@@ -504,7 +509,7 @@ fn read_protocol(
         let (loc, key) = refusal_site(&refusal, options_table, "protocol.options", &bugs, fallback);
         r.problem(loc, &key, refusal.describe(entry.name));
     }
-    (Some(entry.name.to_owned()), options, bugs_of(&bugs))
+    (Some(entry.name.to_owned()), options, bugs_of(&bugs), buggify)
 }
 
 /// `[protocol.options]`, each of a declared option and of its type, in declaration order.

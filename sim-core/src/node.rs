@@ -81,6 +81,7 @@
 //! assert!(sim.stats().events > 0);
 //! ```
 
+use crate::buggify::Buggify;
 use crate::clock::Clock;
 use crate::disk::Disk;
 use crate::rng::SimRng;
@@ -253,6 +254,7 @@ pub struct Context<'a, N: Node> {
     pub(crate) timers: &'a mut TimerTable,
     pub(crate) effects: &'a mut Vec<Effect<N>>,
     pub(crate) counters: &'a mut Counters,
+    pub(crate) buggify: &'a mut Buggify,
     pub(crate) annotations: Option<&'a mut Vec<String>>,
 }
 
@@ -347,6 +349,19 @@ impl<N: Node> Context<'_, N> {
         *self.counters.entry(name).or_insert(0) += 1;
     }
 
+    /// Whether the buggify point `name` fires now ([`crate::buggify`]): always false
+    /// unless the scenario says `protocol.buggify = true`. A point must only make the
+    /// protocol do something legal but rare; each firing is counted under `name` and
+    /// noted in the trace.
+    pub fn buggify(&mut self, name: &'static str) -> bool {
+        if !self.buggify.fires(name) {
+            return false;
+        }
+        self.count(name);
+        self.annotate(|| format!("buggify {name}"));
+        true
+    }
+
     /// Add a note to the trace ("became leader of term 4"). The closure only runs when a
     /// trace is being recorded, so annotations cost nothing otherwise.
     pub fn annotate(&mut self, note: impl FnOnce() -> String) {
@@ -390,6 +405,7 @@ impl<N: Node> Context<'_, N> {
                 timers: &mut *self.timers,
                 effects: &mut effects,
                 counters: &mut *self.counters,
+                buggify: &mut *self.buggify,
                 annotations: self.annotations.as_deref_mut(),
             };
             f(&mut inner)

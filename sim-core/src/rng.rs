@@ -16,6 +16,7 @@ pub enum Stream {
     Disk = 5,
     Swarm = 6,
     Workload = 7,
+    Buggify = 8,
 }
 
 /// A deterministic random stream with the few draws the simulator needs.

@@ -616,7 +616,11 @@ impl Node for Raft {
             Timer::Election => self.on_election_timer(ctx),
             Timer::Heartbeat { term } => {
                 if self.role == Role::Leader && self.term == term {
-                    self.broadcast_round(ctx);
+                    // Buggify: a round that never went out, as if every message of it
+                    // were lost (followers near their election timeout start one).
+                    if !ctx.buggify("buggify_raft_skip_heartbeat") {
+                        self.broadcast_round(ctx);
+                    }
                     ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { term });
                 }
             }

@@ -104,8 +104,13 @@ impl Raft {
         assert!(p.next_index <= self.log.last_index() + 1, "next index past the log for {peer}");
         let prev_log_index = p.next_index - 1;
         let prev_log_term = self.log.term_at(prev_log_index).expect("prev entry is in the log");
-        let entries =
-            self.log.entries_from(p.next_index, self.config.max_entries_per_append).to_vec();
+        // Buggify: one entry at a time, so that followers hold many partial logs.
+        let most = if ctx.buggify("buggify_raft_one_entry") {
+            1
+        } else {
+            self.config.max_entries_per_append
+        };
+        let entries = self.log.entries_from(p.next_index, most).to_vec();
         ctx.send(
             peer,
             Msg::AppendEntries {

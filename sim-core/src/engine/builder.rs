@@ -1,6 +1,7 @@
 //! `SimBuilder`: everything a run is built from, and the building of a `Simulation`.
 
 use super::{EngineStats, Event, NoObserver, NodeSlot, Observer, Simulation};
+use crate::buggify::Buggify;
 use crate::client::{ClientOptions, ClientsFor, NoClients, Wake, WithClients};
 use crate::clock::{Clock, ClockOptions};
 use crate::disk::{Disk, DiskOptions};
@@ -26,6 +27,7 @@ pub struct SimBuilder<C = NoClients> {
     nemesis: NemesisOptions,
     schedule: Vec<(SimTime, FaultAction)>,
     count_links: bool,
+    buggify: bool,
 }
 
 impl SimBuilder {
@@ -41,6 +43,7 @@ impl SimBuilder {
             nemesis: NemesisOptions::default(),
             schedule: Vec::new(),
             count_links: false,
+            buggify: false,
         }
     }
 }
@@ -87,6 +90,7 @@ impl<C> SimBuilder<C> {
             nemesis: self.nemesis,
             schedule: self.schedule,
             count_links: self.count_links,
+            buggify: self.buggify,
         }
     }
 
@@ -100,6 +104,12 @@ impl<C> SimBuilder<C> {
     /// always kept.
     pub fn count_links(mut self) -> Self {
         self.count_links = true;
+        self
+    }
+
+    /// Switch the protocol's buggify points on ([`crate::buggify`]).
+    pub fn buggify(mut self, on: bool) -> Self {
+        self.buggify = on;
         self
     }
 
@@ -166,6 +176,7 @@ impl<C> SimBuilder<C> {
             fault_stats: FaultStats::default(),
             stats: EngineStats::default(),
             counters: Counters::new(),
+            buggify: if self.buggify { Buggify::on(seed) } else { Buggify::off() },
             effects: Vec::new(),
             annotations: Vec::new(),
             trace_hash: mix64(seed),

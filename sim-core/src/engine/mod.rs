@@ -16,6 +16,7 @@ pub use observer::{
     EventView, FaultLog, Hop, MessageId, NoObserver, Nodes, Observer, SendFate, Violation,
 };
 
+use crate::buggify::Buggify;
 use crate::client::{ClientAction, ClientStats, Clients, Wake};
 use crate::clock::Clock;
 use crate::disk::Disk;
@@ -208,6 +209,7 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     fault_stats: FaultStats,
     stats: EngineStats,
     counters: Counters,
+    buggify: Buggify,
     effects: Vec<Effect<N>>,
     annotations: Vec<String>,
     trace_hash: u64,
@@ -487,6 +489,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             timers: &mut slot.timers,
             effects: &mut self.effects,
             counters: &mut self.counters,
+            buggify: &mut self.buggify,
             annotations: if collect { Some(&mut self.annotations) } else { None },
         };
         f(&mut slot.state, &self.config, &mut ctx)
