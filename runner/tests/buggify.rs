@@ -1,7 +1,8 @@
-//! Buggify points (`protocol.buggify = true`): Raft's points only do what a correct Raft
-//! may see (a heartbeat round lost, one entry per AppendEntries), so no seed fails; they
-//! take the steady scenarios out of the steady state (leader changes, log conflicts) that
-//! they otherwise never leave; and so they find a known bug those scenarios cannot.
+//! Buggify points (`protocol.buggify = true`): Raft's and Multi-Paxos's points only do
+//! what a correct protocol may see (a heartbeat round lost, one entry per AppendEntries or
+//! Accept), so no seed fails; Raft's take the steady scenarios out of the steady state
+//! (leader changes, log conflicts) that they otherwise never leave, and so find a known
+//! bug those scenarios cannot.
 
 use sim_core::record::{RunRecord, Verdict};
 
@@ -50,6 +51,17 @@ fn points_fire_open_windows_and_raise_no_false_alarm() {
         count += 1;
     }
     assert!(count > 0 && count < SEEDS, "{count} seeds without a firing");
+}
+
+#[test]
+fn paxos_points_fire_and_raise_no_false_alarm() {
+    let records = sweep(&buggified("paxos-base"), SEEDS);
+    for r in &records {
+        assert_eq!(r.verdict(), Verdict::Pass, "seed {}: {} {}", r.seed, r.failure, r.message);
+    }
+    for point in ["buggify_paxos_skip_heartbeat", "buggify_paxos_one_slot"] {
+        assert!(total(&records, point) > 0, "{point} never fired");
+    }
 }
 
 #[test]

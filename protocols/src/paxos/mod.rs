@@ -508,8 +508,12 @@ impl Node for Paxos {
             Timer::Election => self.on_election_timer(ctx),
             Timer::Heartbeat { ballot } => {
                 if self.role == Role::Leader && self.ballot == ballot {
-                    for peer in ctx.peers() {
-                        self.send_unacknowledged(ctx, peer);
+                    // Buggify: a heartbeat that never went out, as if every message of it
+                    // were lost.
+                    if !ctx.buggify("buggify_paxos_skip_heartbeat") {
+                        for peer in ctx.peers() {
+                            self.send_unacknowledged(ctx, peer);
+                        }
                     }
                     self.catch_up_if_behind(ctx);
                     ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { ballot });

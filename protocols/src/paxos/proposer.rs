@@ -233,7 +233,9 @@ impl Paxos {
     /// Accepts of `max_batch` each), or an empty Accept as a heartbeat.
     pub(super) fn send_unacknowledged(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let p = peer.0 as usize;
-        let batch = self.config.max_batch as usize;
+        // Buggify: one slot per Accept, so that acceptors hold many partial batches.
+        let batch =
+            if ctx.buggify("buggify_paxos_one_slot") { 1 } else { self.config.max_batch as usize };
         let (ballot, chosen_through) = (self.ballot, self.applied);
         let mut entries = Vec::with_capacity(batch.min(MAX_RESEND));
         let mut sent = false;
