@@ -193,6 +193,26 @@ fn a_phased_scenario_dry_runs_takes_sets_and_shrinks() {
     assert_eq!(text.matches("[[phases]]").count(), 2, "{text}");
     let again = dsim(&["run", minimal.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stdout));
+
+    // A failing seed's report page names the phase the failure happened in.
+    let report = dir.join("report");
+    let fuzz = dsim(&[
+        "fuzz",
+        &phases,
+        "--count",
+        "5",
+        "--bug",
+        "stale_local_read",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(fuzz.status.code(), Some(1), "{}", String::from_utf8_lossy(&fuzz.stderr));
+    let page = std::fs::read_to_string(report.join("raft-phases-seed-4.html")).unwrap();
+    assert!(
+        page.contains("<p id=\"failing-phase\">In phase <b>storm</b> (3s to 8s).</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<tr><td><b>storm</b> (the failure's)</td><td>3s to 8s</td>"), "{page}");
 }
 
 /// A failing seed of `example` with `bug` on, shrunk within `max_runs` runs.
