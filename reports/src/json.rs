@@ -404,6 +404,19 @@ mod tests {
                 ("snapshot_installed".into(), "unreached".into()),
             ],
             replay: "dsim replay x --seed 42".into(),
+            phases: vec![PhaseRecord {
+                name: "storm".into(),
+                start_ns: 3_000_000_000,
+                end_ns: 8_000_000_000,
+                ops_invoked: 9,
+                ops_ok: 7,
+                ops_fail: 1,
+                ops_info: 1,
+                messages_dropped: 12,
+                partitioned_at_start: true,
+                faults: vec![("crash".into(), 2), ("partition".into(), 5)],
+                counters: vec![("leader_elected".into(), 3)],
+            }],
             ..RunRecord::default()
         };
         let campaign = Campaign {
