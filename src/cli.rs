@@ -53,7 +53,7 @@ pub enum MessageFormat {
 pub enum Command {
     /// Run one seed of a scenario and print its summary.
     #[command(
-        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 1 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n  dsim run raft-swarm --seed 7 --dry-run\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
+        after_help = "Examples:\n  dsim run raft-steady\n  dsim run pb-faults --seed 1 --bug backup_reads --history h.jsonl\n  dsim run raft-swarm --set cluster.nodes=7 --set network.loss=0.05 --seed 3\n  dsim scenarios --show raft-steady > mine.toml && dsim run mine.toml --seed 4\n  dsim run raft-swarm --seed 7 --dry-run\n  dsim run raft-phases --seed 2 --set phases.storm.nemesis.crash_rate=2\n\nA scenario is a bundled name (`dsim scenarios` lists them) or a file."
     )]
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
@@ -116,7 +116,8 @@ pub struct ScenarioArgs {
     pub bugs: Vec<String>,
     /// Set a scenario key (repeatable), over what the file says, before validation:
     /// `--set cluster.nodes=7 --set network.loss=0.1`. The value is TOML; a bare word is
-    /// a string (`--set run.duration=5s`).
+    /// a string (`--set run.duration=5s`). In an array of tables a part picks one, by
+    /// name or index from 0: `--set phases.storm.duration=2s`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
 }

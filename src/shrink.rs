@@ -17,7 +17,7 @@ use crate::{Failure, write_stdout};
 use rayon::prelude::*;
 use runner::{Registry, RunSettings};
 use scenarios::reader::Knob;
-use scenarios::schema::{ClockSpec, LatencySpec, LinkSpec};
+use scenarios::schema::{ClockSpec, LatencySpec, LinkSpec, WorkloadSpec};
 use scenarios::{Scenario, load_str};
 use sim_core::SimDuration;
 use sim_core::faults::{FaultAction, Partition};
@@ -117,12 +117,9 @@ impl Size {
             Some(Knob::Fixed(n)) => *n as u32,
             _ => 0,
         };
-        let keys = workload.and_then(|w| {
-            w.options.iter().find_map(|(name, value)| match (name.as_str(), value) {
-                ("keys", Knob::Fixed(OptionValue::Int(n))) => Some(*n),
-                _ => None,
-            })
-        });
+        // The most keys of any phase's workload (or of the one workload).
+        let phases = scenario.phases.iter().filter_map(|p| p.workload.as_ref());
+        let keys = workload.into_iter().chain(phases).filter_map(fixed_keys).max();
         Size {
             faults,
             nodes: scenario.nodes,
@@ -390,15 +387,47 @@ fn shorter_runs(kept: &Kept) -> Vec<Vec<Scenario>> {
         if length == 0 || length >= duration {
             continue;
         }
-        let mut c = s.clone();
-        c.run.duration = SimDuration(length);
-        let heal_at =
-            (u128::from(s.run.heal_at.0) * u128::from(length) / u128::from(duration)) as u64;
-        c.run.heal_at = SimDuration(heal_at.min(length));
-        c.faults.retain(|f| f.at.0 < length);
-        out.push(c);
+        out.push(cut(s, length));
     }
     batch(out)
+}
+
+/// `s` cut to `length`, its faults after it dropped: heal_at cut with it, or, for a run
+/// in phases, the phases that start before it, the last of them ending there.
+fn cut(s: &Scenario, length: u64) -> Scenario {
+    let mut c = s.clone();
+    c.run.duration = SimDuration(length);
+    c.faults.retain(|f| f.at.0 < length);
+    if s.phases.is_empty() {
+        let heal_at = (u128::from(s.run.heal_at.0) * u128::from(length)
+            / u128::from(s.run.duration.0)) as u64;
+        c.run.heal_at = SimDuration(heal_at.min(length));
+        return c;
+    }
+    let mut start = 0;
+    c.phases.retain_mut(|phase| {
+        let kept = start < length;
+        let duration = phase.duration.0.min(length.saturating_sub(start));
+        start += phase.duration.0;
+        phase.duration = SimDuration(duration);
+        phase.faults.retain(|f| f.at.0 < duration);
+        kept
+    });
+    c.run.heal_at = scenarios::phases::final_heal(&c.phases);
+    c
+}
+
+/// The workloads of `s`: the top-level one, then each phase's.
+fn workloads(s: &mut Scenario) -> impl Iterator<Item = &mut WorkloadSpec> {
+    s.workload.iter_mut().chain(s.phases.iter_mut().filter_map(|p| p.workload.as_mut()))
+}
+
+/// The workload option `keys` of `w`, when it is fixed.
+fn fixed_keys(w: &WorkloadSpec) -> Option<i64> {
+    w.options.iter().find_map(|(name, value)| match (name.as_str(), value) {
+        ("keys", Knob::Fixed(OptionValue::Int(n))) => Some(*n),
+        _ => None,
+    })
 }
 
 /// ddmin over the fault list: without each chunk, one batch per chunk size, from half the
@@ -538,19 +567,23 @@ fn fewer_operations(kept: &Kept) -> Vec<Vec<Scenario>> {
     )
 }
 
+/// At most 1, 2, ... keys, in every workload (each phase's too) whose `keys` is fixed.
 fn fewer_keys(kept: &Kept) -> Vec<Vec<Scenario>> {
-    let s = &kept.scenario;
-    let Some(w) = &s.workload else { return Vec::new() };
-    let Some(keys) = w.options.iter().position(|(name, _)| name == "keys") else {
+    let mut s = kept.scenario.clone();
+    let Some(count) = workloads(&mut s).filter_map(|w| fixed_keys(w)).max() else {
         return Vec::new();
     };
-    let Knob::Fixed(OptionValue::Int(count)) = w.options[keys].1 else { return Vec::new() };
     batch(
         (1..count)
             .map(|n| {
                 let mut c = s.clone();
-                c.workload.as_mut().expect("a workload").options[keys].1 =
-                    Knob::Fixed(OptionValue::Int(n));
+                for w in workloads(&mut c) {
+                    if let Some((_, knob)) = w.options.iter_mut().find(|(name, _)| name == "keys")
+                        && let Knob::Fixed(OptionValue::Int(keys)) = knob
+                    {
+                        *keys = (*keys).min(n);
+                    }
+                }
                 c
             })
             .collect(),

@@ -57,7 +57,7 @@ fn every_bundled_scenario_reads_back_from_its_toml() {
 
 #[test]
 fn a_resolved_swarm_scenario_runs_as_the_original_seed() {
-    for name in ["raft-swarm", "paxos-swarm", "2pc-swarm"] {
+    for name in ["raft-swarm", "paxos-swarm", "2pc-swarm", "raft-phases"] {
         let scenario = example(name);
         for seed in 0..4 {
             let (plan, resolved) = scenario.plan_resolved(seed, &[]);
@@ -98,7 +98,7 @@ fn the_dry_run_prints_a_scenario_that_dsim_run_repeats() {
 fn the_faults_that_fired_as_a_fixed_schedule_give_the_same_run() {
     let settings = RunSettings { trace: true, history: true, faults: true };
     let mut faults = 0;
-    for name in ["raft-swarm", "paxos-swarm", "2pc-swarm"] {
+    for name in ["raft-swarm", "paxos-swarm", "2pc-swarm", "raft-phases"] {
         let scenario = example(name);
         for seed in 0..4 {
             let (plan, resolved) = scenario.plan_resolved(seed, &[]);
@@ -125,6 +125,94 @@ fn the_faults_that_fired_as_a_fixed_schedule_give_the_same_run() {
         }
     }
     assert!(faults > 50, "only {faults} faults fired in the runs compared");
+}
+
+/// A scenario in phases: its dry run runs as it is, with the same trace hash; `--set`
+/// reaches a phase by name or index; and `dsim shrink` cuts its phases.
+#[test]
+fn a_phased_scenario_dry_runs_takes_sets_and_shrinks() {
+    let dir = scratch("phases");
+    let phases = example_path("raft-phases").display().to_string();
+    let hash = |output: Output| {
+        let out = String::from_utf8(output.stdout).unwrap();
+        out.lines().find(|l| l.starts_with("trace hash")).expect("a trace hash").to_owned()
+    };
+    let dry = dsim(&["run", &phases, "--seed", "3", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", String::from_utf8_lossy(&dry.stderr));
+    let text = String::from_utf8(dry.stdout).unwrap();
+    assert!(text.contains("# drawn: phases.storm.nemesis.partition_rate = "), "{text}");
+    assert_eq!(text.matches("[[phases]]").count(), 4, "{text}");
+    let resolved = dir.join("seed3.toml");
+    std::fs::write(&resolved, &text).unwrap();
+    assert_eq!(
+        hash(dsim(&["run", resolved.to_str().unwrap()])),
+        hash(dsim(&["run", &phases, "--seed", "3"]))
+    );
+
+    // The storm two seconds long by name, its nemesis off by index: the run is 10s, and
+    // only the storm's one fixed partition happens.
+    let set = dsim(&[
+        "run",
+        &phases,
+        "--set",
+        "phases.storm.duration=2s",
+        "--set",
+        "phases.1.nemesis.partition_rate=0",
+        "--set",
+        "phases.1.nemesis.crash_rate=0",
+        "--set",
+        "phases.1.nemesis.isolate_new_leader=0",
+    ]);
+    let out = String::from_utf8(set.stdout).unwrap();
+    assert!(out.contains("events ") && out.contains(" over 10.000s simulated"), "{out}");
+    assert!(
+        out.contains("phase      storm 3s..5s: ") && out.contains("faults     partition=1 "),
+        "{out}"
+    );
+    let missing = dsim(&["run", &phases, "--set", "phases.gale.duration=2s"]);
+    assert_eq!(missing.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("`phases` has no table `gale`: it has 4"), "{stderr}");
+
+    let minimal = dir.join("minimal.toml");
+    let shrink = dsim(&[
+        "shrink",
+        &phases,
+        "--seed",
+        "0",
+        "--bug",
+        "no_truncate_conflict",
+        "-o",
+        minimal.to_str().unwrap(),
+        "--max-runs",
+        "60",
+    ]);
+    assert_eq!(shrink.status.code(), Some(0), "{}", String::from_utf8_lossy(&shrink.stderr));
+    let text = std::fs::read_to_string(&minimal).unwrap();
+    // It failed in the storm: the phases after it are cut.
+    assert_eq!(text.matches("[[phases]]").count(), 2, "{text}");
+    let again = dsim(&["run", minimal.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stdout));
+
+    // A failing seed's report page names the phase the failure happened in.
+    let report = dir.join("report");
+    let fuzz = dsim(&[
+        "fuzz",
+        &phases,
+        "--count",
+        "5",
+        "--bug",
+        "stale_local_read",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(fuzz.status.code(), Some(1), "{}", String::from_utf8_lossy(&fuzz.stderr));
+    let page = std::fs::read_to_string(report.join("raft-phases-seed-4.html")).unwrap();
+    assert!(
+        page.contains("<p id=\"failing-phase\">In phase <b>storm</b> (3s to 8s).</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<tr><td><b>storm</b> (the failure's)</td><td>3s to 8s</td>"), "{page}");
 }
 
 /// A failing seed of `example` with `bug` on, shrunk within `max_runs` runs.

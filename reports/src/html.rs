@@ -75,6 +75,7 @@ pub fn render_page(page: &Page<'_>) -> String {
         replay = escape(&r.replay),
         shrink = escape(&page.shrink),
     );
+    phases(&mut out, r, failure);
     match page.violation {
         Some(v) => linearizability(&mut out, page.timeline, v),
         None => invariant(&mut out, page.timeline, failure),
@@ -129,6 +130,42 @@ pub fn render_page(page: &Page<'_>) -> String {
         "<script>function seen(s){var e=document.querySelector(s);if(!e)return 'absent';var r=e.getBoundingClientRect();return r.top>=0&&r.bottom<=innerHeight&&r.left>=0&&r.right<=innerWidth?'visible':'hidden';}var d=document.documentElement.dataset;d.failure=seen('#failure');d.failingOp=seen('.failing-op');</script>\n</body>\n</html>\n",
     );
     out
+}
+
+/// A run in phases: the phase the failure happened in, then a row per phase (its span,
+/// operations and the faults it added), that phase's row marked.
+fn phases(out: &mut String, r: &RunRecord, failure: SimTime) {
+    let during = |p: &&sim_core::record::PhaseRecord| {
+        (p.start_ns..p.end_ns).contains(&failure.as_nanos())
+            || (p.end_ns == r.sim_time_ns && failure.as_nanos() == p.end_ns)
+    };
+    let Some(failing) = r.phases.iter().find(during) else { return };
+    let _ = writeln!(
+        out,
+        "<p id=\"failing-phase\">In phase <b>{}</b> ({} to {}).</p>\n<h2>Phases</h2>\n<table>",
+        escape(&failing.name),
+        SimTime(failing.start_ns),
+        SimTime(failing.end_ns)
+    );
+    for p in &r.phases {
+        let faults: Vec<String> =
+            p.faults.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+        let name = if p.name == failing.name {
+            format!("<b>{}</b> (the failure's)", escape(&p.name))
+        } else {
+            escape(&p.name)
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{name}</td><td>{} to {}</td><td>{} ok of {} invoked</td><td>{}</td></tr>",
+            SimTime(p.start_ns),
+            SimTime(p.end_ns),
+            p.ops_ok,
+            p.ops_invoked,
+            escape(&faults.join(" "))
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 /// The failing key's operations on a real time axis, the impossible one outlined, with

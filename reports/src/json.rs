@@ -4,7 +4,7 @@
 //! the campaign exactly once, and by `dsim fuzz --rerun-failed`.
 
 use serde_json::{Map, Value, json};
-use sim_core::record::{RunRecord, Verdict};
+use sim_core::record::{PhaseRecord, RunRecord, Verdict};
 use std::io::{self, Write};
 
 fn pairs<T: Clone + Into<Value>>(items: &[(String, T)]) -> Value {
@@ -115,7 +115,7 @@ fn parse_campaign(c: &Value) -> Result<Campaign, String> {
 }
 
 fn record_json(r: &RunRecord) -> Value {
-    json!({
+    let mut record = json!({
         "scenario": r.scenario,
         "protocol": r.protocol,
         "seed": r.seed,
@@ -135,6 +135,65 @@ fn record_json(r: &RunRecord) -> Value {
         "counters": pairs(&r.counters),
         "properties": pairs(&r.properties),
         "replay": r.replay,
+    });
+    // Only a phased run has phases, and only its records say so.
+    if !r.phases.is_empty() {
+        record["phases"] = r.phases.iter().map(phase_json).collect();
+    }
+    record
+}
+
+fn phase_json(p: &PhaseRecord) -> Value {
+    json!({
+        "name": p.name,
+        "start_ns": p.start_ns,
+        "end_ns": p.end_ns,
+        "ops": {"invoked": p.ops_invoked, "ok": p.ops_ok, "fail": p.ops_fail, "info": p.ops_info},
+        "messages_dropped": p.messages_dropped,
+        "partitioned_at_start": p.partitioned_at_start,
+        "faults": pairs(&p.faults),
+        "counters": pairs(&p.counters),
+    })
+}
+
+fn parse_phase(p: &Value) -> Result<PhaseRecord, String> {
+    let number = |v: Option<&Value>, key: &str| -> Result<u64, String> {
+        v.and_then(Value::as_u64).ok_or(format!("phase: missing number \"{key}\""))
+    };
+    let ops = |key: &str| number(p.get("ops").and_then(|o| o.get(key)), key);
+    let counts = |key: &str| -> Result<Vec<(String, u64)>, String> {
+        let object = p
+            .get(key)
+            .and_then(Value::as_object)
+            .ok_or(format!("phase: missing object \"{key}\""))?;
+        object
+            .iter()
+            .map(|(k, v)| {
+                v.as_u64()
+                    .map(|n| (k.clone(), n))
+                    .ok_or(format!("phase: \"{key}.{k}\" is not a count"))
+            })
+            .collect()
+    };
+    Ok(PhaseRecord {
+        name: p
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("phase: missing string \"name\"")?
+            .to_owned(),
+        start_ns: number(p.get("start_ns"), "start_ns")?,
+        end_ns: number(p.get("end_ns"), "end_ns")?,
+        ops_invoked: ops("invoked")?,
+        ops_ok: ops("ok")?,
+        ops_fail: ops("fail")?,
+        ops_info: ops("info")?,
+        messages_dropped: number(p.get("messages_dropped"), "messages_dropped")?,
+        partitioned_at_start: p
+            .get("partitioned_at_start")
+            .and_then(Value::as_bool)
+            .ok_or("phase: missing boolean \"partitioned_at_start\"")?,
+        faults: counts("faults")?,
+        counters: counts("counters")?,
     })
 }
 
@@ -313,6 +372,10 @@ fn parse_record(r: &Value) -> Result<RunRecord, String> {
         counters: counts("counters")?,
         properties: strings("properties")?,
         replay: text("replay")?,
+        phases: match r.get("phases").and_then(Value::as_array) {
+            Some(phases) => phases.iter().map(parse_phase).collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -341,6 +404,19 @@ mod tests {
                 ("snapshot_installed".into(), "unreached".into()),
             ],
             replay: "dsim replay x --seed 42".into(),
+            phases: vec![PhaseRecord {
+                name: "storm".into(),
+                start_ns: 3_000_000_000,
+                end_ns: 8_000_000_000,
+                ops_invoked: 9,
+                ops_ok: 7,
+                ops_fail: 1,
+                ops_info: 1,
+                messages_dropped: 12,
+                partitioned_at_start: true,
+                faults: vec![("crash".into(), 2), ("partition".into(), 5)],
+                counters: vec![("leader_elected".into(), 3)],
+            }],
             ..RunRecord::default()
         };
         let campaign = Campaign {

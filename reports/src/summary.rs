@@ -1,6 +1,6 @@
 //! The human summary of one run, as `dsim run` prints it.
 
-use sim_core::record::RunRecord;
+use sim_core::record::{PhaseRecord, RunRecord};
 use std::fmt::Write;
 
 fn ms(nanos: u64) -> String {
@@ -51,6 +51,36 @@ impl Sometimes {
     }
 }
 
+/// One phase of a run: its span, its operations, and the faults and counters it added.
+fn phase_line(p: &PhaseRecord) -> String {
+    let time = |ns: u64| sim_core::SimDuration(ns).to_string();
+    let mut line = format!(
+        "{} {}..{}: {} invoked, {} ok, {} fail, {} info",
+        p.name,
+        time(p.start_ns),
+        time(p.end_ns),
+        p.ops_invoked,
+        p.ops_ok,
+        p.ops_fail,
+        p.ops_info
+    );
+    if p.partitioned_at_start {
+        line.push_str("; partitioned at its start");
+    }
+    let added: Vec<String> = p
+        .faults
+        .iter()
+        .chain(&p.counters)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
+    if !added.is_empty() {
+        line.push_str("; ");
+        line.push_str(&added.join(" "));
+    }
+    line
+}
+
 /// A multi-line summary of `r`.
 pub fn render(r: &RunRecord) -> String {
     let mut out = String::new();
@@ -88,6 +118,9 @@ pub fn render(r: &RunRecord) -> String {
         "faults     {}",
         if faults.is_empty() { "none".to_owned() } else { faults.join(" ") }
     );
+    for phase in &r.phases {
+        let _ = writeln!(out, "phase      {}", phase_line(phase));
+    }
     if !r.counters.is_empty() {
         let counters: Vec<String> = r.counters.iter().map(|(k, n)| format!("{k}={n}")).collect();
         let _ = writeln!(out, "counters   {}", counters.join(" "));

@@ -3,14 +3,18 @@
 //! gather the record that every report prints.
 
 use scenarios::RunPlan;
+use scenarios::plan::PlannedPhase;
 use sim_core::SimTime;
 use sim_core::check::jsonl::to_jsonl;
 use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
-use sim_core::checker::{latencies, verdict_of};
+use sim_core::checker::{Window, latencies, liveness_within, unavailability, verdict_of};
+use sim_core::client::ClientStats;
 use sim_core::engine::{FaultLog, NoObserver, Observer, RunLimits, Simulation, StopReason};
+use sim_core::faults::FaultStats;
 use sim_core::faults::{FaultAction, FaultKind};
+use sim_core::node::Counters;
 use sim_core::protocol::Protocol;
-use sim_core::record::{RunRecord, Verdict};
+use sim_core::record::{PhaseRecord, RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
 use sim_core::workload::ScenarioWorkload;
@@ -91,9 +95,15 @@ fn build<P: Protocol, O: Observer<P>>(
 ) -> Result<Simulation<P, O>, String> {
     let builder = plan.builder.clone();
     Ok(match &plan.workload {
-        Some((clients, options)) => builder
-            .workload(clients.clone(), P::Workload::configure_from(options)?)
-            .build_observed(config, observer),
+        Some((clients, options)) => {
+            let mut builder =
+                builder.workload(clients.clone(), P::Workload::configure_from(options)?);
+            for (clients, options) in &plan.phase_workloads {
+                builder =
+                    builder.phase_workload(clients.clone(), P::Workload::configure_from(options)?);
+            }
+            builder.build_observed(config, observer)
+        }
         None => builder.build_observed(config, observer),
     })
 }
@@ -106,13 +116,14 @@ fn execute<P: Protocol, O: Observer<P>>(
     sim: &mut Simulation<P, O>,
     invariants: impl Fn(&O) -> Option<&P::Invariants>,
 ) -> RunOutput {
-    let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
+    let (stop, phases) = run_phases(plan, sim);
     let mut record = RunRecord {
         scenario: plan.scenario.clone(),
         protocol: plan.protocol.clone(),
         seed: plan.seed,
         bugs: plan.bugs.clone(),
         drawn: plan.drawn.clone(),
+        phases,
         ..RunRecord::default()
     };
     let metrics = invariants(sim.observer()).map(|i| P::metrics(i, sim.now()));
@@ -208,6 +219,7 @@ fn check<P: Protocol, O: Observer<P>>(
     if let Some(bound) = plan.checks.liveness_bound {
         checkers.push((Box::new(Liveness { bound }), true));
     }
+    let phase_results = phase_checks(plan, sim);
     for (checker, after_heal) in checkers {
         let finding = match &stopped_early {
             Some(unchecked) if after_heal => unchecked.clone(),
@@ -215,7 +227,118 @@ fn check<P: Protocol, O: Observer<P>>(
         };
         results.push(result(checker.name(), checker.name(), checker.severity(), finding));
     }
+    for (name, finding) in phase_results {
+        let finding = stopped_early.clone().unwrap_or(finding);
+        results.push(result(&name, &name, Verdict::Liveness, finding));
+    }
     results
+}
+
+/// The checks each phase names (`[phases.checks]`), as `phase.check` with what they found.
+fn phase_checks<P: Protocol, O: Observer<P>>(
+    plan: &RunPlan,
+    sim: &Simulation<P, O>,
+) -> Vec<(String, Finding)> {
+    let Some(history) = sim.history() else { return Vec::new() };
+    // Clients invoke nothing after they stop, so nothing can be available after it.
+    let stop_at = plan.workload.as_ref().and_then(|(c, _)| c.stop_at).unwrap_or(SimTime::MAX);
+    let finding = |failed: Option<String>| failed.map_or(Finding::Pass, Finding::fail);
+    let mut out = Vec::new();
+    for phase in &plan.phases {
+        let window = Window {
+            from: phase.start,
+            until: phase.end,
+            name: format!("in phase {} ({} to {})", phase.name, phase.start, phase.end),
+        };
+        if let Some(bound) = phase.checks.liveness_bound {
+            let failed = liveness_within(history, &window, sim.now(), bound);
+            out.push((format!("{}.liveness", phase.name), finding(failed)));
+        }
+        if let Some(bound) = phase.checks.max_unavailability {
+            let window = Window { until: window.until.min(stop_at), ..window };
+            out.push((
+                format!("{}.max_unavailability", phase.name),
+                finding(unavailability(history, &window, bound)),
+            ));
+        }
+    }
+    out
+}
+
+/// Run `sim` to the plan's end, phase by phase when it has phases (the same events as
+/// one run: a phase's events are those before its end), with what each phase did.
+fn run_phases<P: Protocol, O: Observer<P>>(
+    plan: &RunPlan,
+    sim: &mut Simulation<P, O>,
+) -> (StopReason, Vec<PhaseRecord>) {
+    let limits = |until| RunLimits { until, max_events: plan.max_events };
+    let mut records = Vec::new();
+    let mut stop = StopReason::TimeLimit;
+    let stopped = |stop| matches!(stop, StopReason::Violation | StopReason::EventLimit);
+    for phase in &plan.phases {
+        let before = Snapshot::of(sim);
+        // What is in force once the phase's first instant (e.g. a heal-all at the end of
+        // the phase before) has run.
+        stop = sim.run(limits(phase.start));
+        let partitioned = sim.network().is_partitioned();
+        if !stopped(stop) {
+            let until =
+                if phase.end >= plan.duration { plan.duration } else { SimTime(phase.end.0 - 1) };
+            stop = sim.run(limits(until));
+        }
+        records.push(before.until(&Snapshot::of(sim), phase, partitioned));
+        if stopped(stop) {
+            return (stop, records);
+        }
+    }
+    if plan.phases.is_empty() {
+        stop = sim.run(limits(plan.duration));
+    }
+    (stop, records)
+}
+
+/// The run's counts at one moment, to tell what a phase did.
+struct Snapshot {
+    clients: ClientStats,
+    faults: FaultStats,
+    dropped: u64,
+    counters: Counters,
+}
+
+impl Snapshot {
+    fn of<P: Protocol, O: Observer<P>>(sim: &Simulation<P, O>) -> Snapshot {
+        Snapshot {
+            clients: sim.client_stats(),
+            faults: sim.fault_stats(),
+            dropped: sim.message_stats().dropped(),
+            counters: sim.counters().clone(),
+        }
+    }
+
+    /// What happened between this snapshot, at `phase`'s start, and `after`; whether a
+    /// partition was in force as it started.
+    fn until(&self, after: &Snapshot, phase: &PlannedPhase, partitioned: bool) -> PhaseRecord {
+        let rose = |name: &str, now: u64| {
+            let before = self.counters.get(name).copied().unwrap_or(0);
+            (now > before).then(|| (name.to_owned(), now - before))
+        };
+        PhaseRecord {
+            name: phase.name.clone(),
+            start_ns: phase.start.as_nanos(),
+            end_ns: phase.end.as_nanos(),
+            ops_invoked: after.clients.invoked - self.clients.invoked,
+            ops_ok: after.clients.ok - self.clients.ok,
+            ops_fail: after.clients.fail - self.clients.fail,
+            ops_info: after.clients.info - self.clients.info,
+            messages_dropped: after.dropped - self.dropped,
+            partitioned_at_start: partitioned,
+            faults: FaultKind::ALL
+                .iter()
+                .map(|&k| (k.name().to_owned(), after.faults.get(k) - self.faults.get(k)))
+                .collect(),
+            counters: after.counters.iter().filter_map(|(name, n)| rose(name, *n)).collect(),
+        }
+    }
 }
 
 fn fill_stats<P: Protocol, O: Observer<P>>(

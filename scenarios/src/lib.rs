@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod combinations;
 pub mod load;
 pub mod overrides;
+pub mod phases;
 pub mod plan;
 pub mod reader;
 pub mod resolve;

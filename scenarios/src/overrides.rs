@@ -2,7 +2,9 @@
 //! the file and everything it extends, before validation, so that every check applies
 //! and a problem names the `--set` argument. VALUE is TOML (`7`, `0.1`, `[1, 5]`,
 //! `{ dist = "constant", value = "2ms" }`); a bare word is a string (`--set
-//! protocol.name=raft`, `--set run.duration=5s`).
+//! protocol.name=raft`, `--set run.duration=5s`). In an array of tables the next part
+//! picks one, by index from 0 or by name: `--set phases.storm.duration=5s`, `--set
+//! phases.1.nemesis.partition_rate=4`, `--set faults.0.at=2s`.
 
 use crate::reader::{Problem, Reader};
 use crate::tree::{self, Entry, Sources, Table, Val};
@@ -89,27 +91,59 @@ fn toml_string(text: &str) -> String {
     out
 }
 
-/// Put `entry` at `path` in `table`, making the tables on the way.
+/// Put `entry` at `path` in `table`, making the tables on the way. In an array of tables
+/// (`[[phases]]`, `[[faults]]`), the next part picks one: its index from 0, or the table
+/// whose `name` it is (`phases.storm.duration`).
 fn set(table: &mut Table, path: &[&str], entry: Entry) -> Result<(), String> {
     let (last, parents) = path.split_last().expect("a key has at least one part");
     let mut current = table;
-    for (depth, part) in parents.iter().enumerate() {
-        let slot = current.entries.entry((*part).to_owned()).or_insert_with(|| Entry {
+    let mut depth = 0;
+    while depth < parents.len() {
+        let part = parents[depth];
+        let slot = current.entries.entry(part.to_owned()).or_insert_with(|| Entry {
             key_loc: entry.key_loc.clone(),
             item: tree::Item { val: Val::Table(Table::default()), loc: entry.item.loc.clone() },
         });
+        let next = path[depth + 1];
+        let type_name = slot.item.val.type_name();
         current = match &mut slot.item.val {
             Val::Table(inner) => inner,
-            other => {
+            Val::Array(items) if depth + 1 < parents.len() => {
+                depth += 1;
+                element(items, &path[..depth], next)?
+            }
+            _ => {
                 return Err(format!(
-                    "`{}` is {}, not a table, so it has no key `{}`",
+                    "`{}` is {type_name}, not a table, so it has no key `{next}`",
                     path[..=depth].join("."),
-                    other.type_name(),
-                    path[depth + 1]
                 ));
             }
         };
+        depth += 1;
     }
     current.entries.insert((*last).to_owned(), entry);
     Ok(())
+}
+
+/// The table of array `items` (at `path`) that `part` picks: by index, or by name.
+fn element<'t>(
+    items: &'t mut [tree::Item],
+    path: &[&str],
+    part: &str,
+) -> Result<&'t mut Table, String> {
+    let count = items.len();
+    let named = |t: &Table| t.get("name").is_some_and(|e| e.item.val == Val::Str(part.to_owned()));
+    let at = match part.parse::<usize>() {
+        Ok(index) => Some(index).filter(|&i| i < count),
+        Err(_) => items.iter().position(|i| matches!(&i.val, Val::Table(t) if named(t))),
+    };
+    let array = path.join(".");
+    match at.map(|i| &mut items[i].val) {
+        Some(Val::Table(t)) => Ok(t),
+        Some(other) => Err(format!("`{array}.{part}` is {}, not a table", other.type_name())),
+        None => Err(format!(
+            "`{array}` has no table `{part}`: it has {count}; pick one by its index, 0 to {}, or by its name",
+            count.saturating_sub(1)
+        )),
+    }
 }

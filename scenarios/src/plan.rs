@@ -1,8 +1,10 @@
 //! From a scenario and a seed to one concrete run: every swarm knob drawn from the seed's
 //! own stream (and recorded), every section turned into the engine's options.
 
+use crate::phases::PhaseChecks;
 use crate::reader::Knob;
-use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, Scenario};
+use crate::schema::WorkloadSpec;
+use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, NemesisSpec, Scenario};
 use sim_core::SimBuilder;
 use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
@@ -33,6 +35,23 @@ pub struct RunPlan {
     pub max_events: u64,
     /// Every swarm value drawn, as `(key, value)`, in schema order.
     pub drawn: Vec<(String, String)>,
+    /// The run's phases in order; empty for a run of one phase.
+    pub phases: Vec<PlannedPhase>,
+    /// What the clients do from the start of each phase after the first (the first's is
+    /// `workload`); empty without phases or without clients.
+    pub phase_workloads: Vec<(ClientOptions, OptionValues)>,
+    /// The times of the plan's own heal-alls: `heal_at` for a run of one phase (when it is
+    /// before the end), the end of each phase that heals otherwise.
+    pub own_heals: Vec<SimTime>,
+}
+
+/// One phase of a planned run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedPhase {
+    pub name: String,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub checks: PhaseChecks,
 }
 
 /// Draws knobs from the swarm stream and records what it drew.
@@ -150,6 +169,36 @@ impl Draw {
         }
     }
 
+    /// The nemesis of `spec` (at `key`), until `until`.
+    fn nemesis(&mut self, key: &str, n: &mut NemesisSpec, until: SimTime) -> NemesisOptions {
+        let range = |(min, max): (SimDuration, SimDuration)| DurationRange::new(min, max);
+        let k = |field: &str| format!("{key}.{field}");
+        NemesisOptions {
+            crash_rate: self.knob(k("crash_rate"), &mut n.crash_rate),
+            restart_after: range(n.restart_after),
+            max_down: n.max_down.as_mut().map(|m| self.knob(k("max_down"), m) as u32),
+            pause_rate: self.knob(k("pause_rate"), &mut n.pause_rate),
+            pause_duration: range(n.pause_duration),
+            partition_rate: self.knob(k("partition_rate"), &mut n.partition_rate),
+            partition_kinds: n.partition_kinds.clone(),
+            partition_duration: range(n.partition_duration),
+            clock_jump_rate: self.knob(k("clock_jump_rate"), &mut n.clock_jump_rate),
+            clock_jump_max: self.duration(k("clock_jump_max"), &mut n.clock_jump_max),
+            isolate_new_leader: self.knob(k("isolate_new_leader"), &mut n.isolate_new_leader),
+            isolate_new_leader_after: range(n.isolate_new_leader_after),
+            until,
+        }
+    }
+
+    /// The workload's own options of `w` (at `key`).
+    fn workload_options(&mut self, key: &str, w: &mut WorkloadSpec) -> OptionValues {
+        let mut options = OptionValues::new();
+        for (name, knob) in &mut w.options {
+            options.insert(name.clone(), self.knob(format!("{key}.{name}"), knob));
+        }
+        options
+    }
+
     fn link(&mut self, key: &str, spec: &mut LinkSpec) -> LinkOptions {
         LinkOptions {
             latency: self.latency(&format!("{key}.latency"), &mut spec.latency),
@@ -258,49 +307,94 @@ impl Scenario {
 
         let heal_at = SimTime::ZERO + self.run.heal_at;
         let duration = SimTime::ZERO + self.run.duration;
-        let n = &mut self.nemesis;
-        let range = |(min, max): (SimDuration, SimDuration)| DurationRange::new(min, max);
-        builder = builder.nemesis(NemesisOptions {
-            crash_rate: draw.knob("nemesis.crash_rate", &mut n.crash_rate),
-            restart_after: range(n.restart_after),
-            max_down: n.max_down.as_mut().map(|k| draw.knob("nemesis.max_down", k) as u32),
-            pause_rate: draw.knob("nemesis.pause_rate", &mut n.pause_rate),
-            pause_duration: range(n.pause_duration),
-            partition_rate: draw.knob("nemesis.partition_rate", &mut n.partition_rate),
-            partition_kinds: n.partition_kinds.clone(),
-            partition_duration: range(n.partition_duration),
-            clock_jump_rate: draw.knob("nemesis.clock_jump_rate", &mut n.clock_jump_rate),
-            clock_jump_max: draw.duration("nemesis.clock_jump_max", &mut n.clock_jump_max),
-            isolate_new_leader: draw.knob("nemesis.isolate_new_leader", &mut n.isolate_new_leader),
-            isolate_new_leader_after: range(n.isolate_new_leader_after),
-            until: heal_at,
-        });
-        for fault in &self.faults {
-            builder = builder.fault_at(SimTime::ZERO + fault.at, fault.action.clone());
-        }
-        if heal_at < duration {
-            builder = builder.fault_at(heal_at, FaultAction::HealAll);
-        }
-
         let liveness = self.checks.liveness_bound.unwrap_or(SimDuration::ZERO);
-        let workload = self.workload.as_mut().map(|w| {
-            let mut options = OptionValues::new();
-            for (name, knob) in &mut w.options {
-                options.insert(name.clone(), draw.knob(format!("workload.{name}"), knob));
+        let stop_at = SimTime(duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)));
+        let mut own_heals = Vec::new();
+        let mut phases = Vec::new();
+        let mut phase_workloads = Vec::new();
+        let workload = if self.phases.is_empty() {
+            builder = builder.nemesis(draw.nemesis("nemesis", &mut self.nemesis, heal_at));
+            for fault in &self.faults {
+                builder = builder.fault_at(SimTime::ZERO + fault.at, fault.action.clone());
             }
-            let clients = ClientOptions {
-                clients: draw.knob("workload.clients", &mut w.clients) as u32,
-                think_time: draw.latency("workload.think_time", &mut w.think_time),
-                timeout: draw.duration("workload.timeout", &mut w.timeout),
-                retry_after: draw.duration("workload.retry_after", &mut w.retry_after),
-                latency: draw.latency("workload.latency", &mut w.latency),
-                max_ops: w.ops,
-                stop_at: Some(SimTime(
-                    duration.0.saturating_sub(liveness.0).max(heal_at.0.min(duration.0)),
-                )),
-            };
-            (clients, options)
-        });
+            if heal_at < duration {
+                builder = builder.fault_at(heal_at, FaultAction::HealAll);
+                own_heals.push(heal_at);
+            }
+            self.workload.as_mut().map(|w| {
+                let options = draw.workload_options("workload", w);
+                let clients = ClientOptions {
+                    clients: draw.knob("workload.clients", &mut w.clients) as u32,
+                    think_time: draw.latency("workload.think_time", &mut w.think_time),
+                    timeout: draw.duration("workload.timeout", &mut w.timeout),
+                    retry_after: draw.duration("workload.retry_after", &mut w.retry_after),
+                    latency: draw.latency("workload.latency", &mut w.latency),
+                    max_ops: w.ops,
+                    stop_at: Some(stop_at),
+                };
+                (clients, options)
+            })
+        } else {
+            // Each phase's nemesis, in order, then the fixed faults (the run's, then each
+            // phase's from its start), then the heal-alls at the ends of phases that heal.
+            let mut start = SimTime::ZERO;
+            for (index, phase) in self.phases.iter_mut().enumerate() {
+                let end = start + phase.duration;
+                let key = format!("phases.{}.nemesis", phase.name);
+                let nemesis = draw.nemesis(&key, &mut phase.nemesis, end);
+                builder = if index == 0 {
+                    builder.nemesis(nemesis)
+                } else {
+                    builder.phase(start, nemesis)
+                };
+                phases.push(PlannedPhase {
+                    name: phase.name.clone(),
+                    start,
+                    end,
+                    checks: phase.checks.clone(),
+                });
+                start = end;
+            }
+            for fault in &self.faults {
+                builder = builder.fault_at(SimTime::ZERO + fault.at, fault.action.clone());
+            }
+            for (phase, planned) in self.phases.iter().zip(&phases) {
+                for fault in &phase.faults {
+                    builder = builder.fault_at(planned.start + fault.at, fault.action.clone());
+                }
+            }
+            for (phase, planned) in self.phases.iter().zip(&phases) {
+                if phase.heal && planned.end < duration {
+                    builder = builder.fault_at(planned.end, FaultAction::HealAll);
+                    own_heals.push(planned.end);
+                }
+            }
+            // The clients' count and timeout are the run's; the rest each phase's.
+            self.workload.as_mut().map(|w| {
+                let count = draw.knob("workload.clients", &mut w.clients) as u32;
+                let timeout = draw.duration("workload.timeout", &mut w.timeout);
+                let mut each = self.phases.iter_mut().filter_map(|phase| {
+                    let key = format!("phases.{}.workload", phase.name);
+                    let w = phase.workload.as_mut()?;
+                    w.timeout = Knob::Fixed(timeout.0 as i64);
+                    let options = draw.workload_options(&key, w);
+                    let clients = ClientOptions {
+                        clients: count,
+                        think_time: draw.latency(&format!("{key}.think_time"), &mut w.think_time),
+                        timeout,
+                        retry_after: draw
+                            .duration(format!("{key}.retry_after"), &mut w.retry_after),
+                        latency: draw.latency(&format!("{key}.latency"), &mut w.latency),
+                        max_ops: w.ops,
+                        stop_at: Some(stop_at),
+                    };
+                    Some((clients, options))
+                });
+                let first = each.next().expect("every phase has a workload when the run has one");
+                phase_workloads = each.collect();
+                first
+            })
+        };
 
         RunPlan {
             scenario: self.name.clone(),
@@ -315,6 +409,9 @@ impl Scenario {
             heal_at,
             max_events: self.run.max_events,
             drawn: draw.drawn,
+            phases,
+            phase_workloads,
+            own_heals,
         }
     }
 }

@@ -9,8 +9,10 @@
 //! every knob is fixed. So the resolved scenario's run is the original's, event for event,
 //! with the same trace hash.
 
+use crate::phases::Phase;
 use crate::reader::Knob;
-use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, ScheduledFault, WorkloadSpec};
+use crate::schema::WorkloadSpec;
+use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, NemesisSpec, ScheduledFault};
 use crate::{RunPlan, Scenario};
 use sim_core::faults::{FaultAction, Partition};
 use sim_core::node::NodeId;
@@ -183,19 +185,80 @@ fn fault_keys(action: &FaultAction) -> Vec<String> {
     }
 }
 
-fn workload(out: &mut String, w: &WorkloadSpec) {
-    out.push_str("\n[workload]\n");
-    let _ = writeln!(out, "clients = {}", knob(&w.clients, i64::to_string));
+/// `[workload]`, or with `phase` a phase's `[phases.workload]`, which leaves out the keys
+/// that are the run's.
+fn workload(out: &mut String, w: &WorkloadSpec, phase: bool) {
+    out.push_str(if phase { "\n[phases.workload]\n" } else { "\n[workload]\n" });
+    if !phase {
+        let _ = writeln!(out, "clients = {}", knob(&w.clients, i64::to_string));
+    }
     let _ = writeln!(out, "think_time = {}", latency(&w.think_time));
-    let _ = writeln!(out, "timeout = {}", durations(&w.timeout));
+    if !phase {
+        let _ = writeln!(out, "timeout = {}", durations(&w.timeout));
+    }
     let _ = writeln!(out, "retry_after = {}", durations(&w.retry_after));
     let _ = writeln!(out, "latency = {}", latency(&w.latency));
-    if let Some(ops) = w.ops {
+    if let (Some(ops), false) = (w.ops, phase) {
         let _ = writeln!(out, "ops = {ops}");
     }
     for (name, value) in &w.options {
         let _ = writeln!(out, "{name} = {}", knob(value, option_value));
     }
+}
+
+/// The keys of a nemesis section.
+fn nemesis(out: &mut String, n: &NemesisSpec) {
+    let _ = writeln!(out, "crash_rate = {}", floats(&n.crash_rate));
+    let _ = writeln!(out, "restart_after = {}", pair(n.restart_after));
+    if let Some(max_down) = &n.max_down {
+        let _ = writeln!(out, "max_down = {}", knob(max_down, i64::to_string));
+    }
+    let _ = writeln!(out, "pause_rate = {}", floats(&n.pause_rate));
+    let _ = writeln!(out, "pause_duration = {}", pair(n.pause_duration));
+    let _ = writeln!(out, "partition_rate = {}", floats(&n.partition_rate));
+    let kinds: Vec<String> = n.partition_kinds.iter().map(|k| quoted(k.name())).collect();
+    let _ = writeln!(out, "partition_kinds = [{}]", kinds.join(", "));
+    let _ = writeln!(out, "partition_duration = {}", pair(n.partition_duration));
+    let _ = writeln!(out, "clock_jump_rate = {}", floats(&n.clock_jump_rate));
+    let _ = writeln!(out, "clock_jump_max = {}", durations(&n.clock_jump_max));
+    let _ = writeln!(out, "isolate_new_leader = {}", floats(&n.isolate_new_leader));
+    let _ = writeln!(out, "isolate_new_leader_after = {}", pair(n.isolate_new_leader_after));
+}
+
+/// `[[faults]]` (or a phase's `[[phases.faults]]`, at `key`).
+fn faults(out: &mut String, key: &str, faults: &[ScheduledFault]) {
+    if !faults.is_empty() {
+        out.push('\n');
+    }
+    for fault in faults {
+        let at = duration(fault.at.0 as i64);
+        let _ = writeln!(out, "[[{key}]]\nat = {at}\n{}", fault_keys(&fault.action).join("\n"));
+    }
+}
+
+/// One `[[phases]]` table and its sections, each in full.
+fn phase(out: &mut String, phase: &Phase) {
+    out.push_str("\n[[phases]]\n");
+    let _ = writeln!(out, "name = {}", quoted(&phase.name));
+    let _ = writeln!(out, "duration = {}", duration(phase.duration.0 as i64));
+    let _ = writeln!(out, "heal = {}", phase.heal);
+    out.push_str("\n[phases.nemesis]\n");
+    nemesis(out, &phase.nemesis);
+    if let Some(w) = &phase.workload {
+        workload(out, w, true);
+    }
+    let c = &phase.checks;
+    if c.liveness_bound.is_some() || c.max_unavailability.is_some() {
+        out.push_str("\n[phases.checks]\n");
+    }
+    for (key, bound) in
+        [("liveness_bound", c.liveness_bound), ("max_unavailability", c.max_unavailability)]
+    {
+        if let Some(bound) = bound {
+            let _ = writeln!(out, "{key} = {}", duration(bound.0 as i64));
+        }
+    }
+    faults(out, "phases.faults", &phase.faults);
 }
 
 fn checks(out: &mut String, c: &ChecksSpec, has_workload: bool) {
@@ -283,41 +346,23 @@ impl Scenario {
         let _ =
             writeln!(out, "corrupt_read_probability = {}", floats(&self.corrupt_read_probability));
 
-        let n = &self.nemesis;
         out.push_str("\n[nemesis]\n");
-        let _ = writeln!(out, "crash_rate = {}", floats(&n.crash_rate));
-        let _ = writeln!(out, "restart_after = {}", pair(n.restart_after));
-        if let Some(max_down) = &n.max_down {
-            let _ = writeln!(out, "max_down = {}", knob(max_down, i64::to_string));
-        }
-        let _ = writeln!(out, "pause_rate = {}", floats(&n.pause_rate));
-        let _ = writeln!(out, "pause_duration = {}", pair(n.pause_duration));
-        let _ = writeln!(out, "partition_rate = {}", floats(&n.partition_rate));
-        let kinds: Vec<String> = n.partition_kinds.iter().map(|k| quoted(k.name())).collect();
-        let _ = writeln!(out, "partition_kinds = [{}]", kinds.join(", "));
-        let _ = writeln!(out, "partition_duration = {}", pair(n.partition_duration));
-        let _ = writeln!(out, "clock_jump_rate = {}", floats(&n.clock_jump_rate));
-        let _ = writeln!(out, "clock_jump_max = {}", durations(&n.clock_jump_max));
-        let _ = writeln!(out, "isolate_new_leader = {}", floats(&n.isolate_new_leader));
-        let _ = writeln!(out, "isolate_new_leader_after = {}", pair(n.isolate_new_leader_after));
-
-        if !self.faults.is_empty() {
-            out.push('\n');
-        }
-        for fault in &self.faults {
-            let at = duration(fault.at.0 as i64);
-            let _ =
-                writeln!(out, "[[faults]]\nat = {at}\n{}", fault_keys(&fault.action).join("\n"));
-        }
+        nemesis(&mut out, &self.nemesis);
+        faults(&mut out, "faults", &self.faults);
 
         if let Some(w) = &self.workload {
-            workload(&mut out, w);
+            workload(&mut out, w, false);
         }
         checks(&mut out, &self.checks, self.workload.is_some());
+        for phase in &self.phases {
+            self::phase(&mut out, phase);
+        }
 
         out.push_str("\n[run]\n");
-        let _ = writeln!(out, "duration = {}", duration(self.run.duration.0 as i64));
-        let _ = writeln!(out, "heal_at = {}", duration(self.run.heal_at.0 as i64));
+        if self.phases.is_empty() {
+            let _ = writeln!(out, "duration = {}", duration(self.run.duration.0 as i64));
+            let _ = writeln!(out, "heal_at = {}", duration(self.run.heal_at.0 as i64));
+        }
         let _ = writeln!(out, "max_events = {}", self.run.max_events);
         let _ = writeln!(out, "seeds = \"{}..{}\"", self.run.seeds.0, self.run.seeds.1);
         out
@@ -325,31 +370,43 @@ impl Scenario {
 
     /// This scenario (resolved for a seed) with `fired`, the faults that fired in its run
     /// (in firing order, as [`sim_core::engine::FaultLog`] records them), as its whole
-    /// fixed schedule and the nemesis off. The plan's own heal-all at `heal_at` is left to
-    /// the plan, and faults at the end of the run or later (which no `[[faults]]` may
-    /// name) are dropped.
+    /// fixed schedule (`[[faults]]`, at times in the run) and the nemesis off, in every
+    /// phase. The plan's own heal-alls (at `heal_at`, or at the end of each phase that
+    /// heals) are left to the plan, and faults at the end of the run or later (which no
+    /// `[[faults]]` may name) are dropped.
     pub fn with_explicit_faults(
         &self,
         plan: &RunPlan,
         fired: &[(SimTime, FaultAction)],
     ) -> Scenario {
         let mut explicit = self.clone();
-        let n = &mut explicit.nemesis;
-        for rate in [
-            &mut n.crash_rate,
-            &mut n.pause_rate,
-            &mut n.partition_rate,
-            &mut n.clock_jump_rate,
-            &mut n.isolate_new_leader,
-        ] {
-            *rate = Knob::Fixed(0.0);
+        let nemeses = std::iter::once(&mut explicit.nemesis)
+            .chain(explicit.phases.iter_mut().map(|p| &mut p.nemesis));
+        for n in nemeses {
+            for rate in [
+                &mut n.crash_rate,
+                &mut n.pause_rate,
+                &mut n.partition_rate,
+                &mut n.clock_jump_rate,
+                &mut n.isolate_new_leader,
+            ] {
+                *rate = Knob::Fixed(0.0);
+            }
         }
-        let mut plans_heal = plan.heal_at < plan.duration;
+        for phase in &mut explicit.phases {
+            phase.faults.clear();
+        }
+        // Each of the plan's own heal-alls fired once, at its time.
+        let mut own_heals = plan.own_heals.clone();
         explicit.faults = fired
             .iter()
             .filter(|(at, action)| {
-                let own = plans_heal && *at == plan.heal_at && *action == FaultAction::HealAll;
-                plans_heal &= !own;
+                let own = *action == FaultAction::HealAll
+                    && own_heals
+                        .iter()
+                        .position(|t| t == at)
+                        .map(|i| own_heals.remove(i))
+                        .is_some();
                 !own && *at < plan.duration
             })
             .map(|(at, action)| ScheduledFault { at: SimDuration(at.0), action: action.clone() })

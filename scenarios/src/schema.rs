@@ -4,6 +4,7 @@
 
 use crate::catalogue::{Catalogue, ProtocolEntry, WorkloadEntry};
 use crate::combinations::{self, Refusal};
+use crate::phases::{Base, Phase, read_phases};
 use crate::reader::{Knob, Reader, join};
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
@@ -82,6 +83,16 @@ pub const KEYS: &[&str] = &[
     "checks.liveness_bound",
     "checks.budget",
     "checks.expect",
+    "phases",
+    "phases.name",
+    "phases.duration",
+    "phases.heal",
+    "phases.nemesis",
+    "phases.workload",
+    "phases.faults",
+    "phases.checks",
+    "phases.checks.liveness_bound",
+    "phases.checks.max_unavailability",
     "run.duration",
     "run.heal_at",
     "run.max_events",
@@ -90,7 +101,7 @@ pub const KEYS: &[&str] = &[
 
 const TOP: &[&str] = &[
     "extends", "scenario", "protocol", "cluster", "network", "clocks", "disk", "nemesis", "faults",
-    "workload", "checks", "run",
+    "workload", "checks", "phases", "run",
 ];
 const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
 const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
@@ -236,6 +247,9 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     pub workload: Option<WorkloadSpec>,
     pub checks: ChecksSpec,
+    /// The run's phases in order; empty for a run of one phase (the top-level sections).
+    pub phases: Vec<Phase>,
+    /// With phases, `duration` and `heal_at` are theirs ([`crate::phases`]).
     pub run: RunSpec,
 }
 
@@ -385,8 +399,7 @@ pub fn read_scenario(
     let nemesis_table = section(r, "nemesis");
     let nemesis = read_nemesis(r, &nemesis_table, nodes);
     let run_table = section(r, "run");
-    let run = read_run(r, &run_table);
-    let faults = read_faults(r, root, node_bound, run.as_ref());
+    let mut run = read_run(r, &run_table);
     let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
     let workload_entry = entry.map(|e| &e.workload);
     let workload_table = r.table(root, "", "workload");
@@ -394,6 +407,17 @@ pub fn read_scenario(
         let loc = &root.get("workload").expect("the table is there").key_loc;
         read_workload(r, t, loc, workload_entry)
     });
+    let base = Base {
+        nemesis_table: &nemesis_table,
+        nemesis: &nemesis,
+        workload: workload_table.zip(workload.as_ref()),
+        workload_entry,
+        nodes,
+        node_bound,
+    };
+    let phases = read_phases(r, root, &base, &run_table, run.as_mut());
+    let end = run.as_ref().map(|run| (run.duration, "the run"));
+    let faults = read_faults(r, root, node_bound, end);
     let timeout_loc = workload_table.and_then(|t| t.get("timeout")).map(|e| &e.item.loc);
     let checks_table = section(r, "checks");
     let checks = read_checks(
@@ -425,6 +449,7 @@ pub fn read_scenario(
         faults,
         workload,
         checks,
+        phases,
         run: run?,
     })
 }
@@ -827,7 +852,7 @@ fn duration_pair(
     }
 }
 
-fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpec {
+pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpec {
     let p = "nemesis";
     r.only_keys(
         t,
@@ -944,11 +969,13 @@ pub fn parse_seed_range(text: &str) -> Option<(u64, u64)> {
     (a < b).then_some((a, b))
 }
 
-fn read_faults(
+/// The `[[faults]]` of `root` (the top level, or a phase), each before `end`: the end of
+/// the run or of the phase, with what it is the end of.
+pub(crate) fn read_faults(
     r: &mut Reader<'_>,
     root: &Table,
     nodes: u32,
-    run: Option<&RunSpec>,
+    end: Option<(SimDuration, &str)>,
 ) -> Vec<ScheduledFault> {
     use sim_core::faults::FaultAction as A;
     let p = "faults";
@@ -980,10 +1007,11 @@ fn read_faults(
                 None
             }
         };
-        if let (Some(at), Some(run)) = (at, run)
-            && at >= run.duration
+        if let (Some(at), Some((end, of))) = (at, end)
+            && at >= end
         {
-            r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of the run ({}); a fault must happen during the run", run.duration));
+            let during = of.trim_start_matches("the ");
+            r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of {of} ({end}); a fault must happen during the {during}"));
         }
         let action = match t.get("action") {
             Some(e) => r.name_item(&e.item, "faults.action", "fault action", FAULT_ACTIONS),
@@ -1164,7 +1192,7 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
 /// The clients' own `[workload]` keys; the rest are the workload's declared options.
 const CLIENT_KEYS: &[&str] = &["clients", "think_time", "timeout", "retry_after", "latency", "ops"];
 
-fn read_workload(
+pub(crate) fn read_workload(
     r: &mut Reader<'_>,
     t: &Table,
     table_loc: &Loc,
@@ -1239,6 +1267,11 @@ fn may_be_positive(w: &WorkloadSpec, name: &str) -> bool {
                 Knob::OneOf(xs) => xs.iter().any(positive),
             }
     })
+}
+
+/// The shortest timeout a seed of `w` can draw.
+pub(crate) fn shortest_timeout(w: &WorkloadSpec) -> SimDuration {
+    SimDuration(knob_min(&w.timeout).max(0) as u64)
 }
 
 /// The smallest value a knob can draw.
@@ -1340,7 +1373,7 @@ fn read_checks(
     // have completed within the bound. So the bound may not exceed the shortest timeout a
     // seed can draw, or the check would silently demand the timeout instead; by default
     // it is that timeout.
-    let shortest_timeout = workload.map(|w| SimDuration(knob_min(&w.timeout).max(0) as u64));
+    let shortest_timeout = workload.map(shortest_timeout);
     let liveness_bound = match t.get("liveness_bound") {
         Some(e) if e.item.val == Val::Str("none".into()) => None,
         Some(e) => {

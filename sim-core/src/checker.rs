@@ -208,6 +208,34 @@ pub fn liveness<E: Recorded>(
     end: SimTime,
     bound: SimDuration,
 ) -> Option<String> {
+    let window = Window {
+        from: heal_at,
+        until: SimTime::MAX,
+        name: format!("after the final heal at {heal_at}"),
+    };
+    liveness_within(history, &window, end, bound)
+}
+
+/// A stretch of a run that a check looks at: from `from` up to (not including) `until`,
+/// as messages name it ("after the final heal at 7s", "in phase quiet (8s to 12s)").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from: SimTime,
+    pub until: SimTime,
+    pub name: String,
+}
+
+/// [`liveness`] of the operations invoked in `window`: each completes (ok or fail) within
+/// `bound`, and some operation completes ok in the window.
+pub fn liveness_within<E: Recorded>(
+    history: &History<E>,
+    window: &Window,
+    end: SimTime,
+    bound: SimDuration,
+) -> Option<String> {
+    let Window { from: heal_at, until, name: during } = window;
+    let (heal_at, until) = (*heal_at, *until);
+    let inside = |time: SimTime| time >= heal_at && time < until;
     let mut open: BTreeMap<u64, SimTime> = BTreeMap::new();
     let mut invoked_after_heal = 0u64;
     let mut ok_after_heal = 0u64;
@@ -215,7 +243,7 @@ pub fn liveness<E: Recorded>(
         let Some(time) = event.time() else { continue };
         match event.kind() {
             EventType::Invoke => {
-                if time >= heal_at {
+                if inside(time) {
                     invoked_after_heal += 1;
                     open.insert(event.process(), time);
                 }
@@ -224,14 +252,14 @@ pub fn liveness<E: Recorded>(
                 // An operation invoked before the heal that completes ok after it shows the
                 // cluster serving just as well, e.g. when every operation invoked after the
                 // heal was a cas whose comparison failed.
-                if kind == EventType::Ok && time >= heal_at {
+                if kind == EventType::Ok && inside(time) {
                     ok_after_heal += 1;
                 }
                 let Some(start) = open.remove(&event.process()) else { continue };
                 let took = time.saturating_since(start);
                 if kind == EventType::Info || took > bound {
                     return Some(format!(
-                        "after the final heal at {heal_at}, process {}'s {} invoked at {start} {} after {took} (bound {bound})",
+                        "{during}, process {}'s {} invoked at {start} {} after {took} (bound {bound})",
                         event.process(),
                         event.label(),
                         if kind == EventType::Info { "timed out" } else { "completed only" },
@@ -244,13 +272,45 @@ pub fn liveness<E: Recorded>(
         open.iter().find(|(_, start)| end.saturating_since(**start) > bound)
     {
         return Some(format!(
-            "after the final heal at {heal_at}, process {process}'s operation invoked at {start} was still open at the end ({end}), past the bound {bound}"
+            "{during}, process {process}'s operation invoked at {start} was still open at the end ({end}), past the bound {bound}"
         ));
     }
     if invoked_after_heal > 0 && ok_after_heal == 0 {
-        return Some(format!("no operation completed ok after the final heal at {heal_at}"));
+        return Some(format!("no operation completed ok {during}"));
     }
     None
+}
+
+/// Availability in `window`: no stretch of it longer than `bound` without an operation
+/// completing ok (from the window's start to the first, between two, from the last to
+/// the window's end). `None` when it holds; otherwise the longest such stretch.
+pub fn unavailability<E: Recorded>(
+    history: &History<E>,
+    window: &Window,
+    bound: SimDuration,
+) -> Option<String> {
+    let oks = history
+        .events
+        .iter()
+        .filter(|e| e.kind() == EventType::Ok)
+        .filter_map(Recorded::time)
+        .filter(|t| *t >= window.from && *t < window.until);
+    let mut longest = (SimDuration::ZERO, window.from, window.until);
+    let mut last = window.from;
+    for time in oks.chain(std::iter::once(window.until)) {
+        let gap = time.saturating_since(last);
+        if gap > longest.0 {
+            longest = (gap, last, time);
+        }
+        last = time;
+    }
+    let (gap, from, to) = longest;
+    (gap > bound).then(|| {
+        format!(
+            "{}, no operation completed ok from {from} to {to} ({gap}), longer than the bound {bound}",
+            window.name
+        )
+    })
 }
 
 /// Latencies of every operation that completed ok, sorted, in nanoseconds.

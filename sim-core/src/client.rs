@@ -57,6 +57,9 @@ pub struct NoClients;
 pub struct WithClients<W> {
     pub options: ClientOptions,
     pub workload: W,
+    /// What the clients do from the start of each phase after the first, in phase order
+    /// ([`crate::engine::SimBuilder::phase`]); empty for a run of one phase.
+    pub phases: Vec<(ClientOptions, W)>,
 }
 
 /// The clients a builder holds, made ready for a run of protocol `N`: a workload is
@@ -77,7 +80,9 @@ impl<N: Node> ClientsFor<N> for NoClients {
 
 impl<N: Node<Workload = W>, W: Workload> ClientsFor<N> for WithClients<W> {
     fn into_clients(self, node_count: u32, rngs: impl Fn(u32) -> SimRng) -> Option<Clients<W>> {
-        Some(Clients::new(self.options, self.workload, node_count, rngs))
+        let mut clients = Clients::new(self.options, self.workload, node_count, rngs);
+        clients.phases = self.phases.into_iter().map(Some).collect();
+        Some(clients)
     }
 }
 
@@ -143,6 +148,8 @@ pub struct Clients<W: Workload> {
     workload: W,
     history: History<W::Event>,
     stats: ClientStats,
+    /// The options and workload of each phase after the first, until it starts.
+    phases: Vec<Option<(ClientOptions, W)>>,
 }
 
 impl<W: Workload> Clients<W> {
@@ -167,7 +174,27 @@ impl<W: Workload> Clients<W> {
             workload,
             history: History::default(),
             stats: ClientStats::default(),
+            phases: Vec::new(),
         }
+    }
+
+    /// Phase `index` (counted after the first) starts: its options and workload take over,
+    /// the workload carrying on from the one before ([`Workload::continue_from`]). The
+    /// client count, the operation budget and the stop time are the run's. Operations
+    /// already open keep the deadlines they were given.
+    pub(crate) fn enter_phase(&mut self, index: usize) {
+        let Some((options, mut workload)) = self.phases.get_mut(index).and_then(Option::take)
+        else {
+            return;
+        };
+        workload.continue_from(&self.workload);
+        self.workload = workload;
+        self.options = ClientOptions {
+            clients: self.options.clients,
+            max_ops: self.options.max_ops,
+            stop_at: self.options.stop_at,
+            ..options
+        };
     }
 
     pub fn count(&self) -> u32 {

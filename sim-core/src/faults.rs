@@ -360,6 +360,12 @@ pub enum NemesisKind {
     ClockJump,
 }
 
+impl NemesisKind {
+    /// Every kind, in the order the nemesis schedules them.
+    pub const ALL: [NemesisKind; 4] =
+        [NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Partition, NemesisKind::ClockJump];
+}
+
 impl NemesisOptions {
     pub(crate) fn rate(&self, kind: NemesisKind) -> f64 {
         match kind {

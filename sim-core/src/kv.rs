@@ -284,6 +284,15 @@ impl Workload for KvWorkload {
         Op::Append { key, value }
     }
 
+    /// Values stay fresh, and a key both phases use keeps its last written value (the
+    /// likely cas expectation).
+    fn continue_from(&mut self, previous: &Self) {
+        self.next_value = previous.next_value;
+        for (slot, value) in self.last_written.iter_mut().zip(&previous.last_written) {
+            *slot = value.clone();
+        }
+    }
+
     fn record(
         &self,
         process: u64,

@@ -97,6 +97,39 @@ pub struct RunRecord {
     pub properties: Vec<(String, String)>,
     /// The one command that replays this run.
     pub replay: String,
+    /// What happened in each phase, in order; empty for a run of one phase.
+    pub phases: Vec<PhaseRecord>,
+}
+
+/// What happened in one phase of a run: the events from its start up to its end.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PhaseRecord {
+    pub name: String,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub ops_invoked: u64,
+    pub ops_ok: u64,
+    pub ops_fail: u64,
+    pub ops_info: u64,
+    pub messages_dropped: u64,
+    /// Whether a partition was in force as the phase started.
+    pub partitioned_at_start: bool,
+    /// Faults injected in the phase, by kind name, in the fixed order of the run's.
+    pub faults: Vec<(String, u64)>,
+    /// How much each of the protocol's counters rose in the phase (those that did).
+    pub counters: Vec<(String, u64)>,
+}
+
+impl PhaseRecord {
+    /// Faults of kind `name` injected in the phase.
+    pub fn fault(&self, name: &str) -> u64 {
+        self.faults.iter().find(|(k, _)| k == name).map_or(0, |(_, n)| *n)
+    }
+
+    /// How much the counter `name` rose in the phase.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.iter().find(|(k, _)| k == name).map_or(0, |(_, n)| *n)
+    }
 }
 
 impl RunRecord {

@@ -455,6 +455,11 @@ impl Workload for TxnWorkload {
             .collect()
     }
 
+    /// Written values stay unique over the whole run, as Elle's inference needs.
+    fn continue_from(&mut self, previous: &Self) {
+        self.last_value = previous.last_value;
+    }
+
     fn record(&self, process: u64, op: &Txn, outcome: Outcome<'_, Txn>, at: SimTime) -> TxnEvent {
         let txn = match outcome {
             Outcome::Ok(done) => done.clone(),

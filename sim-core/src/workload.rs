@@ -78,6 +78,11 @@ pub trait Workload {
         outcome: Outcome<'_, Self::Output>,
         at: SimTime,
     ) -> Self::Event;
+
+    /// Carry over from `previous`, the workload of the phase before this one (a phased
+    /// scenario gives each phase a workload of its own options), what must hold for the
+    /// whole run: values written stay fresh, numbering goes on. By default nothing does.
+    fn continue_from(&mut self, _previous: &Self) {}
 }
 
 /// A workload that scenarios set up by name: what its `[workload]` keys are (beside the

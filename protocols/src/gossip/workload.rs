@@ -74,6 +74,11 @@ impl Workload for RumourWorkload {
         Spread { rumour: self.last }
     }
 
+    /// Rumours stay numbered in order over the whole run.
+    fn continue_from(&mut self, previous: &Self) {
+        self.last = previous.last;
+    }
+
     fn record(
         &self,
         process: u64,

@@ -26,8 +26,20 @@ pub struct SimBuilder<C = NoClients> {
     clients: C,
     nemesis: NemesisOptions,
     schedule: Vec<(SimTime, FaultAction)>,
+    /// Where each phase after the first starts, and its nemesis.
+    phases: Vec<(SimTime, NemesisOptions)>,
     count_links: bool,
     buggify: bool,
+}
+
+impl<W: Workload> SimBuilder<WithClients<W>> {
+    /// From the start of the next phase given [`SimBuilder::phase`] without clients of
+    /// its own, the clients behave as `options` say (but for their count, operation
+    /// budget and stop time, which are the run's) and run `workload`.
+    pub fn phase_workload(mut self, options: ClientOptions, workload: W) -> Self {
+        self.clients.phases.push((options, workload));
+        self
+    }
 }
 
 impl SimBuilder {
@@ -42,6 +54,7 @@ impl SimBuilder {
             clients: NoClients,
             nemesis: NemesisOptions::default(),
             schedule: Vec::new(),
+            phases: Vec::new(),
             count_links: false,
             buggify: false,
         }
@@ -86,9 +99,10 @@ impl<C> SimBuilder<C> {
             topology: self.topology,
             clocks: self.clocks,
             disk: self.disk,
-            clients: WithClients { options, workload },
+            clients: WithClients { options, workload, phases: Vec::new() },
             nemesis: self.nemesis,
             schedule: self.schedule,
+            phases: self.phases,
             count_links: self.count_links,
             buggify: self.buggify,
         }
@@ -110,6 +124,17 @@ impl<C> SimBuilder<C> {
     /// Switch the protocol's buggify points on ([`crate::buggify`]).
     pub fn buggify(mut self, on: bool) -> Self {
         self.buggify = on;
+        self
+    }
+
+    /// A new phase starts at `at` (after the one before, which [`SimBuilder::nemesis`]
+    /// or the last call gave): `nemesis` replaces the nemesis from then on, its arrivals
+    /// drawn afresh. Faults already scheduled (a restart after a crash, a heal after a
+    /// partition) still happen. With clients, give each phase its clients' options and
+    /// workload too ([`SimBuilder::phase_workload`]), or they keep the last ones.
+    pub fn phase(mut self, at: SimTime, nemesis: NemesisOptions) -> Self {
+        assert!(self.phases.last().is_none_or(|(last, _)| *last < at), "phases start in order");
+        self.phases.push((at, nemesis));
         self
     }
 
@@ -172,6 +197,7 @@ impl<C> SimBuilder<C> {
             client_rng: SimRng::derive(seed, Stream::Workload, 0),
             client_actions: Vec::new(),
             nemesis: self.nemesis,
+            phases: Vec::new(),
             fault_rng: SimRng::derive(seed, Stream::Faults, 0),
             fault_stats: FaultStats::default(),
             stats: EngineStats::default(),
@@ -192,9 +218,12 @@ impl<C> SimBuilder<C> {
         for (at, action) in self.schedule {
             sim.queue.push(at, Event::Fault(action));
         }
-        for kind in
-            [NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Partition, NemesisKind::ClockJump]
-        {
+        // After the faults: a heal-all at a phase's end runs before the next phase starts.
+        for (index, (at, _)) in self.phases.iter().enumerate() {
+            sim.queue.push(*at, Event::Phase(index as u32));
+        }
+        sim.phases = self.phases.into_iter().map(|(_, nemesis)| nemesis).collect();
+        for kind in NemesisKind::ALL {
             sim.schedule_nemesis(kind);
         }
         sim

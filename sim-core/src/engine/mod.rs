@@ -107,6 +107,8 @@ enum Event<N: Node> {
     Nemesis(NemesisKind),
     /// The end of a node's pause: run the events that waited for it.
     Resume(NodeId),
+    /// Phase `index` after the first starts: its nemesis and clients take over.
+    Phase(u32),
 }
 
 impl<N: Node> Event<N> {
@@ -137,6 +139,7 @@ impl<N: Node> Event<N> {
             Event::Fault(action) => (6u8, action).hash(&mut h),
             Event::Nemesis(kind) => (7u8, kind).hash(&mut h),
             Event::Resume(node) => (8u8, node).hash(&mut h),
+            Event::Phase(index) => (9u8, index).hash(&mut h),
         }
         h.finish()
     }
@@ -160,6 +163,7 @@ impl<N: Node> fmt::Debug for Event<N> {
             Event::Fault(action) => write!(f, "fault {action:?}"),
             Event::Nemesis(kind) => write!(f, "nemesis {kind:?}"),
             Event::Resume(node) => write!(f, "resume {node}"),
+            Event::Phase(index) => write!(f, "phase {}", index + 1),
         }
     }
 }
@@ -205,6 +209,8 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     client_rng: SimRng,
     client_actions: Vec<ClientAction<OpOf<N>>>,
     nemesis: NemesisOptions,
+    /// The nemesis of each phase after the first ([`SimBuilder::phase`]).
+    phases: Vec<NemesisOptions>,
     fault_rng: SimRng,
     fault_stats: FaultStats,
     stats: EngineStats,
@@ -431,6 +437,19 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             Event::Fault(action) => self.inject(position, action),
             Event::Nemesis(kind) => self.run_nemesis(position, kind),
             Event::Resume(node) => self.resume(node),
+            Event::Phase(index) => self.enter_phase(index as usize),
+        }
+    }
+
+    /// Phase `index` after the first starts: its nemesis replaces the last one, its
+    /// arrivals drawn afresh, and its clients take over.
+    fn enter_phase(&mut self, index: usize) {
+        self.nemesis = self.phases[index].clone();
+        for kind in NemesisKind::ALL {
+            self.schedule_nemesis(kind);
+        }
+        if let Some(clients) = self.clients.as_mut() {
+            clients.enter_phase(index);
         }
     }
 
