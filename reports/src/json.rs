@@ -201,6 +201,12 @@ pub fn record_line(r: &RunRecord) -> String {
     Value::Object(object).to_string()
 }
 
+/// A record read back from its [`record_line`].
+pub fn parse_record_line(line: &str) -> Result<RunRecord, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    parse_record(&value)
+}
+
 /// The JSON report of `records` of `campaign`, pretty-printed, ending in a newline.
 pub fn render(campaign: &Campaign, records: &[RunRecord]) -> String {
     let mut writer = JsonWriter::new(Vec::new(), campaign).expect("writing to memory");

@@ -14,6 +14,8 @@ use sim_core::record::{RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
 use sim_core::workload::ScenarioWorkload;
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 
 /// What to keep from a run besides its record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +42,19 @@ pub struct RunOutput {
     pub explanation: Option<String>,
 }
 
+impl RunOutput {
+    /// The output of a run that left only its record (it panicked, or was refused).
+    pub fn of_record(record: RunRecord) -> RunOutput {
+        RunOutput {
+            record,
+            history: None,
+            trace: Vec::new(),
+            faults: Vec::new(),
+            explanation: None,
+        }
+    }
+}
+
 /// Run `plan` with protocol `P`.
 pub fn run_protocol<P: Protocol>(
     plan: &RunPlan,
@@ -56,15 +71,67 @@ pub fn run_protocol<P: Protocol>(
             settings.faults.then(FaultLog::default),
         );
         let mut sim = build::<P, _>(plan, config, (invariants, recorders))?;
-        let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
+        let run = keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref()));
         let (trace, faults) = sim.into_observer().1;
-        output.trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
+        let trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
+        let mut output = match run {
+            Ok(output) => output,
+            Err((mut panicked, payload)) => {
+                panicked.trace = trace;
+                PANICKED.with(|p| *p.borrow_mut() = Some(panicked));
+                panic::resume_unwind(payload)
+            }
+        };
+        output.trace = trace;
         output.faults = faults.map(|f| f.fired).unwrap_or_default();
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
-        Ok(execute(plan, settings, &mut sim, |o| o.0.as_ref()))
+        match keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref())) {
+            Ok(output) => Ok(output),
+            Err((panicked, payload)) => {
+                PANICKED.with(|p| *p.borrow_mut() = Some(panicked));
+                panic::resume_unwind(payload)
+            }
+        }
     }
+}
+
+/// How far a run got before a handler panicked.
+#[derive(Clone, Debug, Default)]
+pub struct Panicked {
+    pub events: u64,
+    pub sim_time_ns: u64,
+    pub trace_hash: u64,
+    /// Every event up to the panic, when the run was traced.
+    pub trace: Vec<TraceEvent>,
+}
+
+thread_local! {
+    static PANICKED: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+}
+
+/// How far the last run on this thread got, if it panicked (the panic goes on unwinding
+/// to whoever catches it; this is what it leaves behind). Taking it clears it.
+pub fn take_panicked() -> Option<Panicked> {
+    PANICKED.with(|p| p.borrow_mut().take())
+}
+
+/// Run `f` on `sim`; if it panics, how far `sim` got, and the panic to resume.
+#[allow(clippy::type_complexity)]
+fn keeping_panicked<P: Protocol, O: Observer<P>, T>(
+    sim: &mut Simulation<P, O>,
+    f: impl FnOnce(&mut Simulation<P, O>) -> T,
+) -> Result<T, (Panicked, Box<dyn std::any::Any + Send>)> {
+    panic::catch_unwind(AssertUnwindSafe(|| f(sim))).map_err(|payload| {
+        let panicked = Panicked {
+            events: sim.stats().events,
+            sim_time_ns: sim.now().as_nanos(),
+            trace_hash: sim.trace_hash(),
+            trace: Vec::new(),
+        };
+        (panicked, payload)
+    })
 }
 
 /// Run `plan` twice side by side and compare every event.
