@@ -221,7 +221,7 @@ fn a_crashing_seed_costs_that_seed() {
     assert!(fatal.len() > 1 && fatal.len() < 24, "{panicked}");
     for (bug, said) in [
         ("abort", "signal 6"),
-        ("stack_overflow", "overflowed its stack"),
+        ("stack_overflow", "thread 'main' has overflowed its stack"),
         ("double_panic", "while unwinding the first"),
         ("alloc_failure", "memory allocation of 1048576 bytes failed"),
     ] {
