@@ -35,6 +35,9 @@ sim_core::declare_bugs! {
         alloc_failure,
         /// A handler that never returns.
         infinite_loop,
+        /// Every message is sent on to every peer, from the start (not a crash: the
+        /// messages in flight double every hop, until run.max_pending_events stops it).
+        rebroadcast,
     }
 }
 
@@ -62,6 +65,16 @@ fn recurse(depth: u64) -> u64 {
 }
 
 impl Misbehaviour {
+    /// Whether a switch that misbehaves on the fatal tick is on.
+    fn strikes(self) -> bool {
+        self.panic
+            || self.abort
+            || self.stack_overflow
+            || self.double_panic
+            || self.alloc_failure
+            || self.infinite_loop
+    }
+
     fn strike(self, node: NodeId) {
         if self.abort {
             std::process::abort();
@@ -93,13 +106,20 @@ impl Node for Misbehaving {
 
     fn start(how: &Misbehaviour, ctx: &mut Context<'_, Self>) -> Self {
         ctx.set_timer(SimDuration::from_millis(10), ());
+        if how.rebroadcast {
+            ctx.broadcast(());
+        }
         Misbehaving { how: *how }
     }
 
-    fn on_message(&mut self, _ctx: &mut Context<'_, Self>, _from: NodeId, _msg: ()) {}
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, _msg: ()) {
+        if self.how.rebroadcast {
+            ctx.broadcast(());
+        }
+    }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: ()) {
-        if ctx.rng().below(1000) == 0 && self.how.any() {
+        if ctx.rng().below(1000) == 0 && self.how.strikes() {
             self.how.strike(ctx.id());
         }
         ctx.set_timer(SimDuration::from_millis(10), ());
@@ -123,11 +143,15 @@ fn main() {
         let registry = Registry::bundled().with::<Misbehaving>();
         std::process::exit(i32::from(dsim::main_with(registry)));
     }
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         ("reports_are_those_of_a_campaign_in_one_process", reports_are_those_of_one_process),
         ("a_crashing_seed_costs_that_seed", a_crashing_seed_costs_that_seed),
         ("a_hanging_seed_is_killed_and_reported", a_hanging_seed_is_killed_and_reported),
         ("replay_of_a_panicking_seed", replay_of_a_panicking_seed),
+        (
+            "messages_that_multiply_stop_at_the_queue_bound",
+            messages_that_multiply_stop_at_the_queue_bound,
+        ),
     ];
     for (name, test) in tests {
         println!("test {name} ...");
@@ -293,4 +317,21 @@ fn replay_of_a_panicking_seed() {
     // The trace keeps the events up to the panic: the timers that fired before it.
     let trace = std::fs::read_to_string(trace).unwrap();
     assert!(trace.lines().count() > 3, "{trace}");
+}
+
+fn messages_that_multiply_stop_at_the_queue_bound() {
+    let scenario = scenario();
+    let out = dsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--bug",
+        "rebroadcast",
+        "--set",
+        "run.max_pending_events=100000",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("event_queue"), "{stdout}");
+    assert!(stdout.contains("more than 100000 events were pending at"), "{stdout}");
+    assert!(stdout.contains("raise run.max_pending_events"), "{stdout}");
 }

@@ -142,11 +142,16 @@ pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Diver
         build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
     let mut second =
         build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
-    Ok(lockstep(
-        &mut first,
-        &mut second,
-        RunLimits { until: plan.duration, max_events: plan.max_events },
-    ))
+    Ok(lockstep(&mut first, &mut second, plan_limits(plan)))
+}
+
+/// What stops a run of `plan` before its end: its event and pending-event limits.
+fn plan_limits(plan: &RunPlan) -> RunLimits {
+    RunLimits {
+        until: plan.duration,
+        max_events: plan.max_events,
+        max_pending: plan.max_pending_events,
+    }
 }
 
 /// The simulation of `plan`, with its clients if it has a workload; an `Err` is a draw of
@@ -173,7 +178,7 @@ fn execute<P: Protocol, O: Observer<P>>(
     sim: &mut Simulation<P, O>,
     invariants: impl Fn(&O) -> Option<&P::Invariants>,
 ) -> RunOutput {
-    let stop = sim.run(RunLimits { until: plan.duration, max_events: plan.max_events });
+    let stop = sim.run(plan_limits(plan));
     let mut record = RunRecord {
         scenario: plan.scenario.clone(),
         protocol: plan.protocol.clone(),
@@ -229,18 +234,32 @@ fn check<P: Protocol, O: Observer<P>>(
     }
     // A run that spins through its event budget proved nothing: a livelock is a liveness
     // failure, never a pass.
-    let event_limit = if stop == StopReason::EventLimit {
-        Finding::fail(format!(
-            "the run hit its event limit ({} events) at {}, before its end at {}: a livelock, \
-             or raise run.max_events",
-            plan.max_events,
-            sim.now(),
-            plan.duration
-        ))
-    } else {
-        Finding::Pass
+    let (property, event_limit) = match stop {
+        StopReason::EventLimit => (
+            "event_limit",
+            Finding::fail(format!(
+                "the run hit its event limit ({} events) at {}, before its end at {}: a \
+                 livelock, or raise run.max_events",
+                plan.max_events,
+                sim.now(),
+                plan.duration
+            )),
+        ),
+        // Memory, not events: a protocol that sends faster than the network delivers.
+        StopReason::QueueLimit => (
+            "event_queue",
+            Finding::fail(format!(
+                "more than {} events were pending at {} (run.max_pending_events), before the \
+                 end at {}: messages multiply faster than they are delivered (a re-broadcast \
+                 of every message?); raise run.max_pending_events if the run needs more",
+                plan.max_pending_events,
+                sim.now(),
+                plan.duration
+            )),
+        ),
+        _ => ("event_limit", Finding::Pass),
     };
-    results.push(result("event_limit", "event_limit", Verdict::Liveness, event_limit));
+    results.push(result("event_limit", property, Verdict::Liveness, event_limit));
 
     let finished = Finished {
         history: sim.history(),
@@ -249,9 +268,11 @@ fn check<P: Protocol, O: Observer<P>>(
         end: sim.now(),
     };
     // What happens after the heal is judged only on a run that reached its end.
-    let stopped_early = matches!(stop, StopReason::EventLimit | StopReason::Violation).then(|| {
-        Finding::Unknown { why: format!("not checked: the run stopped early, at {}", sim.now()) }
-    });
+    let stopped_early =
+        matches!(stop, StopReason::EventLimit | StopReason::QueueLimit | StopReason::Violation)
+            .then(|| Finding::Unknown {
+                why: format!("not checked: the run stopped early, at {}", sim.now()),
+            });
     let mut checkers: Vec<(Box<dyn Checker<P>>, bool)> = Vec::new();
     if let Some(checker) = plan
         .checks
