@@ -913,7 +913,7 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
     }
     let max_events = r.int(t, p, "max_events", 1, i64::MAX).unwrap_or(100_000_000) as u64;
     let max_pending_events =
-        r.int(t, p, "max_pending_events", 1, i64::MAX).unwrap_or(10_000_000) as u64;
+        r.int(t, p, "max_pending_events", 1, i64::MAX).unwrap_or(1_000_000) as u64;
     let seeds = match t.get("seeds") {
         Some(e) => match &e.item.val {
             Val::Str(s) => match parse_seed_range(s) {
