@@ -95,7 +95,8 @@ impl<'s> Reader<'s> {
                     &entry.key_loc,
                     &join(path, key),
                     format!(
-                        "unknown key `{key}` in {section}{hint} valid keys are: {}",
+                        "unknown key `{}` in {section}{hint} valid keys are: {}",
+                        sim_core::names::shown(key),
                         allowed.join(", ")
                     ),
                 );
@@ -259,12 +260,12 @@ impl<'s> Reader<'s> {
                 self.problem(
                     &item.loc,
                     key,
-                    format!("\"{text}\" is negative; expected a duration of zero or more"),
+                    format!("{} is negative; expected a duration of zero or more", quoted(text)),
                 );
                 None
             }
             Err(why) => {
-                self.problem(&item.loc, key, format!("\"{text}\" {why}"));
+                self.problem(&item.loc, key, format!("{} {why}", quoted(text)));
                 None
             }
         }
@@ -527,4 +528,10 @@ mod tests {
         assert_eq!(parse_duration(&many), Ok(1_000_000_000));
         assert_eq!(parse_duration("0.99999999999999999999999999999ns"), Ok(1));
     }
+}
+
+/// `text` in double quotes, as a message shows a value the file gave (see
+/// [`sim_core::names::shown`]).
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", sim_core::names::shown(text))
 }

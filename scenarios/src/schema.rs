@@ -919,7 +919,7 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
             Val::Str(s) => match parse_seed_range(s) {
                 Some(range) => range,
                 None => {
-                    r.problem(&e.item.loc, "run.seeds", format!("\"{s}\" is not a seed range; expected \"A..B\" (B excluded), e.g. \"0..100\""));
+                    r.problem(&e.item.loc, "run.seeds", format!("{} is not a seed range; expected \"A..B\" (B excluded), e.g. \"0..100\"", crate::reader::quoted(s)));
                     (0, 100)
                 }
             },
@@ -1261,7 +1261,10 @@ fn expect_violation(r: &mut Reader<'_>, t: &Table) -> bool {
             r.problem(
                 loc,
                 "checks.expect",
-                format!("\"{other}\" is not an expectation; expected \"pass\" or \"violation\""),
+                format!(
+                    "{} is not an expectation; expected \"pass\" or \"violation\"",
+                    crate::reader::quoted(other)
+                ),
             );
             false
         }
