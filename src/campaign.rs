@@ -339,9 +339,9 @@ fn shard_of(args: &FuzzArgs) -> Result<shard::Shard, Failure> {
 
 /// Read the JSON report at `path`.
 fn read_report(path: &Path) -> Result<reports::json::Report, Failure> {
-    let text = std::fs::read_to_string(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
-    reports::json::parse(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+    reports::json::parse_from(file).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 /// `--rerun-failed REPORT`: the failed seeds of the report's campaign (a safety

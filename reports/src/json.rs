@@ -227,8 +227,19 @@ pub struct Report {
 
 /// Read a report written by [`render`] or [`JsonWriter`] back.
 pub fn parse(text: &str) -> Result<Report, String> {
-    let doc: Value = serde_json::from_str(text)
-        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    parse_from(text.as_bytes())
+}
+
+/// Read a report from `input` as it streams in: what is not JSON (`/dev/zero`) is refused
+/// at its first byte, not read to its end first.
+pub fn parse_from(input: impl io::Read) -> Result<Report, String> {
+    let doc: Value = serde_json::from_reader(io::BufReader::new(input)).map_err(|e| {
+        if e.is_io() {
+            format!("cannot read: {e}")
+        } else {
+            format!("line {}, column {}: {e}", e.line(), e.column())
+        }
+    })?;
     match doc.get("format").and_then(Value::as_str) {
         Some(FORMAT) => {}
         Some("dsim-report-1") => {
