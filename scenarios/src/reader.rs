@@ -499,6 +499,12 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     i64::try_from(nanos).map_err(|_| TOO_LARGE.into())
 }
 
+/// `text` in double quotes, as a message shows a value the file gave (see
+/// [`sim_core::names::shown`]).
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", sim_core::names::shown(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,10 +534,4 @@ mod tests {
         assert_eq!(parse_duration(&many), Ok(1_000_000_000));
         assert_eq!(parse_duration("0.99999999999999999999999999999ns"), Ok(1));
     }
-}
-
-/// `text` in double quotes, as a message shows a value the file gave (see
-/// [`sim_core::names::shown`]).
-pub fn quoted(text: &str) -> String {
-    format!("\"{}\"", sim_core::names::shown(text))
 }
