@@ -5,10 +5,10 @@
 use crate::cli::{FuzzArgs, MergeArgs, ReplayArgs, RunArgs, ScenarioArgs};
 use crate::output::{OutputFile, Paint, Progress, create_all, paint, style, timed};
 use crate::tally::{Expected, Outputs, Reports};
-use crate::{Failure, load_scenario, see, shard};
+use crate::{Failure, isolate, load_scenario, see, shard};
 use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
-use scenarios::Scenario;
+use scenarios::{RunPlan, Scenario};
 use sim_core::record::{RunRecord, Verdict};
 use std::cell::{Cell, RefCell};
 use std::io::Write as _;
@@ -47,7 +47,7 @@ pub(crate) fn load(
 }
 
 /// The one command that replays `seed` of `path`.
-fn replay_command(path: &Path, seed: u64, args: &ScenarioArgs) -> String {
+pub(crate) fn replay_command(path: &Path, seed: u64, args: &ScenarioArgs) -> String {
     let mut command =
         format!("dsim replay {} --seed {seed}", shell_quote(&path.display().to_string()));
     for bug in &args.bugs {
@@ -76,6 +76,14 @@ thread_local! {
     static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// Whether a seed's panics are also written to standard error: in the child of an isolated
+/// campaign, so that a panic that aborts (one while panicking) is in its seed's message.
+static ECHO_PANICS: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn echo_panics() {
+    ECHO_PANICS.store(true, Ordering::Relaxed);
+}
+
 /// Run `f` with its panics recorded instead of printed: a protocol panic is a finding of
 /// its seed, reported with the seed's record. Panics elsewhere go to the previous hook.
 pub(crate) fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
@@ -86,6 +94,9 @@ pub(crate) fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             if RUNNING_SEED.with(Cell::get) {
                 // One line, so that a report row stays one line.
                 let message = info.to_string().replace(":\n", ": ").replace('\n', " ");
+                if ECHO_PANICS.load(Ordering::Relaxed) {
+                    eprintln!("{message}");
+                }
                 PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
             } else {
                 previous(info);
@@ -102,7 +113,7 @@ pub(crate) fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// Run one seed; a panic becomes a safety failure of that seed, and options the protocol
 /// refuses (a swarm draw between the ends that load checked) an error of that seed.
-fn run_seed(
+pub(crate) fn run_seed(
     loaded: &Loaded,
     registry: &Registry,
     seed: u64,
@@ -111,10 +122,9 @@ fn run_seed(
 ) -> RunOutput {
     let plan = loaded.scenario.plan(seed, &args.bugs);
     let entry = registry.get(&plan.protocol).expect("validated protocol");
-    let replay = replay_command(&loaded.path, seed, args);
     let (verdict, failure, message) = match catching_panics(|| (entry.run)(&plan, settings)) {
         Ok(Ok(mut output)) => {
-            output.record.replay = replay;
+            output.record.replay = replay_command(&loaded.path, seed, args);
             return output;
         }
         Ok(Err(refused)) => (
@@ -124,19 +134,39 @@ fn run_seed(
         ),
         Err(message) => (Verdict::Safety, "panic", message),
     };
-    let record = RunRecord {
-        scenario: plan.scenario.clone(),
-        protocol: plan.protocol.clone(),
-        seed,
-        bugs: plan.bugs.clone(),
+    let replay = replay_command(&loaded.path, seed, args);
+    let mut output =
+        RunOutput::of_record(unfinished_record(plan, replay, (verdict, failure, message)));
+    // A panic keeps how far its run got: its events, trace hash and trace up to it.
+    if let Some(panicked) = runner::run::take_panicked().filter(|_| verdict == Verdict::Safety) {
+        output.record.events = panicked.events;
+        output.record.sim_time_ns = panicked.sim_time_ns;
+        output.record.trace_hash = panicked.trace_hash;
+        output.trace = panicked.trace;
+    }
+    output
+}
+
+/// The record of a seed that ended without a run's record (it panicked, its options were
+/// refused, or the process running it died): `outcome` is its verdict, failure and message.
+pub(crate) fn unfinished_record(
+    plan: RunPlan,
+    replay: String,
+    outcome: (Verdict, &str, String),
+) -> RunRecord {
+    let (verdict, failure, message) = outcome;
+    RunRecord {
+        scenario: plan.scenario,
+        protocol: plan.protocol,
+        seed: plan.seed,
+        bugs: plan.bugs,
         verdict: Some(verdict),
         failure: failure.into(),
         message,
-        drawn: plan.drawn.clone(),
+        drawn: plan.drawn,
         replay,
         ..RunRecord::default()
-    };
-    RunOutput { record, history: None, trace: Vec::new(), faults: Vec::new(), explanation: None }
+    }
 }
 
 /// The `--history` and `--trace` files of a run, opened before it runs.
@@ -229,16 +259,19 @@ pub fn replay(args: ReplayArgs, registry: &Registry) -> Result<u8, Failure> {
     if args.check_determinism {
         let plan = loaded.scenario.plan(args.seed, &args.scenario.bugs);
         let entry = registry.get(&plan.protocol).expect("validated protocol");
-        let verdict = (entry.self_check)(&plan).map_err(Failure::input)?;
-        match verdict {
-            Ok(agreement) => println!(
-                "deterministic: two runs agree on all {} events (trace hash {:016x})",
-                agreement.events, agreement.trace_hash
-            ),
-            Err(divergence) => {
-                println!("NONDETERMINISTIC: {divergence}");
-                return Ok(1);
-            }
+        match catching_panics(|| (entry.self_check)(&plan)) {
+            Ok(verdict) => match verdict.map_err(Failure::input)? {
+                Ok(agreement) => println!(
+                    "deterministic: two runs agree on all {} events (trace hash {:016x})",
+                    agreement.events, agreement.trace_hash
+                ),
+                Err(divergence) => {
+                    println!("NONDETERMINISTIC: {divergence}");
+                    return Ok(1);
+                }
+            },
+            // The replay below reports the panic as the seed's verdict.
+            Err(message) => println!("determinism not decided: the run panics ({message})"),
         }
     }
     let settings = RunSettings {
@@ -306,9 +339,9 @@ fn shard_of(args: &FuzzArgs) -> Result<shard::Shard, Failure> {
 
 /// Read the JSON report at `path`.
 fn read_report(path: &Path) -> Result<reports::json::Report, Failure> {
-    let text = std::fs::read_to_string(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| Failure::input(format!("{}: cannot read: {e}", path.display())))?;
-    reports::json::parse(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+    reports::json::parse_from(file).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 /// `--rerun-failed REPORT`: the failed seeds of the report's campaign (a safety
@@ -433,6 +466,10 @@ fn run_campaign(
             code: crate::EXIT_INTERNAL,
             message: format!("cannot start {threads} threads: {e}"),
         })?;
+    let mut isolated = args.isolate.then(|| {
+        let timeout = args.seed_timeout.unwrap_or(isolate::DEFAULT_SEED_TIMEOUT_SECONDS);
+        isolate::Workers::new(loaded, scenario_args, threads, timeout)
+    });
     stop_on_interrupt();
     let progress = Progress::new(total, threads);
     let settings = RunSettings::default();
@@ -448,21 +485,25 @@ fn run_campaign(
         if batch.is_empty() || interrupted() {
             break;
         }
-        let results: Vec<Option<(RunRecord, f64)>> = pool.install(|| {
-            use rayon::prelude::*;
-            batch
-                .par_iter()
-                .map(|&(file, seed)| {
-                    if interrupted() {
-                        return None;
-                    }
-                    let (output, seconds) =
-                        timed(|| run_seed(&loaded[file], registry, seed, scenario_args, &settings));
-                    progress.tick(output.record.verdict().is_failure());
-                    Some((output.record, seconds))
-                })
-                .collect()
-        });
+        let results: Vec<Option<(RunRecord, f64)>> = match isolated.as_mut() {
+            Some(workers) => workers.run_batch(&batch, loaded, scenario_args, &progress),
+            None => pool.install(|| {
+                use rayon::prelude::*;
+                batch
+                    .par_iter()
+                    .map(|&(file, seed)| {
+                        if interrupted() {
+                            return None;
+                        }
+                        let (output, seconds) = timed(|| {
+                            run_seed(&loaded[file], registry, seed, scenario_args, &settings)
+                        });
+                        progress.tick(output.record.verdict().is_failure());
+                        Some((output.record, seconds))
+                    })
+                    .collect()
+            }),
+        };
         ran += results.iter().filter(|r| r.is_some()).count() as u64;
         for (result, &(file, seed)) in results.into_iter().zip(&batch) {
             let Some((record, seconds)) = result else { continue };
@@ -473,7 +514,14 @@ fn run_campaign(
                     let traced =
                         RunSettings { trace: true, history: true, ..RunSettings::default() };
                     let plan = loaded[file].scenario.plan(seed, &scenario_args.bugs);
-                    (plan, run_seed(&loaded[file], registry, seed, scenario_args, &traced))
+                    // A seed that killed its process would kill this one: its page has
+                    // its record alone.
+                    let output = if isolate::died(&record) {
+                        RunOutput::of_record(record.clone())
+                    } else {
+                        run_seed(&loaded[file], registry, seed, scenario_args, &traced)
+                    };
+                    (plan, output)
                 })?;
             }
             if failed && args.stop_on_first {
@@ -502,7 +550,7 @@ fn run_campaign(
 /// Set when SIGINT or SIGTERM arrives: no seed starts after it.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 

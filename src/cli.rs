@@ -58,7 +58,7 @@ pub enum Command {
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
     #[command(
-        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports."
+        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n  dsim fuzz raft-swarm --count 20 --isolate --seed-timeout 60\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports. --isolate\nruns seeds in child processes, so a seed that overflows its stack, aborts or hangs is\nreported as a crash or a hang and the campaign goes on."
     )]
     Fuzz(FuzzArgs),
     /// Delta-debug a failing seed into a minimal scenario file that fails on its own.
@@ -107,6 +107,24 @@ pub enum Command {
         after_help = "Example:\n  dsim completions bash > dsim.bash\n\nSource it from ~/.bashrc, or install it as /etc/bash_completion.d/dsim."
     )]
     Completions { shell: clap_complete::Shell },
+    /// Run the seeds `dsim fuzz --isolate` sends on standard input, one record a line on
+    /// standard output (internal: the child process of an isolated campaign).
+    #[command(name = "isolated-worker", hide = true)]
+    IsolatedWorker(WorkerArgs),
+}
+
+/// The child process of `dsim fuzz --isolate`: the campaign's scenarios, as the parent
+/// loaded and named them.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// A scenario of the campaign, in campaign order (repeated).
+    #[arg(long = "scenario", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The name of each scenario in the campaign (the parent may have renamed it).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +238,16 @@ pub struct FuzzArgs {
     /// Stop at the first failing seed (in seed order: earlier seeds are all still run).
     #[arg(long)]
     pub stop_on_first: bool,
+    /// Run the seeds in child processes (--jobs of them), so that a seed that overflows
+    /// its stack, aborts, runs out of memory or hangs costs that seed (failure `crash` or
+    /// `hang`), not the campaign. Reports are byte for byte those of a campaign without it.
+    #[arg(long)]
+    pub isolate: bool,
+    /// With --isolate: wall-clock seconds a seed may run before its child is killed and
+    /// the seed reported as a hang. It decides only whether a run finished, never what it
+    /// did (a run's events are bounded by run.max_events).
+    #[arg(long, value_name = "SECONDS", requires = "isolate", value_parser = clap::value_parser!(u64).range(1..))]
+    pub seed_timeout: Option<u64>,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// Write one CSV row per seed.

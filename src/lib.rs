@@ -13,6 +13,7 @@ pub mod bench;
 mod campaign;
 mod check;
 pub mod cli;
+mod isolate;
 mod output;
 mod see;
 mod shard;
@@ -118,6 +119,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
             write_stdout(list_protocols(registry, json).as_bytes())?;
             Ok(0)
         }
+        Command::IsolatedWorker(args) => isolate::worker(args, registry),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dsim", &mut script);

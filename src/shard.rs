@@ -210,13 +210,23 @@ pub fn join(reports: Vec<(PathBuf, Report)>) -> Result<(Campaign, Vec<RunRecord>
     }
     // Shard k holds the k-th seed of each scenario and every count-th after it: deal the
     // records back in that order.
-    let mut cursors: Vec<std::slice::Iter<'_, RunRecord>> =
-        by_shard.iter().map(|r| r.expect("checked above").records.iter()).collect();
+    // Each record is moved, not copied: a merge holds the shards' records once.
+    let order: Vec<usize> = {
+        let mut order: Vec<(u64, usize)> =
+            reports.iter().enumerate().map(|(i, (_, r))| (r.campaign.shard.0, i)).collect();
+        order.sort_unstable();
+        order.into_iter().map(|(_, i)| i).collect()
+    };
+    let mut reports: Vec<Option<Report>> = reports.into_iter().map(|(_, r)| Some(r)).collect();
+    let mut cursors: Vec<std::vec::IntoIter<RunRecord>> = order
+        .iter()
+        .map(|&i| reports[i].take().expect("each shard once").records.into_iter())
+        .collect();
     let mut records = Vec::new();
     for scenario in &whole.scenarios {
         for position in 0..len(&scenario.seeds, WHOLE) {
             let cursor = &mut cursors[(position % count) as usize];
-            records.push(cursor.next().expect("checked complete").clone());
+            records.push(cursor.next().expect("checked complete"));
         }
     }
     Ok((whole, records))

@@ -260,6 +260,12 @@ pub fn record_line(r: &RunRecord) -> String {
     Value::Object(object).to_string()
 }
 
+/// A record read back from its [`record_line`].
+pub fn parse_record_line(line: &str) -> Result<RunRecord, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    parse_record(&value)
+}
+
 /// The JSON report of `records` of `campaign`, pretty-printed, ending in a newline.
 pub fn render(campaign: &Campaign, records: &[RunRecord]) -> String {
     let mut writer = JsonWriter::new(Vec::new(), campaign).expect("writing to memory");
@@ -280,8 +286,19 @@ pub struct Report {
 
 /// Read a report written by [`render`] or [`JsonWriter`] back.
 pub fn parse(text: &str) -> Result<Report, String> {
-    let doc: Value = serde_json::from_str(text)
-        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    parse_from(text.as_bytes())
+}
+
+/// Read a report from `input` as it streams in: what is not JSON (`/dev/zero`) is refused
+/// at its first byte, not read to its end first.
+pub fn parse_from(input: impl io::Read) -> Result<Report, String> {
+    let doc: Value = serde_json::from_reader(io::BufReader::new(input)).map_err(|e| {
+        if e.is_io() {
+            format!("cannot read: {e}")
+        } else {
+            format!("line {}, column {}: {e}", e.line(), e.column())
+        }
+    })?;
     match doc.get("format").and_then(Value::as_str) {
         Some(FORMAT) => {}
         Some("dsim-report-1") => {

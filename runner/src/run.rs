@@ -18,6 +18,8 @@ use sim_core::record::{PhaseRecord, RunRecord, Verdict};
 use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
 use sim_core::workload::ScenarioWorkload;
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 
 /// What to keep from a run besides its record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +46,19 @@ pub struct RunOutput {
     pub explanation: Option<String>,
 }
 
+impl RunOutput {
+    /// The output of a run that left only its record (it panicked, or was refused).
+    pub fn of_record(record: RunRecord) -> RunOutput {
+        RunOutput {
+            record,
+            history: None,
+            trace: Vec::new(),
+            faults: Vec::new(),
+            explanation: None,
+        }
+    }
+}
+
 /// Run `plan` with protocol `P`.
 pub fn run_protocol<P: Protocol>(
     plan: &RunPlan,
@@ -60,15 +75,67 @@ pub fn run_protocol<P: Protocol>(
             settings.faults.then(FaultLog::default),
         );
         let mut sim = build::<P, _>(plan, config, (invariants, recorders))?;
-        let mut output = execute(plan, settings, &mut sim, |o| o.0.as_ref());
+        let run = keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref()));
         let (trace, faults) = sim.into_observer().1;
-        output.trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
+        let trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
+        let mut output = match run {
+            Ok(output) => output,
+            Err((mut panicked, payload)) => {
+                panicked.trace = trace;
+                PANICKED.with(|p| *p.borrow_mut() = Some(panicked));
+                panic::resume_unwind(payload)
+            }
+        };
+        output.trace = trace;
         output.faults = faults.map(|f| f.fired).unwrap_or_default();
         Ok(output)
     } else {
         let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
-        Ok(execute(plan, settings, &mut sim, |o| o.0.as_ref()))
+        match keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref())) {
+            Ok(output) => Ok(output),
+            Err((panicked, payload)) => {
+                PANICKED.with(|p| *p.borrow_mut() = Some(panicked));
+                panic::resume_unwind(payload)
+            }
+        }
     }
+}
+
+/// How far a run got before a handler panicked.
+#[derive(Clone, Debug, Default)]
+pub struct Panicked {
+    pub events: u64,
+    pub sim_time_ns: u64,
+    pub trace_hash: u64,
+    /// Every event up to the panic, when the run was traced.
+    pub trace: Vec<TraceEvent>,
+}
+
+thread_local! {
+    static PANICKED: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+}
+
+/// How far the last run on this thread got, if it panicked (the panic goes on unwinding
+/// to whoever catches it; this is what it leaves behind). Taking it clears it.
+pub fn take_panicked() -> Option<Panicked> {
+    PANICKED.with(|p| p.borrow_mut().take())
+}
+
+/// Run `f` on `sim`; if it panics, how far `sim` got, and the panic to resume.
+#[allow(clippy::type_complexity)]
+fn keeping_panicked<P: Protocol, O: Observer<P>, T>(
+    sim: &mut Simulation<P, O>,
+    f: impl FnOnce(&mut Simulation<P, O>) -> T,
+) -> Result<T, (Panicked, Box<dyn std::any::Any + Send>)> {
+    panic::catch_unwind(AssertUnwindSafe(|| f(sim))).map_err(|payload| {
+        let panicked = Panicked {
+            events: sim.stats().events,
+            sim_time_ns: sim.now().as_nanos(),
+            trace_hash: sim.trace_hash(),
+            trace: Vec::new(),
+        };
+        (panicked, payload)
+    })
 }
 
 /// Run `plan` twice side by side and compare every event.
@@ -79,11 +146,16 @@ pub fn self_check<P: Protocol>(plan: &RunPlan) -> Result<Result<Agreement, Diver
         build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
     let mut second =
         build::<P, _>(plan, P::configure_for(&plan.options, &bugs, nodes)?, NoObserver)?;
-    Ok(lockstep(
-        &mut first,
-        &mut second,
-        RunLimits { until: plan.duration, max_events: plan.max_events },
-    ))
+    Ok(lockstep(&mut first, &mut second, plan_limits(plan)))
+}
+
+/// What stops a run of `plan` before its end: its event and pending-event limits.
+fn plan_limits(plan: &RunPlan) -> RunLimits {
+    RunLimits {
+        until: plan.duration,
+        max_events: plan.max_events,
+        max_pending: plan.max_pending_events,
+    }
 }
 
 /// The simulation of `plan`, with its clients if it has a workload; an `Err` is a draw of
@@ -173,18 +245,32 @@ fn check<P: Protocol, O: Observer<P>>(
     }
     // A run that spins through its event budget proved nothing: a livelock is a liveness
     // failure, never a pass.
-    let event_limit = if stop == StopReason::EventLimit {
-        Finding::fail(format!(
-            "the run hit its event limit ({} events) at {}, before its end at {}: a livelock, \
-             or raise run.max_events",
-            plan.max_events,
-            sim.now(),
-            plan.duration
-        ))
-    } else {
-        Finding::Pass
+    let (property, event_limit) = match stop {
+        StopReason::EventLimit => (
+            "event_limit",
+            Finding::fail(format!(
+                "the run hit its event limit ({} events) at {}, before its end at {}: a \
+                 livelock, or raise run.max_events",
+                plan.max_events,
+                sim.now(),
+                plan.duration
+            )),
+        ),
+        // Memory, not events: a protocol that sends faster than the network delivers.
+        StopReason::QueueLimit => (
+            "event_queue",
+            Finding::fail(format!(
+                "more than {} events were pending at {} (run.max_pending_events), before the \
+                 end at {}: messages multiply faster than they are delivered (a re-broadcast \
+                 of every message?); raise run.max_pending_events if the run needs more",
+                plan.max_pending_events,
+                sim.now(),
+                plan.duration
+            )),
+        ),
+        _ => ("event_limit", Finding::Pass),
     };
-    results.push(result("event_limit", "event_limit", Verdict::Liveness, event_limit));
+    results.push(result("event_limit", property, Verdict::Liveness, event_limit));
 
     let finished = Finished {
         history: sim.history(),
@@ -193,9 +279,11 @@ fn check<P: Protocol, O: Observer<P>>(
         end: sim.now(),
     };
     // What happens after the heal is judged only on a run that reached its end.
-    let stopped_early = matches!(stop, StopReason::EventLimit | StopReason::Violation).then(|| {
-        Finding::Unknown { why: format!("not checked: the run stopped early, at {}", sim.now()) }
-    });
+    let stopped_early =
+        matches!(stop, StopReason::EventLimit | StopReason::QueueLimit | StopReason::Violation)
+            .then(|| Finding::Unknown {
+                why: format!("not checked: the run stopped early, at {}", sim.now()),
+            });
     let mut checkers: Vec<(Box<dyn Checker<P>>, bool)> = Vec::new();
     if let Some(checker) = plan
         .checks
@@ -271,10 +359,12 @@ fn run_phases<P: Protocol, O: Observer<P>>(
     plan: &RunPlan,
     sim: &mut Simulation<P, O>,
 ) -> (StopReason, Vec<PhaseRecord>) {
-    let limits = |until| RunLimits { until, max_events: plan.max_events };
+    let limits = |until| RunLimits { until, ..plan_limits(plan) };
     let mut records = Vec::new();
     let mut stop = StopReason::TimeLimit;
-    let stopped = |stop| matches!(stop, StopReason::Violation | StopReason::EventLimit);
+    let stopped = |stop| {
+        matches!(stop, StopReason::Violation | StopReason::EventLimit | StopReason::QueueLimit)
+    };
     for phase in &plan.phases {
         let before = Snapshot::of(sim);
         // What is in force once the phase's first instant (e.g. a heal-all at the end of

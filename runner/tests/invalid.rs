@@ -89,3 +89,24 @@ fn a_cluster_that_cannot_fit_in_memory_is_refused_at_load() {
     );
     assert!(load(100_000).is_ok());
 }
+
+/// A scenario file, or a base it extends, is read up to a bound: `/dev/zero` and a file
+/// of 17 MiB are refused with the limit, not read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn scenario_files_past_the_size_limit_are_refused() {
+    let registry = Registry::bundled();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("invalid-sizes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zero = dir.join("zero.toml");
+    std::fs::write(&zero, "extends = \"/dev/zero\"\n").unwrap();
+    let error = load(&zero, registry.catalogue()).unwrap_err().to_string();
+    assert!(error.contains("zero.toml:1:11: `extends`: cannot read base scenario /dev/zero: it holds more than 16 MiB, the most a scenario file may"), "{error}");
+    let big = dir.join("big.toml");
+    std::fs::write(&big, "#".repeat(17 << 20)).unwrap();
+    let error = load(&big, registry.catalogue()).unwrap_err().to_string();
+    assert!(
+        error.contains("big.toml: cannot read the scenario file: it holds more than 16 MiB"),
+        "{error}"
+    );
+}

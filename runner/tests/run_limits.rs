@@ -76,3 +76,17 @@ fn after_an_early_stop_the_checks_of_the_end_are_unknown_not_passed() {
     assert!(cut.checks.contains(&("event_limit".into(), "fail".into())));
     assert!(cut.checks.contains(&("liveness".into(), "unknown".into())), "{:?}", cut.checks);
 }
+
+#[test]
+fn a_run_with_more_events_pending_than_its_limit_fails_naming_the_key() {
+    let cut = record_of(&format!("{RAFT}max_pending_events = 20\n"));
+    assert_eq!(cut.verdict(), Verdict::Liveness, "{cut:?}");
+    assert_eq!(cut.failure, "event_queue");
+    assert!(cut.message.contains("more than 20 events were pending"), "{}", cut.message);
+    assert!(cut.message.contains("raise run.max_pending_events"), "{}", cut.message);
+    assert!(cut.checks.contains(&("event_limit".into(), "fail".into())));
+    assert!(cut.checks.contains(&("liveness".into(), "unknown".into())), "{:?}", cut.checks);
+    // Sometimes: the default limit lets the same run reach its end.
+    let whole = record_of(RAFT);
+    assert_eq!(whole.verdict(), Verdict::Pass, "{}", whole.message);
+}

@@ -60,8 +60,32 @@ fn read_source(path: &Path) -> std::io::Result<String> {
         None if bundled::is_bundled(path) => {
             Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such bundled scenario file"))
         }
-        None => std::fs::read_to_string(path),
+        None => read_bounded(path),
     }
+}
+
+/// The most a scenario file may hold: far more than any scenario needs (an explicit
+/// schedule of thousands of faults is a few hundred KiB), so that `extends = "/dev/zero"`
+/// or a wrong file is refused instead of read until memory runs out.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The text of the file at `path`, refused past [`MAX_SCENARIO_BYTES`] after reading at
+/// most one byte more.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it holds more than {} MiB, the most a scenario file may (is it a scenario?)",
+                MAX_SCENARIO_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
 /// A scenario as the command line names it: where it was found, and its text.

@@ -33,6 +33,8 @@ pub struct RunPlan {
     pub duration: SimTime,
     pub heal_at: SimTime,
     pub max_events: u64,
+    /// Events that may be pending at once (`run.max_pending_events`).
+    pub max_pending_events: u64,
     /// Every swarm value drawn, as `(key, value)`, in schema order.
     pub drawn: Vec<(String, String)>,
     /// The run's phases in order; empty for a run of one phase.
@@ -408,6 +410,7 @@ impl Scenario {
             duration,
             heal_at,
             max_events: self.run.max_events,
+            max_pending_events: self.run.max_pending_events,
             drawn: draw.drawn,
             phases,
             phase_workloads,

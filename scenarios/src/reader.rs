@@ -95,7 +95,8 @@ impl<'s> Reader<'s> {
                     &entry.key_loc,
                     &join(path, key),
                     format!(
-                        "unknown key `{key}` in {section}{hint} valid keys are: {}",
+                        "unknown key `{}` in {section}{hint} valid keys are: {}",
+                        sim_core::names::shown(key),
                         allowed.join(", ")
                     ),
                 );
@@ -259,12 +260,12 @@ impl<'s> Reader<'s> {
                 self.problem(
                     &item.loc,
                     key,
-                    format!("\"{text}\" is negative; expected a duration of zero or more"),
+                    format!("{} is negative; expected a duration of zero or more", quoted(text)),
                 );
                 None
             }
             Err(why) => {
-                self.problem(&item.loc, key, format!("\"{text}\" {why}"));
+                self.problem(&item.loc, key, format!("{} {why}", quoted(text)));
                 None
             }
         }
@@ -496,6 +497,12 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let nanos = whole * scale + (part * scale * 2 + divisor) / (divisor * 2);
     let nanos = if negative { -nanos } else { nanos };
     i64::try_from(nanos).map_err(|_| TOO_LARGE.into())
+}
+
+/// `text` in double quotes, as a message shows a value the file gave (see
+/// [`sim_core::names::shown`]).
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", sim_core::names::shown(text))
 }
 
 #[cfg(test)]

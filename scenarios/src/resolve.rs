@@ -364,6 +364,7 @@ impl Scenario {
             let _ = writeln!(out, "heal_at = {}", duration(self.run.heal_at.0 as i64));
         }
         let _ = writeln!(out, "max_events = {}", self.run.max_events);
+        let _ = writeln!(out, "max_pending_events = {}", self.run.max_pending_events);
         let _ = writeln!(out, "seeds = \"{}..{}\"", self.run.seeds.0, self.run.seeds.1);
         out
     }

@@ -96,6 +96,7 @@ pub const KEYS: &[&str] = &[
     "run.duration",
     "run.heal_at",
     "run.max_events",
+    "run.max_pending_events",
     "run.seeds",
 ];
 
@@ -221,6 +222,8 @@ pub struct RunSpec {
     pub duration: SimDuration,
     pub heal_at: SimDuration,
     pub max_events: u64,
+    /// Events that may be pending at once: a bound on a run's memory.
+    pub max_pending_events: u64,
     pub seeds: (u64, u64),
 }
 
@@ -923,7 +926,7 @@ pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) ->
 
 fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
     let p = "run";
-    r.only_keys(t, p, &["duration", "heal_at", "max_events", "seeds"]);
+    r.only_keys(t, p, &["duration", "heal_at", "max_events", "max_pending_events", "seeds"]);
     let duration = r.duration(t, p, "duration").unwrap_or(SimDuration::from_secs(10));
     if duration == SimDuration::ZERO {
         r.problem(
@@ -939,12 +942,14 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
         r.problem(&loc, "run.heal_at", format!("{heal_at} is after the end of the run ({duration}); the liveness phase starts at heal_at"));
     }
     let max_events = r.int(t, p, "max_events", 1, i64::MAX).unwrap_or(100_000_000) as u64;
+    let max_pending_events =
+        r.int(t, p, "max_pending_events", 1, i64::MAX).unwrap_or(1_000_000) as u64;
     let seeds = match t.get("seeds") {
         Some(e) => match &e.item.val {
             Val::Str(s) => match parse_seed_range(s) {
                 Some(range) => range,
                 None => {
-                    r.problem(&e.item.loc, "run.seeds", format!("\"{s}\" is not a seed range; expected \"A..B\" (B excluded), e.g. \"0..100\""));
+                    r.problem(&e.item.loc, "run.seeds", format!("{} is not a seed range; expected \"A..B\" (B excluded), e.g. \"0..100\"", crate::reader::quoted(s)));
                     (0, 100)
                 }
             },
@@ -959,7 +964,7 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
         },
         None => (0, 100),
     };
-    Some(RunSpec { duration, heal_at, max_events, seeds })
+    Some(RunSpec { duration, heal_at, max_events, max_pending_events, seeds })
 }
 
 /// "A..B" with A < B (B excluded).
@@ -1294,7 +1299,10 @@ fn expect_violation(r: &mut Reader<'_>, t: &Table) -> bool {
             r.problem(
                 loc,
                 "checks.expect",
-                format!("\"{other}\" is not an expectation; expected \"pass\" or \"violation\""),
+                format!(
+                    "{} is not an expectation; expected \"pass\" or \"violation\"",
+                    crate::reader::quoted(other)
+                ),
             );
             false
         }

@@ -40,7 +40,19 @@ pub fn closest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
 pub fn unknown(what: &str, name: &str, valid: &[&str]) -> String {
     let hint = closest(name, valid).map(|near| format!(" did you mean `{near}`?"));
     let valid = if valid.is_empty() { "(none)".to_owned() } else { valid.join(", ") };
-    format!("unknown {what} `{name}`;{} valid: {valid}", hint.unwrap_or_default())
+    format!("unknown {what} `{}`;{} valid: {valid}", shown(name), hint.unwrap_or_default())
+}
+
+/// `text` as a message shows what an input gave: control characters escaped, and a long
+/// one cut to its start and its length, so that a message stays one short line.
+pub fn shown(text: &str) -> String {
+    const SHOWN: usize = 60;
+    let escaped: String = text.chars().flat_map(char::escape_debug).collect();
+    if escaped.chars().count() <= SHOWN {
+        return escaped;
+    }
+    let start: String = escaped.chars().take(SHOWN).collect();
+    format!("{start}... ({} characters)", text.chars().count())
 }
 
 /// The item of `items` whose name (by `name_of`) is `name`, or the [`unknown`] message.

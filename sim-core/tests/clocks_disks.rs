@@ -100,7 +100,7 @@ fn drifting_timers_fire_within_a_nanosecond_of_their_exact_time_and_never_early(
         let mut sim = SimBuilder::new(1, 1)
             .clock(NodeId(0), ClockOptions { offset_nanos, drift_ppm })
             .build_observed::<Metronome, _>(SimDuration(period), TimerTimes::default());
-        sim.run(RunLimits { until: SimTime::MAX, max_events: 4 });
+        sim.run(RunLimits { until: SimTime::MAX, max_events: 4, ..RunLimits::default() });
         let fired = fire_times(&sim, NodeId(0))[0];
         let exact = period as f64 / (1.0 + drift_ppm * 1e-6);
         assert!((fired as f64 - exact).abs() <= 1.0, "fired at {fired}, exact {exact}");

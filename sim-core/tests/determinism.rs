@@ -57,7 +57,7 @@ impl<N: Node + std::fmt::Debug> Observer<N> for EventDigest {
 
 #[test]
 fn a_thousand_broadcast_seeds_each_run_twice_give_identical_hashes() {
-    let limits = RunLimits { until: ms(120), max_events: u64::MAX };
+    let limits = RunLimits { until: ms(120), max_events: u64::MAX, ..RunLimits::default() };
     let mut hashes = BTreeSet::new();
     let mut digests = BTreeSet::new();
     let (mut events, mut lost, mut duplicated) = (0, 0, 0);
@@ -169,7 +169,7 @@ fn run_case() -> impl Strategy<Value = RunCase> {
 #[test]
 fn the_same_seed_gives_the_same_trace_hash() {
     check_property(64, (any::<u64>(), run_case()), |(seed, case)| {
-        let limits = RunLimits { until: ms(500), max_events: 100_000 };
+        let limits = RunLimits { until: ms(500), max_events: 100_000, ..RunLimits::default() };
         let mut first = case.builder(seed).build::<Chatter>(ChatterConfig::new(7, 450));
         let mut second = case.builder(seed).build::<Chatter>(ChatterConfig::new(7, 450));
         first.run(limits);
@@ -187,7 +187,7 @@ fn the_same_seed_gives_the_same_trace_hash() {
 fn different_seeds_give_different_trace_hashes_and_different_runs() {
     let seeds = (any::<u64>(), any::<u64>()).prop_filter("two seeds", |(a, b)| a != b);
     check_property(64, (seeds, run_case()), |((a, b), case)| {
-        let limits = RunLimits { until: ms(200), max_events: 100_000 };
+        let limits = RunLimits { until: ms(200), max_events: 100_000, ..RunLimits::default() };
         let config = ChatterConfig::new(7, 150);
         let mut first =
             case.builder(a).build_observed::<Chatter, _>(config, EventDigest::default());
@@ -217,7 +217,7 @@ fn the_self_check_names_the_first_divergent_event_of_a_nondeterministic_protocol
     // Sixteen nodes, each iterating its own randomly-keyed `HashSet` of fifteen peers:
     // two runs send in the same order with odds around 1 in 15!.
     let n = 16;
-    let limits = RunLimits { until: ms(10), max_events: u64::MAX };
+    let limits = RunLimits { until: ms(10), max_events: u64::MAX, ..RunLimits::default() };
     let mut first =
         SimBuilder::new(9, n).build_observed::<Nondeterministic, _>((), Described::default());
     let mut second =

@@ -18,7 +18,8 @@ use sim_core::{EventView, Observer, Position, RunLimits, SimBuilder, SimDuration
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-const UNTIL_QUIET: RunLimits = RunLimits { until: SimTime::MAX, max_events: 5_000_000 };
+const UNTIL_QUIET: RunLimits =
+    RunLimits { until: SimTime::MAX, max_events: 5_000_000, max_pending: u64::MAX };
 
 #[test]
 fn a_paused_node_handles_nothing_during_its_pause_and_catches_up_after() {

@@ -16,7 +16,8 @@ use sim_core::{
 };
 use std::cell::Cell;
 
-const UNTIL_QUIET: RunLimits = RunLimits { until: SimTime::MAX, max_events: 5_000_000 };
+const UNTIL_QUIET: RunLimits =
+    RunLimits { until: SimTime::MAX, max_events: 5_000_000, max_pending: u64::MAX };
 
 fn node_set(n: u32) -> impl Strategy<Value = Vec<NodeId>> {
     proptest::collection::vec(any::<bool>(), n as usize)

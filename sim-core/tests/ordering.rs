@@ -131,7 +131,7 @@ fn events_run_in_strictly_increasing_time_and_sequence_order() {
         }
         let mut sim =
             builder.build_observed::<Chatter, _>(ChatterConfig::new(3, 250), Order::default());
-        sim.run(RunLimits { until: ms(300), max_events: 200_000 });
+        sim.run(RunLimits { until: ms(300), max_events: 200_000, ..RunLimits::default() });
         let order = sim.observer();
         assert!(order.events > 0 && order.events <= sim.stats().events);
         let mut seen = kinds.get();

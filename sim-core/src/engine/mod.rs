@@ -41,6 +41,8 @@ pub enum StopReason {
     Quiescent,
     TimeLimit,
     EventLimit,
+    /// More events were pending than [`RunLimits::max_pending`].
+    QueueLimit,
     /// An observer reported a violation (see [`Simulation::violation`]).
     Violation,
 }
@@ -51,11 +53,14 @@ pub struct RunLimits {
     /// Run events up to and including this time.
     pub until: SimTime,
     pub max_events: u64,
+    /// Events that may wait in the queue at once: what bounds a run's memory when a
+    /// protocol sends faster than the network delivers.
+    pub max_pending: u64,
 }
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { until: SimTime::MAX, max_events: u64::MAX }
+        RunLimits { until: SimTime::MAX, max_events: u64::MAX, max_pending: u64::MAX }
     }
 }
 
@@ -341,6 +346,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             }
             if self.stats.events >= limits.max_events {
                 return StopReason::EventLimit;
+            }
+            if self.queue.len() as u64 > limits.max_pending {
+                return StopReason::QueueLimit;
             }
             match self.queue.peek() {
                 None => return StopReason::Quiescent,
