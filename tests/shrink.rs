@@ -239,6 +239,7 @@ const BUGS: &[(&str, &str, u64)] = &[
     ("reads_without_lease", "pb-failover", 150),
     ("dirty_reads", "chain-partitions", 60),
     ("drop_unacked_on_reconfig", "chain-crashes", 10),
+    ("craq_newest_dirty", "chain-craq", 10),
     ("repair_overwrites_newer", "quorum-base", 10),
     ("hint_replayed_twice", "quorum-handoff", 40),
     ("early_lock_release", "2pc-hot-key", 5),
