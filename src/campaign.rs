@@ -102,7 +102,7 @@ pub(crate) fn catching_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// Run one seed; a panic becomes a safety failure of that seed, and options the protocol
 /// refuses (a swarm draw between the ends that load checked) an error of that seed.
-fn run_seed(
+pub(crate) fn run_seed(
     loaded: &Loaded,
     registry: &Registry,
     seed: u64,
@@ -136,7 +136,15 @@ fn run_seed(
         replay,
         ..RunRecord::default()
     };
-    RunOutput { record, history: None, trace: Vec::new(), faults: Vec::new(), explanation: None }
+    let latencies = Default::default();
+    RunOutput {
+        record,
+        history: None,
+        trace: Vec::new(),
+        faults: Vec::new(),
+        explanation: None,
+        latencies,
+    }
 }
 
 /// The `--history` and `--trace` files of a run, opened before it runs.
@@ -426,13 +434,7 @@ fn run_campaign(
         .iter()
         .enumerate()
         .flat_map(|(i, s)| shard::seeds(&s.seeds, campaign.shard).map(move |seed| (i, seed)));
-    let threads =
-        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Failure {
-            code: crate::EXIT_INTERNAL,
-            message: format!("cannot start {threads} threads: {e}"),
-        })?;
+    let (pool, threads) = thread_pool(args.jobs)?;
     stop_on_interrupt();
     let progress = Progress::new(total, threads);
     let settings = RunSettings::default();
@@ -501,6 +503,18 @@ fn run_campaign(
 
 /// Set when SIGINT or SIGTERM arrives: no seed starts after it.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// A pool of `jobs` worker threads (default: one per core), and how many.
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<(rayon::ThreadPool, usize), Failure> {
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Failure {
+            code: crate::EXIT_INTERNAL,
+            message: format!("cannot start {threads} threads: {e}"),
+        })?;
+    Ok((pool, threads))
+}
 
 fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
