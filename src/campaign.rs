@@ -459,13 +459,7 @@ fn run_campaign(
         .iter()
         .enumerate()
         .flat_map(|(i, s)| shard::seeds(&s.seeds, campaign.shard).map(move |seed| (i, seed)));
-    let threads =
-        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Failure {
-            code: crate::EXIT_INTERNAL,
-            message: format!("cannot start {threads} threads: {e}"),
-        })?;
+    let (pool, threads) = thread_pool(args.jobs)?;
     let mut isolated = args.isolate.then(|| {
         let timeout = args.seed_timeout.unwrap_or(isolate::DEFAULT_SEED_TIMEOUT_SECONDS);
         isolate::Workers::new(loaded, scenario_args, threads, timeout)
@@ -549,6 +543,18 @@ fn run_campaign(
 
 /// Set when SIGINT or SIGTERM arrives: no seed starts after it.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// A pool of `jobs` worker threads (default: one per core), and how many.
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<(rayon::ThreadPool, usize), Failure> {
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Failure {
+            code: crate::EXIT_INTERNAL,
+            message: format!("cannot start {threads} threads: {e}"),
+        })?;
+    Ok((pool, threads))
+}
 
 pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)

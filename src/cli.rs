@@ -71,6 +71,12 @@ pub enum Command {
         after_help = "Examples:\n  dsim replay raft-swarm --seed 7\n  dsim replay raft-swarm --seed 7 --check-determinism\n  dsim replay raft-swarm --seed 7 --trace trace.jsonl\n  dsim replay raft-swarm --seed 8 --bug stale_local_read --perfetto p.json --svg m.svg --report report/"
     )]
     Replay(ReplayArgs),
+    /// Compare scenarios on the same seeds: p50/p99 write and read latency, messages per
+    /// operation.
+    #[command(
+        after_help = "Examples:\n  dsim compare raft-base paxos-base --count 4\n  dsim compare raft-base pb-base chain-base quorum-base quorum-one --count 2 --csv compare.csv\n\nThe examples are small; a comparison wants --count 200 or more. Seeds 0..count of each scenario. Latencies are those of the operations that\ncompleted ok, pooled over all of a scenario's seeds; messages per operation counts\nevery message sent (the protocol's own housekeeping too) per operation invoked. The\noutput is the same for any --jobs. Exit code: the worst seed's, as for fuzz."
+    )]
+    Compare(CompareArgs),
     /// Join the JSON reports of campaign shards into the report of the whole campaign.
     #[command(
         after_help = "Examples:\n  dsim fuzz pb-faults --count 100 --shard 0/2 --json shard0.json\n  dsim fuzz pb-faults --count 100 --shard 1/2 --json shard1.json\n  dsim merge shard0.json shard1.json --csv all.csv --json all.json\n\nThe reports must be the shards of one campaign (the same scenarios, seeds, --bug and\n--set), each shard exactly once and complete; the merged reports are byte for byte\nthose of the campaign run whole, whatever order the shards are given in."
@@ -127,7 +133,7 @@ pub struct WorkerArgs {
     pub scenario: ScenarioArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ScenarioArgs {
     /// Turn on a protocol's known-bug switch (repeatable), over what the file says.
     #[arg(long = "bug", value_name = "NAME")]
@@ -284,6 +290,22 @@ pub struct ReplayArgs {
     pub history: Option<PathBuf>,
     #[command(flatten)]
     pub see: SeeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Scenarios: bundled names (`raft-base`, see `dsim scenarios`) or files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Seeds 0..N of each scenario.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub count: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Write the table as CSV (latencies in nanoseconds).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

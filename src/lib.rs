@@ -13,6 +13,7 @@ pub mod bench;
 mod campaign;
 mod check;
 pub mod cli;
+mod compare;
 mod isolate;
 mod output;
 mod see;
@@ -112,6 +113,7 @@ fn run(cli: Cli, registry: &Registry) -> Result<u8, Failure> {
         Command::Fuzz(args) => campaign::fuzz(args, registry),
         Command::Replay(args) => campaign::replay(args, registry),
         Command::Merge(args) => campaign::merge(args),
+        Command::Compare(args) => compare::compare(args, registry),
         Command::Check(args) => check::check(args),
         Command::Bench(args) => bench::bench(&args),
         Command::Scenarios(args) => list_scenarios(&args, registry),

@@ -365,6 +365,116 @@ impl Master {
     }
 }
 
+/// A node of a replication scheme that embeds the service: a [`Master`] on nodes
+/// `0..masters`, the views it adopts, and its messages that carry the service's. The
+/// provided methods are the whole master side of such a node, said once for every scheme.
+pub trait MasterHost: Node + Sized {
+    /// This node's master (`None` on nodes that run no master).
+    fn master_mut(&mut self) -> Option<&mut Master>;
+    /// How many nodes run the master group.
+    fn masters(&self) -> u32;
+    fn raft_msg(msg: raft::Msg) -> Self::Msg;
+    fn raft_timer(timer: raft::Timer) -> Self::Timer;
+    /// The master leader's answer to a heartbeat: a view and the start of a lease.
+    fn grant(sent_at: SimTime, view: View) -> Self::Msg;
+    /// Act on a view newer than this node's (one a current master leader holds).
+    fn adopt_view(&mut self, ctx: &mut Context<'_, Self>, view: View);
+
+    /// Run a handler of the embedded Raft server, then adopt what it applied.
+    fn with_raft(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        f: impl FnOnce(&mut Raft, &mut Context<'_, Raft>),
+    ) {
+        let masters = self.masters();
+        let Some(master) = self.master_mut() else { return };
+        master.run(ctx, masters, Self::raft_msg, Self::raft_timer, f);
+        self.adopt_from_master(ctx);
+    }
+
+    /// Adopt the view this node's own master has applied, if it is a current leader: a
+    /// follower's state machine may lag (after a restart it starts from the initial view),
+    /// and a node that took an old view for its own could act in a configuration that
+    /// was replaced long ago. Other nodes learn views from the leader's grants.
+    fn adopt_from_master(&mut self, ctx: &mut Context<'_, Self>) {
+        let Some(master) = self.master_mut() else { return };
+        let view = master.after_raft(ctx.now());
+        if master.is_current_leader() {
+            self.adopt_view(ctx, view);
+        }
+    }
+
+    /// A replica's heartbeat: as master leader, answer with the view and a lease.
+    fn answer_heartbeat(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        sent_at: SimTime,
+        synced: bool,
+    ) {
+        let now = ctx.now();
+        let grant = self.master_mut().and_then(|m| m.on_heartbeat(now, from, sent_at, synced));
+        if let Some((sent_at, view)) = grant {
+            ctx.send(from, Self::grant(sent_at, view));
+        }
+    }
+
+    /// As master leader, propose the next view if the members need one (counted under
+    /// `counter`).
+    fn propose_view(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        options: &MasterOptions,
+        counter: &'static str,
+    ) {
+        let (me, now) = (ctx.id(), ctx.now());
+        let Some(master) = self.master_mut() else { return };
+        let Some((next, request)) = master.propose(me, now, options) else { return };
+        ctx.count(counter);
+        ctx.annotate(|| format!("proposes {next:?}"));
+        self.with_raft(ctx, |raft, inner| raft.on_request(inner, request));
+    }
+}
+
+/// `impl MasterHost for $node`, for a node with a field `master: Option<Master>`, the
+/// service's options at `config.options`, messages `Msg::Raft` and `Msg::Grant { sent_at,
+/// view }`, timers `Timer::Raft`, and a method `adopt(ctx, view)` (chain replication's
+/// and primary-backup's nodes).
+macro_rules! master_host {
+    ($node:ty) => {
+        impl $crate::membership::MasterHost for $node {
+            fn master_mut(&mut self) -> Option<&mut $crate::membership::Master> {
+                self.master.as_mut()
+            }
+
+            fn masters(&self) -> u32 {
+                self.config.options.masters
+            }
+
+            fn raft_msg(msg: $crate::raft::Msg) -> Msg {
+                Msg::Raft(msg)
+            }
+
+            fn raft_timer(timer: $crate::raft::Timer) -> Timer {
+                Timer::Raft(timer)
+            }
+
+            fn grant(sent_at: sim_core::SimTime, view: $crate::membership::View) -> Msg {
+                Msg::Grant { sent_at, view }
+            }
+
+            fn adopt_view(
+                &mut self,
+                ctx: &mut sim_core::node::Context<'_, Self>,
+                view: $crate::membership::View,
+            ) {
+                self.adopt(ctx, view);
+            }
+        }
+    };
+}
+pub(crate) use master_host;
+
 /// A replica's side of the service: which master to heartbeat, and the read lease and
 /// takeover hold it holds.
 #[derive(Clone, Debug, Default)]

@@ -42,8 +42,8 @@
 use crate::codec::{Decoder, Encoder};
 use crate::durable::{DurableCell, RecordLog, Recovery};
 use crate::kv::KvStore;
-use crate::membership::{Master, MasterLink, View};
-use crate::raft::{self, Raft, RaftConfig};
+use crate::membership::{Master, MasterHost, MasterLink, View};
+use crate::raft::{self, RaftConfig};
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
@@ -648,38 +648,9 @@ impl PrimaryBackup {
             }
             self.release_held(ctx);
         }
-        if let Some(master) = self.master.as_mut() {
-            let options = self.config.options.master();
-            if let Some((next, request)) = master.propose(ctx.id(), ctx.now(), &options) {
-                ctx.count("view_change_proposed");
-                ctx.annotate(|| format!("proposes {next:?}"));
-                self.with_raft(ctx, |raft, inner| raft.on_request(inner, request));
-            }
-        }
+        let options = self.config.options.master();
+        self.propose_view(ctx, &options, "view_change_proposed");
         ctx.set_timer(self.config.options.heartbeat_interval, Timer::Tick);
-    }
-
-    /// Run a handler of the embedded Raft server, then adopt what it applied.
-    fn with_raft(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        f: impl FnOnce(&mut Raft, &mut Context<'_, Raft>),
-    ) {
-        let Some(master) = self.master.as_mut() else { return };
-        master.run(ctx, self.config.options.masters, Msg::Raft, Timer::Raft, f);
-        self.adopt_from_master(ctx);
-    }
-
-    /// Adopt the view this node's own master has applied, if it is a current leader: a
-    /// follower's state machine may lag (after a restart it starts from the initial view),
-    /// and a node that took an old view for its own could get in sync with a primary that
-    /// was replaced long ago. Other nodes learn views from the leader's grants.
-    fn adopt_from_master(&mut self, ctx: &mut Context<'_, Self>) {
-        let Some(master) = self.master.as_mut() else { return };
-        let view = master.after_raft(ctx.now());
-        if master.is_current_leader() {
-            self.adopt(ctx, view);
-        }
     }
 }
 
@@ -707,6 +678,8 @@ fn decode_u64(payload: &[u8]) -> Option<u64> {
     let n = d.u64()?;
     d.is_done().then_some(n)
 }
+
+crate::membership::master_host!(PrimaryBackup);
 
 impl Node for PrimaryBackup {
     type Config = Config;
@@ -796,14 +769,7 @@ impl Node for PrimaryBackup {
             Msg::Sync { stamp, from: index, entries, commit } => {
                 self.on_sync(ctx, from, (stamp, index, entries, commit))
             }
-            Msg::Heartbeat { sent_at, synced } => {
-                let now = ctx.now();
-                let grant =
-                    self.master.as_mut().and_then(|m| m.on_heartbeat(now, from, sent_at, synced));
-                if let Some((sent_at, view)) = grant {
-                    ctx.send(from, Msg::Grant { sent_at, view });
-                }
-            }
+            Msg::Heartbeat { sent_at, synced } => self.answer_heartbeat(ctx, from, sent_at, synced),
             Msg::Grant { sent_at, view } => {
                 self.link.answered(from);
                 let epoch = view.epoch;

@@ -7,7 +7,8 @@ use scenarios::plan::PlannedPhase;
 use sim_core::SimTime;
 use sim_core::check::jsonl::to_jsonl;
 use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Liveness};
-use sim_core::checker::{Window, latencies, liveness_within, unavailability, verdict_of};
+use sim_core::checker::{Window, latencies, latencies_by_operation, liveness_within};
+use sim_core::checker::{quantile, unavailability, verdict_of};
 use sim_core::client::ClientStats;
 use sim_core::engine::{FaultLog, NoObserver, Observer, RunLimits, Simulation, StopReason};
 use sim_core::faults::FaultStats;
@@ -19,6 +20,7 @@ use sim_core::selfcheck::{Agreement, Divergence, lockstep};
 use sim_core::trace::{TraceEvent, TraceRecorder};
 use sim_core::workload::ScenarioWorkload;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 /// What to keep from a run besides its record.
@@ -30,6 +32,8 @@ pub struct RunSettings {
     pub history: bool,
     /// Keep every fault that fired ([`RunOutput::faults`]), for `dsim shrink`.
     pub faults: bool,
+    /// Keep the latency of every operation ([`RunOutput::latencies`]), for `dsim compare`.
+    pub latencies: bool,
 }
 
 /// A finished run.
@@ -44,6 +48,9 @@ pub struct RunOutput {
     pub faults: Vec<(SimTime, FaultAction)>,
     /// The linearizability checker's full explanation, when it found a violation.
     pub explanation: Option<String>,
+    /// When [`RunSettings::latencies`] asks: the latency of every operation that
+    /// completed ok, by operation ("read", "write"), each sorted, in nanoseconds.
+    pub latencies: BTreeMap<String, Vec<u64>>,
 }
 
 impl RunOutput {
@@ -55,6 +62,7 @@ impl RunOutput {
             trace: Vec::new(),
             faults: Vec::new(),
             explanation: None,
+            latencies: BTreeMap::new(),
         }
     }
 }
@@ -219,7 +227,12 @@ fn execute<P: Protocol, O: Observer<P>>(
     record.checks = results.iter().map(|r| (r.name.clone(), r.finding.name().to_owned())).collect();
     record.verdict = Some(verdict);
     let history = sim.history().filter(|_| settings.history).map(to_jsonl);
-    RunOutput { record, history, trace: Vec::new(), faults: Vec::new(), explanation }
+    let latencies = sim
+        .history()
+        .filter(|_| settings.latencies)
+        .map(latencies_by_operation)
+        .unwrap_or_default();
+    RunOutput { record, history, trace: Vec::new(), faults: Vec::new(), explanation, latencies }
 }
 
 /// Every check of the run, in the fixed order reports show: the protocol's invariants
@@ -450,10 +463,8 @@ fn fill_stats<P: Protocol, O: Observer<P>>(
     record.messages_dropped = messages.dropped();
     if let Some(history) = sim.history() {
         let latencies = latencies(history);
-        let at =
-            |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied();
-        record.latency_p50_ns = at(0.5).unwrap_or(0);
-        record.latency_p99_ns = at(0.99).unwrap_or(0);
+        record.latency_p50_ns = quantile(&latencies, 0.5).unwrap_or(0);
+        record.latency_p99_ns = quantile(&latencies, 0.99).unwrap_or(0);
         record.latency_max_ns = latencies.last().copied().unwrap_or(0);
     }
     record.faults =

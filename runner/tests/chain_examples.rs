@@ -3,7 +3,7 @@
 //! heal, convergence), and "sometimes" sums prove that the reconfigurations the protocol
 //! exists for happened (a head, a middle replica and a tail failing, restarted replicas
 //! rejoining with a copy, a new tail committing what its old successor never
-//! acknowledged); each known-bug switch is found by a named scenario within a stated
+//! acknowledged, CRAQ's replicas serving reads off the tail); each known-bug switch is found by a named scenario within a stated
 //! number of seeds.
 
 mod common;
@@ -19,7 +19,7 @@ const SEEDS: u64 = 200;
 #[test]
 fn every_chain_example_passes_and_its_faults_bite() {
     let mut all = Vec::new();
-    for name in ["chain-base", "chain-crashes", "chain-partitions"] {
+    for name in ["chain-base", "chain-crashes", "chain-partitions", "chain-craq"] {
         let records = sweep(&scenario(name), SEEDS);
         let failed: Vec<String> = records
             .iter()
@@ -53,6 +53,20 @@ fn every_chain_example_passes_and_its_faults_bite() {
                     common::counter(&records, "tail_hold")
                 });
             }
+            "chain-craq" => {
+                // Steady state, every replica serving reads: most of them off the tail
+                // (clients stay with the replica they picked first), and reads of dirty
+                // keys settled by asking the tail.
+                assert_eq!(reached(&records, "chain_reconfigured"), 0, "{name} reconfigured");
+                let off_tail = common::counter(&records, "craq_clean_read")
+                    + common::counter(&records, "craq_dirty_read_resolved");
+                let at_tail = common::counter(&records, "read_at_tail");
+                assert!(
+                    off_tail > at_tail,
+                    "{name}: {off_tail} reads off the tail, {at_tail} at it"
+                );
+                sometimes("version query", common::counter(&records, "craq_version_query"));
+            }
             _ => unreachable!(),
         }
         all.extend(records);
@@ -66,8 +80,9 @@ fn every_chain_example_passes_and_its_faults_bite() {
 /// Each known-bug switch, the scenario that finds it, the most seeds it may take (the
 /// first seed that finds it today is in the comment), and the check that fails.
 const BUGS: &[(&str, &str, u64, &str)] = &[
-    ("dirty_reads", "chain-partitions", 60, "linearizability"), // seed 23
+    ("dirty_reads", "chain-partitions", 60, "linearizability"), // seed 8
     ("drop_unacked_on_reconfig", "chain-crashes", 10, "linearizability"), // seed 0
+    ("craq_newest_dirty", "chain-craq", 10, "linearizability"), // seed 3
 ];
 
 #[test]
@@ -104,6 +119,7 @@ fn unsafe_options_are_refused() {
     for (option, value, message) in [
         ("lease", OptionValue::Duration(SimDuration::from_millis(400)), "must exceed lease"),
         ("masters", OptionValue::Int(7), "masters must be at most cluster.nodes"),
+        ("reads", OptionValue::Str("both".into()), "reads must be \"tail\" or \"craq\""),
     ] {
         let mut plan = scenario("chain-base").plan(0, &[]);
         plan.options.insert(option.to_string(), value);

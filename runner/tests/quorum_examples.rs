@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{agreed_events, faults, first_failure, reached, run, scenario, sweep};
+use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sweep};
 use runner::Registry;
 use sim_core::protocol::OptionValue;
 use sim_core::record::{RunRecord, Verdict};
@@ -26,7 +26,7 @@ fn failures(name: &str, records: &[RunRecord]) -> Vec<String> {
 
 #[test]
 fn the_promising_configurations_pass_every_seed() {
-    for name in ["quorum-base", "quorum-handoff"] {
+    for name in ["quorum-base", "quorum-handoff", "quorum-merkle"] {
         let scenario = scenario(name);
         assert!(!scenario.checks.expect_violation, "{name} expects a violation");
         let records = sweep(&scenario, SEEDS);
@@ -107,6 +107,7 @@ fn bad_options_are_refused() {
         ("read_quorum", OptionValue::Int(4), "read_quorum must be from 1 to replicas (3)"),
         ("read_repair", OptionValue::Str("sometimes".into()), "\"blocking\", \"async\" or \"off\""),
         ("sloppy_quorum", OptionValue::Bool(true), "needs hinted_handoff"),
+        ("anti_entropy", OptionValue::Str("gossip".into()), "\"push\" or \"merkle\""),
         ("replicas", OptionValue::Int(6), "N must be at most cluster.nodes"),
     ] {
         let mut plan = scenario("quorum-base").plan(0, &[]);
@@ -148,5 +149,37 @@ fn convergence_is_checked_key_by_key() {
             "seed {seed}: {}",
             record.message
         );
+    }
+}
+
+/// Merkle-tree anti-entropy on quorum-merkle's seeds, against a full push on the same
+/// seeds: every seed passes both ways (linearizability, and convergence after the heal),
+/// trees really found leaves that differed (replicas a partition cut off), and the trees
+/// cost fewer anti-entropy messages and send fewer registers than pushing them all.
+#[test]
+fn merkle_anti_entropy_converges_with_less_traffic_than_a_full_push() {
+    let registry = Registry::bundled();
+    let entry = registry.get("quorum").unwrap();
+    let merkle = scenario("quorum-merkle");
+    let campaign = |mode: &str| -> Vec<RunRecord> {
+        (0..40)
+            .map(|seed| {
+                let mut plan = merkle.plan(seed, &[]);
+                plan.options.insert("anti_entropy".into(), OptionValue::Str(mode.into()));
+                (entry.run)(&plan, &runner::RunSettings::default()).unwrap().record
+            })
+            .collect()
+    };
+    let (trees, push) = (campaign("merkle"), campaign("push"));
+    for (mode, records) in [("merkle", &trees), ("push", &push)] {
+        let failed = failures(mode, records);
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        assert!(records.iter().all(|r| r.checks.contains(&("convergence".into(), "pass".into()))));
+    }
+    assert!(counter(&trees, "merkle_leaves_differed") > 0, "no tree comparison found a difference");
+    assert_eq!(counter(&push, "merkle_leaves_differed"), 0);
+    for name in ["anti_entropy_messages", "anti_entropy_registers"] {
+        let (with_trees, pushed) = (counter(&trees, name), counter(&push, name));
+        assert!(with_trees * 4 < pushed, "{name}: {with_trees} with trees, {pushed} pushed");
     }
 }

@@ -315,26 +315,46 @@ pub fn unavailability<E: Recorded>(
 
 /// Latencies of every operation that completed ok, sorted, in nanoseconds.
 pub fn latencies<E: Recorded>(history: &History<E>) -> Vec<u64> {
-    let mut invoked: BTreeMap<u64, SimTime> = BTreeMap::new();
-    let mut out = Vec::new();
-    for event in &history.events {
-        let Some(time) = event.time() else { continue };
-        match event.kind() {
-            EventType::Invoke => {
-                invoked.insert(event.process(), time);
-            }
-            EventType::Ok => {
-                if let Some(start) = invoked.remove(&event.process()) {
-                    out.push(time.saturating_since(start).as_nanos());
-                }
-            }
-            EventType::Fail | EventType::Info => {
-                invoked.remove(&event.process());
-            }
-        }
-    }
+    let mut out: Vec<u64> = ok_latencies(history).map(|(_, latency)| latency).collect();
     out.sort_unstable();
     out
+}
+
+/// Latencies of the operations that completed ok, by what they did (the invocation's
+/// label: "read", "write", "cas"), each sorted, in nanoseconds.
+pub fn latencies_by_operation<E: Recorded>(history: &History<E>) -> BTreeMap<String, Vec<u64>> {
+    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (label, latency) in ok_latencies(history) {
+        out.entry(label.to_owned()).or_default().push(latency);
+    }
+    out.values_mut().for_each(|l| l.sort_unstable());
+    out
+}
+
+/// The `q` quantile (0 to 1) of sorted `values`, by nearest rank; `None` if empty.
+pub fn quantile(values: &[u64], q: f64) -> Option<u64> {
+    values.get(((values.len() as f64 - 1.0) * q).round() as usize).copied()
+}
+
+/// Each operation that completed ok: its invocation's label and its latency.
+fn ok_latencies<E: Recorded>(history: &History<E>) -> impl Iterator<Item = (&str, u64)> {
+    let mut invoked: BTreeMap<u64, (SimTime, &str)> = BTreeMap::new();
+    history.events.iter().filter_map(move |event| {
+        let time = event.time()?;
+        match event.kind() {
+            EventType::Invoke => {
+                invoked.insert(event.process(), (time, event.label()));
+                None
+            }
+            EventType::Ok => invoked
+                .remove(&event.process())
+                .map(|(start, label)| (label, time.saturating_since(start).as_nanos())),
+            EventType::Fail | EventType::Info => {
+                invoked.remove(&event.process());
+                None
+            }
+        }
+    })
 }
 
 /// Convergence: at the end of the run (quiet since the final heal), every live replica

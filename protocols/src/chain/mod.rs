@@ -18,7 +18,9 @@
 //!   masters can never install different successors of one configuration. Every replica
 //!   heartbeats the master leader, which removes a replica it has not heard from for
 //!   `failure_timeout` and appends a restarted (or removed, still alive) replica at the
-//!   tail. Replicas learn the configuration from the master's answers.
+//!   tail. Replicas learn the configuration from the master leader's answers; a master
+//!   node adopts the configuration its own Raft applied only while it is a current
+//!   leader ([`MasterHost`]), as a lagging follower's state machine holds an old one.
 //! - **Failures (§3).** A new head needs nothing: updates the old head sent are already
 //!   down the chain, and those it had not sent were never acknowledged (clients re-send,
 //!   and client sessions apply a retried update once). A new tail commits every update it
@@ -31,7 +33,22 @@
 //!   must not keep answering reads once a new tail commits updates. The master's answer to
 //!   a heartbeat is a lease: the replica serves reads only until `lease` after it sent the
 //!   heartbeat, and the master removes a replica only `failure_timeout` (longer than
-//!   the lease) after it last heard from it.
+//!   the lease) after it last heard from it. A master leader deposed by a partition may
+//!   still grant a lease until its Raft's check-quorum makes it step down, so after a
+//!   view that removes the tail every member answers no client for a hold that outlasts
+//!   such a lease ([`MasterOptions::takeover_hold`](crate::membership::MasterOptions)).
+//!
+//! - **Apportioned reads (CRAQ, Terrace and Freedman, USENIX ATC 2009), `reads =
+//!   "craq"`.** Every replica keeps, per key, the clean (committed) value and a dirty
+//!   version per update it applied that the tail has not acknowledged, and answers reads
+//!   itself: a clean key from its store, under its lease; a dirty key (or any key before
+//!   a lease) by asking the tail for the version of the key it has committed (the
+//!   sequence number of its last update to it) and answering with that version. A
+//!   replica has applied everything the tail has, so it holds that version, or has seen a
+//!   later one committed since, which is as good. Clients stay with the replica they
+//!   picked: a replica other than the head passes their updates to the head. As any replica
+//!   may serve reads, a view that removes any member holds every member's answers, as one
+//!   that removes the tail does.
 //!
 //! Replicas keep their data in memory, as the paper's do: a restarted replica rejoins
 //! as a new tail with a copy of its predecessor's state. The master's Raft persists its
@@ -40,7 +57,8 @@
 //! Known-bug switches ([`Bugs`]): `dirty_reads` (a replica other than the tail answers
 //! reads, with updates the tail has not committed) and `drop_unacked_on_reconfig` (after
 //! a reconfiguration the in-flight updates are dropped, not re-sent, and replicas apply
-//! whatever update comes next).
+//! whatever update comes next), and with craq reads `craq_newest_dirty` (a replica
+//! answers a dirty key with its newest version, without asking the tail).
 
 mod invariants;
 
@@ -49,8 +67,9 @@ pub use invariants::ChainInvariants;
 
 use crate::codec::Decoder;
 use crate::kv::{KvStore, SnapshotBytes};
-use crate::membership::{Master, MasterLink};
-use crate::raft::{self, Raft, RaftConfig};
+use crate::membership::{Master, MasterHost, MasterLink};
+use crate::raft::{self, RaftConfig};
+use sim_core::history::Value;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::{PropertySpec, Protocol};
@@ -67,6 +86,8 @@ const MAX_AHEAD: usize = 1024;
 const RESEND_BATCH: usize = 64;
 /// Client requests waiting for an update to commit, at most this many.
 const MAX_WAITING: usize = 4096;
+/// CRAQ reads waiting for the tail's answer, at most this many (the oldest go first).
+const MAX_QUERIES: usize = 256;
 
 sim_core::declare_options! {
     /// The options a scenario may set (`[protocol.options]`).
@@ -81,6 +102,10 @@ sim_core::declare_options! {
         lease: SimDuration = SimDuration::from_millis(200),
         /// The master re-proposes a configuration change not applied after this long.
         proposal_timeout: SimDuration = SimDuration::from_millis(500),
+        /// Who serves reads: "tail" (the paper) or "craq" (CRAQ's apportioned reads:
+        /// every replica answers a key it holds no uncommitted update of, and asks the
+        /// tail which version is committed otherwise).
+        reads: String = "tail".to_owned(),
     }
 }
 
@@ -94,13 +119,27 @@ sim_core::declare_bugs! {
         /// its sent-but-unacknowledged updates to a new successor, and replicas apply
         /// whichever update comes next instead of waiting for the missing ones.
         drop_unacked_on_reconfig,
+        /// With `reads = "craq"`, a replica answers a read of a key it holds uncommitted
+        /// updates of with its newest version, without asking the tail which is committed.
+        craq_newest_dirty,
     }
+}
+
+/// Who serves reads (the option `reads`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// The tail alone (the paper's chain replication).
+    Tail,
+    /// Every replica (CRAQ, Terrace and Freedman, USENIX ATC 2009).
+    Craq,
 }
 
 /// The configuration every node starts from.
 #[derive(Clone, Debug)]
 pub struct ChainConfig {
     pub options: ChainOptions,
+    /// The option `reads`, parsed.
+    pub reads: Reads,
     pub bugs: Bugs,
     /// The master group's Raft: its default options, with check-quorum.
     pub raft: RaftConfig,
@@ -121,8 +160,17 @@ pub enum Msg {
     /// A predecessor's answer to a `Hello`: it has re-sent every unacknowledged update
     /// after the successor's.
     Welcome { epoch: u64 },
-    /// A predecessor's whole state, to a replica joining in `epoch`.
-    StateTransfer { epoch: u64, applied: u64, store: SnapshotBytes },
+    /// A predecessor's whole state, to a replica joining in `epoch` (with `reads =
+    /// "craq"`, the last update of each key too).
+    StateTransfer { epoch: u64, applied: u64, store: SnapshotBytes, versions: Arc<Vec<(u64, u64)>> },
+    /// A client's update that reached a replica other than the head (`reads = "craq"`,
+    /// whose clients stay with the replica they read from), passed to the head.
+    Submit { request: Request<Op> },
+    /// CRAQ: a replica asks the tail which version of `key` is committed, for its read
+    /// number `query`.
+    VersionQuery { epoch: u64, query: u64, key: u64 },
+    /// The tail's answer: the last update of the key it has committed (0: none).
+    Version { epoch: u64, query: u64, version: u64 },
     /// A replica to the master: it is alive (at its local time `sent_at`), and whether it
     /// holds a valid state.
     Heartbeat { sent_at: SimTime, synced: bool },
@@ -167,13 +215,30 @@ pub struct Chain {
     /// No update has been applied since the last reconfiguration (what the bug
     /// `drop_unacked_on_reconfig` gets wrong).
     reconfigured: bool,
-    /// The master to heartbeat, the tail's read lease, and the hold of a replica that
-    /// became the tail because the tail was removed (which may still hold a lease).
+    /// The master to heartbeat, the tail's read lease, and the hold of a member after
+    /// the tail was removed (the old tail may still hold a lease).
     link: MasterLink,
     /// Committed updates whose clients are answered when the hold ends.
     held: Vec<RequestId>,
     /// Reads (request, key) served when the hold ends.
     held_reads: Vec<(RequestId, u64)>,
+    /// `reads = "craq"`: per key, the last update applied to it (CRAQ's version number).
+    versions: BTreeMap<u64, u64>,
+    /// `reads = "craq"`: the keys this replica holds uncommitted updates of.
+    dirty: BTreeMap<u64, DirtyKey>,
+    /// `reads = "craq"`: reads of dirty keys (request, key) waiting for the tail's
+    /// answer, by query number.
+    queries: BTreeMap<u64, (RequestId, u64)>,
+    next_query: u64,
+}
+
+/// CRAQ: a key with uncommitted updates at this replica.
+#[derive(Clone, Debug)]
+struct DirtyKey {
+    /// The value after the last committed update.
+    clean: Value,
+    /// The value after each uncommitted update, by sequence number.
+    dirty: BTreeMap<u64, Value>,
 }
 
 impl Chain {
@@ -218,8 +283,9 @@ impl Chain {
         ctx.annotate(|| format!("adopts {view:?}"));
         ctx.count("chain_reconfigured");
         let was_tail = self.is_tail(ctx);
-        self.view = view;
+        let old = std::mem::replace(&mut self.view, view);
         self.ahead.clear();
+        self.queries.clear();
         self.welcomed = false;
         self.reconfigured = true;
         if self.view.position(ctx.id()).is_none() {
@@ -234,8 +300,16 @@ impl Chain {
         if self.config.bugs.drop_unacked_on_reconfig {
             self.unacked.clear();
         }
-        if self.is_tail(ctx) && !was_tail {
-            // The old tail was removed and may still be serving reads on its lease.
+        let removed = |n: &NodeId| self.view.position(*n).is_none();
+        let reader_removed = match self.config.reads {
+            Reads::Tail => old.last().as_ref().is_some_and(removed),
+            Reads::Craq => old.members.iter().any(removed),
+        };
+        if reader_removed || (self.is_tail(ctx) && !was_tail) {
+            // A removed replica that served reads (the tail; with craq reads, any) may
+            // still be serving them on a lease (a deposed master leader may grant one):
+            // until it has surely stopped, no member answers a client with what the new
+            // chain commits, neither the new tail nor the head answering a retry.
             let hold = self.config.options.master().takeover_hold(&self.config.raft);
             self.link.hold(ctx.now(), hold);
             ctx.count("tail_hold");
@@ -258,6 +332,9 @@ impl Chain {
         self.unacked.clear();
         self.ahead.clear();
         self.waiting.clear();
+        self.versions.clear();
+        self.dirty.clear();
+        self.queries.clear();
     }
 
     /// A new tail: every update it sent and did not see acknowledged is committed now.
@@ -304,6 +381,14 @@ impl Chain {
         }
         self.committed = self.committed.max(seq);
         self.unacked.retain(|&s, _| s > seq);
+        self.dirty.retain(|_, key| {
+            let newer = key.dirty.split_off(&(seq + 1));
+            if let Some((_, value)) = key.dirty.pop_last() {
+                key.clean = value;
+            }
+            key.dirty = newer;
+            !key.dirty.is_empty()
+        });
         let committed = self.committed;
         let (ready, still): (Vec<_>, Vec<_>) =
             self.waiting.drain(..).partition(|&(s, _)| s <= committed);
@@ -318,8 +403,22 @@ impl Chain {
 
     /// Apply update `seq` (the next one) and pass it on, or commit it at the tail.
     fn apply_update(&mut self, ctx: &mut Context<'_, Self>, seq: u64, command: Request<Op>) {
+        let key = command.op.key();
+        let craq = self.config.reads == Reads::Craq;
+        let dirty = craq && !self.is_tail(ctx);
+        if dirty && !self.dirty.contains_key(&key) {
+            let clean = self.store.read(key);
+            self.dirty.insert(key, DirtyKey { clean, dirty: BTreeMap::new() });
+        }
         self.store.apply(&command);
         self.applied = seq;
+        if craq {
+            self.versions.insert(key, seq);
+        }
+        if dirty {
+            let value = self.store.read(key);
+            self.dirty.get_mut(&key).expect("inserted above").dirty.insert(seq, value);
+        }
         if self.is_tail(ctx) {
             self.answer(ctx, command.id);
             self.advance_committed(ctx, seq);
@@ -393,7 +492,8 @@ impl Chain {
             let mut bytes = Vec::new();
             self.store.encode(&mut bytes);
             let store = SnapshotBytes(Arc::new(bytes));
-            let transfer = Msg::StateTransfer { epoch, applied: self.applied, store };
+            let versions = Arc::new(self.versions.iter().map(|(&k, &v)| (k, v)).collect());
+            let transfer = Msg::StateTransfer { epoch, applied: self.applied, store, versions };
             ctx.send(from, transfer);
             return;
         }
@@ -417,6 +517,7 @@ impl Chain {
         epoch: u64,
         applied: u64,
         store: SnapshotBytes,
+        versions: &[(u64, u64)],
     ) {
         if epoch != self.view.epoch
             || self.synced
@@ -429,6 +530,7 @@ impl Chain {
             .expect("a predecessor sends a whole store");
         ctx.count("replica_joined");
         self.store = store;
+        self.versions = versions.iter().copied().collect();
         self.applied = applied;
         self.committed = 0;
         self.synced = true;
@@ -442,7 +544,11 @@ impl Chain {
 
     fn on_client_update(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         if !self.is_head(ctx) {
-            ctx.reply(request.id, Reply::Redirect(self.view.first()));
+            match self.view.first().filter(|_| self.config.reads == Reads::Craq) {
+                // The client stays with this replica for its reads: pass the update on.
+                Some(head) if self.is_member(ctx) => ctx.send(head, Msg::Submit { request }),
+                _ => ctx.reply(request.id, Reply::Redirect(self.view.first())),
+            }
             return;
         }
         if self.store.cached_reply(request.id).is_some() {
@@ -473,8 +579,10 @@ impl Chain {
             self.say_hello(ctx);
         }
         self.resend_unacked(ctx);
+        self.resend_queries(ctx);
         if self.master.is_some() {
-            self.master_tick(ctx);
+            let options = self.config.options.master();
+            self.propose_view(ctx, &options, "chain_reconfiguration_proposed");
         }
         if !self.link.holding(ctx.now()) {
             self.release_held(ctx);
@@ -510,59 +618,91 @@ impl Chain {
             self.answer(ctx, id);
         }
         for (id, key) in std::mem::take(&mut self.held_reads) {
-            let reply = if self.is_tail(ctx) && self.link.leased(ctx.now()) {
-                Reply::Ok(self.store.read(key))
-            } else {
-                Reply::Redirect(self.view.last())
-            };
-            ctx.reply(id, reply);
+            self.on_read(ctx, id, key);
         }
     }
 
-    /// Run a handler of the embedded Raft server, then act on what it applied.
-    fn with_raft(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        f: impl FnOnce(&mut Raft, &mut Context<'_, Raft>),
-    ) {
-        let Some(master) = self.master.as_mut() else { return };
-        master.run(ctx, self.config.options.masters, Msg::Raft, Timer::Raft, f);
-        self.after_raft(ctx);
-    }
-
-    /// After a Raft handler: adopt what it applied.
-    fn after_raft(&mut self, ctx: &mut Context<'_, Self>) {
-        let Some(master) = self.master.as_mut() else { return };
-        let view = master.after_raft(ctx.now());
-        self.adopt(ctx, view);
-    }
-
-    /// A replica's heartbeat: as master leader, answer with the configuration and a lease.
-    fn on_heartbeat(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        from: NodeId,
-        sent_at: SimTime,
-        synced: bool,
-    ) {
-        let Some(master) = self.master.as_mut() else { return };
-        if let Some((sent_at, view)) = master.on_heartbeat(ctx.now(), from, sent_at, synced) {
-            ctx.send(from, Msg::Grant { sent_at, view });
+    fn on_read(&mut self, ctx: &mut Context<'_, Self>, id: RequestId, key: u64) {
+        let now = ctx.now();
+        let tail = self.is_tail(ctx);
+        let craq_member = self.config.reads == Reads::Craq && self.is_member(ctx) && !tail;
+        if (tail || craq_member) && self.link.holding(now) {
+            if self.held_reads.len() < MAX_WAITING {
+                self.held_reads.push((id, key));
+            }
+        } else if tail && self.link.leased(now) {
+            ctx.count("read_at_tail");
+            ctx.reply(id, Reply::Ok(self.store.read(key)));
+        } else if craq_member {
+            self.craq_read(ctx, id, key);
+        } else if self.config.bugs.dirty_reads && self.is_member(ctx) {
+            ctx.count("dirty_read");
+            ctx.reply(id, Reply::Ok(self.store.read(key)));
+        } else {
+            ctx.reply(id, Reply::Redirect(self.view.last()));
         }
     }
 
-    /// As master leader, propose the chain's next configuration if it needs one.
-    fn master_tick(&mut self, ctx: &mut Context<'_, Self>) {
-        let options = self.config.options.master();
-        let Some(master) = self.master.as_mut() else { return };
-        let Some((next, request)) = master.propose(ctx.id(), ctx.now(), &options) else { return };
-        ctx.count("chain_reconfiguration_proposed");
-        ctx.annotate(|| format!("proposes {next:?}"));
-        self.with_raft(ctx, |raft, inner| raft.on_request(inner, request));
+    /// CRAQ: a replica before the tail answers a read of a key it holds no uncommitted
+    /// update of from its store, under its lease; otherwise (a dirty key, or no lease)
+    /// once the tail has said which version is committed.
+    fn craq_read(&mut self, ctx: &mut Context<'_, Self>, id: RequestId, key: u64) {
+        let leased = self.link.leased(ctx.now());
+        let dirty = self.dirty.contains_key(&key);
+        if leased && (!dirty || self.config.bugs.craq_newest_dirty) {
+            ctx.count(if dirty { "craq_newest_dirty_read" } else { "craq_clean_read" });
+            ctx.reply(id, Reply::Ok(self.store.read(key)));
+            return;
+        }
+        let Some(tail) = self.view.last() else { return };
+        if self.queries.len() >= MAX_QUERIES {
+            // The oldest read's client has most likely given up on it by now.
+            self.queries.pop_first();
+        }
+        let query = self.next_query;
+        self.next_query += 1;
+        self.queries.insert(query, (id, key));
+        ctx.count("craq_version_query");
+        ctx.send(tail, Msg::VersionQuery { epoch: self.view.epoch, query, key });
+    }
+
+    /// Ask the tail again about the oldest unanswered reads (the tail had no lease yet, or
+    /// a message was lost).
+    fn resend_queries(&mut self, ctx: &mut Context<'_, Self>) {
+        let Some(tail) = self.view.last().filter(|_| self.is_member(ctx)) else { return };
+        let epoch = self.view.epoch;
+        for (&query, &(_, key)) in self.queries.iter().take(RESEND_BATCH) {
+            ctx.send(tail, Msg::VersionQuery { epoch, query, key });
+        }
+    }
+
+    /// The tail committed update `version` of the key of read `query` (and none of it
+    /// since): answer with that version's value. If this replica has seen a later one
+    /// committed since, the clean value, committed after the tail answered and so after
+    /// the read began, is as good.
+    fn on_version(&mut self, ctx: &mut Context<'_, Self>, query: u64, version: u64) {
+        let Some((id, key)) = self.queries.remove(&query) else { return };
+        let value = match self.dirty.get(&key) {
+            None => Some(self.store.read(key)),
+            Some(dirty) => dirty.dirty.get(&version).cloned().or_else(|| {
+                let oldest = dirty.dirty.keys().next().copied().unwrap_or(u64::MAX);
+                (version < oldest).then(|| dirty.clean.clone())
+            }),
+        };
+        match value {
+            Some(value) => {
+                ctx.count("craq_dirty_read_resolved");
+                ctx.reply(id, Reply::Ok(value));
+            }
+            // The tail named a version this replica never held: its chain moved on.
+            None => ctx.reply(id, Reply::Redirect(self.view.last())),
+        }
     }
 }
 
 crate::membership::master_options!(ChainOptions);
+
+crate::membership::master_host!(Chain);
 
 impl Node for Chain {
     type Config = ChainConfig;
@@ -596,11 +736,15 @@ impl Node for Chain {
             link: MasterLink::default(),
             held: Vec::new(),
             held_reads: Vec::new(),
+            versions: BTreeMap::new(),
+            dirty: BTreeMap::new(),
+            queries: BTreeMap::new(),
+            next_query: 0,
         };
         if restarted {
             ctx.count("replica_restarted");
         }
-        node.after_raft(ctx);
+        node.adopt_from_master(ctx);
         ctx.set_timer(config.options.heartbeat_interval, Timer::Tick);
         node
     }
@@ -625,10 +769,26 @@ impl Node for Chain {
                     self.welcomed = true;
                 }
             }
-            Msg::StateTransfer { epoch, applied, store } => {
-                self.on_state_transfer(ctx, from, epoch, applied, store)
+            Msg::StateTransfer { epoch, applied, store, versions } => {
+                self.on_state_transfer(ctx, from, epoch, applied, store, &versions)
             }
-            Msg::Heartbeat { sent_at, synced } => self.on_heartbeat(ctx, from, sent_at, synced),
+            Msg::Submit { request } if self.is_head(ctx) => self.on_client_update(ctx, request),
+            // Not passed on again: two replicas whose views disagree would bounce it.
+            Msg::Submit { request } => ctx.reply(request.id, Reply::Redirect(self.view.first())),
+            Msg::VersionQuery { epoch, query, key } => {
+                let now = ctx.now();
+                let serves = self.link.leased(now) && !self.link.holding(now);
+                if epoch == self.view.epoch && self.is_tail(ctx) && serves {
+                    let version = self.versions.get(&key).copied().unwrap_or(0);
+                    ctx.send(from, Msg::Version { epoch, query, version });
+                }
+            }
+            Msg::Version { epoch, query, version } => {
+                if epoch == self.view.epoch && self.is_member(ctx) {
+                    self.on_version(ctx, query, version);
+                }
+            }
+            Msg::Heartbeat { sent_at, synced } => self.answer_heartbeat(ctx, from, sent_at, synced),
             Msg::Grant { sent_at, view } => {
                 self.link.answered(from);
                 self.adopt(ctx, view);
@@ -651,20 +811,7 @@ impl Node for Chain {
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Op>) {
         match request.op {
-            Op::Read { key } => {
-                if self.is_tail(ctx) && self.link.holding(ctx.now()) {
-                    if self.held_reads.len() < MAX_WAITING {
-                        self.held_reads.push((request.id, key));
-                    }
-                } else if self.is_tail(ctx) && self.link.leased(ctx.now()) {
-                    ctx.reply(request.id, Reply::Ok(self.store.read(key)));
-                } else if self.config.bugs.dirty_reads && self.is_member(ctx) {
-                    ctx.count("dirty_read");
-                    ctx.reply(request.id, Reply::Ok(self.store.read(key)));
-                } else {
-                    ctx.reply(request.id, Reply::Redirect(self.view.last()));
-                }
-            }
+            Op::Read { key } => self.on_read(ctx, request.id, key),
             _ => self.on_client_update(ctx, request),
         }
     }
@@ -679,7 +826,15 @@ impl Protocol for Chain {
 
     fn configure(options: ChainOptions, bugs: Bugs) -> Result<ChainConfig, String> {
         let raft = options.master().configure()?;
-        Ok(ChainConfig { options, bugs, raft })
+        let reads = match options.reads.as_str() {
+            "tail" => Reads::Tail,
+            "craq" => Reads::Craq,
+            other => return Err(format!("reads must be \"tail\" or \"craq\", not {other:?}")),
+        };
+        if bugs.craq_newest_dirty && reads != Reads::Craq {
+            return Err("the bug switch craq_newest_dirty needs reads = \"craq\"".into());
+        }
+        Ok(ChainConfig { options, reads, bugs, raft })
     }
 
     fn fits_cluster(config: &ChainConfig, nodes: u32) -> Result<(), String> {
@@ -707,6 +862,10 @@ impl Protocol for Chain {
             PropertySpec::sometimes(
                 "chain_reconfigured",
                 "The master installed a new configuration of the chain.",
+            ),
+            PropertySpec::sometimes(
+                "craq_dirty_read_resolved",
+                "With craq reads, a replica answered a read of a dirty key with the version the tail said was committed.",
             ),
         ]
     }

@@ -20,6 +20,13 @@
 //!   home replica every `handoff_interval` until the home acknowledges. With
 //!   `sloppy_quorum`, those stand-ins count toward W and also answer reads.
 //!
+//! - **Anti-entropy (§4.7).** Every `anti_entropy_interval`, with `anti_entropy =
+//!   "push"` a replica sends every register it holds to the key's other replicas; with
+//!   `"merkle"` it sends each peer the roots of the hash trees ([`merkle`]) of the key
+//!   ranges both are replicas of, the two descend where hashes differ, and only the
+//!   registers of differing leaves are sent (counters `anti_entropy_messages`,
+//!   `anti_entropy_registers`, `merkle_leaves_differed`).
+//!
 //! What is promised: with R + W > N, strict quorums and clocks that agree, every read
 //! sees the latest completed write (the quorums intersect, blocking repair makes a read's
 //! value stick, and a later write gets a later timestamp): linearizable reads and writes.
@@ -34,12 +41,14 @@
 //! stamped anew, so an old value wins over newer writes).
 
 mod invariants;
+pub mod merkle;
 pub mod ring;
 mod store;
 
 pub use invariants::QuorumInvariants;
 pub use store::{Store, Version};
 
+use merkle::{Tree, TreeNode};
 use ring::Ring;
 use sim_core::history::Value;
 use sim_core::kv::{KvWorkload, Op};
@@ -77,10 +86,12 @@ sim_core::declare_options! {
         handoff_interval: SimDuration = SimDuration::from_millis(100),
         /// A coordinator gives up on an operation after this long (the client will have).
         op_timeout: SimDuration = SimDuration::from_secs(1),
-        /// How often a replica pushes every register it holds to the key's other
-        /// replicas (anti-entropy: a full exchange, where Dynamo compares Merkle trees;
-        /// dsim's workloads have few keys); 0 turns it off.
+        /// How often a replica runs anti-entropy with the other replicas of its keys; 0
+        /// turns it off.
         anti_entropy_interval: SimDuration = SimDuration::from_millis(200),
+        /// "push" (every register to the key's other replicas) or "merkle" (Dynamo's:
+        /// compare a hash tree per key range top down, send only the differing leaves).
+        anti_entropy: String = "push".to_owned(),
     }
 }
 
@@ -104,11 +115,19 @@ pub enum ReadRepair {
     Off,
 }
 
+/// How replicas reconcile in the background (the option `anti_entropy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AntiEntropy {
+    Push,
+    Merkle,
+}
+
 /// The configuration every node starts from.
 #[derive(Clone, Debug)]
 pub struct QuorumConfig {
     pub options: QuorumOptions,
     pub read_repair: ReadRepair,
+    pub anti_entropy: AntiEntropy,
     pub bugs: Bugs,
 }
 
@@ -139,6 +158,16 @@ pub enum Msg {
         op: u64,
         version: Version,
         value: Value,
+    },
+    /// Merkle anti-entropy: the sender's hashes of these nodes of the trees of key ranges
+    /// both are replicas of; the receiver descends where its own differ.
+    Tree {
+        nodes: Vec<TreeNode>,
+    },
+    /// Merkle anti-entropy: the leaves (range, leaf) whose hashes differ; the receiver
+    /// sends its registers in them.
+    Leaves {
+        leaves: Vec<(u32, u32)>,
     },
 }
 
@@ -427,20 +456,100 @@ impl Quorum {
 
     fn on_anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
         let me = ctx.id();
-        for (&key, (version, value)) in self.store.registers() {
-            for to in self.placement(key).0.into_iter().filter(|&n| n != me) {
-                let push = Msg::Write {
-                    op: NO_OP,
-                    key,
-                    version: *version,
-                    value: value.clone(),
-                    hint: None,
-                    repair: false,
-                };
-                ctx.send(to, push);
+        match self.config.anti_entropy {
+            AntiEntropy::Push => {
+                for (&key, register) in self.store.registers() {
+                    for to in self.placement(key).0.into_iter().filter(|&n| n != me) {
+                        push_register(ctx, to, key, register);
+                    }
+                }
+            }
+            AntiEntropy::Merkle => {
+                // One message per peer: the roots of the ranges both are replicas of.
+                let trees = self.trees();
+                let mut roots: BTreeMap<NodeId, Vec<TreeNode>> = BTreeMap::new();
+                for (&range, tree) in &trees {
+                    let hash = tree.hash(0, 0);
+                    let node = TreeNode { range: range as u32, level: 0, index: 0, hash };
+                    for peer in self.range_homes(range).into_iter().filter(|&n| n != me) {
+                        roots.entry(peer).or_default().push(node);
+                    }
+                }
+                for (peer, nodes) in roots {
+                    ctx.count("anti_entropy_messages");
+                    ctx.send(peer, Msg::Tree { nodes });
+                }
             }
         }
         ctx.set_timer(self.options().anti_entropy_interval, Timer::AntiEntropy);
+    }
+
+    /// The home replicas of the keys of ring range `range`.
+    fn range_homes(&self, range: usize) -> Vec<NodeId> {
+        let mut list = self.ring.range_preference(range);
+        list.truncate(self.options().replicas as usize);
+        list
+    }
+
+    /// The hash tree of every key range this node is a home of.
+    fn trees(&self) -> BTreeMap<usize, Tree> {
+        let me = self.id;
+        let mut keys: BTreeMap<usize, Vec<u64>> = (0..self.ring.ranges())
+            .filter(|&r| self.range_homes(r).contains(&me))
+            .map(|r| (r, Vec::new()))
+            .collect();
+        for &key in self.store.registers().keys() {
+            if let Some(range) = keys.get_mut(&self.ring.range(key)) {
+                range.push(key);
+            }
+        }
+        let registers = self.store.registers();
+        keys.into_iter()
+            .map(|(range, keys)| (range, Tree::build(keys.iter().map(|k| (*k, &registers[k])))))
+            .collect()
+    }
+
+    /// A peer's tree nodes: descend where ours differ (answering with our hashes of their
+    /// children), and at a differing leaf exchange its registers both ways.
+    fn on_tree(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, nodes: Vec<TreeNode>) {
+        let trees = self.trees();
+        let mut deeper = Vec::new();
+        let mut leaves = Vec::new();
+        for node in nodes {
+            let Some(tree) = trees.get(&(node.range as usize)) else { continue };
+            if node.level > merkle::DEPTH || tree.hash(node.level, node.index) == node.hash {
+                continue;
+            }
+            if node.level == merkle::DEPTH {
+                leaves.push((node.range, node.index));
+                continue;
+            }
+            let level = node.level + 1;
+            for index in Tree::children(node.index) {
+                let hash = tree.hash(level, index);
+                deeper.push(TreeNode { range: node.range, level, index, hash });
+            }
+        }
+        if !deeper.is_empty() {
+            ctx.count("anti_entropy_messages");
+            ctx.send(from, Msg::Tree { nodes: deeper });
+        }
+        if !leaves.is_empty() {
+            ctx.count("merkle_leaves_differed");
+            self.push_leaves(ctx, from, &leaves);
+            ctx.count("anti_entropy_messages");
+            ctx.send(from, Msg::Leaves { leaves });
+        }
+    }
+
+    /// Send `to` this node's registers in the leaves `leaves` (range, leaf).
+    fn push_leaves(&self, ctx: &mut Context<'_, Self>, to: NodeId, leaves: &[(u32, u32)]) {
+        for (&key, register) in self.store.registers() {
+            let range = self.ring.range(key) as u32;
+            if leaves.contains(&(range, merkle::leaf_of(key))) {
+                push_register(ctx, to, key, register);
+            }
+        }
     }
 
     /// The newest version this node holds of `key`, as a replica or a stand-in.
@@ -452,6 +561,22 @@ impl Quorum {
             .max_by_key(|&(_, _, v, _)| v)
             .map_or(own, |(_, _, v, value)| (v, value.clone()))
     }
+}
+
+/// Anti-entropy: send `to` this node's register of `key`.
+fn push_register<N: Node<Msg = Msg>>(
+    ctx: &mut Context<'_, N>,
+    to: NodeId,
+    key: u64,
+    (version, value): &(Version, Value),
+) {
+    ctx.count("anti_entropy_messages");
+    ctx.count("anti_entropy_registers");
+    let value = value.clone();
+    ctx.send(
+        to,
+        Msg::Write { op: NO_OP, key, version: *version, value, hint: None, repair: false },
+    );
 }
 
 /// The message `op` sends a replica (or a stand-in for `hint`).
@@ -528,6 +653,8 @@ impl Node for Quorum {
             Msg::ReadReply { op, version, value } => {
                 self.on_answer(ctx, from, op, (version, value))
             }
+            Msg::Tree { nodes } => self.on_tree(ctx, from, nodes),
+            Msg::Leaves { leaves } => self.push_leaves(ctx, from, &leaves),
         }
     }
 
@@ -606,6 +733,13 @@ impl Protocol for Quorum {
                 ));
             }
         };
+        let anti_entropy = match options.anti_entropy.as_str() {
+            "push" => AntiEntropy::Push,
+            "merkle" => AntiEntropy::Merkle,
+            other => {
+                return Err(format!("anti_entropy must be \"push\" or \"merkle\", not {other:?}"));
+            }
+        };
         if options.sloppy_quorum && !options.hinted_handoff {
             return Err("sloppy_quorum needs hinted_handoff = true: stand-ins are what a sloppy quorum counts".into());
         }
@@ -618,7 +752,7 @@ impl Protocol for Quorum {
                 return Err(format!("{name} must be positive"));
             }
         }
-        Ok(QuorumConfig { options, read_repair, bugs })
+        Ok(QuorumConfig { options, read_repair, anti_entropy, bugs })
     }
 
     fn fits_cluster(config: &QuorumConfig, nodes: u32) -> Result<(), String> {

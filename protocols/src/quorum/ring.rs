@@ -25,11 +25,26 @@ impl Ring {
 
     /// Every node, in the order of `key`'s preference list.
     pub fn preference(&self, key: u64) -> Vec<NodeId> {
+        self.range_preference(self.range(key))
+    }
+
+    /// How many key ranges the ring has: one per point, ending at it.
+    pub fn ranges(&self) -> usize {
+        self.points.len()
+    }
+
+    /// The key range `key` falls in (the point at or after its position): every key of a
+    /// range has the same preference list, so its replicas hold the same keys of it.
+    pub fn range(&self, key: u64) -> usize {
         let position = stable_hash(&("key", key));
-        let start = self.points.partition_point(|&(p, _)| p < position);
+        self.points.partition_point(|&(p, _)| p < position) % self.points.len()
+    }
+
+    /// Every node, in the order of the preference list of the keys of range `range`.
+    pub fn range_preference(&self, range: usize) -> Vec<NodeId> {
         let mut list = Vec::with_capacity(self.nodes);
         for i in 0..self.points.len() {
-            let node = self.points[(start + i) % self.points.len()].1;
+            let node = self.points[(range + i) % self.points.len()].1;
             if !list.contains(&node) {
                 list.push(node);
                 if list.len() == self.nodes {
