@@ -167,8 +167,12 @@ pub(crate) fn load_scenario(
 
 /// `dsim scenarios`: those of `DSIM_SCENARIO_PATH`, then the bundled ones a name there
 /// does not hide, that load on their own (a base for `extends` alone does not); or, with
-/// `--show NAME`, the TOML of one.
+/// `--show NAME`, the TOML of one; or, with `--schema`, the JSON Schema of the format.
 fn list_scenarios(args: &cli::ScenariosArgs, registry: &Registry) -> Result<u8, Failure> {
+    if args.schema {
+        write_stdout(scenarios::json_schema::text(registry.catalogue()).as_bytes())?;
+        return Ok(0);
+    }
     let dirs = scenario_dirs();
     if let Some(name) = &args.show {
         let located =
