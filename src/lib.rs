@@ -177,7 +177,15 @@ fn list_scenarios(args: &cli::ScenariosArgs, registry: &Registry) -> Result<u8, 
     if let Some(name) = &args.show {
         let located =
             scenarios::locate(Path::new(name), &dirs).map_err(|e| scenario_failure(&e))?;
-        write_stdout(located.text.as_bytes())?;
+        // A bundled file names the schema where the repository keeps it; a copy names it
+        // beside itself, where `dsim scenarios --schema > dsim-scenario.schema.json` puts it.
+        let text = match located.text.strip_prefix("#:schema ../dsim-scenario.schema.json\n") {
+            Some(rest) if scenarios::bundled::is_bundled(&located.path) => {
+                format!("#:schema ./dsim-scenario.schema.json\n{rest}")
+            }
+            _ => located.text,
+        };
+        write_stdout(text.as_bytes())?;
         return Ok(0);
     }
     let mut listing = String::new();

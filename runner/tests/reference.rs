@@ -58,7 +58,7 @@ fn swarm_draws_differ_by_seed_and_repeat_for_a_seed() {
 }
 
 /// The ```toml blocks of a Markdown text, in order.
-pub fn toml_blocks(markdown: &str) -> Vec<String> {
+fn toml_blocks(markdown: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut lines = markdown.lines();
     while let Some(line) = lines.next() {
@@ -86,5 +86,23 @@ fn every_example_of_the_reference_loads_and_its_first_seed_passes() {
         let record = (entry.run)(&plan, &RunSettings::default()).unwrap().record;
         assert_eq!(record.verdict(), Verdict::Pass, "example {i}:\n{text}\n{}", record.message);
         assert!(record.events > 1000, "example {i} ran {} events", record.events);
+    }
+}
+
+/// What an editor checks: every scenario the reference and the tutorial show is valid
+/// under the JSON Schema.
+#[test]
+fn every_example_of_the_docs_is_valid_under_the_json_schema() {
+    let registry = Registry::bundled();
+    let schema = scenarios::json_schema::generate(registry.catalogue());
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut blocks = toml_blocks(&read("../docs/scenario-reference.md"));
+    blocks.extend(toml_blocks(&read("../docs/tutorial.md")));
+    assert!(blocks.len() >= 12, "{} examples", blocks.len());
+    for text in &blocks {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let instance = scenarios::json_schema::to_json(&toml::Value::Table(table));
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{text}\n{errors:?}");
     }
 }
