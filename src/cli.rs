@@ -95,7 +95,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the scenarios that can be run by name, or print one's TOML.
     #[command(
-        after_help = "Examples:\n  dsim scenarios\n  dsim scenarios --show raft-swarm > my-raft.toml\n  dsim fuzz $(dsim scenarios | grep '^raft' | cut -d' ' -f1) --count 2\n\nA scenario is named by its file's name without `.toml` (`dsim run raft-swarm`). The\nbundled ones are built into dsim; directories in DSIM_SCENARIO_PATH (separated by `:`)\nare searched first. A path to a file always works. A file may extend a bundled base by\nits file name (`extends = \"raft-base.toml\"`) when no such file lies beside it."
+        after_help = "Examples:\n  dsim scenarios\n  dsim scenarios --show raft-swarm > my-raft.toml\n  dsim scenarios --schema > dsim-scenario.schema.json\n  dsim fuzz $(dsim scenarios | grep '^raft' | cut -d' ' -f1) --count 2\n\nA scenario is named by its file's name without `.toml` (`dsim run raft-swarm`). The\nbundled ones are built into dsim; directories in DSIM_SCENARIO_PATH (separated by `:`)\nare searched first. A path to a file always works. A file may extend a bundled base by\nits file name (`extends = \"raft-base.toml\"`) when no such file lies beside it.\n\nA first line `#:schema ./dsim-scenario.schema.json` (a path relative to the file) makes\ntaplo and Even Better TOML complete and check keys as they are typed."
     )]
     Scenarios(ScenariosArgs),
     /// List the protocols: options, known-bug switches, properties, and their workload's
@@ -151,6 +151,10 @@ pub struct ScenariosArgs {
     /// Print the TOML of the scenario NAME (a name or a path), to start a file from.
     #[arg(long, value_name = "NAME")]
     pub show: Option<String>,
+    /// Print the JSON Schema of scenario files (every key, its type, range, default and
+    /// doc line; each protocol's options and bug switches), for editors.
+    #[arg(long, conflicts_with = "show")]
+    pub schema: bool,
 }
 
 #[derive(Debug, Args)]

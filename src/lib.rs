@@ -171,13 +171,25 @@ pub(crate) fn load_scenario(
 
 /// `dsim scenarios`: those of `DSIM_SCENARIO_PATH`, then the bundled ones a name there
 /// does not hide, that load on their own (a base for `extends` alone does not); or, with
-/// `--show NAME`, the TOML of one.
+/// `--show NAME`, the TOML of one; or, with `--schema`, the JSON Schema of the format.
 fn list_scenarios(args: &cli::ScenariosArgs, registry: &Registry) -> Result<u8, Failure> {
+    if args.schema {
+        write_stdout(scenarios::json_schema::text(registry.catalogue()).as_bytes())?;
+        return Ok(0);
+    }
     let dirs = scenario_dirs();
     if let Some(name) = &args.show {
         let located =
             scenarios::locate(Path::new(name), &dirs).map_err(|e| scenario_failure(&e))?;
-        write_stdout(located.text.as_bytes())?;
+        // A bundled file names the schema where the repository keeps it; a copy names it
+        // beside itself, where `dsim scenarios --schema > dsim-scenario.schema.json` puts it.
+        let text = match located.text.strip_prefix("#:schema ../dsim-scenario.schema.json\n") {
+            Some(rest) if scenarios::bundled::is_bundled(&located.path) => {
+                format!("#:schema ./dsim-scenario.schema.json\n{rest}")
+            }
+            _ => located.text,
+        };
+        write_stdout(text.as_bytes())?;
         return Ok(0);
     }
     let mut listing = String::new();

@@ -840,9 +840,13 @@ fn bundled_scenarios_run_by_name_from_any_directory() {
     assert!(swarm.contains(" raft ") && swarm.contains("swarm testing"), "{listing}");
     assert!(listing.lines().any(|l| l.starts_with("gossip-broadcast-100k ")), "{listing}");
     assert!(!listing.lines().any(|l| l.starts_with("base ")), "a bare base is not runnable");
-    // --show prints the file as shipped; saved anywhere, it still extends the bundled base.
+    // --show prints the file as shipped, naming the schema beside it (where `dsim
+    // scenarios --schema > dsim-scenario.schema.json` puts it); saved anywhere, it still
+    // extends the bundled base.
     let shown = dsim_at(&dir, &[], &["scenarios", "--show", "raft-swarm"]);
-    assert_eq!(stdout(&shown), std::fs::read_to_string(example("raft-swarm.toml")).unwrap());
+    let shipped = std::fs::read_to_string(example("raft-swarm.toml")).unwrap();
+    let rest = shipped.strip_prefix("#:schema ../dsim-scenario.schema.json\n").unwrap();
+    assert_eq!(stdout(&shown), format!("#:schema ./dsim-scenario.schema.json\n{rest}"));
     std::fs::write(dir.join("mine.toml"), shown.stdout).unwrap();
     let saved = dsim_at(&dir, &[], &["run", "mine.toml", "--seed", "3"]);
     assert_eq!(trace_hash_line(&stdout(&saved)), trace_hash_line(&stdout(&by_path)));

@@ -1,6 +1,6 @@
 //! The loader answers every input with a scenario or with problems; it never panics.
 //! Inputs: arbitrary bytes, mutated bundled scenarios, and scenarios built from the schema
-//! (every key of `schema::KEYS`, valued at the boundaries of types and ranges, nested
+//! (every key of `keys::KEYS`, valued at the boundaries of types and ranges, nested
 //! deep, sized huge). Case counts are sized for CI (a few seconds); `PROPTEST_CASES=N`
 //! runs more.
 
@@ -163,7 +163,7 @@ fn boundary_value() -> impl Strategy<Value = String> {
 /// `[[clocks.node]]` as the schema's keys say.
 fn schema_scenario(protocol: &str, picks: &[(usize, String)]) -> String {
     let keys: Vec<&str> =
-        scenarios::schema::KEYS.iter().copied().filter(|k| k.contains('.')).collect();
+        scenarios::keys::KEYS.iter().map(|k| k.key).filter(|k| k.contains('.')).collect();
     let mut tables: Vec<(String, Vec<String>)> =
         vec![("protocol".into(), vec![format!("name = \"{protocol}\"")])];
     for (pick, value) in picks {

@@ -7,11 +7,14 @@
 pub mod bundled;
 pub mod catalogue;
 pub mod combinations;
+pub mod json_schema;
+pub mod keys;
 pub mod load;
 pub mod overrides;
 pub mod phases;
 pub mod plan;
 pub mod reader;
+pub mod reference;
 pub mod resolve;
 pub mod schema;
 pub mod tree;

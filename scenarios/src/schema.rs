@@ -1,9 +1,10 @@
 //! The scenario schema: what each section and key means, read from a located tree into a
-//! validated [`Scenario`]. Every key, its type, default and an example are listed in
-//! `docs/scenario-reference.md`; `KEYS` below is the list that document is tested against.
+//! validated [`Scenario`]. The keys each table may hold are declared in [`crate::keys`],
+//! with their types, ranges, defaults and doc lines.
 
 use crate::catalogue::{Catalogue, ProtocolEntry, WorkloadEntry};
 use crate::combinations::{self, Refusal};
+use crate::keys::{self, FAULT_ACTIONS, MAX_NODES, keys_in};
 use crate::phases::{Base, Phase, read_phases};
 use crate::reader::{Knob, Reader, join};
 use crate::tree::{Item, Loc, Table, Val};
@@ -14,111 +15,6 @@ use sim_core::names;
 use sim_core::node::NodeId;
 use sim_core::protocol::{ConfigError, OptionValue};
 
-/// Every key a scenario may use, as `section.key` (the top level has no section).
-pub const KEYS: &[&str] = &[
-    "extends",
-    "scenario.name",
-    "scenario.description",
-    "protocol.name",
-    "protocol.bugs",
-    "protocol.buggify",
-    "protocol.options",
-    "cluster.nodes",
-    "cluster.regions",
-    "network.latency",
-    "network.loss",
-    "network.duplicate",
-    "network.wan",
-    "network.links",
-    "network.links.from",
-    "network.links.to",
-    "network.links.both_ways",
-    "clocks.drift_ppm",
-    "clocks.offset",
-    "clocks.node",
-    "clocks.node.node",
-    "disk.torn_write_probability",
-    "disk.corrupt_read_probability",
-    "nemesis.crash_rate",
-    "nemesis.restart_after",
-    "nemesis.pause_rate",
-    "nemesis.pause_duration",
-    "nemesis.partition_rate",
-    "nemesis.partition_kinds",
-    "nemesis.partition_duration",
-    "nemesis.clock_jump_rate",
-    "nemesis.clock_jump_max",
-    "nemesis.max_down",
-    "nemesis.isolate_new_leader",
-    "nemesis.isolate_new_leader_after",
-    "faults.at",
-    "faults.action",
-    "faults.node",
-    "faults.duration",
-    "faults.kind",
-    "faults.groups",
-    "faults.order",
-    "faults.from",
-    "faults.to",
-    "faults.delta",
-    "faults.drift_ppm",
-    "faults.torn_write_probability",
-    "faults.corrupt_read_probability",
-    "workload.clients",
-    "workload.read",
-    "workload.write",
-    "workload.cas",
-    "workload.append",
-    "workload.keys",
-    "workload.distribution",
-    "workload.zipf_exponent",
-    "workload.think_time",
-    "workload.timeout",
-    "workload.retry_after",
-    "workload.latency",
-    "workload.ops",
-    "checks.linearizability",
-    "checks.invariants",
-    "checks.convergence",
-    "checks.liveness_bound",
-    "checks.budget",
-    "checks.expect",
-    "phases",
-    "phases.name",
-    "phases.duration",
-    "phases.heal",
-    "phases.nemesis",
-    "phases.workload",
-    "phases.faults",
-    "phases.checks",
-    "phases.checks.liveness_bound",
-    "phases.checks.max_unavailability",
-    "run.duration",
-    "run.heal_at",
-    "run.max_events",
-    "run.max_pending_events",
-    "run.seeds",
-];
-
-const TOP: &[&str] = &[
-    "extends", "scenario", "protocol", "cluster", "network", "clocks", "disk", "nemesis", "faults",
-    "workload", "checks", "phases", "run",
-];
-const LINK_KEYS: &[&str] = &["latency", "loss", "duplicate"];
-const LATENCY_KINDS: &[&str] = &["constant", "uniform", "normal", "lognormal", "pareto"];
-const FAULT_ACTIONS: &[&str] = &[
-    "crash",
-    "restart",
-    "pause",
-    "partition",
-    "heal",
-    "hold",
-    "release",
-    "clock-jump",
-    "clock-drift",
-    "disk",
-    "heal-all",
-];
 /// The models `checks.linearizability` may name; `None` checks nothing.
 const MODELS: [Option<ModelKind>; 4] =
     [None, Some(ModelKind::Register), Some(ModelKind::CasRegister), Some(ModelKind::KeyValue)];
@@ -256,10 +152,6 @@ pub struct Scenario {
     pub run: RunSpec,
 }
 
-/// The most nodes ids can name; what a cluster really gets is bounded by memory
-/// ([`check_fits_in_memory`]).
-const MAX_NODES: i64 = u32::MAX as i64;
-
 /// Refuse a cluster whose engine state alone would not fit in `available` bytes (what
 /// this machine has, where the system says), naming both figures.
 fn check_fits_in_memory(
@@ -311,12 +203,12 @@ pub fn read_scenario(
     default_name: &str,
     catalogue: &Catalogue,
 ) -> Option<Scenario> {
-    r.only_keys(root, "", TOP);
+    r.only_keys(root, "", &keys_in(""));
     let section =
         |r: &mut Reader<'_>, key: &str| r.table(root, "", key).cloned().unwrap_or_default();
 
     let meta = section(r, "scenario");
-    r.only_keys(&meta, "scenario", &["name", "description"]);
+    r.only_keys(&meta, "scenario", &keys_in("scenario"));
     let name = r.string(&meta, "scenario", "name").unwrap_or_else(|| default_name.to_owned());
     let description = r.string(&meta, "scenario", "description").unwrap_or_default();
     for (key, text) in [("name", &name), ("description", &description)] {
@@ -330,7 +222,7 @@ pub fn read_scenario(
     }
 
     let cluster = section(r, "cluster");
-    r.only_keys(&cluster, "cluster", &["nodes", "regions"]);
+    r.only_keys(&cluster, "cluster", &keys_in("cluster"));
     let nodes = match cluster.get("nodes") {
         Some(_) => r.int(&cluster, "cluster", "nodes", 1, MAX_NODES).map(|n| n as u32),
         None => {
@@ -350,12 +242,10 @@ pub fn read_scenario(
     }
 
     let network_table = section(r, "network");
-    let mut network_keys = LINK_KEYS.to_vec();
-    network_keys.extend(["wan", "links"]);
-    r.only_keys(&network_table, "network", &network_keys);
+    r.only_keys(&network_table, "network", &keys_in("network"));
     let network = read_link(r, &network_table, "network");
     let wan = r.table(&network_table, "network", "wan").map(|t| {
-        r.only_keys(t, "network.wan", LINK_KEYS);
+        r.only_keys(t, "network.wan", &keys_in("network.wan"));
         read_link(r, t, "network.wan")
     });
     if let (Some(entry), None) = (network_table.get("wan"), &regions) {
@@ -367,9 +257,7 @@ pub fn read_scenario(
     }
     let mut links = Vec::new();
     for (t, _) in r.tables(&network_table, "network", "links") {
-        let mut keys = LINK_KEYS.to_vec();
-        keys.extend(["from", "to", "both_ways"]);
-        r.only_keys(t, "network.links", &keys);
+        r.only_keys(t, "network.links", &keys_in("network.links"));
         let from = node_id(r, t, "network.links", "from", node_bound, true);
         let to = node_id(r, t, "network.links", "to", node_bound, true);
         let both_ways = r.bool(t, "network.links", "both_ways").unwrap_or(false);
@@ -380,11 +268,11 @@ pub fn read_scenario(
     }
 
     let clocks_table = section(r, "clocks");
-    r.only_keys(&clocks_table, "clocks", &["drift_ppm", "offset", "node"]);
+    r.only_keys(&clocks_table, "clocks", &keys_in("clocks"));
     let clocks = read_clock(r, &clocks_table, "clocks");
     let mut clock_overrides = Vec::new();
     for (t, _) in r.tables(&clocks_table, "clocks", "node") {
-        r.only_keys(t, "clocks.node", &["node", "drift_ppm", "offset"]);
+        r.only_keys(t, "clocks.node", &keys_in("clocks.node"));
         let node = node_id(r, t, "clocks.node", "node", node_bound, true);
         let spec = read_clock(r, t, "clocks.node");
         if let Some(node) = node {
@@ -393,7 +281,7 @@ pub fn read_scenario(
     }
 
     let disk = section(r, "disk");
-    r.only_keys(&disk, "disk", &["torn_write_probability", "corrupt_read_probability"]);
+    r.only_keys(&disk, "disk", &keys_in("disk"));
     let torn_write_probability =
         r.probability_knob(&disk, "disk", "torn_write_probability").unwrap_or(Knob::Fixed(0.0));
     let corrupt_read_probability =
@@ -406,10 +294,17 @@ pub fn read_scenario(
     let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
     let workload_entry = entry.map(|e| &e.workload);
     let workload_table = r.table(root, "", "workload");
-    let workload = workload_table.map(|t| {
-        let loc = &root.get("workload").expect("the table is there").key_loc;
-        read_workload(r, t, loc, workload_entry)
-    });
+    let workload = match workload_table {
+        Some(t) => {
+            let loc = &root.get("workload").expect("the table is there").key_loc;
+            Some(read_workload(r, t, loc, workload_entry))
+        }
+        // No `[workload]` is an empty one, for a workload that takes its defaults (one
+        // that serves no requests refuses them): never a run without clients by omission.
+        None => workload_entry
+            .filter(|w| (w.configure)(&Default::default()).is_ok())
+            .map(|w| read_workload(r, &Table::default(), root_loc, Some(w))),
+    };
     let base = Base {
         nemesis_table: &nemesis_table,
         nemesis: &nemesis,
@@ -499,7 +394,7 @@ fn read_protocol(
         return (None, Vec::new(), Vec::new(), false);
     };
     let protocol_loc = root.get("protocol").map_or(root_loc, |e| &e.key_loc);
-    r.only_keys(table, "protocol", &["name", "bugs", "buggify", "options"]);
+    r.only_keys(table, "protocol", &keys_in("protocol"));
     let buggify = r.bool(table, "protocol", "buggify").unwrap_or(false);
     let entry = match table.get("name") {
         Some(e) => {
@@ -753,14 +648,20 @@ pub(crate) fn read_latency(
         );
     };
     let dist = match spec.get("dist") {
-        Some(e) => {
-            r.name_item(&e.item, &join(&full, "dist"), "latency distribution", LATENCY_KINDS)
-        }
+        Some(e) => r.name_item(
+            &e.item,
+            &join(&full, "dist"),
+            "latency distribution",
+            &keys::latency_names(),
+        ),
         None => {
             r.problem(
                 &entry.item.loc,
                 &full,
-                format!("a latency table needs `dist`, one of: {}", LATENCY_KINDS.join(", ")),
+                format!(
+                    "a latency table needs `dist`, one of: {}",
+                    keys::latency_names().join(", ")
+                ),
             );
             None
         }
@@ -778,15 +679,15 @@ pub(crate) fn read_latency(
     };
     match dist.as_deref() {
         Some("constant") => {
-            r.only_keys(spec, &full, &["dist", "value"]);
+            r.only_keys(spec, &full, &keys::latency_fields("constant"));
             LatencySpec::Constant(dur(r, "value", true))
         }
         Some("uniform") => {
-            r.only_keys(spec, &full, &["dist", "min", "max"]);
+            r.only_keys(spec, &full, &keys::latency_fields("uniform"));
             LatencySpec::Uniform { min: dur(r, "min", true), max: dur(r, "max", true) }
         }
         Some("normal") => {
-            r.only_keys(spec, &full, &["dist", "mean", "stddev", "min"]);
+            r.only_keys(spec, &full, &keys::latency_fields("normal"));
             LatencySpec::Normal {
                 mean: dur(r, "mean", true),
                 stddev: dur(r, "stddev", true),
@@ -794,13 +695,13 @@ pub(crate) fn read_latency(
             }
         }
         Some("lognormal") => {
-            r.only_keys(spec, &full, &["dist", "median", "sigma"]);
+            r.only_keys(spec, &full, &keys::latency_fields("lognormal"));
             let median = dur(r, "median", true);
             let sigma = r.float_knob(spec, &full, "sigma", 0.0, 10.0).unwrap_or(Knob::Fixed(0.5));
             LatencySpec::LogNormal { median, sigma }
         }
         Some("pareto") => {
-            r.only_keys(spec, &full, &["dist", "scale", "shape", "max"]);
+            r.only_keys(spec, &full, &keys::latency_fields("pareto"));
             let scale = dur(r, "scale", true);
             let shape = r.float_knob(spec, &full, "shape", 0.01, 100.0).unwrap_or(Knob::Fixed(2.0));
             let max = if spec.get("max").is_some() {
@@ -857,24 +758,7 @@ fn duration_pair(
 
 pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) -> NemesisSpec {
     let p = "nemesis";
-    r.only_keys(
-        t,
-        p,
-        &[
-            "crash_rate",
-            "restart_after",
-            "pause_rate",
-            "pause_duration",
-            "partition_rate",
-            "partition_kinds",
-            "partition_duration",
-            "clock_jump_rate",
-            "clock_jump_max",
-            "max_down",
-            "isolate_new_leader",
-            "isolate_new_leader_after",
-        ],
-    );
+    r.only_keys(t, p, &keys_in(p));
     let rate = |r: &mut Reader<'_>, k: &str| {
         r.float_knob(t, p, k, 0.0, 1000.0).unwrap_or(Knob::Fixed(0.0))
     };
@@ -926,7 +810,7 @@ pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) ->
 
 fn read_run(r: &mut Reader<'_>, t: &Table) -> Option<RunSpec> {
     let p = "run";
-    r.only_keys(t, p, &["duration", "heal_at", "max_events", "max_pending_events", "seeds"]);
+    r.only_keys(t, p, &keys_in(p));
     let duration = r.duration(t, p, "duration").unwrap_or(SimDuration::from_secs(10));
     if duration == SimDuration::ZERO {
         r.problem(
@@ -986,25 +870,7 @@ pub(crate) fn read_faults(
     let p = "faults";
     let mut out = Vec::new();
     for (t, loc) in r.tables(root, "", p) {
-        r.only_keys(
-            t,
-            p,
-            &[
-                "at",
-                "action",
-                "node",
-                "duration",
-                "kind",
-                "groups",
-                "order",
-                "from",
-                "to",
-                "delta",
-                "drift_ppm",
-                "torn_write_probability",
-                "corrupt_read_probability",
-            ],
-        );
+        r.only_keys(t, p, &keys_in(p));
         let at = match t.get("at") {
             Some(_) => r.duration(t, p, "at"),
             None => {
@@ -1019,12 +885,17 @@ pub(crate) fn read_faults(
             r.problem(&t.get("at").expect("read").item.loc, "faults.at", format!("{at} is not before the end of {of} ({end}); a fault must happen during the {during}"));
         }
         let action = match t.get("action") {
-            Some(e) => r.name_item(&e.item, "faults.action", "fault action", FAULT_ACTIONS),
+            Some(e) => r
+                .named_item(&e.item, "faults.action", "fault action", FAULT_ACTIONS, |a| a.name)
+                .map(|a| a.name),
             None => {
                 r.problem(
                     loc,
                     "faults.action",
-                    format!("missing: one of {}", FAULT_ACTIONS.join(", ")),
+                    format!(
+                        "missing: one of {}",
+                        keys::Names::FaultActions.fixed().unwrap_or_default().join(", ")
+                    ),
                 );
                 None
             }
@@ -1033,7 +904,7 @@ pub(crate) fn read_faults(
         let opt_node = |r: &mut Reader<'_>| {
             t.get("node").and_then(|e| node_item(r, &e.item, "faults.node", nodes))
         };
-        let action = match action.as_deref() {
+        let action = match action {
             Some("crash") => needs_node(r).map(A::Crash),
             Some("restart") => needs_node(r).map(A::Restart),
             Some("pause") => {
@@ -1194,9 +1065,6 @@ fn read_partition(r: &mut Reader<'_>, t: &Table, loc: &Loc, nodes: u32) -> Optio
     }
 }
 
-/// The clients' own `[workload]` keys; the rest are the workload's declared options.
-const CLIENT_KEYS: &[&str] = &["clients", "think_time", "timeout", "retry_after", "latency", "ops"];
-
 pub(crate) fn read_workload(
     r: &mut Reader<'_>,
     t: &Table,
@@ -1206,7 +1074,7 @@ pub(crate) fn read_workload(
     let p = "workload";
     if let Some(entry) = entry {
         let valid: Vec<&str> =
-            CLIENT_KEYS.iter().copied().chain(entry.options.iter().map(|o| o.name)).collect();
+            keys_in(p).into_iter().chain(entry.options.iter().map(|o| o.name)).collect();
         for (name, e) in &t.entries {
             if !valid.contains(&name.as_str()) {
                 let message = names::unknown(&format!("{} workload key", entry.name), name, &valid);
@@ -1325,8 +1193,7 @@ fn read_checks(
     let p = "checks";
     let own: Vec<&str> =
         entry.map(|e| e.checkers.iter().map(|(name, _)| *name).collect()).unwrap_or_default();
-    let mut keys =
-        vec!["linearizability", "invariants", "convergence", "liveness_bound", "budget", "expect"];
+    let mut keys = keys_in(p);
     keys.extend(&own);
     r.only_keys(t, p, &keys);
     let has_models = entry.is_some_and(|e| e.has_models);
