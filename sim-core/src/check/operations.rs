@@ -227,7 +227,7 @@ mod tests {
     }
 
     fn history(events: Vec<HistoryEvent>) -> History {
-        History { events }
+        History::of(events)
     }
 
     #[test]
