@@ -106,9 +106,14 @@ const FAULT_ACTIONS: &[&str] = &[
     "disk",
     "heal-all",
 ];
-/// The models `checks.linearizability` may name; `None` checks nothing.
-const MODELS: [Option<ModelKind>; 4] =
-    [None, Some(ModelKind::Register), Some(ModelKind::CasRegister), Some(ModelKind::KeyValue)];
+/// The models `checks.linearizability` may name: [`ModelKind::SCENARIO`], those a
+/// key-value workload's history fits; `None` checks nothing.
+const MODELS: [Option<ModelKind>; 4] = [
+    None,
+    Some(ModelKind::SCENARIO[0]),
+    Some(ModelKind::SCENARIO[1]),
+    Some(ModelKind::SCENARIO[2]),
+];
 
 fn model_name(model: &Option<ModelKind>) -> &'static str {
     model.map_or("none", ModelKind::name)

@@ -47,15 +47,46 @@ pub enum Function {
     /// Compare-and-set; the value is `[expected new]`.
     Cas,
     Append,
+    /// Adds its value: an element to a set, a delta to a counter (Jepsen's `:add`).
+    Add,
+    /// Puts its value at the back of a queue.
+    Enqueue,
+    /// Takes the value at the front of a queue; the result is that value (nil: the queue
+    /// was empty).
+    Dequeue,
 }
 
 impl Function {
+    /// Every function, by [`Function::name`].
+    pub const ALL: [Function; 7] = [
+        Function::Read,
+        Function::Write,
+        Function::Cas,
+        Function::Append,
+        Function::Add,
+        Function::Enqueue,
+        Function::Dequeue,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Function::Read => "read",
             Function::Write => "write",
             Function::Cas => "cas",
             Function::Append => "append",
+            Function::Add => "add",
+            Function::Enqueue => "enqueue",
+            Function::Dequeue => "dequeue",
+        }
+    }
+
+    /// The function a history names `name`: its own name, or Jepsen's key-value `get` and
+    /// `put` (read and write).
+    pub fn named(name: &str) -> Option<Function> {
+        match name {
+            "get" => Some(Function::Read),
+            "put" => Some(Function::Write),
+            _ => Function::ALL.into_iter().find(|f| f.name() == name),
         }
     }
 }

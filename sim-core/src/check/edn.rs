@@ -782,17 +782,11 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
     let Some((pairs, process, kind)) = operation_head(node)? else { return Ok(None) };
     let f_node =
         field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
-    let f = match name_of(f_node) {
-        Some("read" | "get") => Function::Read,
-        Some("write" | "put") => Function::Write,
-        Some("cas") => Function::Cas,
-        Some("append") => Function::Append,
-        _ => {
-            return Err(content_error(
-                f_node,
-                "unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append",
-            ));
-        }
+    let Some(f) = name_of(f_node).and_then(Function::named) else {
+        return Err(content_error(
+            f_node,
+            "unknown :f for a client operation: expected :read, :write, :cas, :get, :put, :append, :add, :enqueue or :dequeue",
+        ));
     };
     let value = match field(pairs, "value") {
         Some(value) => value_from_node(value)?,
@@ -817,14 +811,15 @@ fn value_from_node(node: &Node) -> Result<Value, ParseError> {
         Edn::Int(i) => Value::Int(*i),
         Edn::Str(s) => Value::Str(s.clone()),
         Edn::Keyword(k) => Value::Str(format!(":{k}")),
-        Edn::Vector(items) | Edn::List(items) => {
+        // A set (a set model's read) is a list of its elements, in the file's order.
+        Edn::Vector(items) | Edn::List(items) | Edn::Set(items) => {
             Value::List(items.iter().map(value_from_node).collect::<Result<_, _>>()?)
         }
         other => {
             return Err(content_error(
                 node,
                 format!(
-                    "a :value or :key must be nil, an integer, a string, a keyword or a vector, not {}",
+                    "a :value or :key must be nil, an integer, a string, a keyword, a vector or a set, not {}",
                     other.kind()
                 ),
             ));
@@ -1042,7 +1037,7 @@ mod tests {
         let error = |text: &str| parse_history(text).unwrap_err().to_string();
         assert_eq!(
             error("[{:process 0, :type :invoke, :f :txn, :value 1}]"),
-            "1:33: unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append"
+            "1:33: unknown :f for a client operation: expected :read, :write, :cas, :get, :put, :append, :add, :enqueue or :dequeue"
         );
         assert_eq!(
             error("{:process 0, :type :begun, :f :read}"),

@@ -692,16 +692,13 @@ fn event_from_object(object: &ClientObject<'_>) -> Result<HistoryEvent, ParseErr
     };
     let f_node = required("f")?;
     let f = match &f_node.value {
-        Json::Str(name) => match name.as_str() {
-            "read" | "get" => Function::Read,
-            "write" | "put" => Function::Write,
-            "cas" => Function::Cas,
-            "append" => Function::Append,
-            _ => {
+        Json::Str(name) => match Function::named(name) {
+            Some(f) => f,
+            None => {
                 return Err(error(
                     f_node.column,
                     format!(
-                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\" or \"append\"",
+                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\", \"append\", \"add\", \"enqueue\" or \"dequeue\"",
                         abbreviate(name)
                     ),
                 ));
@@ -920,7 +917,7 @@ mod tests {
         assert_eq!(error("{\"process\":0,\"type\":\"ok\"}"), "1:1: this event has no \"f\" field");
         assert_eq!(
             error("{\"process\":0,\"type\":\"ok\",\"f\":\"txn\"}"),
-            "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\" or \"append\""
+            "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\", \"append\", \"add\", \"enqueue\" or \"dequeue\""
         );
         assert_eq!(
             error("{\"process\":-1}"),
