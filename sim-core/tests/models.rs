@@ -123,7 +123,7 @@ fn small_history(
     prop::collection::vec((0..fs.len(), 0i64..3, 0u8..8, 0i64..4, any::<bool>()), 1..7).prop_map(
         move |ops| {
             let mut events = Vec::new();
-            let mut open: Vec<Option<(usize, Function, Value, Value, bool)>> = vec![None; 3];
+            let mut open: Vec<Option<OpenOperation>> = vec![None; 3];
             for (i, (f, value, gap, read, info)) in ops.into_iter().enumerate() {
                 let process = i % 3;
                 let f = fs[f];
@@ -157,6 +157,10 @@ fn small_history(
         },
     )
 }
+
+/// An operation invoked and not yet completed: its process, function, input, the output
+/// it will complete with, and whether it completes `info`.
+type OpenOperation = (usize, Function, Value, Value, bool);
 
 /// `[0 1 ... n-1]`.
 fn list(n: i64) -> Value {

@@ -94,7 +94,7 @@ fn event(max: u64) -> impl Strategy<Value = HistoryEvent> {
 }
 
 fn history(max: u64, events: usize) -> impl Strategy<Value = History> {
-    prop::collection::vec(event(max), 0..events).prop_map(|events| History::of(events))
+    prop::collection::vec(event(max), 0..events).prop_map(History::of)
 }
 
 const EDN_MAX: u64 = i64::MAX as u64;
