@@ -34,8 +34,12 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     drop(text);
     let verdict = run_model(&file, model, &history, &positions, args.budget, args.no_partition)?;
     let words = verdict.to_string();
+    let nemesis = match history.nemesis.len() {
+        0 => String::new(),
+        n => format!("; {n} nemesis events, not checked"),
+    };
     println!(
-        "{file}: {} events ({} operations), {} model{}",
+        "{file}: {} events ({} operations{nemesis}), {} model{}",
         history.len(),
         history.operations(),
         model.name(),

@@ -114,33 +114,71 @@ fn every_delivery_names_a_send_that_precedes_it() {
     assert!(drops > 0 && fired > 0, "drops at arrival {drops}, timers fired {fired}");
 }
 
-/// The trace's process ids are the history's: each completion in the history is a reply
-/// (or, for an indeterminate one, a deadline) of the same process at the same time.
+/// The trace's ids are the history's: each completion in the history is a reply (or, for
+/// an indeterminate one, a deadline) of the same process at the same time, from the node
+/// the history names, with the same client and request number; and each fault of the
+/// trace is a nemesis line of the history, at the same time and in the same order.
 #[test]
-fn the_trace_and_the_history_share_process_ids() {
+fn the_trace_and_the_history_share_ids_and_faults() {
     let dir = scratch("see-processes");
     // Seed 3 has operations that time out (info), so later processes follow them.
     let files = replay(&dir, "pb-faults.toml", 3, &["--trace", "--history"], 0);
+    let trace = lines(&files[0]);
     let mut replies = BTreeMap::new();
-    for line in lines(&files[0]) {
+    for line in &trace {
         if line["kind"] == "reply" && line["outcome"] != "redirect" {
             let key = (line["time_ns"].as_u64().unwrap(), line["process"].as_u64().unwrap());
-            replies.insert(key, line["outcome"].as_str().unwrap().to_owned());
+            let ids = (line["client"].clone(), line["request"].clone(), line["node"].clone());
+            replies.insert(key, (line["outcome"].as_str().unwrap().to_owned(), ids));
         }
     }
     let clients = 5; // base.toml's, which pb-faults.toml extends
     let (mut completions, mut after_info) = (0, 0);
-    for event in lines(&files[1]) {
+    let history = lines(&files[1]);
+    let mut invoked = BTreeMap::new();
+    for event in history.iter().filter(|e| e["process"].is_u64()) {
         let kind = event["type"].as_str().unwrap();
+        let process = event["process"].as_u64().unwrap();
+        let ids = (event["client"].clone(), event["request"].clone());
+        assert_eq!(ids.0.as_u64(), Some(process % clients), "{event}");
+        if kind == "invoke" {
+            assert!(event.get("node").is_none(), "{event}");
+            invoked.insert(process, ids);
+            continue;
+        }
+        assert_eq!(invoked.remove(&process).as_ref(), Some(&ids), "{event}");
         if kind == "ok" || kind == "fail" {
-            let key = (event["time"].as_u64().unwrap(), event["process"].as_u64().unwrap());
-            assert_eq!(replies.get(&key).map(String::as_str), Some(kind), "{event}");
+            let key = (event["time"].as_u64().unwrap(), process);
+            let ids = (ids.0, ids.1, event["node"].clone());
+            assert_eq!(replies.get(&key), Some(&(kind.to_owned(), ids)), "{event}");
             completions += 1;
-            after_info += u64::from(key.1 >= clients);
+            after_info += u64::from(process >= clients);
+        } else {
+            assert!(event.get("node").is_none(), "an info has no serving node: {event}");
         }
     }
     assert!(completions > 100, "{completions} completions");
     assert!(after_info > 0, "no completion of a process that follows an info");
+    let fault_times: Vec<u64> = trace
+        .iter()
+        .filter(|l| l["kind"] == "fault")
+        .map(|l| l["time_ns"].as_u64().unwrap())
+        .collect();
+    let nemesis: Vec<&Value> = history.iter().filter(|e| e["process"] == "nemesis").collect();
+    let nemesis_times: Vec<u64> = nemesis.iter().map(|e| e["time"].as_u64().unwrap()).collect();
+    assert_eq!(nemesis_times, fault_times);
+    let kinds: std::collections::BTreeSet<&str> =
+        nemesis.iter().map(|e| e["f"].as_str().unwrap()).collect();
+    assert!(
+        kinds.contains("kill") && kinds.contains("start-partition"),
+        "the seed crashes and partitions: {kinds:?}"
+    );
+    assert!(nemesis.iter().all(|e| e["type"] == "info"));
+    // dsim check reads the nemesis lines back and checks the client operations alone.
+    let out = dsim(&["check", files[1].to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let client_events = history.len() - nemesis.len();
+    assert!(text.contains(&format!(": {client_events} events (")), "{text}");
 }
 
 /// The Perfetto file parses as JSON, has one track per node and per client, and one flow

@@ -7,7 +7,6 @@ use crate::trace::{fault_json, reason_name};
 use serde_json::Value;
 use sim_core::SimTime;
 use sim_core::faults::FaultAction;
-use sim_core::node::NodeId;
 use sim_core::trace::{Fate, TraceEvent, TraceKind};
 use std::collections::BTreeMap;
 
@@ -144,7 +143,7 @@ impl Timeline {
         t.nodes = trace.iter().filter_map(|e| e.node).map(|n| n.0 + 1).max().unwrap_or(0);
         t.end = trace.last().map_or(SimTime::ZERO, |e| e.time);
         t.read_trace(trace);
-        t.read_history(history, trace);
+        t.read_history(history);
         t
     }
 
@@ -272,19 +271,14 @@ impl Timeline {
         }
     }
 
-    /// Operations from the history's invoke and completion lines, with the node whose
-    /// reply completed each (the trace's reply at the same time and process).
-    fn read_history(&mut self, history: &str, trace: &[TraceEvent]) {
-        let mut servers = BTreeMap::new();
-        for e in trace {
-            if let TraceKind::Reply { process, outcome: "ok" | "fail", .. } = e.kind {
-                servers.insert((e.time, process), e.node.map(|n: NodeId| n.0));
-            }
-        }
+    /// Operations from the history's invoke and completion lines, each with its client
+    /// and the node whose reply completed it, as the history records them (`client`,
+    /// `node`); nemesis lines are not operations.
+    fn read_history(&mut self, history: &str) {
         let mut open: BTreeMap<u64, usize> = BTreeMap::new();
         for line in history.lines() {
             let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
-            let process = event["process"].as_u64().unwrap_or(0);
+            let Some(process) = event["process"].as_u64() else { continue };
             let time = SimTime(event["time"].as_u64().unwrap_or(0));
             let kind = event["type"].as_str().unwrap_or("");
             if kind == "invoke" {
@@ -296,11 +290,16 @@ impl Timeline {
                 if !event["value"].is_null() {
                     label += &format!(" {}", text(&event["value"]));
                 }
+                let client = event["client"].as_u64().unwrap_or(if self.clients > 0 {
+                    process % self.clients
+                } else {
+                    process
+                });
                 open.insert(process, self.operations.len());
                 self.operations.push(Operation {
                     index: self.operations.len(),
                     process,
-                    client: if self.clients > 0 { process % self.clients } else { process },
+                    client,
                     label,
                     key,
                     start: time,
@@ -316,7 +315,7 @@ impl Timeline {
                 if kind == "ok" && !event["value"].is_null() {
                     op.result = Some(text(&event["value"]));
                 }
-                op.node = servers.get(&(time, process)).copied().flatten();
+                op.node = event["node"].as_u64().map(|n| n as u32);
             }
         }
     }

@@ -39,7 +39,7 @@ pub enum Names {
     SchedulableKinds,
     /// [`Partition::DRAWABLE`]: what the nemesis draws from.
     DrawableKinds,
-    /// `none` and [`ModelKind::ALL`].
+    /// `none` and [`ModelKind::SCENARIO`], the models a scenario's key-value workload fits.
     Models,
     Expectations,
 }
@@ -55,9 +55,9 @@ impl Names {
             Names::FaultActions => FAULT_ACTIONS.iter().map(|a| a.name).collect(),
             Names::SchedulableKinds => Partition::SCHEDULABLE.iter().map(Partition::name).collect(),
             Names::DrawableKinds => Partition::drawable_names(),
-            Names::Models => {
-                std::iter::once("none").chain(ModelKind::ALL.iter().map(|m| m.name())).collect()
-            }
+            Names::Models => std::iter::once("none")
+                .chain(ModelKind::SCENARIO.iter().map(|m| m.name()))
+                .collect(),
             Names::Expectations => EXPECTATIONS.to_vec(),
         })
     }

@@ -446,7 +446,7 @@ mod tests {
                 time: Some(SimTime(ms * 1_000_000)),
             })
             .collect();
-        History { events }
+        History::of(events)
     }
 
     /// The liveness verdict with the heal at 1s, the end at 10s and a bound of 2s:

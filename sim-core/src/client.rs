@@ -6,7 +6,8 @@
 //! client continues under a fresh process id. What the operations are, and how they are
 //! recorded, is the [`Workload`]'s.
 
-use crate::history::History;
+use crate::faults::FaultAction;
+use crate::history::{History, NemesisEvent, Origin};
 use crate::latency::Latency;
 use crate::node::{ClientId, Node, NodeId, Reply, Request, RequestId};
 use crate::rng::SimRng;
@@ -217,6 +218,12 @@ impl<W: Workload> Clients<W> {
         &self.options
     }
 
+    /// Records a fault in the history, as Jepsen's nemesis process does.
+    pub(crate) fn record_fault(&mut self, action: &FaultAction, now: SimTime) {
+        let position = self.history.len();
+        self.history.push_nemesis(NemesisEvent::of_fault(position, action, now));
+    }
+
     /// Operations invoked and not yet completed.
     pub fn open_operations(&self) -> usize {
         self.clients.iter().filter(|c| c.open.is_some()).count()
@@ -262,7 +269,7 @@ impl<W: Workload> Clients<W> {
             Wake::Deadline { seq } => {
                 let client = &self.clients[id.0 as usize];
                 if client.open.as_ref().is_some_and(|o| o.request.id.seq == seq) {
-                    self.complete(id, Outcome::Info, now, out);
+                    self.complete(id, Outcome::Info, None, now, out);
                 }
             }
         }
@@ -271,6 +278,7 @@ impl<W: Workload> Clients<W> {
     pub(crate) fn on_reply(
         &mut self,
         id: ClientId,
+        from: NodeId,
         request: RequestId,
         reply: Reply<W::Output>,
         now: SimTime,
@@ -282,8 +290,8 @@ impl<W: Workload> Clients<W> {
             return; // an answer to an attempt we gave up on
         }
         match reply {
-            Reply::Ok(output) => self.complete(id, Outcome::Ok(&output), now, out),
-            Reply::Fail => self.complete(id, Outcome::Fail, now, out),
+            Reply::Ok(output) => self.complete(id, Outcome::Ok(&output), Some(from), now, out),
+            Reply::Fail => self.complete(id, Outcome::Fail, Some(from), now, out),
             Reply::Redirect(hint) => {
                 self.stats.redirects += 1;
                 open.attempts += 1;
@@ -324,7 +332,9 @@ impl<W: Workload> Clients<W> {
         client.seq += 1;
         let request = Request { id: RequestId { client: id, seq: client.seq }, op };
         self.stats.invoked += 1;
-        self.history.push(self.workload.record(client.process, &request.op, Outcome::Invoked, now));
+        let origin = Origin { client: Some(id.0), request: Some(client.seq), node: None };
+        let event = self.workload.record(client.process, &request.op, Outcome::Invoked, now);
+        self.history.push_from(event, origin);
         let seq = client.seq;
         let delay = self.options.latency.sample(&mut client.rng);
         client.open = Some(OpenOp { request: request.clone(), attempts: 1, fast_redirects: 0 });
@@ -339,17 +349,25 @@ impl<W: Workload> Clients<W> {
         });
     }
 
+    /// Ends the open operation of client `id`; `node` sent the reply that ended it.
     fn complete(
         &mut self,
         id: ClientId,
         outcome: Outcome<'_, W::Output>,
+        node: Option<NodeId>,
         now: SimTime,
         out: &mut Vec<ClientAction<W::Op>>,
     ) {
         let client_count = self.clients.len() as u64;
         let client = &mut self.clients[id.0 as usize];
         let open = client.open.take().expect("completing an open operation");
-        self.history.push(self.workload.record(client.process, &open.request.op, outcome, now));
+        let origin = Origin {
+            client: Some(id.0),
+            request: Some(open.request.id.seq),
+            node: node.map(|n| n.0),
+        };
+        let event = self.workload.record(client.process, &open.request.op, outcome, now);
+        self.history.push_from(event, origin);
         match outcome {
             Outcome::Ok(_) => self.stats.ok += 1,
             Outcome::Fail => self.stats.fail += 1,

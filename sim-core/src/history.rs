@@ -3,6 +3,8 @@
 //! certainly did not) or `info` (indeterminate: it may have taken effect at any time after
 //! its invocation, or never; the process then never issues another operation).
 
+use crate::faults::{FaultAction, Partition};
+use crate::node::NodeId;
 use crate::time::SimTime;
 use std::fmt;
 
@@ -45,15 +47,46 @@ pub enum Function {
     /// Compare-and-set; the value is `[expected new]`.
     Cas,
     Append,
+    /// Adds its value: an element to a set, a delta to a counter (Jepsen's `:add`).
+    Add,
+    /// Puts its value at the back of a queue.
+    Enqueue,
+    /// Takes the value at the front of a queue; the result is that value (nil: the queue
+    /// was empty).
+    Dequeue,
 }
 
 impl Function {
+    /// Every function, by [`Function::name`].
+    pub const ALL: [Function; 7] = [
+        Function::Read,
+        Function::Write,
+        Function::Cas,
+        Function::Append,
+        Function::Add,
+        Function::Enqueue,
+        Function::Dequeue,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Function::Read => "read",
             Function::Write => "write",
             Function::Cas => "cas",
             Function::Append => "append",
+            Function::Add => "add",
+            Function::Enqueue => "enqueue",
+            Function::Dequeue => "dequeue",
+        }
+    }
+
+    /// The function a history names `name`: its own name, or Jepsen's key-value `get` and
+    /// `put` (read and write).
+    pub fn named(name: &str) -> Option<Function> {
+        match name {
+            "get" => Some(Function::Read),
+            "put" => Some(Function::Write),
+            _ => Function::ALL.into_iter().find(|f| f.name() == name),
         }
     }
 }
@@ -129,21 +162,148 @@ impl Recorded for HistoryEvent {
     }
 }
 
+/// Where a client event came from, in the trace's terms: the client (`client` in the
+/// trace's `request` and `reply` lines), its request number (`request`, 1, 2, ... per
+/// client; a re-send keeps it), and for a completion by a reply, the node that sent it.
+/// A history read from a file has what its lines say, often nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub client: Option<u32>,
+    pub request: Option<u64>,
+    /// The node whose reply completed the operation (`ok` or `fail`); `None` on an invoke
+    /// and on an `info` (no reply came).
+    pub node: Option<u32>,
+}
+
+impl Origin {
+    pub fn is_empty(&self) -> bool {
+        *self == Origin::default()
+    }
+}
+
+/// A fault as Jepsen's `:nemesis` process records it: `{:process :nemesis, :type :info,
+/// :f :start-partition, :value ...}`. Not a client operation: the checkers skip it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NemesisEvent {
+    /// How many client events come before it in the history.
+    pub position: usize,
+    /// The process's name as written (`nemesis`).
+    pub process: String,
+    pub kind: EventType,
+    /// What it did: `start-partition`, `kill`, ... (see `docs/history-format.md`).
+    pub f: String,
+    /// What it did it to: nodes, groups, a duration.
+    pub value: Value,
+    pub time: Option<SimTime>,
+}
+
+impl NemesisEvent {
+    /// The history's record of a fault the engine injected (its random choices made), after
+    /// `position` client events.
+    pub fn of_fault(position: usize, action: &FaultAction, time: SimTime) -> NemesisEvent {
+        let (f, value) = nemesis_operation(action);
+        NemesisEvent {
+            position,
+            process: "nemesis".into(),
+            kind: EventType::Info,
+            f: f.into(),
+            value,
+            time: Some(time),
+        }
+    }
+}
+
+/// A fault as a nemesis operation's `f` and `value`. Jepsen's names where it has one
+/// (`kill`, `start`, `pause`, `start-partition`, `stop-partition`); nodes are their ids.
+fn nemesis_operation(action: &FaultAction) -> (&'static str, Value) {
+    let node = |n: &NodeId| Value::Int(i64::from(n.0));
+    let nodes = |ns: &[NodeId]| Value::List(ns.iter().map(node).collect());
+    let int = |i: i64| Value::Int(i);
+    let list = |items: Vec<Value>| Value::List(items);
+    match action {
+        FaultAction::Crash(n) => ("kill", node(n)),
+        FaultAction::Restart(n) => ("start", node(n)),
+        FaultAction::Pause { node: n, duration } => {
+            ("pause", list(vec![node(n), int(duration.as_nanos().min(i64::MAX as u64) as i64)]))
+        }
+        FaultAction::Partition(p) => {
+            let kind = Value::Str(p.name().into());
+            let details = match p {
+                Partition::Isolate(n) | Partition::MuteOne(n) => {
+                    vec![n.as_ref().map_or(Value::Nil, node)]
+                }
+                Partition::Bridge(sides) => {
+                    vec![sides.as_ref().map_or(Value::Nil, |(a, b)| list(vec![nodes(a), nodes(b)]))]
+                }
+                Partition::Ring(order) => vec![order.as_deref().map_or(Value::Nil, nodes)],
+                Partition::Groups(groups) => vec![list(groups.iter().map(|g| nodes(g)).collect())],
+                Partition::OneWay { from, to } => vec![nodes(from), nodes(to)],
+                Partition::Halves | Partition::IsolateLeader | Partition::LeaderMinority => vec![],
+            };
+            ("start-partition", list(std::iter::once(kind).chain(details).collect()))
+        }
+        FaultAction::Heal => ("stop-partition", Value::Nil),
+        FaultAction::Hold { from, to } => ("hold", list(vec![node(from), node(to)])),
+        FaultAction::Release { from, to } => ("release", list(vec![node(from), node(to)])),
+        FaultAction::ClockJump { node: n, delta_nanos } => {
+            ("clock-jump", list(vec![node(n), int(*delta_nanos)]))
+        }
+        FaultAction::ClockDrift { node: n, drift_ppb } => {
+            ("clock-drift", list(vec![node(n), int(*drift_ppb)]))
+        }
+        FaultAction::DiskFaults { node: n, torn_write_ppm, corrupt_read_ppm } => (
+            "disk-faults",
+            list(vec![node(n), int(i64::from(*torn_write_ppm)), int(i64::from(*corrupt_read_ppm))]),
+        ),
+        FaultAction::HealAll => ("heal-all", Value::Nil),
+    }
+}
+
 /// A history: events in the order they happened. Key-value histories by default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct History<E = HistoryEvent> {
     pub events: Vec<E>,
+    /// Each event's [`Origin`], by index; an index past its end (a history built by hand,
+    /// or read from a file that says nothing) has none.
+    pub origins: Vec<Origin>,
+    /// The nemesis's events, in order, each placed among the client events by its
+    /// `position`.
+    pub nemesis: Vec<NemesisEvent>,
 }
 
 impl<E> Default for History<E> {
     fn default() -> Self {
-        History { events: Vec::new() }
+        History { events: Vec::new(), origins: Vec::new(), nemesis: Vec::new() }
     }
 }
 
 impl<E> History<E> {
+    /// A history of these client events, with no origins or nemesis events.
+    pub fn of(events: Vec<E>) -> Self {
+        History { events, ..History::default() }
+    }
+
     pub fn push(&mut self, event: E) {
+        self.push_from(event, Origin::default());
+    }
+
+    /// Appends a client event and where it came from.
+    pub fn push_from(&mut self, event: E, origin: Origin) {
+        if !origin.is_empty() {
+            self.origins.resize(self.events.len(), Origin::default());
+            self.origins.push(origin);
+        }
         self.events.push(event);
+    }
+
+    /// Appends a nemesis event after the client events so far.
+    pub fn push_nemesis(&mut self, event: NemesisEvent) {
+        self.nemesis.push(event);
+    }
+
+    /// Event `index`'s origin (empty when the history does not say).
+    pub fn origin(&self, index: usize) -> Origin {
+        self.origins.get(index).copied().unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {

@@ -215,11 +215,11 @@ pub fn is_txn_history(text: &str) -> bool {
 /// lists in a list-append history and the initial nil in one with `:w` writes; a read's
 /// value counts only on `:ok`.
 pub fn parse_edn(text: &str) -> Result<(History<TxnEvent>, Vec<Position>), ParseError> {
-    let (mut events, positions) = edn::read_operations(text, event_from_node)?;
-    settle_reads(&mut events).map_err(|(event, message)| {
+    let (mut history, positions) = edn::read_operations(text, event_from_node)?;
+    settle_reads(&mut history.events).map_err(|(event, message)| {
         ParseError::new(positions[event].line, positions[event].column, message)
     })?;
-    Ok((History { events }, positions))
+    Ok((history, positions))
 }
 
 /// Settles what each read is once the whole history is known: a history with `:w` writes

@@ -12,7 +12,7 @@
 //! time rather than kept whole as a tree.
 
 use super::{ParseError, abbreviate, without_bom};
-use crate::history::{EventType, Function, History, HistoryEvent, Value};
+use crate::history::{EventType, Function, History, HistoryEvent, NemesisEvent, Origin, Value};
 use crate::time::SimTime;
 use std::cmp::Ordering;
 
@@ -584,25 +584,29 @@ pub fn parse_history(text: &str) -> Result<History, ParseError> {
 /// Each operation is converted as soon as its map is read, so memory holds the text and the
 /// history, never the whole history as a tree of EDN values.
 pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
-    let (events, positions) = read_operations(text, event_from_node)?;
-    Ok((History { events }, positions))
+    read_operations(text, event_from_node)
 }
 
 /// Reads the operation maps of a Jepsen history (one vector or list of maps, or maps one
 /// after another), handing each to `convert` as soon as it is read: the history of any
-/// workload (key-value operations here, transactions in [`crate::txn`]). `convert` returns
-/// `None` for a map that is not a client operation (a nemesis's). Returns the converted
-/// operations and where each one's map starts.
+/// workload (key-value operations here, transactions in [`crate::txn`]). A map of a
+/// process that is not a client (`:nemesis`) is kept as a [`NemesisEvent`] instead;
+/// `convert` returns `None` for any other map to leave out. Returns the history, with
+/// each client event's `:client`, `:request` and `:node` as its [`Origin`], and where each
+/// client event's map starts.
 pub fn read_operations<T>(
     text: &str,
     mut convert: impl FnMut(&Node) -> Result<Option<T>, ParseError>,
-) -> Result<(Vec<T>, Vec<Position>), ParseError> {
+) -> Result<(History<T>, Vec<Position>), ParseError> {
     let mut reader = Reader::new(text);
-    let mut events = Vec::new();
+    let mut history = History::default();
     let mut positions = Vec::new();
     let mut add = |item: Node| {
-        if let Some(event) = convert(&item)? {
-            events.push(event);
+        if let Some(mut nemesis) = nemesis_event(&item)? {
+            nemesis.position = history.len();
+            history.push_nemesis(nemesis);
+        } else if let Some(event) = convert(&item)? {
+            history.push_from(event, origin(&item));
             positions.push(item.position);
         }
         Ok(())
@@ -629,7 +633,80 @@ pub fn read_operations<T>(
             reader.skip_ignorable()?;
         }
     }
-    Ok((events, positions))
+    Ok((history, positions))
+}
+
+/// A map of a process that is not a client (`{:process :nemesis, :type :info, :f
+/// :start-partition, :value ...}`) as a nemesis event (at position 0: the caller places
+/// it); `None` for a client's operation or anything that is not an operation map.
+fn nemesis_event(node: &Node) -> Result<Option<NemesisEvent>, ParseError> {
+    let Edn::Map(pairs) = &node.value else { return Ok(None) };
+    let Some(process) = field(pairs, "process") else { return Ok(None) };
+    if matches!(process.value, Edn::Int(_)) {
+        return Ok(None);
+    }
+    let kind = field(pairs, "type")
+        .ok_or_else(|| content_error(node, "this operation has no :type"))
+        .and_then(event_type)?;
+    Ok(Some(NemesisEvent {
+        position: 0,
+        process: name_of(process).map_or_else(|| loose_text(process), str::to_owned),
+        kind,
+        f: field(pairs, "f")
+            .map(|f| name_of(f).map_or_else(|| loose_text(f), str::to_owned))
+            .unwrap_or_default(),
+        value: field(pairs, "value").map_or(Value::Nil, loose_value),
+        time: operation_time(pairs)?,
+    }))
+}
+
+/// A client operation's `:client`, `:request` and `:node`, where they are non-negative
+/// integers (Jepsen's own `:node` is a host name, which dsim does not number: left out).
+fn origin(node: &Node) -> Origin {
+    let Edn::Map(pairs) = &node.value else { return Origin::default() };
+    let number = |name: &str| match field(pairs, name)?.value {
+        Edn::Int(n) if n >= 0 => Some(n as u64),
+        _ => None,
+    };
+    let id = |name: &str| number(name).and_then(|n| u32::try_from(n).ok());
+    Origin { client: id("client"), request: number("request"), node: id("node") }
+}
+
+/// A nemesis's value as a [`Value`], whatever EDN it is: maps become lists of `[key value]`
+/// pairs, sets lists, a tagged value `[#tag value]`, and other atoms their text.
+fn loose_value(node: &Node) -> Value {
+    match &node.value {
+        Edn::Nil => Value::Nil,
+        Edn::Int(i) => Value::Int(*i),
+        Edn::Str(s) => Value::Str(s.clone()),
+        Edn::Keyword(k) => Value::Str(format!(":{k}")),
+        Edn::Vector(items) | Edn::List(items) | Edn::Set(items) => {
+            Value::List(items.iter().map(loose_value).collect())
+        }
+        Edn::Map(pairs) => Value::List(
+            pairs.iter().map(|(k, v)| Value::List(vec![loose_value(k), loose_value(v)])).collect(),
+        ),
+        Edn::Tagged(tag, inner) => {
+            Value::List(vec![Value::Str(format!("#{tag}")), loose_value(inner)])
+        }
+        Edn::Bool(_) | Edn::Float(_) | Edn::Char(_) | Edn::Symbol(_) => {
+            Value::Str(loose_text(node))
+        }
+    }
+}
+
+/// An atom's text: `true`, `1.5`, `\\a`, a symbol's name.
+fn loose_text(node: &Node) -> String {
+    match &node.value {
+        Edn::Bool(b) => b.to_string(),
+        Edn::Float(x) => x.to_string(),
+        Edn::Char(c) => format!("\\{c}"),
+        Edn::Symbol(name) | Edn::Str(name) => name.clone(),
+        Edn::Keyword(name) => format!(":{name}"),
+        Edn::Int(i) => i.to_string(),
+        Edn::Nil => "nil".into(),
+        other => other.kind().to_owned(),
+    }
 }
 
 /// The head of a Jepsen operation map: its key-value pairs, its process and its type.
@@ -662,19 +739,18 @@ pub fn operation_head(node: &Node) -> Result<Option<OperationHead<'_>>, ParseErr
     };
     let kind_node =
         field(pairs, "type").ok_or_else(|| content_error(node, "this operation has no :type"))?;
-    let kind = match name_of(kind_node) {
-        Some("invoke") => EventType::Invoke,
-        Some("ok") => EventType::Ok,
-        Some("fail") => EventType::Fail,
-        Some("info") => EventType::Info,
-        _ => {
-            return Err(content_error(
-                kind_node,
-                "expected a :type of :invoke, :ok, :fail or :info",
-            ));
-        }
-    };
-    Ok(Some((pairs, process, kind)))
+    Ok(Some((pairs, process, event_type(kind_node)?)))
+}
+
+/// An operation's `:type`.
+fn event_type(kind_node: &Node) -> Result<EventType, ParseError> {
+    match name_of(kind_node) {
+        Some("invoke") => Ok(EventType::Invoke),
+        Some("ok") => Ok(EventType::Ok),
+        Some("fail") => Ok(EventType::Fail),
+        Some("info") => Ok(EventType::Info),
+        _ => Err(content_error(kind_node, "expected a :type of :invoke, :ok, :fail or :info")),
+    }
 }
 
 /// An operation's `:time`, if it has one (nanoseconds).
@@ -706,17 +782,11 @@ fn event_from_node(node: &Node) -> Result<Option<HistoryEvent>, ParseError> {
     let Some((pairs, process, kind)) = operation_head(node)? else { return Ok(None) };
     let f_node =
         field(pairs, "f").ok_or_else(|| content_error(node, "this operation has no :f"))?;
-    let f = match name_of(f_node) {
-        Some("read" | "get") => Function::Read,
-        Some("write" | "put") => Function::Write,
-        Some("cas") => Function::Cas,
-        Some("append") => Function::Append,
-        _ => {
-            return Err(content_error(
-                f_node,
-                "unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append",
-            ));
-        }
+    let Some(f) = name_of(f_node).and_then(Function::named) else {
+        return Err(content_error(
+            f_node,
+            "unknown :f for a client operation: expected :read, :write, :cas, :get, :put, :append, :add, :enqueue or :dequeue",
+        ));
     };
     let value = match field(pairs, "value") {
         Some(value) => value_from_node(value)?,
@@ -741,14 +811,15 @@ fn value_from_node(node: &Node) -> Result<Value, ParseError> {
         Edn::Int(i) => Value::Int(*i),
         Edn::Str(s) => Value::Str(s.clone()),
         Edn::Keyword(k) => Value::Str(format!(":{k}")),
-        Edn::Vector(items) | Edn::List(items) => {
+        // A set (a set model's read) is a list of its elements, in the file's order.
+        Edn::Vector(items) | Edn::List(items) | Edn::Set(items) => {
             Value::List(items.iter().map(value_from_node).collect::<Result<_, _>>()?)
         }
         other => {
             return Err(content_error(
                 node,
                 format!(
-                    "a :value or :key must be nil, an integer, a string, a keyword or a vector, not {}",
+                    "a :value or :key must be nil, an integer, a string, a keyword, a vector or a set, not {}",
                     other.kind()
                 ),
             ));
@@ -901,6 +972,46 @@ mod tests {
     }
 
     #[test]
+    fn nemesis_operations_and_origins_are_kept() {
+        let text = "{:process 0, :type :invoke, :f :read, :client 0, :request 4, :node \"n1\"}\n\
+                    {:process :nemesis, :type :info, :f :start-partition, :value {\"n1\" #{\"n2\"}}, :time 5}\n\
+                    {:process 0, :type :ok, :f :read, :value 3, :client 0, :request 4, :node 2}\n\
+                    {:process :nemesis, :type :info, :f :stop-partition, :value :majority}\n";
+        let history = parse_history(text).unwrap();
+        assert_eq!(history.len(), 2);
+        // Jepsen's host name is not a node id: left out.
+        assert_eq!(history.origin(0), Origin { client: Some(0), request: Some(4), node: None });
+        assert_eq!(history.origin(1), Origin { client: Some(0), request: Some(4), node: Some(2) });
+        let pair =
+            Value::List(vec![Value::Str("n1".into()), Value::List(vec![Value::Str("n2".into())])]);
+        assert_eq!(
+            history.nemesis,
+            [
+                NemesisEvent {
+                    position: 1,
+                    process: "nemesis".into(),
+                    kind: EventType::Info,
+                    f: "start-partition".into(),
+                    value: Value::List(vec![pair]),
+                    time: Some(SimTime(5)),
+                },
+                NemesisEvent {
+                    position: 2,
+                    process: "nemesis".into(),
+                    kind: EventType::Info,
+                    f: "stop-partition".into(),
+                    value: Value::Str(":majority".into()),
+                    time: None,
+                },
+            ]
+        );
+        assert_eq!(
+            parse_history("{:process :nemesis, :type :begin}").unwrap_err().to_string(),
+            "1:27: expected a :type of :invoke, :ok, :fail or :info"
+        );
+    }
+
+    #[test]
     fn a_history_is_one_sequence_or_maps_one_after_another() {
         let error = |text: &str| parse_history(text).unwrap_err().to_string();
         assert_eq!(
@@ -926,7 +1037,7 @@ mod tests {
         let error = |text: &str| parse_history(text).unwrap_err().to_string();
         assert_eq!(
             error("[{:process 0, :type :invoke, :f :txn, :value 1}]"),
-            "1:33: unknown :f for a client operation: expected :read, :write, :cas, :get, :put or :append"
+            "1:33: unknown :f for a client operation: expected :read, :write, :cas, :get, :put, :append, :add, :enqueue or :dequeue"
         );
         assert_eq!(
             error("{:process 0, :type :begun, :f :read}"),

@@ -124,7 +124,7 @@ pub fn generate(options: &Options) -> History {
         timed.push((complete_at, timed.len(), event(kind, output, complete_at)));
     }
     timed.sort_unstable_by_key(|&(at, order, _)| (at, order));
-    History { events: timed.into_iter().map(|(_, _, event)| event).collect() }
+    History::of(timed.into_iter().map(|(_, _, event)| event).collect())
 }
 
 /// `(f, input, output if ok, state after it if it can take effect)`.

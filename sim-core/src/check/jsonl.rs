@@ -12,7 +12,9 @@
 //! error rather than a stack overflow, and repeated field names are found with a set.
 
 use super::{ParseError, abbreviate, without_bom};
-use crate::history::{EventType, Function, History, HistoryEvent, Recorded, Value};
+use crate::history::{
+    EventType, Function, History, HistoryEvent, NemesisEvent, Origin, Recorded, Value,
+};
 use crate::time::SimTime;
 use crate::txn::{Mop, TxnEvent};
 use std::collections::BTreeSet;
@@ -23,15 +25,57 @@ use std::fmt::Write as _;
 pub const MAX_DEPTH: usize = 200;
 
 /// Writes a history of any workload as JSON lines (one event a line, each line ending in
-/// `\n`, as [`Recorded::write_json`] writes it). For a key-value history `key` and `time`
-/// are left out when absent, and `parse_jsonl` reads the text back to an equal history.
+/// `\n`, as [`Recorded::write_json`] writes it, followed by its [`Origin`]'s fields), with
+/// the nemesis's events among them at their places. For a key-value history `key` and
+/// `time` are left out when absent, and `parse_jsonl` reads the text back to an equal
+/// history.
 pub fn to_jsonl<E: Recorded>(history: &History<E>) -> String {
     let mut out = String::with_capacity(history.len() * 64);
-    for event in &history.events {
+    let mut nemesis = history.nemesis.iter().peekable();
+    for (index, event) in history.events.iter().enumerate() {
+        while let Some(fault) = nemesis.next_if(|n| n.position <= index) {
+            write_nemesis(&mut out, fault);
+        }
         event.write_json(&mut out);
+        write_origin(&mut out, &history.origin(index));
         out.push('\n');
     }
+    for fault in nemesis {
+        write_nemesis(&mut out, fault);
+    }
     out
+}
+
+/// Adds an origin's fields to the object just written (which ends in `}`).
+fn write_origin(out: &mut String, origin: &Origin) {
+    if origin.is_empty() || !out.ends_with('}') {
+        return;
+    }
+    out.pop();
+    for (name, value) in [
+        ("client", origin.client.map(u64::from)),
+        ("request", origin.request),
+        ("node", origin.node.map(u64::from)),
+    ] {
+        if let Some(value) = value {
+            let _ = write!(out, ",\"{name}\":{value}");
+        }
+    }
+    out.push('}');
+}
+
+/// One nemesis event as a JSON object, on its own line.
+fn write_nemesis(out: &mut String, event: &NemesisEvent) {
+    out.push_str("{\"process\":");
+    write_string(out, &event.process);
+    let _ = write!(out, ",\"type\":\"{}\",\"f\":", event.kind.name());
+    write_string(out, &event.f);
+    out.push_str(",\"value\":");
+    write_value(out, &event.value);
+    if let Some(time) = event.time {
+        let _ = write!(out, ",\"time\":{}", time.as_nanos());
+    }
+    out.push_str("}\n");
 }
 
 /// One key-value history event as a JSON object.
@@ -94,18 +138,19 @@ fn write_string(out: &mut String, text: &str) {
 }
 
 /// Parses JSON lines. Blank lines are skipped; each other line must be one JSON object with
-/// `process`, `type`, `f` and optionally `key`, `value` (default null) and `time`. Unknown
-/// fields are ignored. An event whose `process` is a string (`"nemesis"`) is not a client
-/// operation and is skipped.
+/// `process`, `type`, `f` and optionally `key`, `value` (default null), `time`, and the
+/// origin's `client`, `request` and `node`. Unknown fields are ignored. An event whose
+/// `process` is a string (`"nemesis"`) is not a client operation: it is kept among the
+/// history's nemesis events.
 pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
     parse_jsonl_with_lines(text).map(|(history, _)| history)
 }
 
-/// [`parse_jsonl`], also returning each event's 1-based line number. A byte order mark at
-/// the start of the text is skipped (columns on the first line are counted after it).
+/// [`parse_jsonl`], also returning each client event's 1-based line number. A byte order
+/// mark at the start of the text is skipped (columns on the first line are counted after
+/// it).
 pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
-    let (events, lines) = read_objects(text, event_from_object)?;
-    Ok((History { events }, lines))
+    read_objects(text, event_from_object)
 }
 
 /// Parses a transactional history written as JSON lines (`dsim run --history` of a
@@ -113,19 +158,29 @@ pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), Parse
 /// ["r",1,[1,2]]]}`. A read's value counts only on `ok`; `null` is an empty list, or the
 /// initial nil in a history that writes registers (`"w"`). Also each event's line.
 pub fn parse_txn_jsonl(text: &str) -> Result<(History<TxnEvent>, Vec<usize>), ParseError> {
-    let (mut events, lines) = read_objects(text, txn_event_from_object)?;
-    crate::txn::settle_reads(&mut events)
+    let (mut history, lines) = read_objects(text, txn_event_from_object)?;
+    crate::txn::settle_reads(&mut history.events)
         .map_err(|(event, message)| ParseError::new(lines[event], 1, message))?;
-    Ok((History { events }, lines))
+    Ok((history, lines))
 }
 
-/// Each non-blank line as one JSON object, converted by `convert` (`None` skips it), with
-/// its line number.
+/// A client event's object, as `read_objects` hands it over: its fields, process and
+/// type, the object itself (for its column) and its line.
+struct ClientObject<'n> {
+    fields: &'n [(String, JsonNode)],
+    process: u64,
+    kind: EventType,
+    node: &'n JsonNode,
+    line: usize,
+}
+
+/// Each non-blank line as one JSON object: a client event converted by `convert`, with its
+/// origin and line number, or a nemesis event.
 fn read_objects<T>(
     text: &str,
-    convert: impl Fn(&JsonNode, usize) -> Result<Option<T>, ParseError>,
-) -> Result<(Vec<T>, Vec<usize>), ParseError> {
-    let mut events = Vec::new();
+    convert: impl Fn(&ClientObject<'_>) -> Result<T, ParseError>,
+) -> Result<(History<T>, Vec<usize>), ParseError> {
+    let mut history = History::default();
     let mut lines = Vec::new();
     for (index, line) in without_bom(text).split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -139,12 +194,32 @@ fn read_objects<T>(
         if parser.offset < line.len() {
             return Err(parser.error("expected the end of the line after the event's object"));
         }
-        if let Some(event) = convert(&object, index + 1)? {
-            events.push(event);
-            lines.push(index + 1);
+        match event_head(&object, index + 1)? {
+            Head::Nemesis(mut event) => {
+                event.position = history.len();
+                history.push_nemesis(event);
+            }
+            Head::Client { fields, process, kind } => {
+                let client = ClientObject { fields, process, kind, node: &object, line: index + 1 };
+                let event = convert(&client)?;
+                history.push_from(event, origin(fields));
+                lines.push(index + 1);
+            }
         }
     }
-    Ok((events, lines))
+    Ok((history, lines))
+}
+
+/// The origin fields of a client event: `client`, `request` and `node` where they are
+/// non-negative integers (in range); another value is the producer's own (a host name for
+/// `node`, say) and is left out, as it was before dsim read these fields.
+fn origin(fields: &[(String, JsonNode)]) -> Origin {
+    let number = |name: &str| match field(fields, name)?.value {
+        Json::Int(n) => u64::try_from(n).ok(),
+        _ => None,
+    };
+    let id = |name: &str| number(name).and_then(|n| u32::try_from(n).ok());
+    Origin { client: id("client"), request: number("request"), node: id("node") }
 }
 
 #[derive(Debug, PartialEq)]
@@ -153,7 +228,8 @@ enum Json {
     Bool(bool),
     /// From -2^63 to 2^64-1: a value is an `i64`, a process or a time a `u64`.
     Int(i128),
-    Float,
+    /// Its text.
+    Float(String),
     Str(String),
     Array(Vec<JsonNode>),
     Object(Vec<(String, JsonNode)>),
@@ -448,7 +524,7 @@ impl LineParser<'_> {
             }
         }
         if !integer {
-            return Ok(Json::Float);
+            return Ok(Json::Float(self.text[start_offset..self.offset].to_owned()));
         }
         self.text[start_offset..self.offset]
             .parse::<i128>()
@@ -483,17 +559,25 @@ fn json_kind(value: &Json) -> &'static str {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",
         Json::Int(_) => "an integer",
-        Json::Float => "a fractional number",
+        Json::Float(_) => "a fractional number",
         Json::Str(_) => "a string",
         Json::Array(_) => "an array",
         Json::Object(_) => "an object",
     }
 }
 
-/// An event object's fields, process and type; `None` for a named (nemesis) process.
-type EventHead<'n> = (&'n [(String, JsonNode)], u64, EventType);
+/// What a line holds: a client event's fields, process and type, or a nemesis event.
+enum Head<'n> {
+    Client {
+        fields: &'n [(String, JsonNode)],
+        process: u64,
+        kind: EventType,
+    },
+    /// Its position is set by the caller.
+    Nemesis(NemesisEvent),
+}
 
-fn event_head(node: &JsonNode, line: usize) -> Result<Option<EventHead<'_>>, ParseError> {
+fn event_head(node: &JsonNode, line: usize) -> Result<Head<'_>, ParseError> {
     let error = |column: usize, message: String| ParseError::new(line, column, message);
     let Json::Object(fields) = &node.value else {
         return Err(error(
@@ -504,21 +588,21 @@ fn event_head(node: &JsonNode, line: usize) -> Result<Option<EventHead<'_>>, Par
             ),
         ));
     };
-    let get = |name: &str| fields.iter().find(|(field, _)| field == name).map(|(_, value)| value);
+    let get = |name: &str| field(fields, name);
     let required = |name: &str| {
         get(name).ok_or_else(|| error(node.column, format!("this event has no \"{name}\" field")))
     };
-    let process = required("process")?;
-    let process = match process.value {
-        Json::Int(p) if let Ok(p) = u64::try_from(p) => p,
+    let process_node = required("process")?;
+    let process = match &process_node.value {
+        Json::Int(p) if let Ok(p) = u64::try_from(*p) => Some(p),
         // A named process ("nemesis") injects faults; it is not a client.
-        Json::Str(_) => return Ok(None),
+        Json::Str(_) => None,
         _ => {
             return Err(error(
-                process.column,
+                process_node.column,
                 format!(
                     "\"process\" must be a non-negative integer (or a name like \"nemesis\"), not {}",
-                    json_kind(&process.value)
+                    json_kind(&process_node.value)
                 ),
             ));
         }
@@ -536,7 +620,49 @@ fn event_head(node: &JsonNode, line: usize) -> Result<Option<EventHead<'_>>, Par
             ));
         }
     };
-    Ok(Some((fields, process, kind)))
+    let Some(process) = process else {
+        let Json::Str(name) = &process_node.value else { unreachable!("a named process") };
+        let f = match get("f").map(|f| &f.value) {
+            Some(Json::Str(f)) => f.clone(),
+            None => String::new(),
+            Some(other) => {
+                return Err(error(
+                    get("f").map_or(node.column, |f| f.column),
+                    format!("a nemesis event's \"f\" must be a string, not {}", json_kind(other)),
+                ));
+            }
+        };
+        return Ok(Head::Nemesis(NemesisEvent {
+            position: 0,
+            process: name.clone(),
+            kind,
+            f,
+            value: get("value").map_or(Value::Nil, loose_value),
+            time: event_time(fields, line)?,
+        }));
+    };
+    Ok(Head::Client { fields, process, kind })
+}
+
+/// A nemesis event's value as a [`Value`], whatever JSON it is: an object becomes a list of
+/// `[name, value]` pairs, and a boolean, a fraction or an integer past 64 bits its text.
+fn loose_value(node: &JsonNode) -> Value {
+    match &node.value {
+        Json::Null => Value::Nil,
+        Json::Int(i) => i64::try_from(*i).map_or_else(|_| Value::Str(i.to_string()), Value::Int),
+        Json::Float(text) => Value::Str(text.clone()),
+        Json::Bool(b) => Value::Str(b.to_string()),
+        Json::Str(text) => Value::Str(text.clone()),
+        Json::Array(items) => Value::List(items.iter().map(loose_value).collect()),
+        Json::Object(fields) => Value::List(
+            fields
+                .iter()
+                .map(|(name, value)| {
+                    Value::List(vec![Value::Str(name.clone()), loose_value(value)])
+                })
+                .collect(),
+        ),
+    }
 }
 
 fn field<'n>(fields: &'n [(String, JsonNode)], name: &str) -> Option<&'n JsonNode> {
@@ -557,25 +683,22 @@ fn event_time(fields: &[(String, JsonNode)], line: usize) -> Result<Option<SimTi
     }
 }
 
-fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent>, ParseError> {
+fn event_from_object(object: &ClientObject<'_>) -> Result<HistoryEvent, ParseError> {
+    let ClientObject { fields, process, kind, node, line } = *object;
     let error = |column: usize, message: String| ParseError::new(line, column, message);
-    let Some((fields, process, kind)) = event_head(node, line)? else { return Ok(None) };
     let get = |name: &str| field(fields, name);
     let required = |name: &str| {
         get(name).ok_or_else(|| error(node.column, format!("this event has no \"{name}\" field")))
     };
     let f_node = required("f")?;
     let f = match &f_node.value {
-        Json::Str(name) => match name.as_str() {
-            "read" | "get" => Function::Read,
-            "write" | "put" => Function::Write,
-            "cas" => Function::Cas,
-            "append" => Function::Append,
-            _ => {
+        Json::Str(name) => match Function::named(name) {
+            Some(f) => f,
+            None => {
                 return Err(error(
                     f_node.column,
                     format!(
-                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\" or \"append\"",
+                        "unknown \"f\" {:?}: expected \"read\", \"write\", \"cas\", \"append\", \"add\", \"enqueue\" or \"dequeue\"",
                         abbreviate(name)
                     ),
                 ));
@@ -592,12 +715,12 @@ fn event_from_object(node: &JsonNode, line: usize) -> Result<Option<HistoryEvent
     let value =
         get("value").map(|node| value_from_json(node, line)).transpose()?.unwrap_or(Value::Nil);
     let time = event_time(fields, line)?;
-    Ok(Some(HistoryEvent { process, kind, f, key, value, time }))
+    Ok(HistoryEvent { process, kind, f, key, value, time })
 }
 
-fn txn_event_from_object(node: &JsonNode, line: usize) -> Result<Option<TxnEvent>, ParseError> {
+fn txn_event_from_object(object: &ClientObject<'_>) -> Result<TxnEvent, ParseError> {
+    let ClientObject { fields, process, kind, node, line } = *object;
     let error = |column: usize, message: &str| ParseError::new(line, column, message);
-    let Some((fields, process, kind)) = event_head(node, line)? else { return Ok(None) };
     match field(fields, "f") {
         Some(JsonNode { value: Json::Str(f), .. }) if f == "txn" => {}
         Some(other) => {
@@ -652,7 +775,7 @@ fn txn_event_from_object(node: &JsonNode, line: usize) -> Result<Option<TxnEvent
             }
         });
     }
-    Ok(Some(TxnEvent { process, kind, txn, time: event_time(fields, line)? }))
+    Ok(TxnEvent { process, kind, txn, time: event_time(fields, line)? })
 }
 
 fn value_from_json(node: &JsonNode, line: usize) -> Result<Value, ParseError> {
@@ -713,22 +836,75 @@ mod tests {
             value,
             time: Some(SimTime(9)),
         };
-        let history = History {
-            events: vec![
-                event(
-                    EventType::Invoke,
-                    Value::List(vec![Value::Int(-1), Value::Str("é\"\\\n\u{1}😀".into())]),
-                    Some(Value::Str("k".into())),
-                ),
-                event(EventType::Info, Value::Nil, Some(Value::Nil)),
-                event(EventType::Fail, Value::List(vec![]), None),
-            ],
-        };
+        let history = History::of(vec![
+            event(
+                EventType::Invoke,
+                Value::List(vec![Value::Int(-1), Value::Str("é\"\\\n\u{1}😀".into())]),
+                Some(Value::Str("k".into())),
+            ),
+            event(EventType::Info, Value::Nil, Some(Value::Nil)),
+            event(EventType::Fail, Value::List(vec![]), None),
+        ]);
         let text = to_jsonl(&history);
         assert!(text.starts_with(
             "{\"process\":7,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"k\",\"value\":[-1,"
         ));
         assert_eq!(parse_jsonl(&text).unwrap(), history);
+    }
+
+    #[test]
+    fn nemesis_events_and_origins_read_back() {
+        let text = "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"kill\",\"value\":2,\"time\":1}\n\
+                    {\"process\":3,\"type\":\"invoke\",\"f\":\"read\",\"value\":null,\"client\":3,\"request\":7}\n\
+                    {\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"start-partition\",\"value\":[\"groups\",[[2],[0,1]]]}\n\
+                    {\"process\":3,\"type\":\"ok\",\"f\":\"read\",\"value\":5,\"client\":3,\"request\":7,\"node\":1}\n\
+                    {\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"stop-partition\",\"value\":null}\n";
+        let history = parse_jsonl(text).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(
+            history.nemesis.iter().map(|n| (n.position, n.f.as_str())).collect::<Vec<_>>(),
+            [(0, "kill"), (1, "start-partition"), (2, "stop-partition")]
+        );
+        assert_eq!(history.nemesis[0].time, Some(SimTime(1)));
+        assert_eq!(history.origin(1), Origin { client: Some(3), request: Some(7), node: Some(1) });
+        assert_eq!(to_jsonl(&history), text);
+        let loose = parse_jsonl(
+            "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"x\",\"value\":{\"a\":[1.5,true]}}",
+        )
+        .unwrap();
+        let pair = Value::List(vec![
+            Value::Str("a".into()),
+            Value::List(vec![Value::Str("1.5".into()), Value::Str("true".into())]),
+        ]);
+        assert_eq!(loose.nemesis[0].value, Value::List(vec![pair]));
+        assert_eq!(
+            parse_jsonl("{\"process\":\"nemesis\",\"type\":\"info\",\"f\":3}")
+                .unwrap_err()
+                .to_string(),
+            "1:40: a nemesis event's \"f\" must be a string, not an integer"
+        );
+    }
+
+    /// A fault the engine injected becomes the nemesis line Jepsen would write.
+    #[test]
+    fn faults_become_nemesis_lines() {
+        use crate::faults::{FaultAction, Partition};
+        use crate::node::NodeId;
+        let line = |action: FaultAction| {
+            let mut history: History = History::default();
+            history.push_nemesis(NemesisEvent::of_fault(0, &action, SimTime(9)));
+            to_jsonl(&history)
+        };
+        let bridge = Partition::Bridge(Some((vec![NodeId(0), NodeId(1)], vec![NodeId(3)])));
+        assert_eq!(
+            line(FaultAction::Partition(bridge)),
+            "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"start-partition\",\"value\":[\"bridge\",[[0,1],[3]]],\"time\":9}\n"
+        );
+        assert_eq!(
+            line(FaultAction::Pause { node: NodeId(2), duration: crate::SimDuration(500) }),
+            "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"pause\",\"value\":[2,500],\"time\":9}\n"
+        );
+        assert!(line(FaultAction::Heal).contains("\"f\":\"stop-partition\",\"value\":null"));
     }
 
     #[test]
@@ -741,7 +917,7 @@ mod tests {
         assert_eq!(error("{\"process\":0,\"type\":\"ok\"}"), "1:1: this event has no \"f\" field");
         assert_eq!(
             error("{\"process\":0,\"type\":\"ok\",\"f\":\"txn\"}"),
-            "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\" or \"append\""
+            "1:30: unknown \"f\" \"txn\": expected \"read\", \"write\", \"cas\", \"append\", \"add\", \"enqueue\" or \"dequeue\""
         );
         assert_eq!(
             error("{\"process\":-1}"),
@@ -797,7 +973,7 @@ mod tests {
             value: Value::Int(i64::MAX),
             time: Some(SimTime(u64::MAX)),
         };
-        let history = History { events: vec![event] };
+        let history = History::of(vec![event]);
         assert_eq!(parse_jsonl(&to_jsonl(&history)).unwrap(), history);
         let error = |text: &str| parse_jsonl(text).unwrap_err().to_string();
         assert_eq!(

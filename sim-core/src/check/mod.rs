@@ -42,7 +42,8 @@ pub use linearizability::{
     DEFAULT_BUDGET, KeyProgress, Verdict, Violation, check, check_operations,
 };
 pub use model::{
-    CasRegister, KeyValue, ListAppend, Model, ModelKind, Register, RegisterOp, WholeMap,
+    CasRegister, Counter, KeyValue, ListAppend, Model, ModelKind, Queue, Register, RegisterOp, Set,
+    WholeMap,
 };
 pub use operations::{HistoryError, OpId, Operation, operations};
 

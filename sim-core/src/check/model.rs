@@ -11,7 +11,7 @@
 
 use super::operations::Operation;
 use crate::history::{Function, History, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -136,6 +136,7 @@ impl Model for Register {
             Function::Read | Function::Write => Ok(()),
             Function::Cas => unsupported("register", f, " (use the cas-register model)"),
             Function::Append => unsupported("register", f, " (use the kv model)"),
+            _ => unsupported("register", f, ""),
         }
     }
 
@@ -149,7 +150,7 @@ impl Model for Register {
         match f {
             Function::Read => read_register(state, output),
             Function::Write => Some(input.clone()),
-            Function::Cas | Function::Append => None,
+            _ => None,
         }
     }
 
@@ -173,7 +174,7 @@ impl Model for Register {
     ) -> Option<RegisterOp> {
         match f {
             Function::Read | Function::Write => register_op(f, input, output),
-            Function::Cas | Function::Append => None,
+            _ => None,
         }
     }
 }
@@ -217,6 +218,7 @@ impl Model for CasRegister {
             (Function::Cas, Value::List(pair)) if pair.len() == 2 => Ok(()),
             (Function::Cas, _) => Err(format!("a cas needs the value [expected new], not {input}")),
             (Function::Append, _) => unsupported("cas-register", f, " (use the kv model)"),
+            _ => unsupported("cas-register", f, ""),
         }
     }
 
@@ -290,6 +292,7 @@ impl Model for KeyValue {
             Function::Read => output,
             Function::Write | Function::Append => Some(input),
             Function::Cas => return unsupported("kv", f, " (use the cas-register model)"),
+            _ => return unsupported("kv", f, ""),
         };
         match checked {
             Some(value @ Value::List(_)) => {
@@ -319,7 +322,7 @@ impl Model for KeyValue {
                 next.push_str(&suffix);
                 Some(next)
             }
-            Function::Cas => None,
+            _ => None,
         }
     }
 
@@ -347,7 +350,7 @@ impl Model for KeyValue {
         match f {
             Function::Read => Some(RegisterOp::Read(text(output?)?)),
             Function::Write => Some(RegisterOp::Write(text(input)?)),
-            Function::Append | Function::Cas => None,
+            _ => None,
         }
     }
 }
@@ -355,8 +358,8 @@ impl Model for KeyValue {
 /// A list per key that operations append to, starting empty: `append` adds its value at
 /// the end, and a read returns the whole list (nil is the empty list), as in Jepsen's
 /// list-append workload, one operation at a time (a transaction of several goes to the
-/// transactional checker, `super::txn`). No `write` or `cas`. A library model: checked
-/// with [`super::check`].
+/// transactional checker, `super::txn`). No `write` or `cas`. `dsim check --model
+/// list-append`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ListAppend;
 
@@ -382,6 +385,7 @@ impl Model for ListAppend {
             (Function::Write | Function::Cas, _) => {
                 unsupported("list-append", f, " (append to the list instead)")
             }
+            _ => unsupported("list-append", f, ""),
         }
     }
 
@@ -404,7 +408,7 @@ impl Model for ListAppend {
                 next.push(input.clone());
                 Some(next)
             }
-            Function::Write | Function::Cas => None,
+            _ => None,
         }
     }
 
@@ -414,6 +418,182 @@ impl Model for ListAppend {
 
     fn state_size(&self, state: &Vec<Value>) -> usize {
         std::mem::size_of::<Vec<Value>>() + state.iter().map(value_size).sum::<usize>()
+    }
+}
+
+/// A set per key, starting empty, as Jepsen's set workload uses one: `add` puts its value
+/// in, and a read returns every element (a list or an EDN set in any order, duplicates
+/// counting once; nil is the empty set).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Set;
+
+/// The elements a set read returned, sorted and each once; `None` for a value that is not
+/// a collection.
+fn elements(read: &Value) -> Option<BTreeSet<Value>> {
+    match read {
+        Value::Nil => Some(BTreeSet::new()),
+        Value::List(items) => Some(items.iter().cloned().collect()),
+        _ => None,
+    }
+}
+
+impl Model for Set {
+    type State = BTreeSet<Value>;
+
+    fn name(&self) -> &'static str {
+        "set"
+    }
+
+    fn init(&self) -> BTreeSet<Value> {
+        BTreeSet::new()
+    }
+
+    fn validate(&self, f: Function, _input: &Value, output: Option<&Value>) -> Result<(), String> {
+        match (f, output) {
+            (Function::Add, _) | (Function::Read, None) => Ok(()),
+            (Function::Read, Some(read)) if elements(read).is_some() => Ok(()),
+            (Function::Read, Some(read)) => {
+                Err(format!("a set read returns its elements as a list or a set, not {read}"))
+            }
+            _ => unsupported("set", f, " (add to the set, or read it)"),
+        }
+    }
+
+    fn step(
+        &self,
+        state: &BTreeSet<Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<BTreeSet<Value>> {
+        match f {
+            Function::Read => match output {
+                None => Some(state.clone()),
+                Some(read) => (elements(read)? == *state).then(|| state.clone()),
+            },
+            Function::Add => {
+                let mut next = state.clone();
+                next.insert(input.clone());
+                Some(next)
+            }
+            _ => None,
+        }
+    }
+
+    fn describe_state(&self, state: &BTreeSet<Value>) -> String {
+        let items: Vec<String> = state.iter().map(ToString::to_string).collect();
+        format!("the set is #{{{}}}", items.join(" "))
+    }
+
+    fn state_size(&self, state: &BTreeSet<Value>) -> usize {
+        std::mem::size_of::<BTreeSet<Value>>()
+            + state.iter().map(|v| value_size(v) + std::mem::size_of::<usize>()).sum::<usize>()
+    }
+}
+
+/// A FIFO queue per key, starting empty: `enqueue` puts its value at the back, `dequeue`
+/// takes the front one and returns it (nil: the queue was empty). A dequeue whose outcome
+/// is unknown (`info`) took the front value, if there was one, or never happened.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Queue;
+
+impl Model for Queue {
+    type State = VecDeque<Value>;
+
+    fn name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn init(&self) -> VecDeque<Value> {
+        VecDeque::new()
+    }
+
+    fn validate(&self, f: Function, _input: &Value, _output: Option<&Value>) -> Result<(), String> {
+        match f {
+            Function::Enqueue | Function::Dequeue => Ok(()),
+            _ => unsupported("queue", f, " (enqueue or dequeue)"),
+        }
+    }
+
+    fn step(
+        &self,
+        state: &VecDeque<Value>,
+        f: Function,
+        input: &Value,
+        output: Option<&Value>,
+    ) -> Option<VecDeque<Value>> {
+        match f {
+            Function::Enqueue => {
+                let mut next = state.clone();
+                next.push_back(input.clone());
+                Some(next)
+            }
+            Function::Dequeue => match (state.front(), output) {
+                (None, None | Some(Value::Nil)) => Some(state.clone()),
+                (Some(front), Some(taken)) if front != taken => None,
+                (Some(_), _) => {
+                    let mut next = state.clone();
+                    next.pop_front();
+                    Some(next)
+                }
+                (None, Some(_)) => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn describe_state(&self, state: &VecDeque<Value>) -> String {
+        if state.is_empty() {
+            return "the queue is empty".into();
+        }
+        let items: Vec<String> = state.iter().map(ToString::to_string).collect();
+        format!("the queue holds {} (front first)", items.join(" "))
+    }
+
+    fn state_size(&self, state: &VecDeque<Value>) -> usize {
+        std::mem::size_of::<VecDeque<Value>>() + state.iter().map(value_size).sum::<usize>()
+    }
+}
+
+/// A counter per key, starting at 0, as Jepsen's counter workload uses one: `add` adds its
+/// value (an integer, negative to subtract), a read returns the total.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counter;
+
+impl Model for Counter {
+    type State = i64;
+
+    fn name(&self) -> &'static str {
+        "counter"
+    }
+
+    fn init(&self) -> i64 {
+        0
+    }
+
+    fn validate(&self, f: Function, input: &Value, output: Option<&Value>) -> Result<(), String> {
+        match (f, input, output) {
+            (Function::Add, Value::Int(_), _) => Ok(()),
+            (Function::Add, other, _) => Err(format!("a counter adds integers, not {other}")),
+            (Function::Read, _, None | Some(Value::Int(_))) => Ok(()),
+            (Function::Read, _, Some(other)) => {
+                Err(format!("a counter read returns an integer, not {other}"))
+            }
+            _ => unsupported("counter", f, " (add to it, or read it)"),
+        }
+    }
+
+    fn step(&self, state: &i64, f: Function, input: &Value, output: Option<&Value>) -> Option<i64> {
+        match (f, input, output) {
+            (Function::Add, Value::Int(delta), _) => state.checked_add(*delta),
+            (Function::Read, _, None) => Some(*state),
+            (Function::Read, _, Some(Value::Int(read))) => (read == state).then_some(*state),
+            _ => None,
+        }
+    }
+
+    fn describe_state(&self, state: &i64) -> String {
+        format!("the counter is {state}")
     }
 }
 
@@ -511,24 +691,73 @@ impl<M: Model> Model for WholeMap<M> {
 }
 
 /// The built-in models by name, for callers that pick one at run time (the CLI's
-/// `--model`).
+/// `--model`, a scenario's `checks.linearizability`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     Register,
     CasRegister,
     KeyValue,
+    ListAppend,
+    Set,
+    Queue,
+    Counter,
+}
+
+/// Runs `$body` with `$model` bound to the model `$kind` names.
+macro_rules! with_model {
+    ($kind:expr, $model:ident => $body:expr) => {
+        match $kind {
+            ModelKind::Register => {
+                let $model = Register;
+                $body
+            }
+            ModelKind::CasRegister => {
+                let $model = CasRegister;
+                $body
+            }
+            ModelKind::KeyValue => {
+                let $model = KeyValue;
+                $body
+            }
+            ModelKind::ListAppend => {
+                let $model = ListAppend;
+                $body
+            }
+            ModelKind::Set => {
+                let $model = Set;
+                $body
+            }
+            ModelKind::Queue => {
+                let $model = Queue;
+                $body
+            }
+            ModelKind::Counter => {
+                let $model = Counter;
+                $body
+            }
+        }
+    };
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 3] =
+    /// Every model `dsim check --model` takes.
+    pub const ALL: [ModelKind; 7] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::KeyValue,
+        ModelKind::ListAppend,
+        ModelKind::Set,
+        ModelKind::Queue,
+        ModelKind::Counter,
+    ];
+
+    /// The models a scenario's key-value workload can be checked against (its reads,
+    /// writes, cas and string appends); the others are for histories from elsewhere.
+    pub const SCENARIO: [ModelKind; 3] =
         [ModelKind::Register, ModelKind::CasRegister, ModelKind::KeyValue];
 
     pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Register => "register",
-            ModelKind::CasRegister => "cas-register",
-            ModelKind::KeyValue => "kv",
-        }
+        with_model!(self, model => model.name())
     }
 
     /// Checks a history against this model: see [`super::check`].
@@ -537,11 +766,7 @@ impl ModelKind {
         history: &History,
         budget: u64,
     ) -> Result<super::Verdict, super::HistoryError> {
-        match self {
-            ModelKind::Register => super::check(history, &Register, budget),
-            ModelKind::CasRegister => super::check(history, &CasRegister, budget),
-            ModelKind::KeyValue => super::check(history, &KeyValue, budget),
-        }
+        with_model!(self, model => super::check(history, &model, budget))
     }
 
     /// Checks a history against this model over the whole map ([`WholeMap`]): one search
@@ -551,11 +776,7 @@ impl ModelKind {
         history: &History,
         budget: u64,
     ) -> Result<super::Verdict, super::HistoryError> {
-        match self {
-            ModelKind::Register => super::check(history, &WholeMap(Register), budget),
-            ModelKind::CasRegister => super::check(history, &WholeMap(CasRegister), budget),
-            ModelKind::KeyValue => super::check(history, &WholeMap(KeyValue), budget),
-        }
+        with_model!(self, model => super::check(history, &WholeMap(model), budget))
     }
 }
 
@@ -654,7 +875,7 @@ mod tests {
         assert_eq!(
             "cas_register".parse::<ModelKind>(),
             Err("unknown model `cas_register`; did you mean `cas-register`? \
-                 valid: register, cas-register, kv"
+                 valid: register, cas-register, kv, list-append, set, queue, counter"
                 .to_owned())
         );
     }

@@ -52,11 +52,14 @@ impl Operation {
         if self.is_indeterminate() { None } else { self.complete_index }
     }
 
-    /// The operation without its process and interval: `write 5`, `read 3`, `cas 1 -> 2`.
+    /// The operation without its process and interval: `write 5`, `read 3`, `cas 1 -> 2`,
+    /// `dequeue 4` (what it took).
     pub fn describe(&self) -> String {
         match (self.f, &self.input, &self.output) {
             (Function::Read, _, Some(value)) => format!("read {value}"),
             (Function::Read, _, None) => "read (result unknown)".to_string(),
+            (Function::Dequeue, _, Some(value)) => format!("dequeue {value}"),
+            (Function::Dequeue, _, None) => "dequeue (result unknown)".to_string(),
             (Function::Cas, Value::List(pair), _) if pair.len() == 2 => {
                 format!("cas {} -> {}", pair[0], pair[1])
             }
@@ -227,7 +230,7 @@ mod tests {
     }
 
     fn history(events: Vec<HistoryEvent>) -> History {
-        History { events }
+        History::of(events)
     }
 
     #[test]

@@ -291,7 +291,7 @@ mod tests {
                 time: None,
             })
             .collect();
-        operations(&History { events }).expect("well-formed")
+        operations(&History::of(events)).expect("well-formed")
     }
 
     fn decide_all<M: Model>(model: &M, ops: &[Operation]) -> Option<Decision> {

@@ -241,6 +241,9 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             other => other,
         };
         self.notify(position, &EventView::Fault(&action));
+        if let Some(clients) = self.clients.as_mut() {
+            clients.record_fault(&action, self.now);
+        }
         self.apply_fault(position, action);
     }
 }

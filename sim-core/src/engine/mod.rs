@@ -428,7 +428,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 self.notify(position, &EventView::Reply { client, from, request, reply: &reply });
                 let mut actions = std::mem::take(&mut self.client_actions);
                 if let Some(clients) = self.clients.as_mut() {
-                    clients.on_reply(client, request, reply, self.now, &mut actions);
+                    clients.on_reply(client, from, request, reply, self.now, &mut actions);
                 }
                 self.apply_client_actions(client, &mut actions);
                 self.client_actions = actions;
