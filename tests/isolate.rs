@@ -170,7 +170,7 @@ fn scenario() -> PathBuf {
     let path = dir().join("misbehaving.toml");
     std::fs::write(
         &path,
-        "[protocol]\nname = \"misbehaving\"\n[cluster]\nnodes = 3\n[run]\nduration = \"1s\"\n",
+        "[protocol]\nname = \"misbehaving\"\n[cluster]\nnodes = 3\n[checks]\nliveness_bound = \"none\"\n[run]\nduration = \"1s\"\n",
     )
     .unwrap();
     path
