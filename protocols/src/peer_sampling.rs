@@ -89,14 +89,7 @@ impl Cyclon {
 
     /// Up to `k` distinct neighbours, uniformly among ordered choices.
     pub fn sample(&self, rng: &mut SimRng, k: usize) -> Vec<NodeId> {
-        let mut peers: Vec<NodeId> = self.view.iter().map(|e| e.peer).collect();
-        let k = k.min(peers.len());
-        for i in 0..k {
-            let j = i + rng.below((peers.len() - i) as u64) as usize;
-            peers.swap(i, j);
-        }
-        peers.truncate(k);
-        peers
+        self.random_entries(rng, k).into_iter().map(|e| e.peer).collect()
     }
 
     /// Start a shuffle (steps 1-3): `None` if the view is empty. A shuffle still waiting
