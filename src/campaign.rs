@@ -48,8 +48,18 @@ pub(crate) fn load(
 
 /// The one command that replays `seed` of `path`.
 pub(crate) fn replay_command(path: &Path, seed: u64, args: &ScenarioArgs) -> String {
-    let mut command =
-        format!("dsim replay {} --seed {seed}", shell_quote(&path.display().to_string()));
+    seed_command("replay", path, seed, args)
+}
+
+/// `dsim SUBCOMMAND` on `seed` of `path` with the bug switches and keys of `args`.
+pub(crate) fn seed_command(
+    subcommand: &str,
+    path: &Path,
+    seed: u64,
+    args: &ScenarioArgs,
+) -> String {
+    let path = shell_quote(&path.display().to_string());
+    let mut command = format!("dsim {subcommand} {path} --seed {seed}");
     for bug in &args.bugs {
         command += &format!(" --bug {}", shell_quote(bug));
     }

@@ -10,7 +10,7 @@
 //! that still fails is kept: the result and the number of runs are the same whatever the
 //! thread count.
 
-use crate::campaign::{Loaded, catching_panics, load};
+use crate::campaign::{self, Loaded, catching_panics, load};
 use crate::cli::{RunArgs, ShrinkArgs};
 use crate::output::write_output;
 use crate::{Failure, write_stdout};
@@ -33,12 +33,12 @@ pub fn dry_run(args: &RunArgs, registry: &Registry) -> Result<u8, Failure> {
     let seed = args.seed.unwrap_or(loaded.scenario.run.seeds.0);
     let (plan, resolved) = loaded.scenario.plan_resolved(seed, &args.scenario.bugs);
     let mut header = format!(
-        "{} resolved for seed {seed}: `dsim run {} --seed {seed} --dry-run`.\n\
+        "{} resolved for seed {seed}: `{} --dry-run`.\n\
          Every swarm knob is fixed to its draw and run.seeds is the seed, so every other\n\
          random stream is the original run's: `dsim run` on this file repeats that run\n\
          event for event.\n",
         loaded.scenario.name,
-        args.file.display()
+        campaign::seed_command("run", &args.file, seed, &args.scenario)
     );
     for (key, value) in &plan.drawn {
         header += &format!("drawn: {key} = {value}\n");
@@ -122,7 +122,7 @@ impl Size {
         let keys = workload.into_iter().chain(phases).filter_map(fixed_keys).max();
         Size {
             faults,
-            nodes: scenario.nodes,
+            nodes: scenario.most_nodes(),
             clients,
             keys,
             operations: record.ops_invoked,
@@ -458,13 +458,13 @@ fn fewer_faults(kept: &Kept) -> Vec<Vec<Scenario>> {
 /// The cluster without its highest nodes, and everything that names them.
 fn fewer_nodes(kept: &Kept) -> Vec<Vec<Scenario>> {
     let s = &kept.scenario;
-    batch((1..s.nodes).map(|n| without_nodes_from(s, n)).collect())
+    batch((1..s.most_nodes()).map(|n| without_nodes_from(s, n)).collect())
 }
 
 fn without_nodes_from(s: &Scenario, n: u32) -> Scenario {
     let keep = |id: &NodeId| id.0 < n;
     let mut c = s.clone();
-    c.nodes = n;
+    c.nodes = Knob::Fixed(i64::from(n));
     if let Some(regions) = &mut c.regions {
         regions.truncate(n as usize);
     }

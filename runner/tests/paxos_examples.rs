@@ -10,13 +10,13 @@ use sim_core::protocol::{Expect, OptionValue};
 use sim_core::record::Verdict;
 
 mod common;
-use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sweep};
+use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sizes, sweep};
 
 /// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
 /// README). Sized so that this file runs in well under a minute in the test profile.
 const SEEDS: u64 = 300;
 
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 8] = [
     "paxos-base",
     "paxos-leader-isolation",
     "paxos-dueling-proposers",
@@ -24,6 +24,7 @@ const EXAMPLES: [&str; 7] = [
     "paxos-duplication",
     "paxos-flexible",
     "paxos-swarm",
+    "paxos-sizes",
 ];
 
 #[test]
@@ -92,6 +93,12 @@ fn every_paxos_example_passes_and_its_faults_bite() {
                     records.iter().map(|r| format!("{:?}", r.drawn)).collect();
                 assert_eq!(distinct.len() as u64, SEEDS, "every seed draws its own knobs");
                 sometimes("leader change", changes);
+            }
+            "paxos-sizes" => {
+                assert_eq!(sizes(&records), (1..=7).collect::<Vec<u32>>(), "every size drawn");
+                sometimes("leader change", changes);
+                sometimes("partition", faults(&records, "partition"));
+                sometimes("crash", faults(&records, "crash"));
             }
             _ => {}
         }

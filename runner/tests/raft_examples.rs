@@ -8,7 +8,7 @@ use sim_core::protocol::Expect;
 use sim_core::record::Verdict;
 
 mod common;
-use common::{counter, faults, first_failure, reached, run, scenario, sweep};
+use common::{counter, drawn, faults, first_failure, reached, run, scenario, sizes, sweep};
 
 const SEEDS: u64 = 500;
 
@@ -26,6 +26,7 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
         "raft-clock-drift",
         "raft-disk-loss",
         "raft-swarm",
+        "raft-sizes",
     ] {
         let records = sweep(&scenario(name), SEEDS);
         let failed: Vec<String> = records
@@ -74,6 +75,12 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
                 assert_eq!(distinct.len() as u64, SEEDS, "every seed draws its own knobs");
                 sometimes("leader change", changes);
             }
+            "raft-sizes" => {
+                assert_eq!(sizes(&records), (1..=7).collect::<Vec<u32>>(), "every size drawn");
+                sometimes("leader change", changes);
+                sometimes("partition", faults(&records, "partition"));
+                sometimes("crash", faults(&records, "crash"));
+            }
             _ => {}
         }
         all.extend(records);
@@ -96,6 +103,7 @@ const BUGS: &[(&str, &str, u64, &str)] = &[
     ("fixed_election_timeout", "raft-steady", 5, "liveness"),                    // seed 0
     ("commit_index_regresses", "raft-steady", 5, "monotone_commit"),             // seed 0
     ("no_client_sessions", "raft-crash-storm", 5, "linearizability"),            // seed 0
+    ("minority_quorum_even", "raft-sizes", 10, "state_machine_safety"),          // seed 0
 ];
 
 #[test]
@@ -121,6 +129,30 @@ fn every_bug_switch_is_found_by_its_named_scenario() {
             record.seed
         );
     }
+}
+
+/// A majority miscounted as half the cluster rounded up is a majority at odd sizes: with
+/// the switch on, every seed that drew an odd size passes, and some even one fails.
+#[test]
+fn the_even_quorum_bug_needs_an_even_cluster() {
+    let sizes = scenario("raft-sizes");
+    let bugs = ["minority_quorum_even".to_owned()];
+    let mut failed_even = 0;
+    for seed in 0..40 {
+        let record = run(&sizes, seed, &bugs);
+        let nodes: u32 = drawn(&record, "cluster.nodes").unwrap().parse().unwrap();
+        if nodes % 2 == 1 {
+            assert_eq!(
+                record.verdict(),
+                Verdict::Pass,
+                "seed {seed}, {nodes} nodes: {}",
+                record.message
+            );
+        } else if record.verdict().is_failure() {
+            failed_even += 1;
+        }
+    }
+    assert!(failed_even > 0, "no even cluster failed in 40 seeds");
 }
 
 #[test]

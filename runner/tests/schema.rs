@@ -124,6 +124,9 @@ const NOT_SCHEMA_DETECTABLE: &[(&str, &str)] = &[
     ("fault-node-out-of-range.toml", "a node past cluster.nodes: cross-key"),
     ("heal-after-end.toml", "heal_at after run.duration: cross-key"),
     ("link-node-out-of-range.toml", "a node past cluster.nodes: cross-key"),
+    ("swarm-nodes-fault-node-past-fewest.toml", "a node past the fewest cluster.nodes: cross-key"),
+    ("swarm-nodes-refused-by-protocol.toml", "the protocol's check of its options: cross-key"),
+    ("swarm-nodes-with-regions.toml", "regions beside a drawn cluster.nodes: cross-key"),
     (
         "missing-nodes.toml",
         "a base (`extends`) may give cluster.nodes, and a base itself need not be complete",

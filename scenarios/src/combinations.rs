@@ -49,13 +49,13 @@ impl Refusal {
 }
 
 /// The distinct values of `knob` to check.
-fn ends(knob: &Knob<OptionValue>) -> Vec<OptionValue> {
-    let all: Vec<&OptionValue> = match knob {
+fn ends<T: Clone + PartialEq>(knob: &Knob<T>) -> Vec<T> {
+    let all: Vec<&T> = match knob {
         Knob::Fixed(x) => vec![x],
         Knob::Range(low, high) => vec![low, high],
         Knob::OneOf(xs) => xs.iter().collect(),
     };
-    let mut distinct: Vec<OptionValue> = Vec::new();
+    let mut distinct: Vec<T> = Vec::new();
     for value in all {
         if !distinct.contains(value) {
             distinct.push(value.clone());
@@ -124,6 +124,24 @@ pub fn first_refusal(
     None
 }
 
+/// The first combination of `options`' ends that `configure` refuses at one of the ends of
+/// the cluster size `nodes` (smallest first); a drawn size is named first in the refusal.
+pub fn first_refusal_of_sizes(
+    options: &ProtocolOptions,
+    nodes: &Knob<i64>,
+    configure: impl Fn(&OptionValues, u32) -> Result<(), ConfigError>,
+) -> Option<Refusal> {
+    let mut sizes = ends(nodes);
+    sizes.sort_unstable();
+    sizes.into_iter().find_map(|n| {
+        let mut refusal = first_refusal(options, |values| configure(values, n as u32))?;
+        if !nodes.is_fixed() {
+            refusal.drawn.insert(0, ("cluster.nodes".to_owned(), OptionValue::Int(n)));
+        }
+        Some(refusal)
+    })
+}
+
 impl Scenario {
     /// The first combination of this scenario's options that its protocol refuses with
     /// `extra_bugs` on besides the scenario's own (`--bug`). The scenario's own
@@ -131,7 +149,9 @@ impl Scenario {
     pub fn refusal(&self, catalogue: &Catalogue, extra_bugs: &[String]) -> Option<Refusal> {
         let entry = catalogue.get(&self.protocol)?;
         let bugs = self.bugs_with(extra_bugs);
-        first_refusal(&self.options, |values| (entry.configure)(values, &bugs, self.nodes))
+        first_refusal_of_sizes(&self.options, &self.nodes, |values, nodes| {
+            (entry.configure)(values, &bugs, nodes)
+        })
     }
 }
 

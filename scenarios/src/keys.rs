@@ -204,10 +204,10 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec {
         key: "cluster.nodes",
         ty: Int { min: 1, max: MAX_NODES },
-        knob: false,
+        knob: true,
         required: true,
         default: Unset,
-        doc: "Nodes, with ids `0..nodes`. Bounded by memory, not by a fixed cap: a cluster whose engine state alone (`bytes per node` × nodes, about 1 KiB per node before what the protocol keeps) exceeds the memory this machine has available is refused at load.",
+        doc: "Nodes, with ids `0..nodes`; a swarm knob, drawn per seed (e.g. `[1, 7]` for every size from one node to seven, even sizes included). Node ids elsewhere in the scenario must exist at the smallest size drawn, `cluster.regions` needs a fixed size, and the protocol's options are checked at each end of the range. Bounded by memory, not by a fixed cap: a cluster whose engine state alone (`bytes per node` × nodes, about 1 KiB per node before what the protocol keeps) at the largest size exceeds the memory this machine has available is refused at load.",
     },
     key(
         "cluster.regions",

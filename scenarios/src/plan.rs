@@ -253,6 +253,7 @@ impl Scenario {
     /// value, and plan the run.
     fn draw(&mut self, seed: u64, extra_bugs: &[String]) -> RunPlan {
         let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
+        let nodes = draw.knob("cluster.nodes", &mut self.nodes) as u32;
         let mut options = OptionValues::new();
         for (name, knob) in &mut self.options {
             options.insert(name.clone(), draw.knob(format!("protocol.options.{name}"), knob));
@@ -260,7 +261,7 @@ impl Scenario {
         let bugs = self.bugs_with(extra_bugs);
 
         let default_link = draw.link("network", &mut self.network);
-        let mut topology = Topology::full_mesh(self.nodes, default_link);
+        let mut topology = Topology::full_mesh(nodes, default_link);
         if let (Some(regions), Some(wan)) = (&self.regions, &mut self.wan) {
             let wan = draw.link("network.wan", wan);
             topology = topology.with_regions(regions, &wan);
@@ -274,15 +275,14 @@ impl Scenario {
             }
         }
 
-        let mut builder =
-            SimBuilder::new(seed, self.nodes).topology(topology).buggify(self.buggify);
+        let mut builder = SimBuilder::new(seed, nodes).topology(topology).buggify(self.buggify);
         // Each node draws its own clock; when any of them draws, the resolved scenario
         // gives every node its clock.
         let all_fixed = |c: &ClockSpec| c.drift_ppm.is_fixed() && c.offset.is_fixed();
         let fixed =
             all_fixed(&self.clocks) && self.clock_overrides.iter().all(|(_, c)| all_fixed(c));
         let mut clocks = Vec::new();
-        for node in 0..self.nodes {
+        for node in 0..nodes {
             let mut spec = self
                 .clock_overrides
                 .iter()

@@ -315,7 +315,7 @@ impl Scenario {
         }
 
         out.push_str("\n[cluster]\n");
-        let _ = writeln!(out, "nodes = {}", self.nodes);
+        let _ = writeln!(out, "nodes = {}", knob(&self.nodes, i64::to_string));
         if let Some(regions) = &self.regions {
             let regions: Vec<String> = regions.iter().map(u32::to_string).collect();
             let _ = writeln!(out, "regions = [{}]", regions.join(", "));

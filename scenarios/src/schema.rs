@@ -133,7 +133,8 @@ pub struct Scenario {
     pub bugs: Vec<String>,
     /// Whether the protocol's buggify points may fire ([`sim_core::buggify`]).
     pub buggify: bool,
-    pub nodes: u32,
+    /// The cluster's size, a swarm knob.
+    pub nodes: Knob<i64>,
     pub regions: Option<Vec<u32>>,
     pub network: LinkSpec,
     pub wan: Option<LinkSpec>,
@@ -223,20 +224,25 @@ pub fn read_scenario(
 
     let cluster = section(r, "cluster");
     r.only_keys(&cluster, "cluster", &keys_in("cluster"));
-    let nodes = match cluster.get("nodes") {
-        Some(_) => r.int(&cluster, "cluster", "nodes", 1, MAX_NODES).map(|n| n as u32),
+    let drawn_nodes = match cluster.get("nodes") {
+        Some(_) => r.int_knob(&cluster, "cluster", "nodes", 1, MAX_NODES),
         None => {
             let loc = root.get("cluster").map_or(root_loc, |e| &e.key_loc).clone();
             r.problem(&loc, "cluster.nodes", "missing: how many nodes the cluster has (at least 1), e.g. `[cluster]\\nnodes = 5`");
             None
         }
     };
+    // Node ids elsewhere must exist at every size drawn; bounds on counts of nodes hold
+    // at the largest.
+    let bounds = drawn_nodes.as_ref().map(size_bounds);
+    let (nodes, most_nodes) = (bounds.map(|b| b.0), bounds.map(|b| b.1));
     let node_bound = nodes.unwrap_or(MAX_NODES as u32);
-    let regions = read_regions(r, &cluster, nodes);
+    let regions = read_regions(r, &cluster, drawn_nodes.as_ref());
 
-    let (protocol, options, bugs, buggify) = read_protocol(r, root, root_loc, nodes, catalogue);
+    let (protocol, options, bugs, buggify) =
+        read_protocol(r, root, root_loc, drawn_nodes.as_ref(), catalogue);
     if let (Some(n), Some(entry), Some(given)) =
-        (nodes, protocol.as_deref().and_then(|p| catalogue.get(p)), cluster.get("nodes"))
+        (most_nodes, protocol.as_deref().and_then(|p| catalogue.get(p)), cluster.get("nodes"))
     {
         check_fits_in_memory(r, &given.item.loc, n, entry, available_memory());
     }
@@ -288,7 +294,7 @@ pub fn read_scenario(
         r.probability_knob(&disk, "disk", "corrupt_read_probability").unwrap_or(Knob::Fixed(0.0));
 
     let nemesis_table = section(r, "nemesis");
-    let nemesis = read_nemesis(r, &nemesis_table, nodes);
+    let nemesis = read_nemesis(r, &nemesis_table, most_nodes);
     let run_table = section(r, "run");
     let mut run = read_run(r, &run_table);
     let entry = protocol.as_deref().and_then(|name| catalogue.get(name));
@@ -310,7 +316,7 @@ pub fn read_scenario(
         nemesis: &nemesis,
         workload: workload_table.zip(workload.as_ref()),
         workload_entry,
-        nodes,
+        nodes: most_nodes,
         node_bound,
     };
     let phases = read_phases(r, root, &base, &run_table, run.as_mut());
@@ -334,7 +340,7 @@ pub fn read_scenario(
         options,
         bugs,
         buggify,
-        nodes: nodes?,
+        nodes: drawn_nodes?,
         regions,
         network,
         wan,
@@ -352,8 +358,44 @@ pub fn read_scenario(
     })
 }
 
-fn read_regions(r: &mut Reader<'_>, cluster: &Table, nodes: Option<u32>) -> Option<Vec<u32>> {
+/// The fewest and the most nodes `nodes` draws.
+fn size_bounds(nodes: &Knob<i64>) -> (u32, u32) {
+    let (fewest, most) = match nodes {
+        Knob::Fixed(n) => (*n, *n),
+        Knob::Range(low, high) => (*low.min(high), *low.max(high)),
+        Knob::OneOf(ns) => {
+            let (fewest, most) = (ns.iter().min(), ns.iter().max());
+            (fewest.copied().unwrap_or(1), most.copied().unwrap_or(1))
+        }
+    };
+    (fewest as u32, most as u32)
+}
+
+impl Scenario {
+    /// The most nodes a seed of this scenario runs.
+    pub fn most_nodes(&self) -> u32 {
+        size_bounds(&self.nodes).1
+    }
+}
+
+fn read_regions(
+    r: &mut Reader<'_>,
+    cluster: &Table,
+    nodes: Option<&Knob<i64>>,
+) -> Option<Vec<u32>> {
     let entry = cluster.get("regions")?;
+    let nodes = match nodes {
+        Some(Knob::Fixed(n)) => Some(*n as u32),
+        Some(_) => {
+            r.problem(
+                &entry.item.loc,
+                "cluster.regions",
+                "gives one region per node, so it needs a fixed `cluster.nodes`, not a swarm draw",
+            );
+            return None;
+        }
+        None => None,
+    };
     let Val::Array(items) = &entry.item.val else {
         r.problem(
             &entry.item.loc,
@@ -384,7 +426,7 @@ fn read_protocol(
     r: &mut Reader<'_>,
     root: &Table,
     root_loc: &Loc,
-    nodes: Option<u32>,
+    nodes: Option<&Knob<i64>>,
     catalogue: &Catalogue,
 ) -> (Option<String>, ProtocolOptions, Vec<String>, bool) {
     let Some(table) = r.table(root, "", "protocol") else {
@@ -421,9 +463,10 @@ fn read_protocol(
     // The cluster size is part of the combination (quorum sizes must fit it).
     if r.problems.len() == problems_before
         && let Some(nodes) = nodes
-        && let Some(refusal) = combinations::first_refusal(&options, |values| {
-            (entry.configure)(values, &enabled, nodes)
-        })
+        && let Some(refusal) =
+            combinations::first_refusal_of_sizes(&options, nodes, |values, nodes| {
+                (entry.configure)(values, &enabled, nodes)
+            })
     {
         let fallback = match table.get("options") {
             Some(e) => (&e.key_loc, "protocol.options".to_owned()),

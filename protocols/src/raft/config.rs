@@ -38,6 +38,10 @@ declare_bugs! {
         /// No client sessions (§6.3): a command the client retried, after its first attempt
         /// was appended, is executed twice.
         no_client_sessions,
+        /// The majority is counted as half the cluster rounded up, which is n/2 for an even
+        /// cluster: both halves of a split elect leaders and commit (found only on even
+        /// sizes).
+        minority_quorum_even,
     }
 }
 

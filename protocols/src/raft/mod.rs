@@ -333,7 +333,11 @@ impl Raft {
     }
 
     fn majority(&self) -> usize {
-        self.cluster_size / 2 + 1
+        if self.config.bugs.minority_quorum_even {
+            self.cluster_size.div_ceil(2)
+        } else {
+            self.cluster_size / 2 + 1
+        }
     }
 
     /// A protocol assertion: it must hold unless a bug switch is on (then the invariant

@@ -54,6 +54,17 @@ pub fn faults(records: &[RunRecord], kind: &str) -> u64 {
     records.iter().flat_map(|r| &r.faults).filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
 }
 
+/// The value `record`'s seed drew for the swarm knob `key`, if it drew one.
+pub fn drawn<'r>(record: &'r RunRecord, key: &str) -> Option<&'r str> {
+    record.drawn.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The distinct cluster sizes the records' seeds drew, smallest first.
+pub fn sizes(records: &[RunRecord]) -> Vec<u32> {
+    let drawn = records.iter().filter_map(|r| drawn(r, "cluster.nodes")?.parse().ok());
+    drawn.collect::<std::collections::BTreeSet<u32>>().into_iter().collect()
+}
+
 /// The sum of counter `name` over the records.
 pub fn counter(records: &[RunRecord], name: &str) -> u64 {
     records.iter().flat_map(|r| &r.counters).filter(|(k, _)| k == name).map(|(_, n)| n).sum()
