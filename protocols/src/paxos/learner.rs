@@ -97,17 +97,19 @@ impl Paxos {
 
     /// Below a commit point another node reported, ask for the chosen values after the
     /// applied prefix, at most once per heartbeat interval. A request that brought nothing
-    /// by then (lost, or sent to a node that crashed or knows less) goes to the next node.
+    /// by then (lost, or sent to a node that crashed or knows less) goes to the next node,
+    /// unless a newer commit point named the node to ask since: a leader whose every
+    /// heartbeat raises the commit point is asked, not the node after it.
     pub(super) fn catch_up_if_behind(&mut self, ctx: &mut Context<'_, Self>) {
         if self.applied >= self.commit_hint {
             return;
         }
         let at = ctx.now();
-        if let Some((last, applied_then)) = self.last_catch_up {
+        if let Some((last, applied_then, asked)) = self.last_catch_up {
             if at.saturating_since(last) < self.config.heartbeat_interval {
                 return;
             }
-            if applied_then == self.applied {
+            if applied_then == self.applied && asked == self.catch_up_target {
                 let next = (self.catch_up_target.0 as usize + 1) % self.cluster_size;
                 self.catch_up_target = NodeId(next as u32);
                 if self.catch_up_target == self.id {
@@ -120,7 +122,7 @@ impl Paxos {
     }
 
     pub(super) fn send_catch_up(&mut self, ctx: &mut Context<'_, Self>) {
-        self.last_catch_up = Some((ctx.now(), self.applied));
+        self.last_catch_up = Some((ctx.now(), self.applied, self.catch_up_target));
         if self.catch_up_target == self.id {
             return; // a cluster of one has no one to ask
         }

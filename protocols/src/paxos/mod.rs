@@ -265,10 +265,10 @@ pub struct Paxos {
     /// The highest commit point another node reported: a replica below it asks for the
     /// chosen values it lacks, first from the node that reported it.
     commit_hint: u64,
-    /// Where the next CatchUp goes, and the last one's time and applied point (a retry
-    /// that finds no progress asks the next node instead).
+    /// Where the next CatchUp goes, and the last one's time, applied point and target (a
+    /// retry that finds no progress from the same target asks the next node instead).
     catch_up_target: NodeId,
-    last_catch_up: Option<(SimTime, u64)>,
+    last_catch_up: Option<(SimTime, u64, NodeId)>,
 
     // Proposer state (volatile).
     role: Role,
