@@ -1,11 +1,13 @@
 //! `dsim fuzz --isolate`: seeds run in child processes of this same binary (the hidden
-//! subcommand `isolated-worker`, so they have the same registry of protocols), one seed at
-//! a time per child, each record sent back as a line of JSON. A child that dies (a stack
-//! overflow, an abort, a panic while panicking, an allocation that failed, the kernel's
-//! out-of-memory killer) or that does not answer within the seed timeout (a handler that
-//! loops forever) costs only the seed it was running: a child runs one seed at a time, so
-//! that seed is known without running anything again. It is reported with failure `crash`
-//! or `hang` (verdict safety) and its replay command, and a fresh child takes the next seed.
+//! subcommand `isolated-worker`, so they have the same registry of protocols). A child is
+//! sent a chunk of seeds at once and runs them one at a time, sending each record back as
+//! a line of JSON as it finishes. A child that dies (a stack overflow, an abort, a panic
+//! while panicking, an allocation that failed, the kernel's out-of-memory killer) or that
+//! does not answer within the seed timeout (a handler that loops forever) costs only the
+//! seed it was running: the answers come in order, so that seed is the first unanswered
+//! one, known without running anything again. It is reported with failure `crash` or
+//! `hang` (verdict safety) and its replay command, and a fresh child takes the rest of
+//! the chunk.
 //!
 //! The watchdog reads the wall clock. That never touches a run: it decides only whether a
 //! run finished, and a finished run's record is the one it is without isolation, so the
@@ -91,7 +93,8 @@ impl Workers {
     }
 
     /// Run `batch` (scenario index and seed) over the children; a seed is `None` only if
-    /// an interrupt came before it started.
+    /// an interrupt came before it started. Each child is sent a chunk of consecutive
+    /// seeds at once and answers them one by one, so it never waits on a round trip.
     pub(crate) fn run_batch(
         &mut self,
         batch: &[(usize, u64)],
@@ -100,6 +103,7 @@ impl Workers {
         progress: &Progress,
     ) -> Vec<Option<(RunRecord, f64)>> {
         let next = AtomicUsize::new(0);
+        let chunk = chunk_size(batch.len(), self.children.len());
         let (command, timeout) = (&self.command, self.timeout);
         let mut done: Vec<(usize, (RunRecord, f64))> = std::thread::scope(|scope| {
             let threads: Vec<_> = self
@@ -110,20 +114,35 @@ impl Workers {
                     scope.spawn(move || {
                         let mut done = Vec::new();
                         while !interrupted() {
-                            let i = next.fetch_add(1, Ordering::SeqCst);
-                            let Some(&(file, seed)) = batch.get(i) else { break };
-                            let (record, seconds) =
-                                match run_in_child(child, command, timeout, file, seed) {
-                                    Ok(result) => result,
-                                    Err((failure, message)) => {
-                                        let plan = loaded[file].scenario.plan(seed, &args.bugs);
-                                        let replay = replay_command(&loaded[file].path, seed, args);
-                                        let outcome = (Verdict::Safety, failure, message);
-                                        (unfinished_record(plan, replay, outcome), 0.0)
-                                    }
-                                };
-                            progress.tick(record.verdict().is_failure());
-                            done.push((i, (record, seconds)));
+                            let start = next.fetch_add(chunk, Ordering::SeqCst);
+                            if start >= batch.len() {
+                                break;
+                            }
+                            let jobs = &batch[start..(start + chunk).min(batch.len())];
+                            // After a seed that killed its child, the rest of the chunk
+                            // goes to a new one.
+                            let mut from = 0;
+                            while from < jobs.len() && !interrupted() {
+                                let at = start + from;
+                                from += run_in_child(
+                                    child,
+                                    command,
+                                    timeout,
+                                    &jobs[from..],
+                                    |k, result| {
+                                        let (file, seed) = batch[at + k];
+                                        let record = result.unwrap_or_else(|(failure, message)| {
+                                            let plan = loaded[file].scenario.plan(seed, &args.bugs);
+                                            let replay =
+                                                replay_command(&loaded[file].path, seed, args);
+                                            let outcome = (Verdict::Safety, failure, message);
+                                            (unfinished_record(plan, replay, outcome), 0.0)
+                                        });
+                                        progress.tick(record.0.verdict().is_failure());
+                                        done.push((at + k, record));
+                                    },
+                                );
+                            }
                         }
                         done
                     })
@@ -140,67 +159,90 @@ impl Workers {
     }
 }
 
-/// Run one seed in `slot`'s child (started if there is none): its record and seconds, or
-/// the failure and message of a seed whose child died or hung (the slot is then empty).
+/// Seeds sent to a child at once: enough that it never waits for the next, few enough
+/// that the children of a batch finish together (about four chunks per child).
+fn chunk_size(batch: usize, children: usize) -> usize {
+    (batch / (4 * children.max(1))).clamp(1, 16)
+}
+
+/// What became of a seed run in a child: its record and seconds, or the failure and
+/// message of a seed whose child died or hung.
+type ChildResult = Result<(RunRecord, f64), (&'static str, String)>;
+
+/// Send `jobs` to `slot`'s child (started if there is none) and tell `each` the result of
+/// each, by its place in `jobs`, as the answers come. Returns how many seeds got a result:
+/// all of them, or up to the one whose child died or hung (the slot is then empty), or
+/// those answered before an interrupt (the child is then killed).
 fn run_in_child(
     slot: &mut Option<Child>,
     command: &[String],
     timeout: Duration,
-    file: usize,
-    seed: u64,
-) -> Result<(RunRecord, f64), (&'static str, String)> {
+    jobs: &[(usize, u64)],
+    mut each: impl FnMut(usize, ChildResult),
+) -> usize {
     let child = match slot {
         Some(child) => child,
-        None => slot.insert(
-            Child::start(command)
-                .map_err(|e| (CRASH, format!("cannot start a child process: {e}")))?,
-        ),
-    };
-    let sent = child
-        .stdin
-        .as_mut()
-        .expect("open until the child is dropped")
-        .write_all(format!("{file} {seed}\n").as_bytes())
-        .and_then(|()| child.stdin.as_mut().expect("open").flush());
-    let answer = match sent {
-        Ok(()) => child.lines.recv_timeout(timeout),
-        Err(_) => Err(RecvTimeoutError::Disconnected),
-    };
-    let outcome = match answer {
-        Ok(line) => match parse_answer(&line) {
-            Ok(result) => return Ok(result),
+        None => match Child::start(command) {
+            Ok(child) => slot.insert(child),
             Err(e) => {
-                let _ = child.process.kill();
-                (
-                    CRASH,
-                    format!("the process running this seed answered what is not a record ({e})"),
-                )
+                each(0, Err((CRASH, format!("cannot start a child process: {e}"))));
+                return 1;
             }
         },
-        Err(RecvTimeoutError::Timeout) => {
+    };
+    let requests: String = jobs.iter().map(|(file, seed)| format!("{file} {seed}\n")).collect();
+    let stdin = child.stdin.as_mut().expect("open until the child is dropped");
+    let sent = stdin.write_all(requests.as_bytes()).and_then(|()| stdin.flush());
+    for k in 0..jobs.len() {
+        if k > 0 && interrupted() {
+            // The seeds it would run next are abandoned with it.
             let _ = child.process.kill();
-            (
-                HANG,
-                format!(
+            *slot = None;
+            return k;
+        }
+        let answer = match &sent {
+            Ok(()) => child.lines.recv_timeout(timeout),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        };
+        let failure = match answer {
+            Ok(line) => match parse_answer(&line) {
+                Ok(result) => {
+                    each(k, Ok(result));
+                    continue;
+                }
+                Err(e) => {
+                    let _ = child.process.kill();
+                    let message = format!(
+                        "the process running this seed answered what is not a record ({e})"
+                    );
+                    (CRASH, message)
+                }
+            },
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = child.process.kill();
+                let message = format!(
                     "no result after {} s of wall clock (--seed-timeout): a handler that never \
                      returns? its process was killed",
                     timeout.as_secs()
-                ),
-            )
-        }
-        Err(RecvTimeoutError::Disconnected) => {
-            let status = child.process.wait();
-            let said = child.last_words();
-            let how = match status {
-                Ok(status) => describe(status),
-                Err(e) => format!("was lost ({e})"),
-            };
-            let said = if said.is_empty() { String::new() } else { format!(": {said}") };
-            (CRASH, format!("the process running this seed {how}{said}"))
-        }
-    };
-    *slot = None;
-    Err(outcome)
+                );
+                (HANG, message)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = child.process.wait();
+                let said = child.last_words();
+                let how = match status {
+                    Ok(status) => describe(status),
+                    Err(e) => format!("was lost ({e})"),
+                };
+                let said = if said.is_empty() { String::new() } else { format!(": {said}") };
+                (CRASH, format!("the process running this seed {how}{said}"))
+            }
+        };
+        each(k, Err(failure));
+        *slot = None;
+        return k + 1;
+    }
+    jobs.len()
 }
 
 /// A child's answer, `SECONDS RECORD-JSON`.
@@ -332,7 +374,8 @@ impl Drop for Child {
 }
 
 /// `dsim isolated-worker`: run the seeds the parent sends on standard input (`FILE SEED`
-/// a line), one at a time, answering each with `SECONDS RECORD-JSON` on standard output.
+/// a line, several at once), one at a time, answering each with `SECONDS RECORD-JSON` on
+/// standard output as it finishes.
 pub(crate) fn worker(args: WorkerArgs, registry: &Registry) -> Result<u8, Failure> {
     // An interrupt reaches the whole process group; the parent decides what stops.
     let _ = ctrlc::set_handler(|| {});

@@ -114,6 +114,59 @@ fn every_delivery_names_a_send_that_precedes_it() {
     assert!(drops > 0 && fired > 0, "drops at arrival {drops}, timers fired {fired}");
 }
 
+/// A cancelled timer has a `timer_cancel` line naming its `timer_set` (same node, kind,
+/// and the time it was due), and never also fires; the cancellation changes nothing else
+/// (the run's trace hash is that of the untraced run).
+#[test]
+fn a_cancelled_timer_is_traced_and_never_fires() {
+    let dir = scratch("see-cancel");
+    let trace = dir.join("trace.jsonl");
+    // SWIM cancels a suspicion's timer when the member is refuted or confirmed.
+    let file = example("swim-lifeguard.toml");
+    let small = ["--set", "cluster.nodes=30", "--set", "run.duration=20s"];
+    let mut args = vec!["replay", &file, "--seed", "1", "--set", "run.heal_at=10s"];
+    args.extend(small);
+    let traced = [args.clone(), vec!["--trace", trace.to_str().unwrap()]].concat();
+    let out = dsim(&traced);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let hash = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().find(|l| l.starts_with("trace hash")).map(str::to_owned).unwrap()
+    };
+    assert_eq!(hash(&out), hash(&dsim(&args)), "tracing changes the run");
+    let mut set: BTreeMap<u64, Value> = BTreeMap::new();
+    let mut cancelled = BTreeMap::new();
+    let (mut fired, mut early) = (0, 0);
+    for line in lines(&trace) {
+        let time = line["time_ns"].as_u64().unwrap();
+        match line["kind"].as_str().unwrap() {
+            "timer_set" => {
+                set.insert(line["timer"].as_u64().unwrap(), line);
+            }
+            "timer" => {
+                let timer = line["timer"].as_u64().unwrap();
+                assert!(!cancelled.contains_key(&timer), "{line} fired after its cancellation");
+                fired += 1;
+            }
+            "timer_cancel" => {
+                let timer = line["timer"].as_u64().unwrap();
+                let armed = set.get(&timer).unwrap_or_else(|| panic!("{line} before its set"));
+                assert_eq!(armed["node"], line["node"], "{line} of {armed}");
+                assert_eq!(armed["timer_kind"], line["timer_kind"], "{line} of {armed}");
+                let due = armed["time_ns"].as_u64().unwrap() + armed["delay_ns"].as_u64().unwrap();
+                assert_eq!(line["due_ns"].as_u64(), Some(due), "{line} of {armed}");
+                // (No node pauses here, so no handler runs after one of its timers was due.)
+                assert!(due >= time, "{line}: cancelled after it was due");
+                early += u64::from(due > time);
+                assert!(cancelled.insert(timer, line).is_none(), "cancelled twice: {timer}");
+            }
+            _ => {}
+        }
+    }
+    // The seed really cancels timers before they are due, and fires others.
+    assert!(cancelled.len() > 100 && early > 100 && fired > 1000, "{cancelled:?} {fired}");
+}
+
 /// The trace's ids are the history's: each completion in the history is a reply (or, for
 /// an indeterminate one, a deadline) of the same process at the same time, from the node
 /// the history names, with the same client and request number; and each fault of the

@@ -5,6 +5,7 @@
 //! (`data-failure`, `data-failing-op`: `visible`, `hidden` or `absent`), which the
 //! headless-browser test reads.
 
+use crate::latency::Latencies;
 use crate::svg::{self, Window};
 use crate::timeline::{Operation, Timeline};
 use sim_core::SimTime;
@@ -274,30 +275,30 @@ fn invariant(out: &mut String, timeline: &Timeline, failure: SimTime) {
 }
 
 /// Latency of completed operations (ok and fail), by function: percentiles and a
-/// histogram on log-scaled buckets.
+/// histogram on log-scaled buckets, from an HdrHistogram ([`Latencies`]).
 fn latency(out: &mut String, operations: &[Operation]) {
-    let mut by_f: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut by_f: BTreeMap<String, Latencies> = BTreeMap::new();
     for op in operations.iter().filter(|op| op.outcome == "ok" || op.outcome == "fail") {
         let f = op.label.split(' ').next().unwrap_or("").to_owned();
-        by_f.entry(f).or_default().push(op.end.as_nanos() - op.start.as_nanos());
+        by_f.entry(f).or_default().record(op.end.as_nanos() - op.start.as_nanos());
     }
     if by_f.is_empty() {
         out.push_str("<p>No completed operations.</p>\n");
         return;
     }
-    out.push_str("<div class=\"cols\">\n");
-    for (f, mut latencies) in by_f {
-        latencies.sort_unstable();
-        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    out.push_str("<p>Percentiles to three significant digits.</p>\n<div class=\"cols\">\n");
+    for (f, latencies) in by_f {
+        let at = |q: f64| significant(latencies.quantile(q));
         let _ = write!(
             out,
-            "<div><b>{f}</b> ({n}): p50 {p50}, p90 {p90}, p99 {p99}, max {max}<br>",
+            "<div><b>{f}</b> ({n}): p50 {p50}, p90 {p90}, p99 {p99}, p99.9 {p999}, max {max}<br>",
             f = escape(&f),
             n = latencies.len(),
-            p50 = SimTime(at(0.5)),
-            p90 = SimTime(at(0.9)),
-            p99 = SimTime(at(0.99)),
-            max = SimTime(at(1.0)),
+            p50 = at(0.5),
+            p90 = at(0.9),
+            p99 = at(0.99),
+            p999 = at(0.999),
+            max = significant(latencies.max()),
         );
         out.push_str(&histogram(&latencies));
         out.push_str("</div>\n");
@@ -305,43 +306,57 @@ fn latency(out: &mut String, operations: &[Operation]) {
     out.push_str("</div>\n");
 }
 
-/// A duration in two or three digits and a unit, for an axis ("17ms", "1.1s").
-fn short(nanos: u64) -> String {
-    let (value, unit) = match nanos {
+/// A duration's value and unit, the unit picked so that the value is below 1000.
+fn in_unit(nanos: u64) -> (f64, &'static str) {
+    match nanos {
         1_000_000_000.. => (nanos as f64 / 1e9, "s"),
         1_000_000.. => (nanos as f64 / 1e6, "ms"),
         1_000.. => (nanos as f64 / 1e3, "us"),
         _ => (nanos as f64, "ns"),
-    };
+    }
+}
+
+/// A duration in two or three digits and a unit, for an axis ("17ms", "1.1s").
+fn short(nanos: u64) -> String {
+    let (value, unit) = in_unit(nanos);
     if value < 10.0 { format!("{value:.1}{unit}") } else { format!("{value:.0}{unit}") }
 }
 
+/// A duration to three significant digits ("6.96ms", "48.5ms", "494ms"), as precise as
+/// a [`Latencies`] percentile.
+fn significant(nanos: u64) -> String {
+    let (value, unit) = in_unit(nanos);
+    let decimals = if unit == "ns" || value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$}{unit}")
+}
+
 /// Bars of counts in buckets of powers of two of nanoseconds.
-pub fn histogram(values: &[u64]) -> String {
-    let bucket = |v: u64| 64 - v.max(1).leading_zeros();
-    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
-    for &v in values {
-        *counts.entry(bucket(v)).or_default() += 1;
-    }
-    let (lo, hi) = (*counts.keys().next().unwrap_or(&0), *counts.keys().last().unwrap_or(&0));
-    let max = counts.values().copied().max().unwrap_or(1) as f64;
-    let bars = (hi - lo + 1) as usize;
-    let (w, h) = (18 * bars + 30, 110);
+pub fn histogram(latencies: &Latencies) -> String {
+    let bars = latencies.log2_bars();
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64;
+    let (w, h) = (18 * bars.len() + 30, 110);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-size=\"9\" font-family=\"sans-serif\">"
     );
-    for (i, b) in (lo..=hi).enumerate() {
-        let n = counts.get(&b).copied().unwrap_or(0);
+    for (i, &(upper, n)) in bars.iter().enumerate() {
         let bar = (n as f64 / max * 70.0).round();
         let x = 10 + i * 18;
+        // Bars end at a power of two minus one: labelled by the power of two.
+        let limit = upper.saturating_add(1);
         let _ = write!(
             svg,
             "<g><title>{n} under {}</title><rect x=\"{x}\" y=\"{}\" width=\"15\" height=\"{bar}\" fill=\"#64b5f6\"/></g>",
-            SimTime(1u64 << b.min(63)),
+            SimTime(limit),
             80.0 - bar
         );
         if i % 3 == 0 {
-            let _ = write!(svg, "<text x=\"{x}\" y=\"94\">{}</text>", short(1u64 << b.min(63)));
+            let _ = write!(svg, "<text x=\"{x}\" y=\"94\">{}</text>", short(limit));
         }
     }
     svg.push_str("</svg>");
@@ -357,8 +372,9 @@ pub struct Index {
     failures: BTreeMap<String, Vec<Failed>>,
     /// Knob, then value, then (passed, failed).
     knobs: BTreeMap<String, BTreeMap<String, (u64, u64)>>,
-    p50: Vec<u64>,
-    p99: Vec<u64>,
+    /// Each seed's p50 and p99 (of those that completed an operation).
+    p50: Latencies,
+    p99: Latencies,
 }
 
 /// A failing seed on the index: scenario, seed, its page's file if one was written, and
@@ -367,8 +383,6 @@ type Failed = (String, u64, Option<String>, String);
 
 /// Failures listed per property on the index, at most.
 const LISTED: usize = 200;
-/// Seeds whose latency the index keeps, at most.
-const LATENCY_SAMPLES: usize = 100_000;
 
 impl Index {
     /// Count `record`; `page` is its page's file name, if one was written.
@@ -390,9 +404,9 @@ impl Index {
                 counts.0 += 1;
             }
         }
-        if record.ops_ok > 0 && self.p50.len() < LATENCY_SAMPLES {
-            self.p50.push(record.latency_p50_ns);
-            self.p99.push(record.latency_p99_ns);
+        if record.ops_ok > 0 {
+            self.p50.record(record.latency_p50_ns);
+            self.p99.record(record.latency_p99_ns);
         }
     }
 
@@ -454,23 +468,124 @@ impl Index {
         if self.p50.is_empty() {
             out.push_str("<p>No seed completed an operation.</p>\n");
         } else {
-            let mut p50 = self.p50.clone();
-            let mut p99 = self.p99.clone();
-            p50.sort_unstable();
-            p99.sort_unstable();
-            let mid = |v: &[u64]| SimTime(v[v.len() / 2]);
+            let (p50, p99) = (&self.p50, &self.p99);
             let _ = writeln!(
                 out,
                 "<div class=\"cols\"><div>p50 of each seed (median {}, worst {}):<br>{}</div><div>p99 of each seed (median {}, worst {}):<br>{}</div></div>",
-                mid(&p50),
-                SimTime(*p50.last().unwrap_or(&0)),
-                histogram(&p50),
-                mid(&p99),
-                SimTime(*p99.last().unwrap_or(&0)),
-                histogram(&p99)
+                significant(p50.quantile(0.5)),
+                significant(p50.max()),
+                histogram(p50),
+                significant(p99.quantile(0.5)),
+                significant(p99.max()),
+                histogram(p99)
             );
         }
         out.push_str("</body>\n</html>\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operation(label: &str, outcome: &str, nanos: u64) -> Operation {
+        Operation {
+            index: 0,
+            process: 0,
+            client: 0,
+            label: label.into(),
+            key: Some("0".into()),
+            start: SimTime(1_000),
+            end: SimTime(1_000 + nanos),
+            outcome: outcome.into(),
+            result: None,
+            node: Some(0),
+        }
+    }
+
+    /// The bars' counts, from their titles ("12 under 1.048576ms").
+    fn bar_counts(html: &str) -> Vec<u64> {
+        html.split("<title>")
+            .skip(1)
+            .map(|t| t.split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_latency_section_gives_percentiles_and_bars_per_function() {
+        let mut operations: Vec<Operation> =
+            (1..=1000).map(|ms| operation("write 0 1", "ok", ms * 1_000_000)).collect();
+        operations.extend((0..10).map(|_| operation("read 0 nil", "fail", 5_000_000)));
+        // Indeterminate and open operations have no latency.
+        operations.push(operation("read 0 nil", "info", 9_000_000_000));
+        operations.push(operation("cas 0 [1 2]", "open", 1));
+        let mut out = String::new();
+        latency(&mut out, &operations);
+        assert!(
+            out.contains(
+                "<b>read</b> (10): p50 5.00ms, p90 5.00ms, p99 5.00ms, p99.9 5.00ms, max 5.00ms<br>"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "<b>write</b> (1000): p50 500ms, p90 900ms, p99 990ms, p99.9 999ms, max 1.00s<br>"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("<b>cas</b>"), "{out}");
+        let (read, write) = out.split_once("<b>write</b>").unwrap();
+        assert_eq!(bar_counts(read), [10], "one bar: 5ms is under 2^23 ns");
+        let writes = bar_counts(write);
+        assert_eq!(writes.iter().sum::<u64>(), 1000);
+        // 1ms..1000ms spans 2^19 ns to 2^30 ns: eleven bars, the last half of the values
+        // (from 537ms) in the last one.
+        assert_eq!(writes.len(), 11, "{writes:?}");
+        assert_eq!(writes.last(), Some(&464), "{writes:?}");
+        assert!(write.contains("<title>464 under 1.073741824s</title>"), "{write}");
+        let mut none = String::new();
+        latency(&mut none, &operations[1010..]);
+        assert_eq!(none, "<p>No completed operations.</p>\n");
+    }
+
+    #[test]
+    fn the_index_gives_the_seeds_latency_percentiles() {
+        let mut index = Index::default();
+        for seed in 0..200 {
+            let record = RunRecord {
+                scenario: "s".into(),
+                seed,
+                ops_ok: u64::from(seed != 7),
+                latency_p50_ns: 1_000_000 + seed * 10_000,
+                latency_p99_ns: 50_000_000 + seed * 1_000_000,
+                ..RunRecord::default()
+            };
+            index.add(&record, None);
+        }
+        let html = index.render();
+        // Seed 7 completed nothing: 199 seeds, median 100th (seed 100), worst seed 199.
+        assert!(html.contains("p50 of each seed (median 2.00ms, worst 2.99ms)"), "{html}");
+        assert!(html.contains("p99 of each seed (median 150ms, worst 249ms)"), "{html}");
+        let (_, latency) = html.split_once("<h2>Latency per seed</h2>").unwrap();
+        assert_eq!(bar_counts(latency).iter().sum::<u64>(), 2 * 199);
+        assert_eq!(index.render(), html, "rendering is deterministic");
+    }
+
+    #[test]
+    fn durations_to_three_significant_digits() {
+        let cases = [
+            (0, "0ns"),
+            (999, "999ns"),
+            (1_000, "1.00us"),
+            (6_955_199, "6.96ms"),
+            (48_538_000, "48.5ms"),
+            (493_766_000, "494ms"),
+            (1_000_000_000, "1.00s"),
+            (123_456_000_000, "123s"),
+        ];
+        for (nanos, text) in cases {
+            assert_eq!(significant(nanos), text, "{nanos}");
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod debug_json;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod latency;
 pub mod perfetto;
 pub mod summary;
 pub mod svg;

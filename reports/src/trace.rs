@@ -100,6 +100,9 @@ fn fields(kind: &TraceKind) -> Value {
             json!({ "timer": timer, "delay_ns": delay.as_nanos(), "timer_kind": to_json(what) })
         }
         TraceKind::Timer { timer, what } => json!({ "timer": timer, "timer_kind": to_json(what) }),
+        TraceKind::TimerCancel { timer, due, what } => {
+            json!({ "timer": timer, "due_ns": due.as_nanos(), "timer_kind": to_json(what) })
+        }
         TraceKind::Request { client, request, process, op } => {
             json!({ "client": client.0, "request": request, "process": process, "op": to_json(op) })
         }

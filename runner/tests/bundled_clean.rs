@@ -8,25 +8,11 @@
 
 mod common;
 
-use common::run;
+use common::{example_seeds, sweep_range};
 use runner::Registry;
 use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
-
-/// The seeds each protocol's example test sweeps from seed 0 (its `SEEDS` constant), by
-/// scenario name prefix, the first that matches.
-const EXAMPLE_SEEDS: &[(&str, u64)] = &[
-    ("raft-", 500),
-    ("paxos-", 300),
-    ("pb-", 200),
-    ("chain-", 200),
-    ("quorum-", 200),
-    ("2pc-", 200),
-    ("gossip-broadcast", 40),
-    ("gossip-", 16),
-    ("swim-", 8),
-];
 
 /// Every bundled scenario that runs on its own (not a base for `extends` alone, not a
 /// scale run), with the seeds its example test runs.
@@ -42,34 +28,11 @@ fn bundled() -> Vec<(String, Scenario, u64)> {
         else {
             continue;
         };
-        let seeds = EXAMPLE_SEEDS
-            .iter()
-            .find(|(prefix, _)| name.starts_with(prefix))
-            .map(|&(_, seeds)| seeds)
-            .unwrap_or_else(|| panic!("{name}: no example test's seed count for it here"));
+        let seeds = example_seeds(&name);
         all.push((name, scenario, seeds));
     }
     assert!(all.len() > 30, "the bundled scenarios: {}", all.len());
     all
-}
-
-/// Seeds `seeds` of `scenario` on two threads.
-fn sweep(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Vec<RunRecord> {
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|w| {
-                let seeds = seeds.clone();
-                s.spawn(move || {
-                    seeds
-                        .skip(w)
-                        .step_by(2)
-                        .map(|seed| run(scenario, seed, &[]))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect::<Vec<RunRecord>>()
-    })
 }
 
 /// The seeds of `records` that failed when they must not have: any failure, or for a
@@ -88,7 +51,7 @@ fn every_bundled_scenario_passes_the_seeds_past_its_example_test() {
     let mut alarms = Vec::new();
     for (name, scenario, seeds) in bundled() {
         let past = seeds..seeds + (seeds / 20).max(1);
-        for alarm in false_alarms(&scenario, &sweep(&scenario, past)) {
+        for alarm in false_alarms(&scenario, &sweep_range(&scenario, past)) {
             alarms.push(format!("{name}: {alarm}"));
         }
     }
@@ -100,7 +63,7 @@ fn every_bundled_scenario_passes_the_seeds_past_its_example_test() {
 fn every_bundled_scenario_passes_ten_times_the_seeds_of_its_example_test() {
     let mut alarms = Vec::new();
     for (name, scenario, seeds) in bundled() {
-        let records = sweep(&scenario, 0..seeds * 10);
+        let records = sweep_range(&scenario, 0..seeds * 10);
         for alarm in false_alarms(&scenario, &records) {
             alarms.push(format!("{name}: {alarm}"));
         }

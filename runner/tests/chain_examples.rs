@@ -13,8 +13,7 @@ use runner::Registry;
 use sim_core::protocol::Expect;
 use sim_core::record::Verdict;
 
-/// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`).
-const SEEDS: u64 = 200;
+const SEEDS: u64 = common::seeds::CHAIN;
 
 #[test]
 fn every_chain_example_passes_and_its_faults_bite() {

@@ -52,11 +52,8 @@ fn assert_all_pass(name: &str, records: &[RunRecord]) {
     }
 }
 
-/// Seeds of the 1,000-node broadcast in CI, as the issue asks (10,000 are run with `dsim
-/// fuzz`, see the report): about 15 s of CPU in the test profile.
-const BROADCAST_SEEDS: u64 = 200;
-/// Seeds of each faulty 1,000-node scenario in CI.
-const FAULT_SEEDS: u64 = 16;
+const BROADCAST_SEEDS: u64 = common::seeds::GOSSIP_BROADCAST;
+const FAULT_SEEDS: u64 = common::seeds::GOSSIP_FAULTS;
 
 #[test]
 fn the_epidemic_reaches_every_node_of_a_thousand() {

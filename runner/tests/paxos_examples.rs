@@ -12,9 +12,7 @@ use sim_core::record::Verdict;
 mod common;
 use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sizes, sweep};
 
-/// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
-/// README). Sized so that this file runs in well under a minute in the test profile.
-const SEEDS: u64 = 300;
+const SEEDS: u64 = common::seeds::PAXOS;
 
 const EXAMPLES: [&str; 8] = [
     "paxos-base",

@@ -9,7 +9,7 @@ use common::{faults, first_failure, reached, run, scenario, sweep};
 use runner::Registry;
 use sim_core::record::Verdict;
 
-const SEEDS: u64 = 200;
+const SEEDS: u64 = common::seeds::PRIMARY_BACKUP;
 
 #[test]
 fn every_pb_example_passes() {

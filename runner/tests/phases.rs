@@ -11,7 +11,7 @@ use std::path::Path;
 mod common;
 use common::{first_failure, run, scenario, sweep};
 
-const SEEDS: u64 = 300;
+const SEEDS: u64 = common::seeds::RAFT_PHASES;
 
 /// `text` as a scenario file beside the bundled examples (so `extends` finds them).
 fn inline(text: &str) -> Result<Scenario, String> {

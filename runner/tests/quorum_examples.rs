@@ -13,8 +13,7 @@ use runner::Registry;
 use sim_core::protocol::OptionValue;
 use sim_core::record::{RunRecord, Verdict};
 
-/// Seeds per promising example in CI (the 10,000-seed sweeps are run with `dsim fuzz`).
-const SEEDS: u64 = 200;
+const SEEDS: u64 = common::seeds::QUORUM;
 
 fn failures(name: &str, records: &[RunRecord]) -> Vec<String> {
     records

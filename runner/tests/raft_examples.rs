@@ -10,7 +10,7 @@ use sim_core::record::Verdict;
 mod common;
 use common::{counter, drawn, faults, first_failure, reached, run, scenario, sizes, sweep};
 
-const SEEDS: u64 = 500;
+const SEEDS: u64 = common::seeds::RAFT;
 
 #[test]
 fn every_raft_example_passes_500_seeds_and_its_faults_bite() {

@@ -33,10 +33,7 @@ fn assert_all_pass(name: &str, records: &[RunRecord]) {
     }
 }
 
-/// Seeds per 1,000-member scenario in CI (the issue asks 200; the campaigns with `dsim
-/// fuzz` run more, see the report): a seed of swim-crashes simulates 37s of 1,000
-/// members, about a second and a half of CPU in the test profile.
-const SEEDS: u64 = 8;
+const SEEDS: u64 = common::seeds::SWIM;
 
 #[test]
 fn under_loss_suspicions_are_refuted_and_nobody_live_stays_dead() {

@@ -15,9 +15,7 @@ use std::path::Path;
 mod common;
 use common::{agreed_events, counter, faults, first_failure, reached, run, scenario, sweep};
 
-/// Seeds per example in CI (the 10,000-seed sweeps are run with `dsim fuzz`, see the
-/// README). Sized so that this file runs in well under a minute in the test profile.
-const SEEDS: u64 = 200;
+const SEEDS: u64 = common::seeds::TWO_PHASE_COMMIT;
 
 const EXAMPLES: [&str; 6] = [
     "2pc-base",

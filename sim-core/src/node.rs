@@ -186,9 +186,23 @@ pub type ReplyOf<N> = Reply<OutputOf<N>>;
 /// An effect a handler asked for; the engine applies it after the handler returns.
 #[derive(Debug)]
 pub(crate) enum Effect<N: Node> {
-    Send { to: NodeId, msg: N::Msg },
-    SetTimer { id: TimerId, delay: SimDuration, timer: N::Timer },
-    Reply { id: RequestId, reply: ReplyOf<N> },
+    Send {
+        to: NodeId,
+        msg: N::Msg,
+    },
+    SetTimer {
+        id: TimerId,
+        delay: SimDuration,
+        timer: N::Timer,
+    },
+    /// A pending timer cancelled; queued only while a trace is recorded, for its line.
+    CancelTimer {
+        id: TimerId,
+    },
+    Reply {
+        id: RequestId,
+        reply: ReplyOf<N>,
+    },
 }
 
 /// The slots of a node's pending timers. A slot is reused after its timer fires or is
@@ -328,9 +342,14 @@ impl<N: Node> Context<'_, N> {
         id
     }
 
-    /// Cancel a pending timer; true if it had not fired yet.
+    /// Cancel a pending timer; true if it had not fired yet. A trace being recorded gets
+    /// a line for it (an untraced run does nothing more than disarm it).
     pub fn cancel_timer(&mut self, id: TimerId) -> bool {
-        self.timers.disarm(id)
+        let cancelled = self.timers.disarm(id);
+        if cancelled && self.annotations.is_some() {
+            self.effects.push(Effect::CancelTimer { id });
+        }
+        cancelled
     }
 
     /// The node's disk: writes are volatile until `sync`.
@@ -419,6 +438,7 @@ impl<N: Node> Context<'_, N> {
                 Effect::SetTimer { id, delay, timer } => {
                     self.effects.push(Effect::SetTimer { id, delay, timer: wrap_timer(timer) })
                 }
+                Effect::CancelTimer { id } => self.effects.push(Effect::CancelTimer { id }),
                 Effect::Reply { id, reply } => replies.push((id, reply)),
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! Every send gets a message id and, once the run is over, its fate; every delivery and
 //! drop names the send it comes from; every timer is numbered when set, and its firing
-//! names that number; requests and replies carry the client, the request and the
+//! names that number, as does its cancellation; requests and replies carry the client, the request and the
 //! history's process id. Payloads are kept as the protocol's `Debug` text, which
 //! `reports::trace` turns into JSON.
 
@@ -57,6 +57,9 @@ pub enum TraceKind {
     TimerSet { timer: u64, delay: SimDuration, what: String },
     /// A timer fired.
     Timer { timer: u64, what: String },
+    /// A pending timer cancelled by the event's node; it never fires. `due` is when it
+    /// would have fired (global time).
+    TimerCancel { timer: u64, due: SimTime, what: String },
     /// A client request handled by the event's node.
     Request { client: ClientId, request: u64, process: u64, op: String },
     /// A node's reply reaching its client (the event's node is the replier).
@@ -79,6 +82,7 @@ impl TraceKind {
             TraceKind::Hold { .. } => "hold",
             TraceKind::TimerSet { .. } => "timer_set",
             TraceKind::Timer { .. } => "timer",
+            TraceKind::TimerCancel { .. } => "timer_cancel",
             TraceKind::Request { .. } => "request",
             TraceKind::Reply { .. } => "reply",
             TraceKind::Client { .. } => "client",
@@ -130,11 +134,19 @@ pub struct TraceRecorder {
     last_slot: usize,
     /// Where each message's send sits in `events`, by message id.
     sends: Vec<usize>,
-    /// Timers armed, by node and engine id, with their number in this trace.
-    timers: BTreeMap<(NodeId, TimerId), u64>,
+    /// Timers armed, by node and engine id: their number in this trace, when they are
+    /// due, and what they are (for a cancellation's line).
+    timers: BTreeMap<(NodeId, TimerId), ArmedTimer>,
     timers_set: u64,
     clients: ClientProcesses,
     disks: Vec<DiskStats>,
+}
+
+#[derive(Clone, Debug)]
+struct ArmedTimer {
+    number: u64,
+    due: SimTime,
+    what: String,
 }
 
 /// The history's process ids, followed from the trace alone: a client's process moves on
@@ -246,7 +258,7 @@ impl<N: Node> Observer<N> for TraceRecorder {
                 (Some(*to), TraceKind::Deliver { from: *from, message: *id, msg_type })
             }
             EventView::Timer { node, id, timer } => {
-                let number = self.timers.remove(&(*node, *id)).unwrap_or(u64::MAX);
+                let number = self.timers.remove(&(*node, *id)).map_or(u64::MAX, |t| t.number);
                 (Some(*node), TraceKind::Timer { timer: number, what: format!("{timer:?}") })
             }
             EventView::Request { node, request } => {
@@ -332,9 +344,18 @@ impl<N: Node> Observer<N> for TraceRecorder {
     ) {
         let number = self.timers_set;
         self.timers_set += 1;
-        self.timers.insert((node, id), number);
-        let kind = TraceKind::TimerSet { timer: number, delay, what: format!("{timer:?}") };
+        let what = format!("{timer:?}");
+        self.timers
+            .insert((node, id), ArmedTimer { number, due: time + delay, what: what.clone() });
+        let kind = TraceKind::TimerSet { timer: number, delay, what };
         self.push(time, Some(node), kind);
+    }
+
+    fn on_timer_cancel(&mut self, time: SimTime, node: NodeId, id: TimerId) {
+        let Some(ArmedTimer { number, due, what }) = self.timers.remove(&(node, id)) else {
+            return;
+        };
+        self.push(time, Some(node), TraceKind::TimerCancel { timer: number, due, what });
     }
 
     fn after_node(

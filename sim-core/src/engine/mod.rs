@@ -570,6 +570,11 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                     let at = self.now + delay;
                     self.queue.push(at, Event::Timer { node, incarnation, id, timer });
                 }
+                Effect::CancelTimer { id } => {
+                    if O::ENABLED {
+                        self.observer.on_timer_cancel(self.now, node, id);
+                    }
+                }
                 Effect::Reply { id, reply } => {
                     self.stats.replies += 1;
                     if let Some(clients) = self.clients.as_ref() {

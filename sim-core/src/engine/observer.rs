@@ -132,7 +132,8 @@ impl<'a, N> Nodes<'a, N> {
 pub trait Observer<N: Node> {
     const ENABLED: bool = true;
 
-    /// Whether protocol annotations should be collected (each costs a `String`).
+    /// Whether protocol annotations should be collected (each costs a `String`), and
+    /// timer cancellations told ([`Observer::on_timer_cancel`]): what a trace wants.
     fn wants_annotations(&self) -> bool {
         false
     }
@@ -161,6 +162,10 @@ pub trait Observer<N: Node> {
         _timer: &N::Timer,
     ) {
     }
+
+    /// A pending timer cancelled by `node`'s handler, before it fired (told only to an
+    /// observer that [wants annotations](Observer::wants_annotations)).
+    fn on_timer_cancel(&mut self, _time: SimTime, _node: NodeId, _id: TimerId) {}
 
     /// After `node` handled an event, started, or crashed; `annotations` are what its
     /// handler noted. An `Err` stops the run with a safety violation.
@@ -215,6 +220,11 @@ impl<N: Node, A: Observer<N>, B: Observer<N>> Observer<N> for (A, B) {
         self.1.on_timer_set(t, n, id, d, x);
     }
 
+    fn on_timer_cancel(&mut self, time: SimTime, node: NodeId, id: TimerId) {
+        self.0.on_timer_cancel(time, node, id);
+        self.1.on_timer_cancel(time, node, id);
+    }
+
     fn after_node(
         &mut self,
         time: SimTime,
@@ -262,6 +272,12 @@ impl<N: Node, O: Observer<N>> Observer<N> for Option<O> {
     fn on_timer_set(&mut self, t: SimTime, n: NodeId, id: TimerId, d: SimDuration, x: &N::Timer) {
         if let Some(o) = self {
             o.on_timer_set(t, n, id, d, x);
+        }
+    }
+
+    fn on_timer_cancel(&mut self, time: SimTime, node: NodeId, id: TimerId) {
+        if let Some(o) = self {
+            o.on_timer_cancel(time, node, id);
         }
     }
 
