@@ -33,7 +33,13 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     let (history, positions) = parse_operations(&file, &text, format)?;
     drop(text);
     let verdict = run_model(&file, model, &history, &positions, args.budget, args.no_partition)?;
-    let words = verdict.to_string();
+    let words = match (&verdict, history.operations()) {
+        (Verdict::Linearizable, 0) => format!(
+            "linearizable (trivially: 0 client operations, only {} nemesis events)",
+            history.nemesis.len()
+        ),
+        _ => verdict.to_string(),
+    };
     let nemesis = match history.nemesis.len() {
         0 => String::new(),
         n => format!("; {n} nemesis events, not checked"),
@@ -93,8 +99,10 @@ pub(crate) fn parse_model(name: &str) -> Result<ModelKind, Failure> {
     name.parse().map_err(|e| Failure::input(format!("--model {name}: {e}")))
 }
 
-/// Parses a history of single operations, with each event's place in the file; an empty
-/// one is refused.
+/// Parses a history of single operations, with each event's place in the file. A file with
+/// no events at all (not even nemesis events) is refused: nothing was recorded, which is
+/// more likely a wrong or truncated file than a run. A history of only nemesis events is
+/// kept: with no client operations it is trivially linearizable.
 pub(crate) fn parse_operations(
     file: &str,
     text: &str,
@@ -102,9 +110,10 @@ pub(crate) fn parse_operations(
 ) -> Result<(History, Vec<Position>), Failure> {
     let (history, positions) = check::parse_history_with_positions(text, format)
         .map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
-    if history.is_empty() {
+    if history.is_empty() && history.nemesis.is_empty() {
         return Err(Failure::input(format!(
-            "{file}: the history holds no events, so there is nothing to check"
+            "{file}: the history holds no events (no client operations, no nemesis events), \
+             so there is nothing to check"
         )));
     }
     Ok((history, positions))
