@@ -31,6 +31,7 @@ pub mod operations;
 pub mod txn;
 
 mod bitset;
+mod lines;
 mod table;
 mod unique;
 
@@ -122,7 +123,7 @@ pub fn detect_format(text: &str) -> Option<Format> {
 
 /// The text without a leading byte order mark (U+FEFF), which some editors write at the
 /// start of a UTF-8 file. Columns on the first line are counted after it.
-pub(crate) fn without_bom(text: &str) -> &str {
+fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
@@ -156,9 +157,18 @@ pub fn parse_history_with_positions(
     text: &str,
     format: Format,
 ) -> Result<(History, Vec<Position>), ParseError> {
+    read_history_with_positions(text.as_bytes(), format)
+}
+
+/// [`parse_history_with_positions`] from any reader (a file, a pipe), a line at a time:
+/// memory holds one line of the text and the history, never the whole text.
+pub fn read_history_with_positions(
+    source: impl std::io::BufRead,
+    format: Format,
+) -> Result<(History, Vec<Position>), ParseError> {
     match format {
-        Format::JepsenEdn => edn::parse_history_with_positions(text),
-        Format::Jsonl => jsonl::parse_jsonl_with_lines(text).map(|(history, lines)| {
+        Format::JepsenEdn => edn::read_history(source),
+        Format::Jsonl => jsonl::read_jsonl(source).map(|(history, lines)| {
             (history, lines.into_iter().map(|line| Position { line, column: 1 }).collect())
         }),
     }
