@@ -136,7 +136,7 @@ pub(crate) fn open_history(
             given.parse::<Format>().map_err(|e| Failure::input(format!("--format {given}: {e}")))?
         }
         None => {
-            check::detect_format(&sniffed).ok_or_else(|| undetected_format(&name, &sniffed))?
+            check::detect_format(&sniffed).ok_or_else(|| undetected_format(&name, &first_lines))?
         }
     };
     let transactional = sim_core::txn::is_txn_history(&sniffed);
@@ -199,8 +199,8 @@ impl Limited {
     /// The message for a file of `size` bytes (unknown: more than the limit).
     fn too_large(&self, file: &str, size: Option<u64>) -> Failure {
         let limit = self.limit;
-        let size =
-            size.map_or(format!("holds more than {limit} bytes"), |size| format!("is {size} bytes"));
+        let size = size
+            .map_or(format!("holds more than {limit} bytes"), |size| format!("is {size} bytes"));
         Failure::input(format!(
             "{file}: {size}, over the limit of {} for a history file; raise the limit with --max-input-size, e.g. --max-input-size {}",
             describe_size(limit),
@@ -310,7 +310,11 @@ fn line_and_column(valid: &[u8]) -> (usize, usize) {
     (line, characters + 1)
 }
 
-fn undetected_format(file: &str, text: &str) -> Failure {
+/// Why the format of a file's first lines (`bytes`) cannot be told: it is empty, its first
+/// meaningful byte is not UTF-8, or that character starts neither format.
+fn undetected_format(file: &str, bytes: &[u8]) -> Failure {
+    let lossy = String::from_utf8_lossy(bytes);
+    let text: &str = &lossy;
     let flags: Vec<String> = Format::ALL.iter().map(|f| format!("--format {f}")).collect();
     let expected = format!(
         "expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give {}",
@@ -322,7 +326,15 @@ fn undetected_format(file: &str, text: &str) -> Failure {
             "{file}: the file is empty (an empty EDN history is `[]`); {expected}"
         ));
     };
-    let (line, column) = line_and_column(&text.as_bytes()[..first + text.len() - body.len()]);
+    // Everything before it is valid UTF-8, so its offset is the same in `bytes`.
+    let at = first + text.len() - body.len();
+    let (line, column) = line_and_column(&bytes[..at]);
+    if std::str::from_utf8(&bytes[at..]).is_err_and(|error| error.valid_up_to() == 0) {
+        return Failure::input(format!(
+            "{file}:{line}:{column}: the byte 0x{:02x} is not UTF-8; a history file must be UTF-8 text",
+            bytes[at]
+        ));
+    }
     Failure::input(format!("{file}:{line}:{column}: cannot tell the history's format; {expected}"))
 }
 

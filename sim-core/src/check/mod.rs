@@ -204,6 +204,28 @@ mod tests {
         assert_eq!(positions, [Position { line: 2, column: 1 }, Position { line: 3, column: 1 }]);
     }
 
+    /// A reader handing over one byte at a time gives what the whole text gives: the line
+    /// reader never loses a token, a place or an error at a buffer's edge.
+    #[test]
+    fn a_reader_gives_what_the_text_gives() {
+        let edn_text = "\u{feff}[{:process 0, :type :invoke, :f :write, :key \"k\", :value 1}\r\n {:process :nemesis, :type :info, :f :kill, :value 2}\n {:process 0, :type :ok,\n  :f :write, :key \"k\", :value 1}]";
+        let jsonl_text = "\u{feff}{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":3}";
+        for (text, format) in [(edn_text, Format::JepsenEdn), (jsonl_text, Format::Jsonl)] {
+            let whole = parse_history_with_positions(text, format).unwrap();
+            assert_eq!(whole.0.len(), 2, "{format}");
+            let byte_by_byte = std::io::BufReader::with_capacity(1, text.as_bytes());
+            assert_eq!(read_history_with_positions(byte_by_byte, format).unwrap(), whole);
+            let cut = &text[..text.len() - 2];
+            let error = parse_history_with_positions(cut, format).unwrap_err();
+            let byte_by_byte = std::io::BufReader::with_capacity(1, cut.as_bytes());
+            assert_eq!(read_history_with_positions(byte_by_byte, format).unwrap_err(), error);
+        }
+        // A token that ends the text, with no line end after it, is read whole.
+        let nodes = edn::read_all("1\n22 333").unwrap();
+        let values: Vec<_> = nodes.into_iter().map(|node| node.value).collect();
+        assert_eq!(values, [edn::Edn::Int(1), edn::Edn::Int(22), edn::Edn::Int(333)]);
+    }
+
     #[test]
     fn long_tokens_are_abbreviated_in_messages() {
         assert_eq!(abbreviate("short"), "short");

@@ -353,7 +353,8 @@ fn edn_reading_says_where_and_round_trips() {
     assert!(!crate::txn::is_txn_history("{:process 0, :type :invoke, :f :read, :value nil}"));
     let registers = history_of_registers();
     let (again, _) =
-        crate::check::jsonl::parse_txn_jsonl(crate::check::jsonl::to_jsonl(&registers).as_bytes()).unwrap();
+        crate::check::jsonl::parse_txn_jsonl(crate::check::jsonl::to_jsonl(&registers).as_bytes())
+            .unwrap();
     assert_eq!(again, registers);
     assert_eq!(parse_edn(to_edn(&registers).as_bytes()).unwrap().0, registers);
 }
