@@ -5,7 +5,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // benchmarks read the wall clock
 
 use crate::Failure;
-use crate::check::{parse_model, parse_operations, read_and_detect, run_model};
+use crate::check::{open_history, parse_model, parse_operations, run_model};
 use crate::cli::BenchArgs;
 use sim_core::check::generate::{Options, Workload, generate, with_impossible_read};
 use sim_core::check::txn::{self, generate as txn_generate};
@@ -204,9 +204,7 @@ fn checker_files(args: &BenchArgs) -> Result<(), Failure> {
     for path in &args.files {
         let file = path.display().to_string();
         let start = Instant::now();
-        let (text, format) = read_and_detect(path, None, u64::MAX)?;
-        let (history, positions) = parse_operations(&file, &text, format)?;
-        drop(text);
+        let (history, positions) = parse_operations(open_history(path, None, u64::MAX)?)?;
         let parsed = start.elapsed().as_secs_f64() * 1e3;
         let (verdict, cpu, wall, peak) =
             timed(|| run_model(&file, model, &history, &positions, budget, args.no_partition));

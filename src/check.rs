@@ -9,7 +9,7 @@ use sim_core::check::{self, Format, ModelKind, Position, Verdict};
 use sim_core::history::History;
 use sim_core::txn;
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Chain, Cursor, Read};
 use std::path::Path;
 
 /// The largest history file `dsim check` reads unless `--max-input-size` says otherwise:
@@ -18,11 +18,11 @@ use std::path::Path;
 pub const DEFAULT_MAX_INPUT_SIZE: &str = "64MiB";
 
 pub fn check(args: CheckArgs) -> Result<u8, Failure> {
-    let file = args.file.display().to_string();
-    let (text, format) = read_and_detect(&args.file, args.format.as_deref(), args.max_input_size)?;
-    if sim_core::txn::is_txn_history(&text) {
-        return check_transactions(&args, &file, &text, format);
+    let opened = open_history(&args.file, args.format.as_deref(), args.max_input_size)?;
+    if opened.transactional {
+        return check_transactions(&args, opened);
     }
+    let file = opened.name.clone();
     if args.consistency.is_some() {
         return Err(Failure::input(format!(
             "--consistency is for a transactional (:f :txn) history; {file} holds single \
@@ -30,10 +30,15 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
         )));
     }
     let model = parse_model(args.model.as_deref().unwrap_or(ModelKind::CasRegister.name()))?;
-    let (history, positions) = parse_operations(&file, &text, format)?;
-    drop(text);
+    let (history, positions) = parse_operations(opened)?;
     let verdict = run_model(&file, model, &history, &positions, args.budget, args.no_partition)?;
-    let words = verdict.to_string();
+    let words = match (&verdict, history.operations()) {
+        (Verdict::Linearizable, 0) => format!(
+            "linearizable (trivially: 0 client operations, only {} nemesis events)",
+            history.nemesis.len()
+        ),
+        _ => verdict.to_string(),
+    };
     let nemesis = match history.nemesis.len() {
         0 => String::new(),
         n => format!("; {n} nemesis events, not checked"),
@@ -71,21 +76,137 @@ pub fn check(args: CheckArgs) -> Result<u8, Failure> {
     })
 }
 
-/// Reads a history file and finds its format (`--format`, or detected).
-pub(crate) fn read_and_detect(
+/// A history file opened for reading: its format, whether it holds transactions, and its
+/// text from the start, to be read a line at a time.
+pub(crate) struct HistoryFile {
+    pub(crate) name: String,
+    pub(crate) format: Format,
+    /// It holds `:f :txn` operations (checked for serializability).
+    pub(crate) transactional: bool,
+    /// The first lines (read to tell the format), then the rest of the file.
+    text: Chain<Cursor<Vec<u8>>, BufReader<Limited>>,
+}
+
+impl HistoryFile {
+    /// What `reader` makes of the text, unless the file turned out larger than the limit
+    /// (which the reader saw as a read error).
+    fn read<T>(
+        mut self,
+        reader: impl FnOnce(&mut dyn BufRead) -> Result<T, check::ParseError>,
+    ) -> Result<T, Failure> {
+        let read = reader(&mut self.text);
+        let limited = self.text.get_ref().1.get_ref();
+        if limited.over {
+            return Err(limited.too_large(&self.name, None));
+        }
+        let format = self.format;
+        read.map_err(|e| Failure::input(format!("{}:{e} (reading it as {format})", self.name)))
+    }
+}
+
+/// Opens a history file and finds its format (`--format`, or detected from its first
+/// lines). Only those lines are read here; the readers take the rest a line at a time.
+pub(crate) fn open_history(
     path: &Path,
     format: Option<&str>,
     limit: u64,
-) -> Result<(String, Format), Failure> {
-    let text = read_history(path, limit)?;
+) -> Result<HistoryFile, Failure> {
+    let name = path.display().to_string();
+    let cannot_read = |e: std::io::Error| Failure::input(format!("{name}: cannot read: {e}"));
+    let opened = File::open(path).map_err(cannot_read)?;
+    let metadata = opened.metadata().map_err(cannot_read)?;
+    if metadata.is_dir() {
+        return Err(Failure::input(format!(
+            "{name}: is a directory; expected a history file (Jepsen EDN or dsim JSON lines)"
+        )));
+    }
+    let limited = Limited { file: opened, limit, read: 0, over: false };
+    if metadata.is_file() && metadata.len() > limit {
+        return Err(limited.too_large(&name, Some(metadata.len())));
+    }
+    let mut rest = BufReader::with_capacity(1 << 16, limited);
+    let first_lines = first_lines(&mut rest);
+    if rest.get_ref().over {
+        return Err(rest.get_ref().too_large(&name, None));
+    }
+    let first_lines = first_lines.map_err(cannot_read)?;
+    let sniffed = String::from_utf8_lossy(&first_lines);
     let format = match format {
-        Some(name) => {
-            name.parse::<Format>().map_err(|e| Failure::input(format!("--format {name}: {e}")))?
+        Some(given) => {
+            given.parse::<Format>().map_err(|e| Failure::input(format!("--format {given}: {e}")))?
         }
-        None => check::detect_format(&text)
-            .ok_or_else(|| undetected_format(&path.display().to_string(), &text))?,
+        None => {
+            check::detect_format(&sniffed).ok_or_else(|| undetected_format(&name, &first_lines))?
+        }
     };
-    Ok((text, format))
+    let transactional = sim_core::txn::is_txn_history(&sniffed);
+    Ok(HistoryFile { name, format, transactional, text: Cursor::new(first_lines).chain(rest) })
+}
+
+/// The first lines of a history: up to the first `:f ` (EDN) or `"f":` (JSON) field and
+/// the start of its value, which is enough to tell the format and whether the history is
+/// transactional ([`sim_core::txn::is_txn_history`] reads the first such field); the whole
+/// file if it has no such field.
+fn first_lines(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut lines = Vec::new();
+    let mut field_seen = false;
+    loop {
+        let start = lines.len();
+        if reader.read_until(b'\n', &mut lines)? == 0 {
+            return Ok(lines);
+        }
+        let line = &lines[start..];
+        let after_field = if field_seen {
+            line
+        } else {
+            let field = [&b":f "[..], b"\"f\":"].into_iter().find_map(|name| {
+                line.windows(name.len()).position(|w| w == name).map(|at| at + name.len())
+            });
+            let Some(end) = field else { continue };
+            field_seen = true;
+            &line[end..]
+        };
+        if after_field.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Ok(lines);
+        }
+    }
+}
+
+/// A file read up to a limit: one byte more is a read error (and `over`), so a pipe or
+/// `/dev/zero` is refused after reading at most `limit + 1` bytes.
+struct Limited {
+    file: File,
+    limit: u64,
+    read: u64,
+    over: bool,
+}
+
+impl Read for Limited {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let room = self.limit.saturating_sub(self.read).saturating_add(1);
+        let wanted = buffer.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let read = self.file.read(&mut buffer[..wanted])?;
+        self.read += read as u64;
+        if self.read > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("over the size limit"));
+        }
+        Ok(read)
+    }
+}
+
+impl Limited {
+    /// The message for a file of `size` bytes (unknown: more than the limit).
+    fn too_large(&self, file: &str, size: Option<u64>) -> Failure {
+        let limit = self.limit;
+        let size = size
+            .map_or(format!("holds more than {limit} bytes"), |size| format!("is {size} bytes"));
+        Failure::input(format!(
+            "{file}: {size}, over the limit of {} for a history file; raise the limit with --max-input-size, e.g. --max-input-size {}",
+            describe_size(limit),
+            size_argument(limit.saturating_mul(4))
+        ))
+    }
 }
 
 /// `--model`'s value.
@@ -93,18 +214,19 @@ pub(crate) fn parse_model(name: &str) -> Result<ModelKind, Failure> {
     name.parse().map_err(|e| Failure::input(format!("--model {name}: {e}")))
 }
 
-/// Parses a history of single operations, with each event's place in the file; an empty
-/// one is refused.
-pub(crate) fn parse_operations(
-    file: &str,
-    text: &str,
-    format: Format,
-) -> Result<(History, Vec<Position>), Failure> {
-    let (history, positions) = check::parse_history_with_positions(text, format)
-        .map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
-    if history.is_empty() {
+/// Reads a history of single operations, a line at a time, with each event's place in the
+/// file. A file with no events at all (not even nemesis events) is refused: nothing was
+/// recorded, which is more likely a wrong or truncated file than a run. A history of only
+/// nemesis events is kept: with no client operations it is trivially linearizable.
+pub(crate) fn parse_operations(opened: HistoryFile) -> Result<(History, Vec<Position>), Failure> {
+    let file = opened.name.clone();
+    let format = opened.format;
+    let (history, positions) =
+        opened.read(|text| check::read_history_with_positions(text, format))?;
+    if history.is_empty() && history.nemesis.is_empty() {
         return Err(Failure::input(format!(
-            "{file}: the history holds no events, so there is nothing to check"
+            "{file}: the history holds no events (no client operations, no nemesis events), \
+             so there is nothing to check"
         )));
     }
     Ok((history, positions))
@@ -135,12 +257,8 @@ pub(crate) fn run_model(
 
 /// A transactional history, checked for (strict) serializability: exit 0 when it has no
 /// anomaly, 1 when it has one.
-fn check_transactions(
-    args: &CheckArgs,
-    file: &str,
-    text: &str,
-    format: Format,
-) -> Result<u8, Failure> {
+fn check_transactions(args: &CheckArgs, opened: HistoryFile) -> Result<u8, Failure> {
+    let file = opened.name.clone();
     if args.html.is_some() {
         return Err(Failure::input(
             "--html draws a linearizability violation; a transactional history's anomalies are explained in the text",
@@ -161,15 +279,14 @@ fn check_transactions(
         Some("serializable") => Consistency::Serializable,
         _ => Consistency::StrictSerializable,
     };
-    let parsed = match format {
+    let format = opened.format;
+    let (history, places) = opened.read(|text| match format {
         Format::JepsenEdn => txn::parse_edn(text).map(|(history, positions)| {
-            (history, positions.iter().map(|p| (p.line, p.column)).collect())
+            (history, positions.iter().map(|p| (p.line, p.column)).collect::<Vec<_>>())
         }),
         Format::Jsonl => check::jsonl::parse_txn_jsonl(text)
             .map(|(history, lines)| (history, lines.iter().map(|&l| (l, 1)).collect::<Vec<_>>())),
-    };
-    let (history, places) =
-        parsed.map_err(|e| Failure::input(format!("{file}:{e} (reading it as {format})")))?;
+    })?;
     let analysis = check::txn::check(&history, consistency).map_err(|e| {
         let (line, column) = places.get(e.event).copied().unwrap_or((1, 1));
         Failure::input(format!("{file}:{line}:{column}: {}", e.message))
@@ -177,44 +294,6 @@ fn check_transactions(
     println!("{file}: {} transactions", analysis.ops.len());
     print!("{analysis}");
     Ok(if analysis.is_valid() { 0 } else { 1 })
-}
-
-/// Reads a history file whole as UTF-8 text. A file (or a pipe, or `/dev/zero`) holding more
-/// than `limit` bytes is refused after reading at most `limit + 1` of them.
-fn read_history(path: &Path, limit: u64) -> Result<String, Failure> {
-    let file = path.display();
-    let cannot_read = |e: std::io::Error| Failure::input(format!("{file}: cannot read: {e}"));
-    let opened = File::open(path).map_err(cannot_read)?;
-    let metadata = opened.metadata().map_err(cannot_read)?;
-    if metadata.is_dir() {
-        return Err(Failure::input(format!(
-            "{file}: is a directory; expected a history file (Jepsen EDN or dsim JSON lines)"
-        )));
-    }
-    let too_large = |size: String| {
-        Failure::input(format!(
-            "{file}: {size}, over the limit of {} for a history file; raise the limit with --max-input-size, e.g. --max-input-size {}",
-            describe_size(limit),
-            size_argument(limit.saturating_mul(4))
-        ))
-    };
-    if metadata.is_file() && metadata.len() > limit {
-        return Err(too_large(format!("is {} bytes", metadata.len())));
-    }
-    let mut bytes = Vec::new();
-    opened.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot_read)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(format!("holds more than {limit} bytes")));
-    }
-    String::from_utf8(bytes).map_err(|error| {
-        let bytes = error.as_bytes();
-        let at = error.utf8_error().valid_up_to();
-        let (line, column) = line_and_column(&bytes[..at]);
-        Failure::input(format!(
-            "{file}:{line}:{column}: the byte 0x{:02x} is not UTF-8; a history file must be UTF-8 text",
-            bytes[at]
-        ))
-    })
 }
 
 /// The 1-based line and column (in characters) just after `valid`, which is valid UTF-8;
@@ -231,7 +310,11 @@ fn line_and_column(valid: &[u8]) -> (usize, usize) {
     (line, characters + 1)
 }
 
-fn undetected_format(file: &str, text: &str) -> Failure {
+/// Why the format of a file's first lines (`bytes`) cannot be told: it is empty, its first
+/// meaningful byte is not UTF-8, or that character starts neither format.
+fn undetected_format(file: &str, bytes: &[u8]) -> Failure {
+    let lossy = String::from_utf8_lossy(bytes);
+    let text: &str = &lossy;
     let flags: Vec<String> = Format::ALL.iter().map(|f| format!("--format {f}")).collect();
     let expected = format!(
         "expected Jepsen EDN (maps of :keywords) or dsim JSON lines; give {}",
@@ -243,7 +326,15 @@ fn undetected_format(file: &str, text: &str) -> Failure {
             "{file}: the file is empty (an empty EDN history is `[]`); {expected}"
         ));
     };
-    let (line, column) = line_and_column(&text.as_bytes()[..first + text.len() - body.len()]);
+    // Everything before it is valid UTF-8, so its offset is the same in `bytes`.
+    let at = first + text.len() - body.len();
+    let (line, column) = line_and_column(&bytes[..at]);
+    if std::str::from_utf8(&bytes[at..]).is_err_and(|error| error.valid_up_to() == 0) {
+        return Failure::input(format!(
+            "{file}:{line}:{column}: the byte 0x{:02x} is not UTF-8; a history file must be UTF-8 text",
+            bytes[at]
+        ));
+    }
     Failure::input(format!("{file}:{line}:{column}: cannot tell the history's format; {expected}"))
 }
 

@@ -483,6 +483,24 @@ fn check_gives_the_verdicts_of_recorded_histories() {
         dsim(&["check", &file("porcupine/kv/c01-bad.txt"), "--model", "kv", "--no-partition"]);
     assert_eq!(whole.status.code(), Some(1), "{}", stdout(&whole));
     assert!(stdout(&whole).contains("kv model over the whole map"), "{}", stdout(&whole));
+    // Only nemesis events: no client operation, so trivially linearizable (Knossos's verdict).
+    let faults_only =
+        dsim(&["check", &file("knossos/cas-register/good/mongodb-v0-ack-rollback-.edn")]);
+    assert_eq!(
+        faults_only.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&faults_only),
+        stderr(&faults_only)
+    );
+    assert!(
+        stdout(&faults_only).contains(
+            "0 events (0 operations; 28 nemesis events, not checked), cas-register model\n\
+             linearizable (trivially: 0 client operations, only 28 nemesis events)\n"
+        ),
+        "{}",
+        stdout(&faults_only)
+    );
     let wrong_model = dsim(&["check", &file("porcupine/kv/c01-ok.txt"), "--model", "register"]);
     assert_eq!(wrong_model.status.code(), Some(3), "{}", stderr(&wrong_model));
     let dir = scratch("check_input");
@@ -634,6 +652,7 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         ("escape.jsonl", b"{\"process\":\"\\ud800\"}", ":1:13: a high surrogate must be followed by a low one"),
         ("utf8.edn", b"[{:process 0,\r\n :value \"\xe9t\xe9\"}]", ":2:10: the byte 0xe9 is not UTF-8"),
         ("bom-utf8.edn", b"\xef\xbb\xbf[\xff]", ":1:2: the byte 0xff is not UTF-8"),
+        ("first-utf8.edn", b"\n \xc3[]", ":2:2: the byte 0xc3 is not UTF-8"),
         ("unicode.edn", "[{:😀 1, :process 0, :type :invoke, :f :lock}]".as_bytes(), ":1:39: unknown :f for a client operation"),
         ("crlf.jsonl", b"{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n{\"process\":0,\"type\":\"ok\"}\r\n", ":2:1: this event has no \"f\" field"),
         ("empty.edn", b"", ": the file is empty (an empty EDN history is `[]`)"),
@@ -683,7 +702,8 @@ fn check_names_the_place_of_every_kind_of_bad_input() {
         let out = dsim_within(30, &["check", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
     }
-    // An empty history, even given its format, has nothing to check: not a pass.
+    // An empty history, even given its format, has nothing to check: not a pass (a history
+    // of only nemesis events is one, trivially).
     let empty = dir.join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
     let out = dsim_within(30, &["check", empty.to_str().unwrap(), "--format", "jsonl"]);

@@ -301,6 +301,14 @@ impl<E> History<E> {
         self.nemesis.push(event);
     }
 
+    /// Gives back the room its vectors grew into while it was read: up to half of a large
+    /// history's memory.
+    pub fn shrink_to_fit(&mut self) {
+        self.events.shrink_to_fit();
+        self.origins.shrink_to_fit();
+        self.nemesis.shrink_to_fit();
+    }
+
     /// Event `index`'s origin (empty when the history does not say).
     pub fn origin(&self, index: usize) -> Origin {
         self.origins.get(index).copied().unwrap_or_default()

@@ -213,9 +213,12 @@ pub fn is_txn_history(text: &str) -> bool {
 /// Reads a transactional history in Jepsen's EDN (one vector or list of operation maps,
 /// or maps one after another), with where each event starts. Reads of `nil` are empty
 /// lists in a list-append history and the initial nil in one with `:w` writes; a read's
-/// value counts only on `:ok`.
-pub fn parse_edn(text: &str) -> Result<(History<TxnEvent>, Vec<Position>), ParseError> {
-    let (mut history, positions) = edn::read_operations(text, event_from_node)?;
+/// value counts only on `:ok`. Read a line at a time from any reader (`text.as_bytes()`
+/// for a text).
+pub fn parse_edn(
+    source: impl std::io::BufRead,
+) -> Result<(History<TxnEvent>, Vec<Position>), ParseError> {
+    let (mut history, positions) = edn::read_operations(source, event_from_node)?;
     settle_reads(&mut history.events).map_err(|(event, message)| {
         ParseError::new(positions[event].line, positions[event].column, message)
     })?;

@@ -11,10 +11,13 @@
 //! duplicate map keys are found by sorting, and a history is converted one operation at a
 //! time rather than kept whole as a tree.
 
-use super::{ParseError, abbreviate, without_bom};
+use super::lines::Lines;
+use super::{ParseError, abbreviate};
 use crate::history::{EventType, Function, History, HistoryEvent, NemesisEvent, Origin, Value};
 use crate::time::SimTime;
 use std::cmp::Ordering;
+use std::io::BufRead;
+use std::ops::Range;
 
 /// How deep collections and tagged values may nest. The reader recurses once per level, so
 /// this bounds its stack (well under 1 MiB in a debug build; a test keeps it so).
@@ -77,23 +80,41 @@ impl Edn {
 
 /// Reads every top-level value of an EDN text.
 pub fn read_all(text: &str) -> Result<Vec<Node>, ParseError> {
-    let mut reader = Reader::new(text);
+    let mut reader = Reader::new(text.as_bytes());
     let mut nodes = Vec::new();
-    loop {
-        reader.skip_ignorable()?;
-        if reader.peek().is_none() {
-            return Ok(nodes);
-        }
-        nodes.push(reader.read_node()?);
-    }
+    let read = read_values(&mut reader, |node| {
+        nodes.push(node);
+        Ok(())
+    });
+    reader.finish(read).map(|()| nodes)
 }
 
-struct Reader<'a> {
-    text: &'a str,
+/// Values one after another to the end of the text, each handed to `add`.
+fn read_values<R: BufRead>(
+    reader: &mut Reader<R>,
+    mut add: impl FnMut(Node) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
+    reader.skip_ignorable()?;
+    while reader.peek().is_some() {
+        add(reader.read_node()?)?;
+        reader.skip_ignorable()?;
+    }
+    Ok(())
+}
+
+/// A reader of EDN text that holds one line of it at a time: it moves to the next line
+/// when it has consumed the current one (with its `\n`), so a token, which never spans a
+/// line end, is always whole in the current line.
+struct Reader<R> {
+    lines: Lines<R>,
+    /// Where the next character is in the current line, in bytes.
     offset: usize,
     line: usize,
     column: usize,
     depth: usize,
+    /// Why the text stopped early (a read error, bytes that are not UTF-8): the reader has
+    /// seen the end of the input since, and this, not what that end caused, is the error.
+    failure: Option<ParseError>,
 }
 
 fn is_delimiter(c: char) -> bool {
@@ -108,10 +129,40 @@ fn describe_char(c: Option<char>) -> String {
     }
 }
 
-impl<'a> Reader<'a> {
-    /// A reader at the start of `text`, after a byte order mark if there is one.
-    fn new(text: &'a str) -> Self {
-        Reader { text: without_bom(text), offset: 0, line: 1, column: 1, depth: 0 }
+impl<R: BufRead> Reader<R> {
+    /// A reader at the start of the text, after a byte order mark if there is one.
+    fn new(source: R) -> Self {
+        let mut reader = Reader {
+            lines: Lines::new(source),
+            offset: 0,
+            line: 1,
+            column: 1,
+            depth: 0,
+            failure: None,
+        };
+        reader.next_line();
+        reader
+    }
+
+    /// Moves to the next line of the text; at its end (or a failure) the current line stays.
+    fn next_line(&mut self) {
+        match self.lines.advance() {
+            Ok(true) => self.offset = 0,
+            Ok(false) => {}
+            Err(failure) => self.failure = Some(failure),
+        }
+    }
+
+    /// The outcome of reading: the failure that ended the text early, if there was one.
+    fn finish<T>(mut self, read: Result<T, ParseError>) -> Result<T, ParseError> {
+        match self.failure.take() {
+            Some(failure) => Err(failure),
+            None => read,
+        }
+    }
+
+    fn rest(&self) -> &str {
+        &self.lines.line()[self.offset..]
     }
 
     fn position(&self) -> Position {
@@ -127,11 +178,13 @@ impl<'a> Reader<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.text[self.offset..].chars().next()
+        self.rest().chars().next()
     }
 
+    /// The character after the next: a line's last character is its `\n`, so this never
+    /// needs the next line.
     fn peek_second(&self) -> Option<char> {
-        let mut chars = self.text[self.offset..].chars();
+        let mut chars = self.rest().chars();
         chars.next();
         chars.next()
     }
@@ -144,6 +197,9 @@ impl<'a> Reader<'a> {
             self.column = 1;
         } else {
             self.column += 1;
+        }
+        if self.offset == self.lines.line().len() && self.failure.is_none() {
+            self.next_line();
         }
         Some(c)
     }
@@ -339,9 +395,10 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The characters up to the next delimiter.
-    fn read_token(&mut self) -> &'a str {
-        let text = self.text;
+    /// Where the characters up to the next delimiter are in the current line (see
+    /// [`Reader::token`]). A line ends with its `\n`, a delimiter, so the token ends in the
+    /// line it starts in; a token that ends the text ends in its last line, which stays.
+    fn read_token(&mut self) -> Range<usize> {
         let start = self.offset;
         while let Some(c) = self.peek() {
             if is_delimiter(c) {
@@ -349,13 +406,18 @@ impl<'a> Reader<'a> {
             }
             self.bump();
         }
-        &text[start..self.offset]
+        start..self.offset
+    }
+
+    fn token(&self, range: Range<usize>) -> &str {
+        &self.lines.line()[range]
     }
 
     fn read_keyword(&mut self) -> Result<Edn, ParseError> {
         let start = self.position();
         self.bump();
-        let name = self.read_token();
+        let range = self.read_token();
+        let name = self.token(range);
         if name.is_empty() || name.starts_with(':') && name.len() == 1 {
             return Err(self.error_at(start, "a keyword needs a name after `:`, like `:ok`"));
         }
@@ -369,7 +431,8 @@ impl<'a> Reader<'a> {
         let Some(first) = self.bump() else {
             return Err(self.error_at(start, "expected a character after `\\`"));
         };
-        let rest = self.read_token();
+        let range = self.read_token();
+        let rest = self.token(range);
         if rest.is_empty() {
             return Ok(first);
         }
@@ -403,7 +466,8 @@ impl<'a> Reader<'a> {
             Some('#') => {
                 self.bump();
                 self.bump();
-                match self.read_token() {
+                let range = self.read_token();
+                match self.token(range) {
                     "Inf" => Ok(Edn::Float(f64::INFINITY)),
                     "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
                     "NaN" => Ok(Edn::Float(f64::NAN)),
@@ -418,7 +482,8 @@ impl<'a> Reader<'a> {
             }
             Some(c) if c.is_alphabetic() => {
                 self.bump();
-                let tag = self.read_token().to_string();
+                let range = self.read_token();
+                let tag = self.token(range).to_string();
                 self.skip_ignorable()?;
                 if self.peek().is_none() {
                     return Err(self.error(format!(
@@ -444,7 +509,8 @@ impl<'a> Reader<'a> {
     /// A number, nil, true, false or a symbol.
     fn read_atom(&mut self) -> Result<Edn, ParseError> {
         let start = self.position();
-        let token = self.read_token();
+        let range = self.read_token();
+        let token = self.token(range);
         if token.is_empty() {
             // A character that cannot start any value, e.g. a lone `\u{0}`: consume it so
             // the message can point at it.
@@ -580,28 +646,32 @@ pub fn parse_history(text: &str) -> Result<History, ParseError> {
 
 /// [`parse_history`], also returning where each event's map starts, so that an error found
 /// later in event `i` (such as a [`super::HistoryError`]) can point into the file.
-///
-/// Each operation is converted as soon as its map is read, so memory holds the text and the
-/// history, never the whole history as a tree of EDN values.
 pub fn parse_history_with_positions(text: &str) -> Result<(History, Vec<Position>), ParseError> {
-    read_operations(text, event_from_node)
+    read_history(text.as_bytes())
+}
+
+/// [`parse_history_with_positions`] from any reader, a line at a time: each operation is
+/// converted as soon as its map is read, so memory holds one line of the text and the
+/// history, never the whole text or the history as a tree of EDN values.
+pub fn read_history(source: impl BufRead) -> Result<(History, Vec<Position>), ParseError> {
+    read_operations(source, event_from_node)
 }
 
 /// Reads the operation maps of a Jepsen history (one vector or list of maps, or maps one
-/// after another), handing each to `convert` as soon as it is read: the history of any
-/// workload (key-value operations here, transactions in [`crate::txn`]). A map of a
-/// process that is not a client (`:nemesis`) is kept as a [`NemesisEvent`] instead;
-/// `convert` returns `None` for any other map to leave out. Returns the history, with
-/// each client event's `:client`, `:request` and `:node` as its [`Origin`], and where each
-/// client event's map starts.
+/// after another) a line at a time, handing each to `convert` as soon as it is read: the
+/// history of any workload (key-value operations here, transactions in [`crate::txn`]). A
+/// map of a process that is not a client (`:nemesis`) is kept as a [`NemesisEvent`]
+/// instead; `convert` returns `None` for any other map to leave out. Returns the history,
+/// with each client event's `:client`, `:request` and `:node` as its [`Origin`], and where
+/// each client event's map starts.
 pub fn read_operations<T>(
-    text: &str,
+    source: impl BufRead,
     mut convert: impl FnMut(&Node) -> Result<Option<T>, ParseError>,
 ) -> Result<(History<T>, Vec<Position>), ParseError> {
-    let mut reader = Reader::new(text);
+    let mut reader = Reader::new(source);
     let mut history = History::default();
     let mut positions = Vec::new();
-    let mut add = |item: Node| {
+    let add = |item: Node| {
         if let Some(mut nemesis) = nemesis_event(&item)? {
             nemesis.position = history.len();
             history.push_nemesis(nemesis);
@@ -611,6 +681,19 @@ pub fn read_operations<T>(
         }
         Ok(())
     };
+    let read = read_top_level(&mut reader, add);
+    reader.finish(read)?;
+    history.shrink_to_fit();
+    positions.shrink_to_fit();
+    Ok((history, positions))
+}
+
+/// The top level of a history: one vector or list, whose items go to `add`, or values one
+/// after another.
+fn read_top_level<R: BufRead>(
+    reader: &mut Reader<R>,
+    mut add: impl FnMut(Node) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     reader.skip_ignorable()?;
     if let Some(open @ ('[' | '(')) = reader.peek() {
         let start = reader.position();
@@ -627,13 +710,10 @@ pub fn read_operations<T>(
                 ),
             ));
         }
+        Ok(())
     } else {
-        while reader.peek().is_some() {
-            add(reader.read_node()?)?;
-            reader.skip_ignorable()?;
-        }
+        read_values(reader, add)
     }
-    Ok((history, positions))
 }
 
 /// A map of a process that is not a client (`{:process :nemesis, :type :info, :f

@@ -11,7 +11,8 @@
 //! and its time and memory are linear in the input: nesting deeper than [`MAX_DEPTH`] is an
 //! error rather than a stack overflow, and repeated field names are found with a set.
 
-use super::{ParseError, abbreviate, without_bom};
+use super::lines::Lines;
+use super::{ParseError, abbreviate};
 use crate::history::{
     EventType, Function, History, HistoryEvent, NemesisEvent, Origin, Recorded, Value,
 };
@@ -19,6 +20,7 @@ use crate::time::SimTime;
 use crate::txn::{Mop, TxnEvent};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::BufRead;
 
 /// How deep arrays and objects may nest in a line. The parser recurses once per level, so
 /// this bounds its stack.
@@ -150,15 +152,24 @@ pub fn parse_jsonl(text: &str) -> Result<History, ParseError> {
 /// mark at the start of the text is skipped (columns on the first line are counted after
 /// it).
 pub fn parse_jsonl_with_lines(text: &str) -> Result<(History, Vec<usize>), ParseError> {
-    read_objects(text, event_from_object)
+    read_jsonl(text.as_bytes())
+}
+
+/// [`parse_jsonl_with_lines`] from any reader, a line at a time: memory holds one line of
+/// the text and the history, never the whole text.
+pub fn read_jsonl(source: impl BufRead) -> Result<(History, Vec<usize>), ParseError> {
+    read_objects(source, event_from_object)
 }
 
 /// Parses a transactional history written as JSON lines (`dsim run --history` of a
 /// transactional workload): `{"process":0,"type":"ok","f":"txn","value":[["append",1,2],
 /// ["r",1,[1,2]]]}`. A read's value counts only on `ok`; `null` is an empty list, or the
-/// initial nil in a history that writes registers (`"w"`). Also each event's line.
-pub fn parse_txn_jsonl(text: &str) -> Result<(History<TxnEvent>, Vec<usize>), ParseError> {
-    let (mut history, lines) = read_objects(text, txn_event_from_object)?;
+/// initial nil in a history that writes registers (`"w"`). Also each event's line. Read a
+/// line at a time from any reader (`text.as_bytes()` for a text).
+pub fn parse_txn_jsonl(
+    source: impl BufRead,
+) -> Result<(History<TxnEvent>, Vec<usize>), ParseError> {
+    let (mut history, lines) = read_objects(source, txn_event_from_object)?;
     crate::txn::settle_reads(&mut history.events)
         .map_err(|(event, message)| ParseError::new(lines[event], 1, message))?;
     Ok((history, lines))
@@ -177,36 +188,43 @@ struct ClientObject<'n> {
 /// Each non-blank line as one JSON object: a client event converted by `convert`, with its
 /// origin and line number, or a nemesis event.
 fn read_objects<T>(
-    text: &str,
+    source: impl BufRead,
     convert: impl Fn(&ClientObject<'_>) -> Result<T, ParseError>,
 ) -> Result<(History<T>, Vec<usize>), ParseError> {
     let mut history = History::default();
     let mut lines = Vec::new();
-    for (index, line) in without_bom(text).split('\n').enumerate() {
+    let mut text = Lines::new(source);
+    let mut index = 0;
+    while text.advance()? {
+        index += 1;
+        let line = text.line();
+        let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
         }
-        let mut parser = LineParser { text: line, offset: 0, column: 1, line: index + 1, depth: 0 };
+        let mut parser = LineParser { text: line, offset: 0, column: 1, line: index, depth: 0 };
         parser.skip_space();
         let object = parser.parse_value()?;
         parser.skip_space();
         if parser.offset < line.len() {
             return Err(parser.error("expected the end of the line after the event's object"));
         }
-        match event_head(&object, index + 1)? {
+        match event_head(&object, index)? {
             Head::Nemesis(mut event) => {
                 event.position = history.len();
                 history.push_nemesis(event);
             }
             Head::Client { fields, process, kind } => {
-                let client = ClientObject { fields, process, kind, node: &object, line: index + 1 };
+                let client = ClientObject { fields, process, kind, node: &object, line: index };
                 let event = convert(&client)?;
                 history.push_from(event, origin(fields));
-                lines.push(index + 1);
+                lines.push(index);
             }
         }
     }
+    history.shrink_to_fit();
+    lines.shrink_to_fit();
     Ok((history, lines))
 }
 

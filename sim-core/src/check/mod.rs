@@ -31,6 +31,7 @@ pub mod operations;
 pub mod txn;
 
 mod bitset;
+mod lines;
 mod table;
 mod unique;
 
@@ -122,7 +123,7 @@ pub fn detect_format(text: &str) -> Option<Format> {
 
 /// The text without a leading byte order mark (U+FEFF), which some editors write at the
 /// start of a UTF-8 file. Columns on the first line are counted after it.
-pub(crate) fn without_bom(text: &str) -> &str {
+fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
@@ -156,9 +157,18 @@ pub fn parse_history_with_positions(
     text: &str,
     format: Format,
 ) -> Result<(History, Vec<Position>), ParseError> {
+    read_history_with_positions(text.as_bytes(), format)
+}
+
+/// [`parse_history_with_positions`] from any reader (a file, a pipe), a line at a time:
+/// memory holds one line of the text and the history, never the whole text.
+pub fn read_history_with_positions(
+    source: impl std::io::BufRead,
+    format: Format,
+) -> Result<(History, Vec<Position>), ParseError> {
     match format {
-        Format::JepsenEdn => edn::parse_history_with_positions(text),
-        Format::Jsonl => jsonl::parse_jsonl_with_lines(text).map(|(history, lines)| {
+        Format::JepsenEdn => edn::read_history(source),
+        Format::Jsonl => jsonl::read_jsonl(source).map(|(history, lines)| {
             (history, lines.into_iter().map(|line| Position { line, column: 1 }).collect())
         }),
     }
@@ -192,6 +202,28 @@ mod tests {
         let jsonl_text = "\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}";
         let (_, positions) = parse_history_with_positions(jsonl_text, Format::Jsonl).unwrap();
         assert_eq!(positions, [Position { line: 2, column: 1 }, Position { line: 3, column: 1 }]);
+    }
+
+    /// A reader handing over one byte at a time gives what the whole text gives: the line
+    /// reader never loses a token, a place or an error at a buffer's edge.
+    #[test]
+    fn a_reader_gives_what_the_text_gives() {
+        let edn_text = "\u{feff}[{:process 0, :type :invoke, :f :write, :key \"k\", :value 1}\r\n {:process :nemesis, :type :info, :f :kill, :value 2}\n {:process 0, :type :ok,\n  :f :write, :key \"k\", :value 1}]";
+        let jsonl_text = "\u{feff}{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\r\n\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":3}";
+        for (text, format) in [(edn_text, Format::JepsenEdn), (jsonl_text, Format::Jsonl)] {
+            let whole = parse_history_with_positions(text, format).unwrap();
+            assert_eq!(whole.0.len(), 2, "{format}");
+            let byte_by_byte = std::io::BufReader::with_capacity(1, text.as_bytes());
+            assert_eq!(read_history_with_positions(byte_by_byte, format).unwrap(), whole);
+            let cut = &text[..text.len() - 2];
+            let error = parse_history_with_positions(cut, format).unwrap_err();
+            let byte_by_byte = std::io::BufReader::with_capacity(1, cut.as_bytes());
+            assert_eq!(read_history_with_positions(byte_by_byte, format).unwrap_err(), error);
+        }
+        // A token that ends the text, with no line end after it, is read whole.
+        let nodes = edn::read_all("1\n22 333").unwrap();
+        let values: Vec<_> = nodes.into_iter().map(|node| node.value).collect();
+        assert_eq!(values, [edn::Edn::Int(1), edn::Edn::Int(22), edn::Edn::Int(333)]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn history(lines: &[&str]) -> History<TxnEvent> {
         let (kind, txn) = rest.split_once(' ').unwrap();
         text.push_str(&format!("{{:process {process}, :type :{kind}, :f :txn, :value {txn}}}\n"));
     }
-    let (history, positions) = parse_edn(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (history, positions) = parse_edn(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(positions.len(), history.len());
     history
 }
@@ -334,7 +334,7 @@ fn histories_that_cannot_be_analysed_are_refused() {
 
 #[test]
 fn edn_reading_says_where_and_round_trips() {
-    let error = |text: &str| parse_edn(text).unwrap_err().to_string();
+    let error = |text: &str| parse_edn(text.as_bytes()).unwrap_err().to_string();
     assert!(error("{:process 0, :type :ok, :f :read, :value 1}").contains("expected :f :txn"));
     let unknown = error("{:process 0, :type :ok, :f :txn, :value [[:x 0 1]]}");
     assert!(unknown.starts_with("1:43: unknown micro-op"), "{unknown}");
@@ -343,19 +343,20 @@ fn edn_reading_says_where_and_round_trips() {
             .contains("rw-register")
     );
     let history = generate(&Options::new(3, 200, 5));
-    let (again, _) = parse_edn(&to_edn(&history)).unwrap();
+    let (again, _) = parse_edn(to_edn(&history).as_bytes()).unwrap();
     assert_eq!(again, history);
     assert!(crate::txn::is_txn_history(&to_edn(&history)));
     let jsonl = crate::check::jsonl::to_jsonl(&history);
     assert!(crate::txn::is_txn_history(&jsonl));
-    let (again, lines) = crate::check::jsonl::parse_txn_jsonl(&jsonl).unwrap();
+    let (again, lines) = crate::check::jsonl::parse_txn_jsonl(jsonl.as_bytes()).unwrap();
     assert_eq!((again, lines.len()), (history.clone(), history.len()));
     assert!(!crate::txn::is_txn_history("{:process 0, :type :invoke, :f :read, :value nil}"));
     let registers = history_of_registers();
     let (again, _) =
-        crate::check::jsonl::parse_txn_jsonl(&crate::check::jsonl::to_jsonl(&registers)).unwrap();
+        crate::check::jsonl::parse_txn_jsonl(crate::check::jsonl::to_jsonl(&registers).as_bytes())
+            .unwrap();
     assert_eq!(again, registers);
-    assert_eq!(parse_edn(&to_edn(&registers)).unwrap().0, registers);
+    assert_eq!(parse_edn(to_edn(&registers).as_bytes()).unwrap().0, registers);
 }
 
 fn history_of_registers() -> History<TxnEvent> {
