@@ -382,7 +382,7 @@ pub const KEYS: &[KeySpec] = &[
         Value("0.05"),
         "Chance that an announcement of a `crash_on` event crashes its node.",
     ),
-    key(
+    knob(
         "nemesis.crash_on_point",
         Name(Names::CrashPoints),
         Value("\"event\""),

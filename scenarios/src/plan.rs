@@ -6,7 +6,7 @@ use crate::reader::Knob;
 use crate::schema::WorkloadSpec;
 use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, NemesisSpec, Scenario};
 use sim_core::SimBuilder;
-use sim_core::announce::CrashOn;
+use sim_core::announce::{CrashOn, CrashPoint};
 use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
@@ -192,7 +192,8 @@ impl Draw {
             crash_on: CrashOn {
                 events: n.crash_on.clone(),
                 probability: self.knob(k("crash_on_probability"), &mut n.crash_on_probability),
-                point: n.crash_on_point,
+                point: CrashPoint::named(&self.knob(k("crash_on_point"), &mut n.crash_on_point))
+                    .expect("validated at load"),
             },
             until,
         }

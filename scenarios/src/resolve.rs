@@ -230,7 +230,7 @@ fn nemesis(out: &mut String, n: &NemesisSpec) {
     let events: Vec<String> = n.crash_on.iter().map(|e| quoted(e.name())).collect();
     let _ = writeln!(out, "crash_on = [{}]", events.join(", "));
     let _ = writeln!(out, "crash_on_probability = {}", floats(&n.crash_on_probability));
-    let _ = writeln!(out, "crash_on_point = {}", quoted(n.crash_on_point.name()));
+    let _ = writeln!(out, "crash_on_point = {}", knob(&n.crash_on_point, |p| quoted(p)));
 }
 
 /// `[[faults]]` (or a phase's `[[phases.faults]]`, at `key`).

@@ -72,7 +72,7 @@ pub struct NemesisSpec {
     pub isolate_new_leader_after: (SimDuration, SimDuration),
     pub crash_on: Vec<ProtocolEvent>,
     pub crash_on_probability: Knob<f64>,
-    pub crash_on_point: CrashPoint,
+    pub crash_on_point: Knob<String>,
 }
 
 /// A scheduled fault, before node choices that depend on nothing random.
@@ -774,15 +774,10 @@ pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) ->
     let crash_on =
         named_list(r, t, "nemesis.crash_on", "protocol event", &ProtocolEvent::ALL, |e| e.name())
             .unwrap_or_default();
-    let crash_on_point = t
-        .get("crash_on_point")
-        .and_then(|e| {
-            r.named_item(&e.item, "nemesis.crash_on_point", "crash point", &CrashPoint::ALL, |c| {
-                c.name()
-            })
-        })
-        .copied()
-        .unwrap_or_default();
+    let points = keys::Names::CrashPoints.fixed().unwrap_or_default();
+    let crash_on_point = r
+        .name_knob(t, p, "crash_on_point", "crash point", &points)
+        .unwrap_or_else(|| Knob::Fixed(CrashPoint::default().name().to_owned()));
     let max_nodes = i64::from(nodes.unwrap_or(MAX_NODES as u32));
     NemesisSpec {
         crash_rate: rate(r, "crash_rate"),
