@@ -33,11 +33,13 @@ fn assert_clean(name: &str, records: &[RunRecord], seeds: u64) {
 }
 
 #[test]
+/// Seeds per example: what `bundled_clean.rs` says the Raft and 2PC example tests sweep.
+#[test]
 fn the_crash_on_examples_pass_and_crash_on_every_event_they_name() {
     for (name, seeds, events) in [
         (
             "raft-crash-on",
-            300,
+            500,
             &["appended", "synced", "voted", "became_leader", "installing_snapshot"][..],
         ),
         ("2pc-crash-on", 200, &["prepared", "appended", "synced"][..]),
