@@ -44,6 +44,7 @@ use crate::durable::{DurableCell, RecordLog, Recovery};
 use crate::kv::KvStore;
 use crate::membership::{Master, MasterHost, MasterLink, View};
 use crate::raft::{self, RaftConfig};
+use sim_core::announce::ProtocolEvent;
 use sim_core::engine::{Nodes, Observer, Violation};
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
@@ -259,7 +260,9 @@ impl PrimaryBackup {
     fn append(&mut self, ctx: &mut Context<'_, Self>, commands: &[Request<Op>]) {
         let payloads: Vec<Vec<u8>> = commands.iter().map(encode_command).collect();
         self.file.append_all(ctx.disk(), &payloads);
+        ctx.announce(ProtocolEvent::Appended);
         ctx.disk().sync();
+        ctx.announce(ProtocolEvent::Synced);
         for command in commands {
             self.push_entry(command.clone());
         }
@@ -295,6 +298,7 @@ impl PrimaryBackup {
             self.in_sync = epoch;
             EPOCH.store(ctx.disk(), &encode_u64(epoch));
             ctx.disk().sync();
+            ctx.announce(ProtocolEvent::Synced);
         }
     }
 
@@ -366,6 +370,7 @@ impl PrimaryBackup {
             ctx.send(backup, Msg::StartView { stamp });
         }
         self.commit_and_answer(ctx);
+        ctx.announce(ProtocolEvent::BecameLeader);
     }
 
     /// No longer the primary: drop what only a primary keeps.

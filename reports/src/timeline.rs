@@ -225,7 +225,7 @@ impl Timeline {
         partition: &mut Option<(String, SimTime)>,
     ) {
         match action {
-            FaultAction::Crash(node) => {
+            FaultAction::Crash(node) | FaultAction::CrashOn { node, .. } => {
                 self.close(node.0, time, down);
                 down.insert(node.0, (SpanKind::Crashed, time));
             }

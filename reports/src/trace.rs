@@ -124,6 +124,9 @@ fn ids(nodes: &[NodeId]) -> Vec<u32> {
 pub fn fault_json(action: &FaultAction) -> Value {
     match action {
         FaultAction::Crash(node) => json!({ "type": "crash", "node": node.0 }),
+        FaultAction::CrashOn { node, event } => {
+            json!({ "type": "crash", "node": node.0, "on": event.name() })
+        }
         FaultAction::Restart(node) => json!({ "type": "restart", "node": node.0 }),
         FaultAction::Pause { node, duration } => {
             json!({ "type": "pause", "node": node.0, "duration_ns": duration.as_nanos() })

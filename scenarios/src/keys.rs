@@ -10,6 +10,7 @@
 //! the protocol's and the workload's own declarations (`declare_options!`,
 //! `declare_bugs!`), read through the [`crate::Catalogue`].
 
+use sim_core::announce::{CrashPoint, ProtocolEvent};
 use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
 
@@ -39,6 +40,10 @@ pub enum Names {
     SchedulableKinds,
     /// [`Partition::DRAWABLE`]: what the nemesis draws from.
     DrawableKinds,
+    /// [`ProtocolEvent::ALL`]: what `nemesis.crash_on` listens to.
+    ProtocolEvents,
+    /// [`CrashPoint::ALL`]: where a crash on an event lands.
+    CrashPoints,
     /// `none` and [`ModelKind::SCENARIO`], the models a scenario's key-value workload fits.
     Models,
     Expectations,
@@ -55,6 +60,8 @@ impl Names {
             Names::FaultActions => FAULT_ACTIONS.iter().map(|a| a.name).collect(),
             Names::SchedulableKinds => Partition::SCHEDULABLE.iter().map(Partition::name).collect(),
             Names::DrawableKinds => Partition::drawable_names(),
+            Names::ProtocolEvents => ProtocolEvent::names(),
+            Names::CrashPoints => CrashPoint::ALL.iter().map(|p| p.name()).collect(),
             Names::Models => std::iter::once("none")
                 .chain(ModelKind::SCENARIO.iter().map(|m| m.name()))
                 .collect(),
@@ -362,6 +369,24 @@ pub const KEYS: &[KeySpec] = &[
         DurationRange,
         Value("[\"0ns\", \"30ms\"]"),
         "How soon after its election a new leader is cut off.",
+    ),
+    key(
+        "nemesis.crash_on",
+        NameList(Names::ProtocolEvents),
+        Value("[]"),
+        "Protocol events that may crash the node announcing them, until `run.heal_at`: `became_leader`, `voted` (the vote durable, its reply not sent), `appended` (written, not synced), `synced` (a sync just completed), `installing_snapshot`, `prepared` (a 2PC participant's yes vote durable, not sent). The node restarts `restart_after` later; `max_down` holds. Each crash counts `crash_on_<event>`.",
+    ),
+    knob(
+        "nemesis.crash_on_probability",
+        Probability,
+        Value("0.05"),
+        "Chance that an announcement of a `crash_on` event crashes its node.",
+    ),
+    knob(
+        "nemesis.crash_on_point",
+        Name(Names::CrashPoints),
+        Value("\"event\""),
+        "Where a crash on an event lands: `event`, at the announcement (the rest of the handler is lost: its disk writes and syncs, and every message and reply it queued, as they leave only when it returns); `handler_end`, once the handler has returned and its messages and replies have left.",
     ),
     key(
         "faults",

@@ -6,6 +6,7 @@ use crate::reader::Knob;
 use crate::schema::WorkloadSpec;
 use crate::schema::{ChecksSpec, ClockSpec, LatencySpec, LinkSpec, NemesisSpec, Scenario};
 use sim_core::SimBuilder;
+use sim_core::announce::{CrashOn, CrashPoint};
 use sim_core::client::ClientOptions;
 use sim_core::clock::ClockOptions;
 use sim_core::disk::DiskOptions;
@@ -188,6 +189,12 @@ impl Draw {
             clock_jump_max: self.duration(k("clock_jump_max"), &mut n.clock_jump_max),
             isolate_new_leader: self.knob(k("isolate_new_leader"), &mut n.isolate_new_leader),
             isolate_new_leader_after: range(n.isolate_new_leader_after),
+            crash_on: CrashOn {
+                events: n.crash_on.clone(),
+                probability: self.knob(k("crash_on_probability"), &mut n.crash_on_probability),
+                point: CrashPoint::named(&self.knob(k("crash_on_point"), &mut n.crash_on_point))
+                    .expect("validated at load"),
+            },
             until,
         }
     }

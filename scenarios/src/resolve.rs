@@ -142,7 +142,11 @@ fn fault_keys(action: &FaultAction) -> Vec<String> {
         vec![action_is(name), format!("from = {}", from.0), format!("to = {}", to.0)]
     };
     match action {
-        FaultAction::Crash(n) => vec![action_is("crash"), node(n)],
+        // A crash on an event is written as a plain crash at its time: a fixed schedule
+        // cannot name the protocol moment, only the instant.
+        FaultAction::Crash(n) | FaultAction::CrashOn { node: n, .. } => {
+            vec![action_is("crash"), node(n)]
+        }
         FaultAction::Restart(n) => vec![action_is("restart"), node(n)],
         FaultAction::Pause { node: n, duration: d } => {
             vec![action_is("pause"), node(n), format!("duration = {}", duration(d.0 as i64))]
@@ -223,6 +227,10 @@ fn nemesis(out: &mut String, n: &NemesisSpec) {
     let _ = writeln!(out, "clock_jump_max = {}", durations(&n.clock_jump_max));
     let _ = writeln!(out, "isolate_new_leader = {}", floats(&n.isolate_new_leader));
     let _ = writeln!(out, "isolate_new_leader_after = {}", pair(n.isolate_new_leader_after));
+    let events: Vec<String> = n.crash_on.iter().map(|e| quoted(e.name())).collect();
+    let _ = writeln!(out, "crash_on = [{}]", events.join(", "));
+    let _ = writeln!(out, "crash_on_probability = {}", floats(&n.crash_on_probability));
+    let _ = writeln!(out, "crash_on_point = {}", knob(&n.crash_on_point, |p| quoted(p)));
 }
 
 /// `[[faults]]` (or a phase's `[[phases.faults]]`, at `key`).
@@ -390,6 +398,7 @@ impl Scenario {
                 &mut n.partition_rate,
                 &mut n.clock_jump_rate,
                 &mut n.isolate_new_leader,
+                &mut n.crash_on_probability,
             ] {
                 *rate = Knob::Fixed(0.0);
             }

@@ -9,6 +9,7 @@ use crate::phases::{Base, Phase, read_phases};
 use crate::reader::{Knob, Reader, join};
 use crate::tree::{Item, Loc, Table, Val};
 use sim_core::SimDuration;
+use sim_core::announce::{CrashPoint, ProtocolEvent};
 use sim_core::check::ModelKind;
 use sim_core::faults::Partition;
 use sim_core::names;
@@ -69,6 +70,9 @@ pub struct NemesisSpec {
     pub max_down: Option<Knob<i64>>,
     pub isolate_new_leader: Knob<f64>,
     pub isolate_new_leader_after: (SimDuration, SimDuration),
+    pub crash_on: Vec<ProtocolEvent>,
+    pub crash_on_probability: Knob<f64>,
+    pub crash_on_point: Knob<String>,
 }
 
 /// A scheduled fault, before node choices that depend on nothing random.
@@ -805,31 +809,18 @@ pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) ->
     let rate = |r: &mut Reader<'_>, k: &str| {
         r.float_knob(t, p, k, 0.0, 1000.0).unwrap_or(Knob::Fixed(0.0))
     };
-    let mut partition_kinds = Vec::new();
-    match t.get("partition_kinds").map(|e| &e.item) {
-        Some(Item { val: Val::Array(items), .. }) => {
-            for item in items {
-                let kinds = &Partition::DRAWABLE;
-                if let Some(kind) =
-                    r.named_item(item, "nemesis.partition_kinds", "partition kind", kinds, |k| {
-                        k.name()
-                    })
-                {
-                    partition_kinds.push(kind.clone());
-                }
-            }
-        }
-        Some(item) => r.problem(
-            &item.loc,
-            "nemesis.partition_kinds",
-            format!(
-                "expected an array of partition kinds ({}), found {}",
-                Partition::drawable_names().join(", "),
-                item.val.type_name()
-            ),
-        ),
-        None => partition_kinds = sim_core::faults::NemesisOptions::default().partition_kinds,
-    }
+    let partition_kinds =
+        named_list(r, t, "nemesis.partition_kinds", "partition kind", &Partition::DRAWABLE, |k| {
+            k.name()
+        })
+        .unwrap_or_else(|| sim_core::faults::NemesisOptions::default().partition_kinds);
+    let crash_on =
+        named_list(r, t, "nemesis.crash_on", "protocol event", &ProtocolEvent::ALL, |e| e.name())
+            .unwrap_or_default();
+    let points = keys::Names::CrashPoints.fixed().unwrap_or_default();
+    let crash_on_point = r
+        .name_knob(t, p, "crash_on_point", "crash point", &points)
+        .unwrap_or_else(|| Knob::Fixed(CrashPoint::default().name().to_owned()));
     let max_nodes = i64::from(nodes.unwrap_or(MAX_NODES as u32));
     NemesisSpec {
         crash_rate: rate(r, "crash_rate"),
@@ -848,6 +839,43 @@ pub(crate) fn read_nemesis(r: &mut Reader<'_>, t: &Table, nodes: Option<u32>) ->
             .probability_knob(t, p, "isolate_new_leader")
             .unwrap_or(Knob::Fixed(0.0)),
         isolate_new_leader_after: duration_pair(r, t, p, "isolate_new_leader_after", (0, 30)),
+        crash_on,
+        crash_on_probability: r
+            .probability_knob(t, p, "crash_on_probability")
+            .unwrap_or(Knob::Fixed(0.05)),
+        crash_on_point,
+    }
+}
+
+/// The items of an array of names at `key` (`nemesis.partition_kinds`), each one of
+/// `items` by `name_of`; `None` when the key is absent (a problem when it is no array).
+fn named_list<T: Clone>(
+    r: &mut Reader<'_>,
+    t: &Table,
+    key: &str,
+    what: &str,
+    items: &[T],
+    name_of: impl Fn(&T) -> &str + Copy,
+) -> Option<Vec<T>> {
+    let field = key.rsplit('.').next().expect("a key has a last part");
+    match t.get(field).map(|e| &e.item) {
+        Some(Item { val: Val::Array(array), .. }) => Some(
+            array
+                .iter()
+                .filter_map(|item| r.named_item(item, key, what, items, name_of).cloned())
+                .collect(),
+        ),
+        Some(item) => {
+            let valid: Vec<&str> = items.iter().map(name_of).collect();
+            let message = format!(
+                "expected an array of {what}s ({}), found {}",
+                valid.join(", "),
+                item.val.type_name()
+            );
+            r.problem(&item.loc, key, message);
+            None
+        }
+        None => None,
     }
 }
 

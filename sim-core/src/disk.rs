@@ -60,13 +60,22 @@ pub struct Disk {
     options: DiskOptions,
     rng: LazyRng,
     stats: DiskStats,
+    /// Stopped by a crash inside a handler ([`crate::announce::CrashPoint::Event`]): the
+    /// rest of the handler writes and syncs nothing, until the crash itself.
+    stopped: bool,
 }
 
 impl Disk {
     /// A disk that draws its faults from `rng` (a [`crate::rng::SimRng`], or a
     /// [`LazyRng`] that is only derived if a fault is ever drawn).
     pub fn new(options: DiskOptions, rng: impl Into<LazyRng>) -> Self {
-        Disk { files: BTreeMap::new(), options, rng: rng.into(), stats: DiskStats::default() }
+        Disk {
+            files: BTreeMap::new(),
+            options,
+            rng: rng.into(),
+            stats: DiskStats::default(),
+            stopped: false,
+        }
     }
 
     fn file_mut(&mut self, name: &str) -> &mut File {
@@ -78,6 +87,9 @@ impl Disk {
 
     /// Append `bytes` to `file` (created if missing). Volatile until `sync`.
     pub fn append(&mut self, file: &str, bytes: &[u8]) {
+        if self.stopped {
+            return;
+        }
         self.stats.writes += 1;
         self.stats.bytes_written += bytes.len() as u64;
         let f = self.file_mut(file);
@@ -87,6 +99,9 @@ impl Disk {
 
     /// Cut `file` to `len` bytes (no-op past its end). Volatile until `sync`.
     pub fn truncate(&mut self, file: &str, len: usize) {
+        if self.stopped {
+            return;
+        }
         self.stats.writes += 1;
         let f = self.file_mut(file);
         if len < f.current.len() {
@@ -103,6 +118,9 @@ impl Disk {
 
     /// Make every write so far durable.
     pub fn sync(&mut self) {
+        if self.stopped {
+            return;
+        }
         self.stats.syncs += 1;
         for f in self.files.values_mut() {
             // Replay the unsynced writes onto the durable copy: a sync costs the bytes
@@ -145,6 +163,7 @@ impl Disk {
 
     /// A crash: unsynced writes are lost, except that the first one may be torn.
     pub fn crash(&mut self) -> CrashDamage {
+        self.stopped = false;
         let mut damage = CrashDamage::default();
         let torn_probability = self.options.torn_write_probability;
         for f in self.files.values_mut() {
@@ -171,6 +190,12 @@ impl Disk {
         self.stats.lost_writes += damage.lost_writes;
         self.stats.torn_writes += damage.torn_writes;
         damage
+    }
+
+    /// Ignore every write and sync from now until the next [`Disk::crash`]: the node
+    /// crashed here, though its handler runs on.
+    pub(crate) fn stop(&mut self) {
+        self.stopped = true;
     }
 
     /// Change the fault options (a scheduled "disk corruption" fault does this).

@@ -1,6 +1,7 @@
 //! Faults: the actions a scenario schedules at fixed times, the random nemesis that draws
 //! them by rate, and the counters of what was injected. Every fault is off by default.
 
+use crate::announce::{CrashOn, ProtocolEvent};
 use crate::clock::ClockOptions;
 use crate::disk::DiskOptions;
 use crate::node::NodeId;
@@ -180,12 +181,19 @@ pub enum FaultAction {
     /// The end of the safety phase: heal partitions, release holds, restart crashed nodes,
     /// resume paused ones and stop the nemesis.
     HealAll,
+    /// A crash of the nemesis's `crash_on`: `node` announced `event` (see
+    /// [`crate::announce`] for where in its handler the crash lands). Last, so that the
+    /// hashes of the other variants stay as they were.
+    CrashOn {
+        node: NodeId,
+        event: ProtocolEvent,
+    },
 }
 
 impl FaultAction {
     pub fn kind(&self) -> FaultKind {
         match self {
-            FaultAction::Crash(_) => FaultKind::Crash,
+            FaultAction::Crash(_) | FaultAction::CrashOn { .. } => FaultKind::Crash,
             FaultAction::Restart(_) => FaultKind::Restart,
             FaultAction::Pause { .. } => FaultKind::Pause,
             FaultAction::Partition(_) => FaultKind::Partition,
@@ -320,6 +328,8 @@ pub struct NemesisOptions {
     /// that win an election and lose the cluster before they can replicate.
     pub isolate_new_leader: f64,
     pub isolate_new_leader_after: DurationRange,
+    /// Crashes of a node at the protocol events it announces ([`crate::announce`]).
+    pub crash_on: CrashOn,
     /// The nemesis stops here (the start of the liveness phase).
     pub until: SimTime,
 }
@@ -346,6 +356,7 @@ impl Default for NemesisOptions {
             clock_jump_max: ms(500),
             isolate_new_leader: 0.0,
             isolate_new_leader_after: DurationRange::new(ms(0), ms(30)),
+            crash_on: CrashOn::default(),
             until: SimTime::MAX,
         }
     }

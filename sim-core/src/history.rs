@@ -222,6 +222,9 @@ fn nemesis_operation(action: &FaultAction) -> (&'static str, Value) {
     let list = |items: Vec<Value>| Value::List(items);
     match action {
         FaultAction::Crash(n) => ("kill", node(n)),
+        FaultAction::CrashOn { node: n, event } => {
+            ("kill", list(vec![node(n), Value::Str(event.name().into())]))
+        }
         FaultAction::Restart(n) => ("start", node(n)),
         FaultAction::Pause { node: n, duration } => {
             ("pause", list(vec![node(n), int(duration.as_nanos().min(i64::MAX as u64) as i64)]))

@@ -6,6 +6,7 @@
 //! files and prints; the engine only computes.
 #![forbid(unsafe_code)]
 
+pub mod announce;
 pub mod buggify;
 pub mod check;
 pub mod checker;

@@ -81,6 +81,7 @@
 //! assert!(sim.stats().events > 0);
 //! ```
 
+use crate::announce::{CrashPoint, ProtocolEvent, Trigger};
 use crate::buggify::Buggify;
 use crate::clock::Clock;
 use crate::disk::Disk;
@@ -270,6 +271,8 @@ pub struct Context<'a, N: Node> {
     pub(crate) counters: &'a mut Counters,
     pub(crate) buggify: &'a mut Buggify,
     pub(crate) annotations: Option<&'a mut Vec<String>>,
+    /// The nemesis's `crash_on`, when it listens to some event now.
+    pub(crate) trigger: Option<Trigger<'a>>,
 }
 
 impl<N: Node> Context<'_, N> {
@@ -381,6 +384,22 @@ impl<N: Node> Context<'_, N> {
         true
     }
 
+    /// Announce a protocol moment ([`crate::announce`]): the nemesis's `crash_on` may
+    /// crash the node here. Free when no fault listens to `event`. Announce where the
+    /// moment is true: `Voted` once the vote is durable, `Synced` right after a sync.
+    /// After a crash at the announcement the handler runs on, but its effects are lost
+    /// and its disk writes and syncs are ignored.
+    pub fn announce(&mut self, event: ProtocolEvent) {
+        let Some(trigger) = self.trigger.as_mut() else { return };
+        if !trigger.hit(event) {
+            return;
+        }
+        if trigger.point == CrashPoint::Event {
+            self.disk.stop();
+        }
+        self.annotate(|| format!("crashes on {}", event.name()));
+    }
+
     /// Add a note to the trace ("became leader of term 4"). The closure only runs when a
     /// trace is being recorded, so annotations cost nothing otherwise.
     pub fn annotate(&mut self, note: impl FnOnce() -> String) {
@@ -426,6 +445,7 @@ impl<N: Node> Context<'_, N> {
                 counters: &mut *self.counters,
                 buggify: &mut *self.buggify,
                 annotations: self.annotations.as_deref_mut(),
+                trigger: self.trigger.as_mut().map(Trigger::reborrow),
             };
             f(&mut inner)
         };

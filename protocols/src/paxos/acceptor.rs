@@ -15,6 +15,7 @@ impl Paxos {
         if self.promised > before && !self.config.bugs.promise_without_persist {
             self.write(ctx, &LogRecord::Promise { ballot }, true);
         }
+        self.promise_raised |= self.promised > before;
         true
     }
 

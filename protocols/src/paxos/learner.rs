@@ -4,6 +4,7 @@
 use super::storage::{self, LogRecord, Snapshot};
 use super::{Ballot, Command, MAX_LEARN_BATCH, Msg, Paxos, SlotValue};
 use crate::kv::Applied;
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId, Reply, RequestId};
 
 impl Paxos {
@@ -193,6 +194,8 @@ impl Paxos {
         let last = snapshot.last_slot;
         storage::save_snapshot(ctx.disk(), &snapshot);
         ctx.disk().sync();
+        // The snapshot is durable, the slots it covers not yet dropped from the log.
+        ctx.announce(ProtocolEvent::InstallingSnapshot);
         self.kv = kv;
         self.applied = last;
         self.snapshot = snapshot;

@@ -72,6 +72,7 @@ pub use invariants::PaxosInvariants;
 pub use storage::{LOG_FILE, LogRecord, SNAPSHOT_FILE, Slot, Snapshot};
 
 use crate::durable::RecordLog;
+use sim_core::announce::ProtocolEvent;
 use sim_core::hash::stable_hash;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
@@ -294,6 +295,8 @@ pub struct Paxos {
 
     /// Writes that must be synced before this handler's messages and replies leave.
     dirty: bool,
+    /// A promise raised in this handler, announced (`voted`) once it is durable.
+    promise_raised: bool,
     ghost: Ghost,
 }
 
@@ -372,6 +375,7 @@ impl Paxos {
     fn write(&mut self, ctx: &mut Context<'_, Self>, record: &LogRecord, durable: bool) {
         storage::append(&mut self.log, ctx.disk(), record);
         self.dirty |= durable;
+        ctx.announce(ProtocolEvent::Appended);
     }
 
     /// End of every handler: sync what must be durable before the handler's messages and
@@ -380,6 +384,10 @@ impl Paxos {
         if self.dirty {
             ctx.disk().sync();
             self.dirty = false;
+            ctx.announce(ProtocolEvent::Synced);
+        }
+        if std::mem::take(&mut self.promise_raised) {
+            ctx.announce(ProtocolEvent::Voted);
         }
     }
 
@@ -460,6 +468,7 @@ impl Node for Paxos {
             queued: Vec::new(),
             waiting: BTreeMap::new(),
             dirty: false,
+            promise_raised: false,
             ghost: Ghost { started: true, ..Ghost::default() },
         };
         node.apply_chosen(ctx);

@@ -6,6 +6,7 @@ use super::{
     AcceptedValue, Ballot, Command, MAX_RESEND, MIN_TIMER_DELAY, Msg, Paxos, Phase1, Proposal,
     Role, SimDuration, SlotValue, Timer, redirect_all,
 };
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId};
 use std::collections::BTreeMap;
 
@@ -189,6 +190,7 @@ impl Paxos {
         self.quorum_check_started = ctx.now();
         let ballot = self.ballot;
         ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { ballot });
+        ctx.announce(ProtocolEvent::BecameLeader);
     }
 
     /// The `skip_phase1_after_leader_change` bug: lead at once with a higher ballot and

@@ -3,6 +3,7 @@
 
 use super::log::Command;
 use super::{MIN_TIMER_DELAY, Msg, Progress, Raft, Role, Timer};
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId};
 
 impl Raft {
@@ -140,6 +141,7 @@ impl Raft {
         self.quorum_check_started = ctx.now();
         ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat { term: self.term });
         self.term_start_index = self.append_as_leader(ctx, Command::Noop);
+        ctx.announce(ProtocolEvent::BecameLeader);
     }
 
     /// §3.6.1: the candidate's log is at least as up-to-date as ours.
@@ -196,6 +198,7 @@ impl Raft {
                 self.save_meta(ctx);
             }
             self.reset_election_deadline(ctx);
+            self.vote_granted = true;
             ctx.annotate(|| format!("votes for {from} in term {term}"));
         }
         ctx.send(from, Msg::RequestVoteResponse { term: self.term, granted, pre_vote: false });

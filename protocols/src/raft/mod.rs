@@ -78,6 +78,7 @@ pub use invariants::RaftInvariants;
 pub use log::{Command, Entry, LOG_FILE, Log};
 pub use storage::{META_FILE, SNAPSHOT_FILE, Snapshot};
 
+use sim_core::announce::ProtocolEvent;
 use sim_core::kv::{KvWorkload, Op};
 use sim_core::node::{Context, Node, NodeId, Reply, Request, RequestId};
 use sim_core::protocol::{PropertySpec, Protocol};
@@ -259,6 +260,8 @@ pub struct Raft {
     log_dirty: bool,
     sync_armed: bool,
     pending_ack: Option<PendingAck>,
+    /// A vote granted in this handler, announced (`voted`) once it is durable.
+    vote_granted: bool,
     /// Local time after which a follower or candidate starts an election.
     election_deadline: SimTime,
     /// Local time the current leader was last heard from.
@@ -372,6 +375,7 @@ impl Raft {
         }
         self.log.append(ctx.disk(), entries);
         self.log_dirty = true;
+        ctx.announce(ProtocolEvent::Appended);
     }
 
     /// Drop the log from `index` on (§3.5).
@@ -393,6 +397,7 @@ impl Raft {
         self.meta_dirty = false;
         self.log_dirty = false;
         self.durable_index = self.log.last_index();
+        ctx.announce(ProtocolEvent::Synced);
     }
 
     /// End of every handler: sync what must be durable before this handler's messages and
@@ -406,6 +411,9 @@ impl Raft {
                 self.sync_armed = true;
             }
             _ => {}
+        }
+        if std::mem::take(&mut self.vote_granted) {
+            ctx.announce(ProtocolEvent::Voted);
         }
         self.after_sync(ctx);
         debug_assert!(self.last_applied <= self.commit_index || self.config.bugs.any());
@@ -530,6 +538,7 @@ impl Node for Raft {
             log_dirty: false,
             sync_armed: false,
             pending_ack: None,
+            vote_granted: false,
             election_deadline: SimTime::ZERO,
             leader_contact: None,
             votes: vec![false; n],

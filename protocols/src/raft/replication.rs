@@ -5,6 +5,7 @@ use super::log::{Command, Entry};
 use super::storage::{self, Snapshot};
 use super::{GhostEntry, Msg, PendingAck, Raft, Role};
 use crate::kv::Applied;
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId};
 
 /// The fields of an AppendEntries request.
@@ -437,6 +438,8 @@ impl Raft {
         let Some(kv) = snapshot.state() else { return };
         storage::save_snapshot(ctx.disk(), &snapshot);
         self.sync(ctx);
+        // The snapshot is durable, the log not yet cut to it: what recovery must mend.
+        ctx.announce(ProtocolEvent::InstallingSnapshot);
         // §5.3: keep the entries after the snapshot if our log agrees with it there.
         self.log.compact(ctx.disk(), index, snapshot_term);
         self.sync(ctx);

@@ -367,7 +367,7 @@ impl Observer<Swim> for SwimObserver {
         let EventView::Fault(action) = event else { return };
         let time = position.time;
         match action {
-            FaultAction::Crash(node) => {
+            FaultAction::Crash(node) | FaultAction::CrashOn { node, .. } => {
                 self.ensure(node.0 as usize + 1);
                 if self.up[node.0 as usize] {
                     self.crashes.insert(*node, Crash { at: time, ..Crash::default() });

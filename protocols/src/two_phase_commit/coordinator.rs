@@ -7,6 +7,7 @@ use super::{Config, IndexedMop, Msg, TwoPhaseCommit, TxnId};
 use crate::durable::RecordLog;
 use crate::durable::Recovery;
 use sim_core::SimTime;
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId, Reply, Request, RequestId};
 use sim_core::txn::Txn;
 use std::collections::BTreeMap;
@@ -180,7 +181,9 @@ impl Coordinator {
             result: result.clone(),
         };
         self.log.append(ctx.disk(), &record.encode());
+        ctx.announce(ProtocolEvent::Appended);
         ctx.disk().sync();
+        ctx.announce(ProtocolEvent::Synced);
         ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
         let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
         ctx.reply(pending.request, reply);

@@ -6,6 +6,7 @@
 use super::storage::{Effect, PARTICIPANT_LOG, ParticipantRecord};
 use super::{COORDINATOR, Config, IndexedMop, Msg, TwoPhaseCommit, TxnId};
 use crate::durable::RecordLog;
+use sim_core::announce::ProtocolEvent;
 use sim_core::node::{Context, NodeId};
 use sim_core::txn::Mop;
 use sim_core::{SimDuration, SimTime};
@@ -133,7 +134,9 @@ impl Participant {
             ParticipantRecord::Aborted { txn }
         };
         self.log.append(ctx.disk(), &record.encode());
+        ctx.announce(ProtocolEvent::Appended);
         ctx.disk().sync();
+        ctx.announce(ProtocolEvent::Synced);
         self.settle(txn, commit);
         self.locks.retain(|_, holder| *holder != txn);
         self.waiting.retain(|w| w.txn != txn);
@@ -227,9 +230,13 @@ impl Participant {
         let record =
             ParticipantRecord::Prepared { txn, keys: keys.clone(), effects: effects.clone() };
         self.log.append(ctx.disk(), &record.encode());
+        ctx.announce(ProtocolEvent::Appended);
         if !config.bugs.vote_without_durable_prepare {
             ctx.disk().sync();
+            ctx.announce(ProtocolEvent::Synced);
         }
+        // Durable (but for the bug), the yes vote not yet sent.
+        ctx.announce(ProtocolEvent::Prepared);
         let now = ctx.now();
         self.prepared.insert(txn, Prepared { keys, effects, since: now, asked: now });
         if config.bugs.early_lock_release {

@@ -199,6 +199,8 @@ impl<C> SimBuilder<C> {
             nemesis: self.nemesis,
             phases: Vec::new(),
             fault_rng: SimRng::derive(seed, Stream::Faults, 0),
+            crash_on_rng: SimRng::derive(seed, Stream::Faults, 1),
+            crash_fired: None,
             fault_stats: FaultStats::default(),
             stats: EngineStats::default(),
             counters: Counters::new(),

@@ -12,7 +12,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     fn apply_fault(&mut self, position: Position, action: FaultAction) {
         let kind = action.kind();
         let applied = match action {
-            FaultAction::Crash(node) => self.crash(node),
+            FaultAction::Crash(node) | FaultAction::CrashOn { node, .. } => self.crash(node),
             FaultAction::Restart(node) => {
                 let slot = &mut self.nodes[node.0 as usize];
                 let down = slot.state.is_none();
@@ -164,7 +164,12 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
 
     /// Nodes crashed or paused now.
     fn nodes_down(&self) -> u32 {
-        self.nodes.iter().filter(|s| s.state.is_none() || s.paused_until > self.now).count() as u32
+        self.nodes.iter().filter(|s| s.is_down(self.now)).count() as u32
+    }
+
+    /// The most nodes the nemesis may have down at once.
+    pub(super) fn max_down(&self) -> u32 {
+        self.nemesis.max_down.unwrap_or((self.nodes.len() as u32 - 1) / 2)
     }
 
     fn random_up_node(&mut self) -> Option<NodeId> {
@@ -184,8 +189,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             return;
         }
         let n = self.nodes.len() as u32;
-        let max_down = self.nemesis.max_down.unwrap_or((n - 1) / 2);
-        let may_take_one = self.nodes_down() < max_down;
+        let may_take_one = self.nodes_down() < self.max_down();
         match kind {
             NemesisKind::Crash if may_take_one => {
                 if let Some(node) = self.random_up_node() {

@@ -16,6 +16,7 @@ pub use observer::{
     EventView, FaultLog, Hop, MessageId, NoObserver, Nodes, Observer, SendFate, Violation,
 };
 
+use crate::announce::{CrashPoint, ProtocolEvent, Trigger};
 use crate::buggify::Buggify;
 use crate::client::{ClientAction, ClientStats, Clients, Wake};
 use crate::clock::Clock;
@@ -217,6 +218,10 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     /// The nemesis of each phase after the first ([`SimBuilder::phase`]).
     phases: Vec<NemesisOptions>,
     fault_rng: SimRng,
+    /// The crash-on stream, drawn only when `nemesis.crash_on` listens ([`crate::announce`]).
+    crash_on_rng: SimRng,
+    /// The event a handler's announcement crashed its node on, until the engine crashes it.
+    crash_fired: Option<ProtocolEvent>,
     fault_stats: FaultStats,
     stats: EngineStats,
     counters: Counters,
@@ -226,6 +231,13 @@ pub struct Simulation<N: Node, O: Observer<N> = NoObserver> {
     trace_hash: u64,
     observer: O,
     violation: Option<Violation>,
+}
+
+impl<N> NodeSlot<N> {
+    /// Crashed, or paused at `now`.
+    fn is_down(&self, now: SimTime) -> bool {
+        self.state.is_none() || self.paused_until > now
+    }
 }
 
 impl<N: Node, O: Observer<N>> Simulation<N, O> {
@@ -413,7 +425,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 }
                 self.stats.timers_fired += 1;
                 self.notify(position, &EventView::Timer { node, id, timer: &timer });
-                self.call(node, |n, ctx| n.on_timer(ctx, timer));
+                self.call(position, node, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Request { node, request } => {
                 if self.nodes[node.0 as usize].state.is_none() {
@@ -422,7 +434,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
                 }
                 self.stats.requests_handled += 1;
                 self.notify(position, &EventView::Request { node, request: &request });
-                self.call(node, |n, ctx| n.on_request(ctx, request));
+                self.call(position, node, |n, ctx| n.on_request(ctx, request));
             }
             Event::Reply { client, from, request, reply } => {
                 self.notify(position, &EventView::Reply { client, from, request, reply: &reply });
@@ -494,7 +506,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
         }
         self.network.count_delivered(from, to);
         self.notify(position, &EventView::Deliver { from, to, id, msg: &msg });
-        self.call(to, |n, ctx| n.on_message(ctx, from, msg));
+        self.call(position, to, |n, ctx| n.on_message(ctx, from, msg));
     }
 
     /// Run `f` on a node's state slot with a context for it.
@@ -505,11 +517,28 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
     ) -> R {
         let collect = O::ENABLED && self.observer.wants_annotations();
         let node_count = self.nodes.len() as u32;
-        let slot = &mut self.nodes[node.0 as usize];
+        let now = self.now;
+        let mask = if now < self.nemesis.until { self.nemesis.crash_on.mask() } else { 0 };
+        let max_down = self.max_down();
+        let (before, rest) = self.nodes.split_at_mut(node.0 as usize);
+        let (slot, after) = rest.split_first_mut().expect("a node of the cluster");
+        // Asked only when an announcement would crash the node: the others down now.
+        let room = || {
+            let down = before.iter().chain(after.iter()).filter(|s| s.is_down(now)).count();
+            (down as u32) < max_down
+        };
+        let trigger = (mask != 0).then(|| Trigger {
+            mask,
+            probability: self.nemesis.crash_on.probability,
+            point: self.nemesis.crash_on.point,
+            rng: &mut self.crash_on_rng,
+            room: &room,
+            fired: &mut self.crash_fired,
+        });
         let mut ctx = Context {
             id: node,
             node_count,
-            now: self.now,
+            now,
             clock: &slot.clock,
             rng: &mut slot.rng,
             disk: &mut slot.disk,
@@ -518,16 +547,21 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             counters: &mut self.counters,
             buggify: &mut self.buggify,
             annotations: if collect { Some(&mut self.annotations) } else { None },
+            trigger,
         };
         f(&mut slot.state, &self.config, &mut ctx)
     }
 
     /// Run a handler of a live node, then apply its effects and let the observer look.
-    fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+    fn call(
+        &mut self,
+        position: Position,
+        node: NodeId,
+        handler: impl FnOnce(&mut N, &mut Context<'_, N>),
+    ) {
         let ran = self.with_context(node, |state, _, ctx| state.as_mut().map(|n| handler(n, ctx)));
         if ran.is_some() {
-            self.apply_effects(node);
-            self.after_node(node);
+            self.after_handler(position, node);
         }
     }
 
@@ -537,8 +571,30 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             debug_assert!(state.is_none(), "starting {node}, which is running");
             *state = Some(N::start(config, ctx));
         });
-        self.apply_effects(node);
-        self.after_node(node);
+        self.after_handler(position, node);
+    }
+
+    /// After a handler: its effects, the observer's look, and the crash an announcement
+    /// of it triggered. A crash at the announcement loses every effect (they would have
+    /// left only now) and the observer never sees the state the handler left, which
+    /// died with the node.
+    fn after_handler(&mut self, position: Position, node: NodeId) {
+        let Some(event) = self.crash_fired.take() else {
+            self.apply_effects(node);
+            self.after_node(node);
+            return;
+        };
+        match self.nemesis.crash_on.point {
+            CrashPoint::Event => self.effects.clear(),
+            CrashPoint::HandlerEnd => {
+                self.apply_effects(node);
+                self.after_node(node);
+            }
+        }
+        *self.counters.entry(event.counter()).or_insert(0) += 1;
+        let back = self.now + self.nemesis.restart_after.sample(&mut self.crash_on_rng);
+        self.inject(position, FaultAction::CrashOn { node, event });
+        self.queue.push(back, Event::Fault(FaultAction::Restart(node)));
     }
 
     fn after_node(&mut self, node: NodeId) {

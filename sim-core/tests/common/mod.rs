@@ -203,7 +203,11 @@ impl NetWatch {
                 *until = (*until).max(time + *duration);
                 self.pauses += 1;
             }
-            FaultAction::Crash(node) if self.up[node.0 as usize] => self.crashes += 1,
+            FaultAction::Crash(node) | FaultAction::CrashOn { node, .. }
+                if self.up[node.0 as usize] =>
+            {
+                self.crashes += 1
+            }
             _ => {}
         }
         if let FaultAction::HealAll = action {
