@@ -304,6 +304,12 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     let mut loaded: Vec<Loaded> =
         args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
     name_uniquely(&mut loaded)?;
+    if args.guided {
+        if args.jobs == Some(0) {
+            return Err(Failure::input("--jobs 0: expected at least one worker thread"));
+        }
+        return crate::guided::campaign(&loaded, args.count, &args, registry);
+    }
     let campaign = Campaign {
         scenarios: loaded
             .iter()
@@ -369,6 +375,21 @@ fn rerun_failed(
             .filter(|r| r.scenario == s.name && r.verdict().is_failure() && !expected(r))
             .map(|r| r.seed)
             .collect();
+        // A run of a guided campaign may have its own overrides: only its replay
+        // command runs it again.
+        if let Some(r) = report.records.iter().find(|r| {
+            r.scenario == s.name
+                && r.verdict().is_failure()
+                && r.replay != replay_command(Path::new(&s.file), r.seed, &scenario_args)
+        }) {
+            return Err(Failure::input(format!(
+                "{}: seed {} of {} ran with overrides of its own (a --guided run); run it again with: {}",
+                path.display(),
+                r.seed,
+                s.name,
+                r.replay
+            )));
+        }
         failed.sort_unstable();
         failed.dedup();
         if !failed.is_empty() {
@@ -396,7 +417,7 @@ fn rerun_failed(
 /// Give the scenarios of a campaign names no two share, so that their records (and
 /// shard reports) cannot be confused: two files of one name in different directories
 /// are named by their paths. The same file twice is refused.
-fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
+pub(crate) fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
     for (i, a) in loaded.iter().enumerate() {
         if let Some(b) = loaded[..i].iter().find(|b| b.path == a.path) {
             return Err(Failure::input(format!(
@@ -562,7 +583,7 @@ pub(crate) fn interrupted() -> bool {
 
 /// On the first SIGINT or SIGTERM, stop starting seeds (those running finish, and the
 /// reports get every finished seed); on the second, exit at once.
-fn stop_on_interrupt() {
+pub(crate) fn stop_on_interrupt() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let installed = ctrlc::set_handler(|| {
