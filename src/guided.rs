@@ -3,8 +3,8 @@
 //!
 //! A run's coverage is the set of features it produced: each protocol counter, message
 //! kind, fault kind (over the run and in each phase) with its count bucketed as AFL does
-//! (1, 2-3, 4-7, 8-15, ...), and each "sometimes" property it reached. A run with a feature
-//! no earlier run had joins the corpus. New runs derive from corpus entries (chosen with
+//! (1, 2-3, 4-7, 8-15, ...; a count has every bucket up to its own), and each "sometimes"
+//! property it reached. A run with a feature no earlier run had joins the corpus. New runs derive from corpus entries (chosen with
 //! a weight for the rare features they hold) by mutating their drawn knobs (one re-drawn
 //! in its declared range, or nudged between its value and a fresh draw), the nemesis
 //! rates the file fixes (scaled by 0.5 to 1.5) and the run's seed (new fault timings,
@@ -29,7 +29,7 @@ use sim_core::rng::{SimRng, Stream};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs decided at once: fixed, so that the campaign does not depend on `--jobs`.
-const BATCH: usize = 64;
+const BATCH: usize = 32;
 
 /// The share of each batch (after the first) that is fresh seeds.
 const FRESH_SHARE: f64 = 0.25;
@@ -70,7 +70,7 @@ struct Guide<'a> {
     growth: Vec<(u64, usize)>,
 }
 
-/// `name`'s count `n` as AFL buckets it: 1, 2-3, 4-7, 8-15, ...
+/// A count as AFL buckets it: 1 is 1, 2-3 is 2, 4-7 is 3, 8-15 is 4, ...
 fn bucket(n: u64) -> u32 {
     64 - n.leading_zeros()
 }
@@ -79,8 +79,12 @@ fn bucket(n: u64) -> u32 {
 fn features(record: &RunRecord, message_kinds: &[(String, u64)]) -> Vec<String> {
     let mut out = BTreeSet::new();
     let mut counted = |what: &str, pairs: &[(String, u64)]| {
-        for (name, n) in pairs.iter().filter(|(_, n)| *n > 0) {
-            out.insert(format!("{what} {name} {}", bucket(*n)));
+        // Every bucket up to the count's: a run with fewer of something than one before
+        // it adds nothing, so the corpus keeps the runs that went further.
+        for (name, n) in pairs {
+            for b in 1..=bucket(*n) {
+                out.insert(format!("{what} {name} {b}"));
+            }
         }
     };
     counted("counter", &record.counters);
