@@ -7,7 +7,7 @@
 //! property it reached. A run with a feature no earlier run had joins the corpus. New runs derive from corpus entries (chosen with
 //! a weight for the rare features they hold) by mutating their drawn knobs (one re-drawn
 //! in its declared range, or nudged between its value and a fresh draw), the nemesis
-//! rates the file fixes (scaled by 0.5 to 1.5) and the run's seed (new fault timings,
+//! rates the file fixes (scaled by 0.5 to 2, leaning to more faults) and the run's seed (new fault timings,
 //! latencies and choices); a quarter of every batch are fresh seeds.
 //!
 //! A derived run is its seed and `--set` overrides that fix every knob it drew, so its
@@ -246,7 +246,7 @@ impl<'a> Guide<'a> {
                 }
                 _ => {
                     let (key, rate) = self.rng.pick(&self.rates).clone();
-                    let value = format!("{:?}", rate * (0.5 + self.rng.unit()));
+                    let value = format!("{:?}", rate * (0.5 + 1.5 * self.rng.unit()));
                     match genome.knobs.iter_mut().find(|(k, _)| *k == key) {
                         Some(knob) => knob.1 = value,
                         None => genome.knobs.push((key, value)),
