@@ -4,11 +4,12 @@
 //! A run's coverage is the set of features it produced: each protocol counter, message
 //! kind, fault kind (over the run and in each phase) with its count bucketed as AFL does
 //! (1, 2-3, 4-7, 8-15, ...; a count has every bucket up to its own), and each "sometimes"
-//! property it reached. A run with a feature no earlier run had joins the corpus. New runs derive from corpus entries (chosen with
-//! a weight for the rare features they hold) by mutating their drawn knobs (one re-drawn
-//! in its declared range, or nudged between its value and a fresh draw), the nemesis
-//! rates the file fixes (scaled by 0.5 to 2, leaning to more faults) and the run's seed (new fault timings,
-//! latencies and choices); a quarter of every batch are fresh seeds.
+//! property it reached. A run with a feature no earlier run had joins the corpus. New
+//! runs derive from corpus entries (chosen with a weight for the rare features they hold)
+//! by mutating their drawn knobs (one re-drawn in its declared range, or nudged between
+//! its value and a fresh draw) and the nemesis rates the file fixes (scaled by 0.5 to 2,
+//! leaning to more faults), always on a new seed (new fault timings, latencies and
+//! choices); a quarter of every batch are fresh seeds.
 //!
 //! A derived run is its seed and `--set` overrides that fix every knob it drew, so its
 //! record's replay command (`dsim replay FILE --seed S --set ...`) runs it again exactly.
@@ -46,6 +47,17 @@ struct Genome {
     sets: Vec<(String, String)>,
     /// Every settable knob's value in the run, the base its mutants start from.
     knobs: Vec<(String, String)>,
+}
+
+/// How a mutant differs from its parent, besides its seed.
+#[derive(Clone, Copy)]
+enum Mutation {
+    /// One drawn knob drawn again, in its declared range or list.
+    Redraw,
+    /// One knob drawn from a range moved part of the way to a fresh draw.
+    Nudge,
+    /// One nemesis rate the file fixes, times 0.5 to 2.
+    Scale,
 }
 
 /// A run that reached new coverage.
@@ -203,29 +215,34 @@ impl<'a> Guide<'a> {
         &self.corpus[chosen].genome
     }
 
-    /// A mutant of a corpus entry: one or two of re-seeding, re-drawing a knob, nudging a
-    /// ranged knob, scaling a fixed nemesis rate.
+    /// A mutant of a corpus entry: a new seed (new fault timings, latencies and choices:
+    /// a run on the parent's seed is too like it to be worth its time), and one or two
+    /// of re-drawing a knob, nudging a ranged knob, scaling a fixed nemesis rate.
     fn mutant(&mut self) -> Genome {
         let mut genome = self.parent().clone();
+        genome.seed = self.seed();
         let drawn: Vec<usize> = (0..genome.knobs.len())
             .filter(|&i| !self.rates.iter().any(|(key, _)| *key == genome.knobs[i].0))
             .collect();
         let ranged: Vec<usize> =
             drawn.iter().copied().filter(|&i| self.ranged.contains(&genome.knobs[i].0)).collect();
-        let mut kinds = vec![0];
+        let mut kinds = Vec::new();
         if !drawn.is_empty() {
-            kinds.push(1);
+            kinds.push(Mutation::Redraw);
         }
         if !ranged.is_empty() {
-            kinds.push(2);
+            kinds.push(Mutation::Nudge);
         }
         if !self.rates.is_empty() {
-            kinds.push(3);
+            kinds.push(Mutation::Scale);
+        }
+        if kinds.is_empty() {
+            genome.sets = genome.knobs.clone();
+            return genome;
         }
         for _ in 0..self.rng.between(1, 2) {
             match *self.rng.pick(&kinds) {
-                0 => genome.seed = self.seed(),
-                1 => {
+                Mutation::Redraw => {
                     let i = *self.rng.pick(&drawn);
                     let other = self.seed();
                     let key = &genome.knobs[i].0;
@@ -234,7 +251,7 @@ impl<'a> Guide<'a> {
                         genome.knobs[i].1 = value;
                     }
                 }
-                2 => {
+                Mutation::Nudge => {
                     let i = *self.rng.pick(&ranged);
                     let other = self.seed();
                     let t = 0.1 + 0.4 * self.rng.unit();
@@ -244,7 +261,7 @@ impl<'a> Guide<'a> {
                         genome.knobs[i].1 = nudged;
                     }
                 }
-                _ => {
+                Mutation::Scale => {
                     let (key, rate) = self.rng.pick(&self.rates).clone();
                     let value = format!("{:?}", rate * (0.5 + 1.5 * self.rng.unit()));
                     match genome.knobs.iter_mut().find(|(k, _)| *k == key) {
@@ -301,7 +318,10 @@ impl<'a> Guide<'a> {
         args: &ScenarioArgs,
     ) -> Result<Loaded, Failure> {
         if genome.sets.is_empty() {
-            return Ok(Loaded { path: self.loaded.path.clone(), scenario: self.loaded.scenario.clone() });
+            return Ok(Loaded {
+                path: self.loaded.path.clone(),
+                scenario: self.loaded.scenario.clone(),
+            });
         }
         let mut sets = args.sets.clone();
         sets.extend(genome.sets.iter().map(|(key, value)| format!("{key}={value}")));
