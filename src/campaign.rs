@@ -446,6 +446,30 @@ pub(crate) fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The reports of `campaign` that `args` asks for and its HTML report, opened before the
+/// first seed (so a bad path costs nothing), expecting the violations its scenarios
+/// expect.
+pub(crate) fn open_reports(
+    loaded: &[Loaded],
+    campaign: &Campaign,
+    args: &FuzzArgs,
+) -> Result<(Reports, Option<see::CampaignReport>), Failure> {
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, campaign)?;
+    let report = see::CampaignReport::open(args.report.as_deref())?;
+    reports.expecting = loaded
+        .iter()
+        .filter(|l| l.scenario.checks.expect_violation)
+        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
+        .collect();
+    Ok((reports, report))
+}
+
 /// Run the seeds of `campaign` (this shard's) and report them.
 fn run_campaign(
     loaded: &[Loaded],
@@ -457,20 +481,7 @@ fn run_campaign(
     if args.jobs == Some(0) {
         return Err(Failure::input("--jobs 0: expected at least one worker thread"));
     }
-    // Every output is opened before the first seed, so a bad path costs nothing.
-    let outputs = Outputs {
-        csv: args.csv.as_deref(),
-        json: args.json.as_deref(),
-        junit: args.junit.as_deref(),
-        format: args.message_format,
-    };
-    let mut reports = Reports::open(&outputs, campaign)?;
-    let mut report = see::CampaignReport::open(args.report.as_deref())?;
-    reports.expecting = loaded
-        .iter()
-        .filter(|l| l.scenario.checks.expect_violation)
-        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
-        .collect();
+    let (mut reports, mut report) = open_reports(loaded, campaign, args)?;
     let total = campaign
         .scenarios
         .iter()

@@ -16,11 +16,10 @@
 //! Runs go in batches of a fixed size; the next batch is decided from the finished ones,
 //! in order, from the campaign's own stream: the campaign is the same whatever `--jobs`.
 
-use crate::campaign::{Loaded, interrupted, load, plural, run_seed, thread_pool};
+use crate::Failure;
+use crate::campaign::{Loaded, interrupted, load, open_reports, plural, run_seed, thread_pool};
 use crate::cli::{FuzzArgs, MessageFormat, ScenarioArgs};
 use crate::output::{Progress, style, timed};
-use crate::tally::{Expected, Outputs, Reports};
-use crate::{Failure, see};
 use reports::json::{Campaign, CampaignScenario, Seeds};
 use runner::{Registry, RunOutput, RunSettings};
 use scenarios::reader::{Knob, parse_duration};
@@ -387,19 +386,7 @@ pub(crate) fn campaign(
         sets: scenario_args.sets.clone(),
         shard: crate::shard::WHOLE,
     };
-    let outputs = Outputs {
-        csv: args.csv.as_deref(),
-        json: args.json.as_deref(),
-        junit: args.junit.as_deref(),
-        format: args.message_format,
-    };
-    let mut reports = Reports::open(&outputs, &campaign)?;
-    let mut report = see::CampaignReport::open(args.report.as_deref())?;
-    reports.expecting = loaded
-        .iter()
-        .filter(|l| l.scenario.checks.expect_violation)
-        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
-        .collect();
+    let (mut reports, mut report) = open_reports(loaded, &campaign, args)?;
     let (pool, threads) = thread_pool(args.jobs)?;
     crate::campaign::stop_on_interrupt();
     let progress = Progress::new(loaded.iter().map(budget).sum(), threads);

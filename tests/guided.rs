@@ -41,6 +41,13 @@ fn records(path: &std::path::Path) -> Vec<Value> {
     report["records"].as_array().unwrap().clone()
 }
 
+/// A guided campaign of pb-faults with its backups serving stale reads, and `extra`.
+fn stale_backup_reads(extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["fuzz", "pb-faults", "--guided", "--bug", "backup_reads"];
+    args.extend_from_slice(extra);
+    dsim(&args)
+}
+
 fn derived(record: &Value) -> bool {
     record["replay"].as_str().unwrap().contains(" --set ")
 }
@@ -85,18 +92,7 @@ fn a_guided_campaign_is_the_same_whatever_jobs() {
 fn a_derived_run_replays_exactly_from_its_replay_command() {
     let dir = scratch("guided_replay");
     let json = dir.join("report.json");
-    let out = dsim(&[
-        "fuzz",
-        "pb-faults",
-        "--guided",
-        "--bug",
-        "backup_reads",
-        "--count",
-        "128",
-        "--json",
-        json.to_str().unwrap(),
-        "-q",
-    ]);
+    let out = stale_backup_reads(&["--count", "128", "--json", json.to_str().unwrap(), "-q"]);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let records = records(&json);
     assert_eq!(records.len(), 128);
@@ -124,16 +120,7 @@ fn a_derived_run_replays_exactly_from_its_replay_command() {
 
 #[test]
 fn guided_stops_on_the_first_failure_and_refuses_what_it_cannot_do() {
-    let out = dsim(&[
-        "fuzz",
-        "pb-faults",
-        "--guided",
-        "--bug",
-        "backup_reads",
-        "--count",
-        "500",
-        "--stop-on-first",
-    ]);
+    let out = stale_backup_reads(&["--count", "500", "--stop-on-first"]);
     assert_eq!(out.status.code(), Some(1));
     let first = stdout(&out);
     let seeds: u64 = first.split(" seed").next().unwrap().trim().parse().unwrap();
