@@ -314,6 +314,12 @@ pub fn fuzz(args: FuzzArgs, registry: &Registry) -> Result<u8, Failure> {
     let mut loaded: Vec<Loaded> =
         args.files.iter().map(|f| load(f, registry, &args.scenario)).collect::<Result<_, _>>()?;
     name_uniquely(&mut loaded)?;
+    if args.guided {
+        if args.jobs == Some(0) {
+            return Err(Failure::input("--jobs 0: expected at least one worker thread"));
+        }
+        return crate::guided::campaign(&loaded, args.count, &args, registry);
+    }
     let campaign = Campaign {
         scenarios: loaded
             .iter()
@@ -379,6 +385,21 @@ fn rerun_failed(
             .filter(|r| r.scenario == s.name && r.verdict().is_failure() && !expected(r))
             .map(|r| r.seed)
             .collect();
+        // A run of a guided campaign may have its own overrides: only its replay
+        // command runs it again.
+        if let Some(r) = report.records.iter().find(|r| {
+            r.scenario == s.name
+                && r.verdict().is_failure()
+                && r.replay != replay_command(Path::new(&s.file), r.seed, &scenario_args)
+        }) {
+            return Err(Failure::input(format!(
+                "{}: seed {} of {} ran with overrides of its own (a --guided run); run it again with: {}",
+                path.display(),
+                r.seed,
+                s.name,
+                r.replay
+            )));
+        }
         failed.sort_unstable();
         failed.dedup();
         if !failed.is_empty() {
@@ -406,7 +427,7 @@ fn rerun_failed(
 /// Give the scenarios of a campaign names no two share, so that their records (and
 /// shard reports) cannot be confused: two files of one name in different directories
 /// are named by their paths. The same file twice is refused.
-fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
+pub(crate) fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
     for (i, a) in loaded.iter().enumerate() {
         if let Some(b) = loaded[..i].iter().find(|b| b.path == a.path) {
             return Err(Failure::input(format!(
@@ -435,6 +456,30 @@ fn name_uniquely(loaded: &mut [Loaded]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The reports of `campaign` that `args` asks for and its HTML report, opened before the
+/// first seed (so a bad path costs nothing), expecting the violations its scenarios
+/// expect.
+pub(crate) fn open_reports(
+    loaded: &[Loaded],
+    campaign: &Campaign,
+    args: &FuzzArgs,
+) -> Result<(Reports, Option<see::CampaignReport>), Failure> {
+    let outputs = Outputs {
+        csv: args.csv.as_deref(),
+        json: args.json.as_deref(),
+        junit: args.junit.as_deref(),
+        format: args.message_format,
+    };
+    let mut reports = Reports::open(&outputs, campaign)?;
+    let report = see::CampaignReport::open(args.report.as_deref())?;
+    reports.expecting = loaded
+        .iter()
+        .filter(|l| l.scenario.checks.expect_violation)
+        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
+        .collect();
+    Ok((reports, report))
+}
+
 /// Run the seeds of `campaign` (this shard's) and report them.
 fn run_campaign(
     loaded: &[Loaded],
@@ -446,20 +491,7 @@ fn run_campaign(
     if args.jobs == Some(0) {
         return Err(Failure::input("--jobs 0: expected at least one worker thread"));
     }
-    // Every output is opened before the first seed, so a bad path costs nothing.
-    let outputs = Outputs {
-        csv: args.csv.as_deref(),
-        json: args.json.as_deref(),
-        junit: args.junit.as_deref(),
-        format: args.message_format,
-    };
-    let mut reports = Reports::open(&outputs, campaign)?;
-    let mut report = see::CampaignReport::open(args.report.as_deref())?;
-    reports.expecting = loaded
-        .iter()
-        .filter(|l| l.scenario.checks.expect_violation)
-        .map(|l| Expected { scenario: l.scenario.name.clone(), seeds: 0, found: 0, first: None })
-        .collect();
+    let (mut reports, mut report) = open_reports(loaded, campaign, args)?;
     let total = campaign
         .scenarios
         .iter()
@@ -572,7 +604,7 @@ pub(crate) fn interrupted() -> bool {
 
 /// On the first SIGINT or SIGTERM, stop starting seeds (those running finish, and the
 /// reports get every finished seed); on the second, exit at once.
-fn stop_on_interrupt() {
+pub(crate) fn stop_on_interrupt() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let installed = ctrlc::set_handler(|| {

@@ -58,7 +58,7 @@ pub enum Command {
     Run(RunArgs),
     /// Run a campaign of many seeds over all cores.
     #[command(
-        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n  dsim fuzz raft-swarm --count 20 --isolate --seed-timeout 60\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports. --isolate\nruns seeds in child processes, so a seed that overflows its stack, aborts or hangs is\nreported as a crash or a hang and the campaign goes on."
+        after_help = "Examples:\n  dsim fuzz raft-swarm --count 200\n  dsim fuzz raft-swarm paxos-swarm --seeds 0..50 --jobs 2 --csv out.csv --junit out.xml\n  dsim fuzz raft-swarm --count 800 --shard 3/8 --json shard3.json\n  dsim fuzz pb-faults --bug backup_reads --count 40 --json failed.json -q\n  dsim fuzz --rerun-failed failed.json --message-format json\n  dsim fuzz raft-swarm --count 20 --set cluster.nodes=7 -v\n  dsim fuzz raft-swarm --count 20 --isolate --seed-timeout 60\n  dsim fuzz raft-swarm --guided --count 200 --campaign-seed 3\n\nOutput files are byte-identical for any --jobs. --shard I/N runs every N-th seed\nstarting at the I-th, so a CI matrix, Kubernetes indexed Jobs or a Slurm array can\nspread one campaign (--shard auto reads the shard from their environment; see\nexamples/batch/ in the repository); `dsim merge` joins the shard reports. --isolate\nruns seeds in child processes, so a seed that overflows its stack, aborts or hangs is\nreported as a crash or a hang and the campaign goes on."
     )]
     Fuzz(FuzzArgs),
     /// Delta-debug a failing seed into a minimal scenario file that fails on its own.
@@ -273,6 +273,17 @@ pub struct FuzzArgs {
     /// first 20, replayed with a trace).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Steer the campaign by coverage (--count runs of each scenario, default the length
+    /// of its `run.seeds`): runs that reach new coverage (protocol counters, message
+    /// kinds and faults, counts bucketed 1, 2-3, 4-7, ...; sometimes properties reached)
+    /// join a corpus, and new runs mutate their drawn knobs, fixed nemesis rates and
+    /// seed. Each run's replay command carries the --set overrides that fix its knobs.
+    #[arg(long, conflicts_with_all = ["rerun_failed", "seeds", "shard", "isolate"])]
+    pub guided: bool,
+    /// With --guided: the seed of the campaign's own choices [default: 0]; the same seed
+    /// gives the same campaign whatever --jobs.
+    #[arg(long, value_name = "S", requires = "guided")]
+    pub campaign_seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod campaign;
 mod check;
 pub mod cli;
 mod compare;
+mod guided;
 mod isolate;
 mod output;
 mod see;

@@ -107,7 +107,8 @@ fn the_dry_run_prints_a_scenario_that_dsim_run_repeats() {
 
 #[test]
 fn the_faults_that_fired_as_a_fixed_schedule_give_the_same_run() {
-    let settings = RunSettings { trace: true, history: true, faults: true, latencies: false };
+    let settings =
+        RunSettings { trace: true, history: true, faults: true, ..RunSettings::default() };
     let mut faults = 0;
     for name in SWARMS {
         let scenario = example(name);

@@ -10,6 +10,7 @@ use sim_core::checker::{CheckResult, Checker, Convergence, Finding, Finished, Li
 use sim_core::checker::{Window, latencies, latencies_by_operation, liveness_within};
 use sim_core::checker::{quantile, unavailability, verdict_of};
 use sim_core::client::ClientStats;
+use sim_core::coverage::MessageKinds;
 use sim_core::engine::{FaultLog, NoObserver, Observer, RunLimits, Simulation, StopReason};
 use sim_core::faults::FaultStats;
 use sim_core::faults::{FaultAction, FaultKind};
@@ -34,6 +35,9 @@ pub struct RunSettings {
     pub faults: bool,
     /// Keep the latency of every operation ([`RunOutput::latencies`]), for `dsim compare`.
     pub latencies: bool,
+    /// Count the messages sent by kind ([`RunOutput::message_kinds`]), for `dsim fuzz
+    /// --guided`.
+    pub message_kinds: bool,
 }
 
 /// A finished run.
@@ -51,6 +55,8 @@ pub struct RunOutput {
     /// When [`RunSettings::latencies`] asks: the latency of every operation that
     /// completed ok, by operation ("read", "write"), each sorted, in nanoseconds.
     pub latencies: BTreeMap<String, Vec<u64>>,
+    /// When [`RunSettings::message_kinds`] asks: the messages sent, by kind, by name.
+    pub message_kinds: Vec<(String, u64)>,
 }
 
 impl RunOutput {
@@ -63,6 +69,7 @@ impl RunOutput {
             faults: Vec::new(),
             explanation: None,
             latencies: BTreeMap::new(),
+            message_kinds: Vec::new(),
         }
     }
 }
@@ -76,15 +83,16 @@ pub fn run_protocol<P: Protocol>(
     let config = P::configure_for(&plan.options, &bugs, plan.builder.node_count())?;
     // `None` when the scenario turns invariants off.
     let invariants = plan.checks.invariants.then(P::Invariants::default);
+    let kinds = settings.message_kinds.then(MessageKinds::<P>::default);
     if settings.trace || settings.faults {
         let clients = plan.workload.as_ref().map_or(0, |(clients, _)| clients.clients);
         let recorders = (
             settings.trace.then(|| TraceRecorder::new(clients)),
             settings.faults.then(FaultLog::default),
         );
-        let mut sim = build::<P, _>(plan, config, (invariants, recorders))?;
+        let mut sim = build::<P, _>(plan, config, (invariants, (kinds, recorders)))?;
         let run = keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref()));
-        let (trace, faults) = sim.into_observer().1;
+        let (kinds, (trace, faults)) = sim.into_observer().1;
         let trace = trace.map(TraceRecorder::into_events).unwrap_or_default();
         let mut output = match run {
             Ok(output) => output,
@@ -96,11 +104,16 @@ pub fn run_protocol<P: Protocol>(
         };
         output.trace = trace;
         output.faults = faults.map(|f| f.fired).unwrap_or_default();
+        output.message_kinds = kinds.map(|k| k.counts()).unwrap_or_default();
         Ok(output)
     } else {
-        let mut sim = build::<P, _>(plan, config, (invariants, NoObserver))?;
+        let mut sim = build::<P, _>(plan, config, (invariants, kinds))?;
         match keeping_panicked(&mut sim, |sim| execute(plan, settings, sim, |o| o.0.as_ref())) {
-            Ok(output) => Ok(output),
+            Ok(mut output) => {
+                output.message_kinds =
+                    sim.observer().1.as_ref().map(MessageKinds::counts).unwrap_or_default();
+                Ok(output)
+            }
             Err((panicked, payload)) => {
                 PANICKED.with(|p| *p.borrow_mut() = Some(panicked));
                 panic::resume_unwind(payload)
@@ -232,7 +245,15 @@ fn execute<P: Protocol, O: Observer<P>>(
         .filter(|_| settings.latencies)
         .map(latencies_by_operation)
         .unwrap_or_default();
-    RunOutput { record, history, trace: Vec::new(), faults: Vec::new(), explanation, latencies }
+    RunOutput {
+        record,
+        history,
+        trace: Vec::new(),
+        faults: Vec::new(),
+        explanation,
+        latencies,
+        message_kinds: Vec::new(),
+    }
 }
 
 /// Every check of the run, in the fixed order reports show: the protocol's invariants

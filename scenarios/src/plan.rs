@@ -38,6 +38,9 @@ pub struct RunPlan {
     pub max_pending_events: u64,
     /// Every swarm value drawn, as `(key, value)`, in schema order.
     pub drawn: Vec<(String, String)>,
+    /// The keys of `drawn` drawn from a range `[low, high]` (the others from a list), so
+    /// any value between two draws is one the scenario allows (`dsim fuzz --guided`).
+    pub ranged: Vec<String>,
     /// The run's phases in order; empty for a run of one phase.
     pub phases: Vec<PlannedPhase>,
     /// What the clients do from the start of each phase after the first (the first's is
@@ -61,6 +64,7 @@ pub struct PlannedPhase {
 struct Draw {
     rng: SimRng,
     drawn: Vec<(String, String)>,
+    ranged: Vec<String>,
 }
 
 trait Drawable: Clone + std::fmt::Debug {
@@ -128,12 +132,16 @@ impl Draw {
         knob: &mut Knob<T>,
         show: impl Fn(&T) -> String,
     ) -> T {
+        let key = key.into();
         let value = match knob {
             Knob::Fixed(x) => return x.clone(),
-            Knob::Range(a, b) => T::between(a, b, &mut self.rng),
+            Knob::Range(a, b) => {
+                self.ranged.push(key.clone());
+                T::between(a, b, &mut self.rng)
+            }
             Knob::OneOf(xs) => self.rng.pick(xs).clone(),
         };
-        self.drawn.push((key.into(), show(&value)));
+        self.drawn.push((key, show(&value)));
         *knob = Knob::Fixed(value.clone());
         value
     }
@@ -259,7 +267,11 @@ impl Scenario {
     /// Draw every swarm knob of `self` from `seed`'s swarm stream, fixing each to its
     /// value, and plan the run.
     fn draw(&mut self, seed: u64, extra_bugs: &[String]) -> RunPlan {
-        let mut draw = Draw { rng: SimRng::derive(seed, Stream::Swarm, 0), drawn: Vec::new() };
+        let mut draw = Draw {
+            rng: SimRng::derive(seed, Stream::Swarm, 0),
+            drawn: Vec::new(),
+            ranged: Vec::new(),
+        };
         let nodes = draw.knob("cluster.nodes", &mut self.nodes) as u32;
         let mut options = OptionValues::new();
         for (name, knob) in &mut self.options {
@@ -419,6 +431,7 @@ impl Scenario {
             max_events: self.run.max_events,
             max_pending_events: self.run.max_pending_events,
             drawn: draw.drawn,
+            ranged: draw.ranged,
             phases,
             phase_workloads,
             own_heals,

@@ -12,6 +12,7 @@ pub mod check;
 pub mod checker;
 pub mod client;
 pub mod clock;
+pub mod coverage;
 pub mod disk;
 pub mod engine;
 pub mod faults;

@@ -17,6 +17,9 @@ pub enum Stream {
     Swarm = 6,
     Workload = 7,
     Buggify = 8,
+    /// Not a run's: the choices of a guided campaign (`dsim fuzz --guided`), derived from
+    /// its campaign seed.
+    Campaign = 9,
 }
 
 /// A deterministic random stream with the few draws the simulator needs.
