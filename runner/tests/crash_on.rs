@@ -32,7 +32,6 @@ fn assert_clean(name: &str, records: &[RunRecord], seeds: u64) {
     assert_eq!(records.len() as u64, seeds);
 }
 
-#[test]
 /// Seeds per example: what `bundled_clean.rs` says the Raft and 2PC example tests sweep.
 #[test]
 fn the_crash_on_examples_pass_and_crash_on_every_event_they_name() {

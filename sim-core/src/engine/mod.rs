@@ -527,7 +527,7 @@ impl<N: Node, O: Observer<N>> Simulation<N, O> {
             let down = before.iter().chain(after.iter()).filter(|s| s.is_down(now)).count();
             (down as u32) < max_down
         };
-        let trigger = (mask != 0).then(|| Trigger {
+        let trigger = (mask != 0).then_some(Trigger {
             mask,
             probability: self.nemesis.crash_on.probability,
             point: self.nemesis.crash_on.point,
