@@ -246,6 +246,8 @@ fn options_that_cannot_work_are_refused_saying_what_would() {
     };
     let sharding = refused("sharding", OptionValue::Str("rnage".into()));
     assert!(sharding.contains("did you mean `range`?"), "{sharding}");
+    let role = refused("coordinator", OptionValue::Str("replicted".into()));
+    assert!(role.contains("did you mean `replicated`?"), "{role}");
     let zero = refused("vote_timeout", OptionValue::Duration(sim_core::SimDuration::ZERO));
     assert!(zero.contains("vote_timeout must be positive"), "{zero}");
     let text = std::fs::read_to_string(
@@ -261,6 +263,24 @@ fn options_that_cannot_work_are_refused_saying_what_would() {
     };
     let alone = load_error("nodes = 4", "nodes = 1");
     assert!(alone.contains("cluster.nodes must be at least 2"), "{alone}");
+    let replicated = text.replace(
+        "name = \"two-phase-commit\"",
+        "name = \"two-phase-commit\"\noptions = { coordinator = \"replicated\" }",
+    );
+    let group = match scenarios::load_str(
+        Path::new("2pc-base.toml"),
+        &replicated.replace("nodes = 4", "nodes = 3"),
+        registry.catalogue(),
+    ) {
+        Ok(_) => panic!("3 coordinators and no participant loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        group.contains(
+            "needs 3 coordinators (protocol.options.coordinators) and at least one participant: cluster.nodes must be at least 4, not 3"
+        ),
+        "{group}"
+    );
     let empty = load_error("max_length = 4", "max_length = 0");
     assert!(empty.contains("min_length <= max_length"), "{empty}");
 }

@@ -89,6 +89,27 @@ pub(super) fn split(
     parts
 }
 
+/// The decision of `txn` is durable (in the log, or the replicated store): answer the
+/// client's `request`, learn it, and tell the `participants` until they acknowledge.
+pub(super) fn announce(
+    ctx: Ctx<'_, '_>,
+    (known, unfinished): (&mut Decisions, &mut BTreeMap<TxnId, Unfinished>),
+    txn: TxnId,
+    request: RequestId,
+    participants: Vec<NodeId>,
+    commit: bool,
+    result: Txn,
+) {
+    ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
+    let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
+    ctx.reply(request, reply);
+    known.note(txn, request, commit, result);
+    for &p in &participants {
+        ctx.send(p, Msg::Decide { txn, commit });
+    }
+    unfinished.insert(txn, Unfinished { commit, waiting: participants, sent: ctx.now() });
+}
+
 /// Re-send every decision not acknowledged for a `retransmit_interval`.
 pub(super) fn retransmit(
     config: &Config,
@@ -242,15 +263,8 @@ impl Coordinator {
         };
         self.log.append(ctx.disk(), &record.encode());
         ctx.disk().sync();
-        ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
-        let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
-        ctx.reply(pending.request, reply);
-        self.known.note(txn, pending.request, commit, result);
-        for &p in &pending.participants {
-            ctx.send(p, Msg::Decide { txn, commit });
-        }
-        let unfinished = Unfinished { commit, waiting: pending.participants, sent: ctx.now() };
-        self.unfinished.insert(txn, unfinished);
+        let known = (&mut self.known, &mut self.unfinished);
+        announce(ctx, known, txn, pending.request, pending.participants, commit, result);
     }
 
     pub(super) fn ack(&mut self, ctx: Ctx<'_, '_>, from: NodeId, txn: TxnId) {

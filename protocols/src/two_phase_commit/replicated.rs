@@ -22,7 +22,9 @@
 //! So a coordinator that crashes or is cut off costs an election, not the locks of every
 //! transaction it had in flight until it is back.
 
-use super::coordinator::{Answer, Decisions, Unfinished, acknowledged, retransmit, split};
+use super::coordinator::{
+    Answer, Decisions, Unfinished, acknowledged, announce, retransmit, split,
+};
 use super::storage::DecisionRecord;
 use super::{Config, IndexedMop, Msg, Timer, TwoPhaseCommit, TxnId};
 use crate::raft::Raft;
@@ -257,15 +259,8 @@ impl ReplicatedCoordinator {
     /// The decision of `txn` is in the store: answer the client, tell the participants.
     fn finish(&mut self, ctx: Ctx<'_, '_>, txn: TxnId, commit: bool, result: Txn) {
         let tracked = self.tracked.remove(&txn).expect("finishing a tracked transaction");
-        ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
-        let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
-        ctx.reply(tracked.request, reply);
-        self.known.note(txn, tracked.request, commit, result);
-        for &p in &tracked.participants {
-            ctx.send(p, Msg::Decide { txn, commit });
-        }
-        let unfinished = Unfinished { commit, waiting: tracked.participants, sent: ctx.now() };
-        self.unfinished.insert(txn, unfinished);
+        let known = (&mut self.known, &mut self.unfinished);
+        announce(ctx, known, txn, tracked.request, tracked.participants, commit, result);
     }
 
     pub(super) fn request(&mut self, config: &Config, ctx: Ctx<'_, '_>, request: Request<Txn>) {
