@@ -335,9 +335,9 @@ mod tests {
         ];
         for record in coordinator {
             let bytes = record.encode();
-            assert_eq!(DecisionRecord::decode(&bytes), Some(record));
+            assert_eq!(DecisionRecord::decode(&bytes).as_ref(), Some(&record));
             assert_eq!(DecisionRecord::decode(&bytes[..bytes.len() - 1]), None);
-            assert_eq!(DecisionRecord::from_value(&record.to_value()), Some(record));
+            assert_eq!(DecisionRecord::from_value(&record.to_value()).as_ref(), Some(&record));
         }
     }
 }
