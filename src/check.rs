@@ -259,11 +259,6 @@ pub(crate) fn run_model(
 /// anomaly, 1 when it has one.
 fn check_transactions(args: &CheckArgs, opened: HistoryFile) -> Result<u8, Failure> {
     let file = opened.name.clone();
-    if args.html.is_some() {
-        return Err(Failure::input(
-            "--html draws a linearizability violation; a transactional history's anomalies are explained in the text",
-        ));
-    }
     if args.no_partition {
         return Err(Failure::input(
             "--no-partition is for linearizability; a transactional history is checked as a whole",
@@ -293,6 +288,10 @@ fn check_transactions(args: &CheckArgs, opened: HistoryFile) -> Result<u8, Failu
     })?;
     println!("{file}: {} transactions", analysis.ops.len());
     print!("{analysis}");
+    if let Some(path) = &args.html {
+        write_output(path, &check::txn::html::render(&analysis))?;
+        println!("wrote {}", path.display());
+    }
     Ok(if analysis.is_valid() { 0 } else { 1 })
 }
 

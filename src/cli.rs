@@ -85,7 +85,7 @@ pub enum Command {
     /// Check a recorded history (Jepsen EDN or dsim JSON lines) for linearizability, or a
     /// transactional (:txn) one for serializability.
     #[command(
-        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim run raft-steady --history run.jsonl && dsim check run.jsonl --html verdict.html\n  dsim run 2pc-base --history txn.jsonl && dsim check txn.jsonl --consistency serializable\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
+        after_help = "Examples:\n  dsim check history.edn --model cas-register\n  dsim run raft-steady --history run.jsonl && dsim check run.jsonl --html verdict.html\n  dsim run 2pc-base --history txn.jsonl && dsim check txn.jsonl --consistency serializable --html anomaly.html\n\nExit codes: 0 linearizable (or serializable), 1 not, 2 unknown (budget exhausted), 3 bad input."
     )]
     Check(CheckArgs),
     /// Measure the engine's and the checker's speed.
@@ -355,7 +355,8 @@ pub struct CheckArgs {
     /// the same verdict, far slower; for comparison with checkers that do so.
     #[arg(long)]
     pub no_partition: bool,
-    /// Write an HTML page of the verdict: the violation drawn, when there is one.
+    /// Write an HTML page of the verdict: the violation drawn, when there is one (for a
+    /// transactional history, each anomaly's cycle step by step).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// For a transactional (`:f :txn`) history only: the guarantee it is checked against

@@ -801,6 +801,15 @@ fn check_names_the_anomaly_of_a_transactional_history() {
         text.contains("T1 -rw-> T0: T1 read key 0 up to the initial (empty) version"),
         "{text}"
     );
+    // --html draws the cycle step by step.
+    let page = dir.join("stale.html");
+    let drawn = dsim(&["check", stale.to_str().unwrap(), "--html", page.to_str().unwrap()]);
+    assert_eq!(drawn.status.code(), Some(1), "{}", stderr(&drawn));
+    assert!(stdout(&drawn).contains("wrote "), "{}", stdout(&drawn));
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(page.contains("<h1>Not strict serializable: G-single-realtime</h1>"), "{page}");
+    assert!(page.contains("<svg") && page.contains("<line class=\"edge rw\""), "{page}");
+    assert!(page.contains("T1 read key 0 up to the initial (empty) version"), "{page}");
     let plain = dsim(&["check", stale.to_str().unwrap(), "--consistency", "serializable"]);
     assert_eq!(plain.status.code(), Some(0), "{}", stdout(&plain));
     assert!(stdout(&plain).contains("serializable: 3 transactions"), "{}", stdout(&plain));

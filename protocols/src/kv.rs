@@ -72,6 +72,11 @@ impl KvStore {
         self.data.get(&key).cloned().unwrap_or(Value::Nil)
     }
 
+    /// Every key written, with its value, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &Value)> {
+        self.data.iter().map(|(&key, value)| (key, value))
+    }
+
     /// The cached reply of `id` if it is its session's latest applied request.
     pub fn cached_reply(&self, id: RequestId) -> Option<&Reply<Value>> {
         self.sessions.get(&id.client).filter(|s| s.last_seq == id.seq).map(|s| &s.reply)

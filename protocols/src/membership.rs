@@ -262,10 +262,7 @@ impl Master {
     /// committed an entry of its own), so that its view is the latest: a new leader's
     /// state machine lags until then, and would answer with an old view.
     pub fn is_current_leader(&self) -> bool {
-        let raft = &self.raft;
-        raft.is_leader()
-            && raft.last_applied() == raft.commit_index()
-            && raft.log().term_at(raft.commit_index()) == Some(raft.term())
+        self.raft.is_current_leader()
     }
 
     /// The configuration this master's Raft has applied.

@@ -32,16 +32,16 @@ fn assert_clean(name: &str, records: &[RunRecord], seeds: u64) {
     assert_eq!(records.len() as u64, seeds);
 }
 
-/// Seeds per example: what `bundled_clean.rs` says the Raft and 2PC example tests sweep.
+/// Seeds per example: the Raft and 2PC example tests' (`common::seeds`).
 #[test]
 fn the_crash_on_examples_pass_and_crash_on_every_event_they_name() {
     for (name, seeds, events) in [
         (
             "raft-crash-on",
-            500,
+            common::seeds::RAFT,
             &["appended", "synced", "voted", "became_leader", "installing_snapshot"][..],
         ),
-        ("2pc-crash-on", 200, &["prepared", "appended", "synced"][..]),
+        ("2pc-crash-on", common::seeds::TWO_PHASE_COMMIT, &["prepared", "appended", "synced"][..]),
     ] {
         let scenario = scenario(name);
         let records = sweep(&scenario, seeds);

@@ -305,6 +305,15 @@ impl Raft {
         self.voted_for
     }
 
+    /// A leader that has applied every command committed before its term (it has
+    /// committed an entry of its own): its state machine holds every value committed
+    /// before it led. A new leader's state machine lags until then.
+    pub fn is_current_leader(&self) -> bool {
+        self.is_leader()
+            && self.last_applied == self.commit_index
+            && self.log.term_at(self.commit_index) == Some(self.term)
+    }
+
     /// The leader this node believes in for its current term.
     pub fn leader(&self) -> Option<NodeId> {
         self.leader

@@ -27,18 +27,120 @@ struct Pending {
 
 /// A decision some participant has not acknowledged.
 #[derive(Debug)]
-struct Unfinished {
-    commit: bool,
-    waiting: Vec<NodeId>,
-    sent: SimTime,
+pub(super) struct Unfinished {
+    pub commit: bool,
+    pub waiting: Vec<NodeId>,
+    pub sent: SimTime,
 }
 
 /// What became of a client's request.
 #[derive(Debug)]
-enum Answer {
+pub(super) enum Answer {
     Running,
     Committed(Txn),
     Aborted,
+}
+
+/// What a coordinator knows of decisions: per transaction, and per request (to answer a
+/// client's retry), and every one in the order learned (for the atomicity invariant).
+#[derive(Debug, Default)]
+pub(super) struct Decisions {
+    pub decisions: BTreeMap<TxnId, bool>,
+    pub answers: BTreeMap<RequestId, Answer>,
+    pub decided: Vec<(TxnId, bool)>,
+}
+
+impl Decisions {
+    /// Learn the decision of `txn`, which answers `request` (with `result` on commit). A
+    /// decision learned again is not listed again (one that differs is, for the invariant).
+    pub fn note(&mut self, txn: TxnId, request: RequestId, commit: bool, result: Txn) {
+        if self.decisions.insert(txn, commit) != Some(commit) {
+            self.decided.push((txn, commit));
+        }
+        let answer = if commit { Answer::Committed(result) } else { Answer::Aborted };
+        self.answers.insert(request, answer);
+    }
+
+    /// Answer a request already known, if it is: `true` if it was (a retry).
+    pub fn answer_retry(&self, ctx: Ctx<'_, '_>, id: RequestId) -> bool {
+        match self.answers.get(&id) {
+            Some(Answer::Running) => {} // a retry: the answer comes with the decision
+            Some(Answer::Committed(result)) => {
+                ctx.count("request_deduplicated");
+                ctx.reply(id, Reply::Ok(result.clone()));
+            }
+            Some(Answer::Aborted) => ctx.reply(id, Reply::Fail),
+            None => return false,
+        }
+        true
+    }
+}
+
+/// A transaction's micro-ops, by the shard that holds their keys.
+pub(super) fn split(
+    config: &Config,
+    ctx: Ctx<'_, '_>,
+    txn: &Txn,
+) -> BTreeMap<NodeId, Vec<IndexedMop>> {
+    let mut parts: BTreeMap<NodeId, Vec<IndexedMop>> = BTreeMap::new();
+    for (i, mop) in txn.iter().enumerate() {
+        let shard = config.shard_of(mop.key(), ctx.cluster_size());
+        parts.entry(shard).or_default().push((i as u32, mop.clone()));
+    }
+    parts
+}
+
+/// The decision of `txn` is durable (in the log, or the replicated store): answer the
+/// client's `request`, learn it, and tell the `participants` until they acknowledge.
+pub(super) fn publish_decision(
+    ctx: Ctx<'_, '_>,
+    (known, unfinished): (&mut Decisions, &mut BTreeMap<TxnId, Unfinished>),
+    txn: TxnId,
+    request: RequestId,
+    participants: Vec<NodeId>,
+    commit: bool,
+    result: Txn,
+) {
+    ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
+    let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
+    ctx.reply(request, reply);
+    known.note(txn, request, commit, result);
+    for &p in &participants {
+        ctx.send(p, Msg::Decide { txn, commit });
+    }
+    unfinished.insert(txn, Unfinished { commit, waiting: participants, sent: ctx.now() });
+}
+
+/// Re-send every decision not acknowledged for a `retransmit_interval`.
+pub(super) fn retransmit(
+    config: &Config,
+    ctx: Ctx<'_, '_>,
+    unfinished: &mut BTreeMap<TxnId, Unfinished>,
+) {
+    let now = ctx.now();
+    for (&txn, unfinished) in unfinished {
+        if now.saturating_since(unfinished.sent) >= config.options.retransmit_interval {
+            unfinished.sent = now;
+            for &p in &unfinished.waiting {
+                ctx.send(p, Msg::Decide { txn, commit: unfinished.commit });
+            }
+        }
+    }
+}
+
+/// Participant `from` acknowledged the decision of `txn`: whether every one has now.
+pub(super) fn acknowledged(
+    unfinished: &mut BTreeMap<TxnId, Unfinished>,
+    from: NodeId,
+    txn: TxnId,
+) -> bool {
+    let Some(u) = unfinished.get_mut(&txn) else { return false };
+    u.waiting.retain(|&p| p != from);
+    let done = u.waiting.is_empty();
+    if done {
+        unfinished.remove(&txn);
+    }
+    done
 }
 
 /// The coordinator's state; everything but the log and the epoch is rebuilt at a restart.
@@ -49,10 +151,7 @@ pub struct Coordinator {
     log: RecordLog,
     pending: BTreeMap<TxnId, Pending>,
     unfinished: BTreeMap<TxnId, Unfinished>,
-    decisions: BTreeMap<TxnId, bool>,
-    answers: BTreeMap<RequestId, Answer>,
-    /// Every decision, in the order made (for the atomicity invariant).
-    decided: Vec<(TxnId, bool)>,
+    known: Decisions,
 }
 
 impl Coordinator {
@@ -74,14 +173,12 @@ impl Coordinator {
             log,
             pending: BTreeMap::new(),
             unfinished: BTreeMap::new(),
-            decisions: BTreeMap::new(),
-            answers: BTreeMap::new(),
-            decided: Vec::new(),
+            known: Decisions::default(),
         };
         for record in records {
             match record {
                 DecisionRecord::Decided { txn, request, commit, participants, result } => {
-                    coordinator.note(txn, request, commit, result);
+                    coordinator.known.note(txn, request, commit, result);
                     let unfinished =
                         Unfinished { commit, waiting: participants, sent: SimTime::ZERO };
                     coordinator.unfinished.insert(txn, unfinished);
@@ -89,6 +186,8 @@ impl Coordinator {
                 DecisionRecord::Ended { txn } => {
                     coordinator.unfinished.remove(&txn);
                 }
+                // Only a replicated coordinator names transactions in a record.
+                DecisionRecord::Begun { .. } => {}
             }
         }
         if !coordinator.unfinished.is_empty() {
@@ -100,38 +199,21 @@ impl Coordinator {
 
     /// Every decision, in the order made.
     pub fn decided(&self) -> &[(TxnId, bool)] {
-        &self.decided
-    }
-
-    fn note(&mut self, txn: TxnId, request: RequestId, commit: bool, result: Txn) {
-        self.decisions.insert(txn, commit);
-        self.decided.push((txn, commit));
-        let answer = if commit { Answer::Committed(result) } else { Answer::Aborted };
-        self.answers.insert(request, answer);
+        &self.known.decided
     }
 
     pub(super) fn request(&mut self, config: &Config, ctx: Ctx<'_, '_>, request: Request<Txn>) {
-        match self.answers.get(&request.id) {
-            Some(Answer::Running) => return, // a retry: the answer comes with the decision
-            Some(Answer::Committed(result)) => {
-                ctx.count("request_deduplicated");
-                return ctx.reply(request.id, Reply::Ok(result.clone()));
-            }
-            Some(Answer::Aborted) => return ctx.reply(request.id, Reply::Fail),
-            None => {}
+        if self.known.answer_retry(ctx, request.id) {
+            return;
         }
         let txn = TxnId { epoch: self.epoch, seq: self.next_seq };
         self.next_seq += 1;
-        let mut parts: BTreeMap<NodeId, Vec<IndexedMop>> = BTreeMap::new();
-        for (i, mop) in request.op.iter().enumerate() {
-            let shard = config.shard_of(mop.key(), ctx.cluster_size());
-            parts.entry(shard).or_default().push((i as u32, mop.clone()));
-        }
+        let parts = split(config, ctx, &request.op);
         let participants: Vec<NodeId> = parts.keys().copied().collect();
         for (shard, mops) in parts {
             ctx.send(shard, Msg::Prepare { txn, mops });
         }
-        self.answers.insert(request.id, Answer::Running);
+        self.known.answers.insert(request.id, Answer::Running);
         let pending = Pending {
             request: request.id,
             txn: request.op,
@@ -184,22 +266,12 @@ impl Coordinator {
         ctx.announce(ProtocolEvent::Appended);
         ctx.disk().sync();
         ctx.announce(ProtocolEvent::Synced);
-        ctx.count(if commit { "txn_committed" } else { "txn_aborted" });
-        let reply = if commit { Reply::Ok(result.clone()) } else { Reply::Fail };
-        ctx.reply(pending.request, reply);
-        self.note(txn, pending.request, commit, result);
-        for &p in &pending.participants {
-            ctx.send(p, Msg::Decide { txn, commit });
-        }
-        let unfinished = Unfinished { commit, waiting: pending.participants, sent: ctx.now() };
-        self.unfinished.insert(txn, unfinished);
+        let known = (&mut self.known, &mut self.unfinished);
+        publish_decision(ctx, known, txn, pending.request, pending.participants, commit, result);
     }
 
     pub(super) fn ack(&mut self, ctx: Ctx<'_, '_>, from: NodeId, txn: TxnId) {
-        let Some(unfinished) = self.unfinished.get_mut(&txn) else { return };
-        unfinished.waiting.retain(|&p| p != from);
-        if unfinished.waiting.is_empty() {
-            self.unfinished.remove(&txn);
+        if acknowledged(&mut self.unfinished, from, txn) {
             // Not synced: if it is lost, a restart re-sends the decision, which is harmless.
             self.log.append(ctx.disk(), &DecisionRecord::Ended { txn }.encode());
         }
@@ -209,7 +281,7 @@ impl Coordinator {
     /// are still coming; abort for a transaction this coordinator has no record of, which
     /// an earlier incarnation lost before deciding it (presumed abort).
     pub(super) fn query(&mut self, ctx: Ctx<'_, '_>, from: NodeId, txn: TxnId) {
-        if let Some(&commit) = self.decisions.get(&txn) {
+        if let Some(&commit) = self.known.decisions.get(&txn) {
             return ctx.send(from, Msg::Decide { txn, commit });
         }
         if self.pending.contains_key(&txn) {
@@ -235,13 +307,6 @@ impl Coordinator {
             ctx.count("vote_timeout");
             self.decide(ctx, txn, config.bugs.commit_on_vote_timeout);
         }
-        for (&txn, unfinished) in &mut self.unfinished {
-            if now.saturating_since(unfinished.sent) >= options.retransmit_interval {
-                unfinished.sent = now;
-                for &p in &unfinished.waiting {
-                    ctx.send(p, Msg::Decide { txn, commit: unfinished.commit });
-                }
-            }
-        }
+        retransmit(config, ctx, &mut self.unfinished);
     }
 }

@@ -3,7 +3,8 @@
 //! Recovery in Database Systems", 1987, chapters 3 and 7), serving dsim's transactional
 //! clients ([`sim_core::txn`]: list-append or rw-register transactions over several keys).
 //!
-//! - **Roles.** Node 0 is the coordinator; every other node is a participant holding one
+//! - **Roles.** Node 0 is the coordinator (or, with `coordinator = "replicated"`, nodes
+//!   `0..coordinators` are, see below); every other node is a participant holding one
 //!   shard of the keys, by hash or by range ([`TwoPcOptions::sharding`]). Clients send
 //!   transactions to any node; participants redirect them to the coordinator.
 //! - **Phase 1.** The coordinator names the transaction (its incarnation, its
@@ -43,25 +44,32 @@
 //! | `decide_in_doubt_alone` | `2pc-participant-crash` | atomicity |
 //! | `read_without_lock` | `2pc-hot-key` | serializability: G-single (read skew), G2 (write skew) |
 //!
-//! The coordinator is one node: while it is down, nothing commits (a replicated
-//! coordinator over Raft or Multi-Paxos, Paxos Commit in spirit, is not built).
+//! With `coordinator = "single"` (the default) the coordinator is one node: while it is
+//! down, nothing commits. With `coordinator = "replicated"` the coordinator role runs on
+//! a Raft group of `coordinators` nodes ([`ReplicatedCoordinator`], Paxos Commit in
+//! spirit): a transaction's name is replicated before its prepares go out, its decision is
+//! the first one the group's log commits, and a new leader aborts what an old one started
+//! and left undecided, so a coordinator crash costs an election instead of blocking.
 
 mod coordinator;
 mod invariants;
 mod participant;
+mod replicated;
 mod storage;
 
 pub use coordinator::Coordinator;
 pub use invariants::Atomicity;
 pub use participant::Participant;
+pub use replicated::ReplicatedCoordinator;
 
+use crate::raft::{self, Raft, RaftConfig, RaftOptions};
 use sim_core::SimDuration;
 use sim_core::hash::mix64;
 use sim_core::node::{Context, Node, NodeId, Reply, Request};
 use sim_core::protocol::{PropertySpec, Protocol};
 use sim_core::txn::{Mop, Txn, TxnWorkload};
 
-/// The coordinator's node.
+/// The coordinator's node (with a replicated coordinator, the first of its group).
 pub const COORDINATOR: NodeId = NodeId(0);
 
 sim_core::declare_options! {
@@ -81,6 +89,12 @@ sim_core::declare_options! {
         retransmit_interval: SimDuration = SimDuration::from_millis(50),
         /// How often each node looks at its timeouts.
         tick: SimDuration = SimDuration::from_millis(10),
+        /// The coordinator role: "single" (node 0, which blocks everyone in doubt while it
+        /// is down) or "replicated" (a Raft group on nodes 0..coordinators).
+        coordinator: String = "single".to_owned(),
+        /// How many nodes run a replicated coordinator's Raft group (3 or 5 tolerate
+        /// failures); ignored with a single coordinator.
+        coordinators: u32 = 3,
     }
 }
 
@@ -117,18 +131,33 @@ pub struct Config {
     pub options: TwoPcOptions,
     pub bugs: Bugs,
     pub sharding: Sharding,
+    /// How many nodes (ids `0..coordinators`) run the coordinator role: 1 for a single
+    /// coordinator.
+    pub coordinators: u32,
+    /// A replicated coordinator's Raft group (its default options, with check-quorum).
+    pub raft: RaftConfig,
 }
 
 impl Config {
-    /// The participant that holds `key`, in a cluster of `nodes` (a coordinator and at
+    /// The participant that holds `key`, in a cluster of `nodes` (the coordinators and at
     /// least one participant).
     pub fn shard_of(&self, key: u64, nodes: usize) -> NodeId {
-        let shards = nodes as u64 - 1;
+        let shards = nodes as u64 - u64::from(self.coordinators);
         let shard = match self.sharding {
             Sharding::Hash => mix64(key) % shards,
             Sharding::Range(size) => (key / size).min(shards - 1),
         };
-        NodeId(1 + shard as u32)
+        NodeId(self.coordinators + shard as u32)
+    }
+
+    /// Whether the coordinator role is a Raft group.
+    pub fn replicated(&self) -> bool {
+        self.options.coordinator == "replicated"
+    }
+
+    /// The nodes of the coordinator role.
+    pub fn coordinator_nodes(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.coordinators).map(NodeId)
     }
 }
 
@@ -149,7 +178,7 @@ impl std::fmt::Display for TxnId {
 /// A micro-op and its index in the client's transaction.
 pub type IndexedMop = (u32, Mop);
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash)]
 pub enum Msg {
     /// Phase 1: lock, run and prepare this shard's micro-ops.
     Prepare { txn: TxnId, mops: Vec<IndexedMop> },
@@ -161,22 +190,38 @@ pub enum Msg {
     Ack { txn: TxnId },
     /// A participant in doubt asks for the decision (the termination protocol).
     Query { txn: TxnId },
+    /// A replicated coordinator's Raft.
+    Raft(raft::Msg),
 }
 
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Timer {
     /// Look at timeouts: votes, locks, in-doubt queries, retransmissions.
     Tick,
+    /// A replicated coordinator's Raft.
+    Raft(raft::Timer),
+}
+
+/// `Tick` hashes as it did when it was the only timer (to nothing), so that the trace
+/// hashes of runs with a single coordinator, which set no other, stay what they were.
+impl std::hash::Hash for Timer {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Timer::Tick => {}
+            Timer::Raft(timer) => timer.hash(state),
+        }
+    }
 }
 
 /// What a node is.
 #[derive(Debug)]
 pub enum Role {
     Coordinator(Coordinator),
+    Replicated(Box<ReplicatedCoordinator>),
     Participant(Participant),
 }
 
-/// A node of two-phase commit: the coordinator (node 0) or a participant.
+/// A node of two-phase commit: a coordinator or a participant.
 #[derive(Debug)]
 pub struct TwoPhaseCommit {
     pub config: Config,
@@ -189,6 +234,7 @@ impl TwoPhaseCommit {
     pub fn outcomes(&self) -> &[(TxnId, bool)] {
         match &self.role {
             Role::Coordinator(c) => c.decided(),
+            Role::Replicated(c) => c.decided(),
             Role::Participant(p) => p.outcomes(),
         }
     }
@@ -201,10 +247,12 @@ impl Node for TwoPhaseCommit {
     type Workload = TxnWorkload;
 
     fn start(config: &Config, ctx: &mut Context<'_, Self>) -> Self {
-        let role = if ctx.id() == COORDINATOR {
-            Role::Coordinator(Coordinator::recover(ctx))
-        } else {
+        let role = if ctx.id().0 >= config.coordinators {
             Role::Participant(Participant::recover(config, ctx))
+        } else if config.replicated() {
+            Role::Replicated(Box::new(ReplicatedCoordinator::start(config, ctx)))
+        } else {
+            Role::Coordinator(Coordinator::recover(ctx))
         };
         ctx.set_timer(config.options.tick, Timer::Tick);
         TwoPhaseCommit { config: config.clone(), role }
@@ -213,7 +261,7 @@ impl Node for TwoPhaseCommit {
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
         match (&mut self.role, msg) {
             (Role::Participant(p), Msg::Prepare { txn, mops }) => {
-                p.prepare(&self.config, ctx, txn, mops);
+                p.prepare(&self.config, ctx, from, txn, mops);
             }
             (Role::Participant(p), Msg::Decide { txn, commit }) => {
                 p.decide(&self.config, ctx, from, txn, commit);
@@ -223,6 +271,14 @@ impl Node for TwoPhaseCommit {
             }
             (Role::Coordinator(c), Msg::Ack { txn }) => c.ack(ctx, from, txn),
             (Role::Coordinator(c), Msg::Query { txn }) => c.query(ctx, from, txn),
+            (Role::Replicated(c), Msg::Raft(msg)) => {
+                c.with_raft(&self.config, ctx, |raft, inner| raft.on_message(inner, from, msg));
+            }
+            (Role::Replicated(c), Msg::Vote { txn, yes, done }) => {
+                c.vote(&self.config, ctx, from, txn, yes, done);
+            }
+            (Role::Replicated(c), Msg::Ack { txn }) => c.ack(from, txn),
+            (Role::Replicated(c), Msg::Query { txn }) => c.query(ctx, from, txn),
             // A message meant for the other role, e.g. one sent to a node before the
             // cluster's roles were known: nothing to do.
             _ => ctx.count("misdirected_message"),
@@ -230,31 +286,42 @@ impl Node for TwoPhaseCommit {
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
-        match timer {
-            Timer::Tick => {
-                match &mut self.role {
+        match (&mut self.role, timer) {
+            (role, Timer::Tick) => {
+                match role {
                     Role::Coordinator(c) => c.tick(&self.config, ctx),
+                    Role::Replicated(c) => c.tick(&self.config, ctx),
                     Role::Participant(p) => p.tick(&self.config, ctx),
                 }
                 ctx.set_timer(self.config.options.tick, Timer::Tick);
             }
+            (Role::Replicated(c), Timer::Raft(timer)) => {
+                c.with_raft(&self.config, ctx, |raft, inner| raft.on_timer(inner, timer));
+            }
+            // Only a replicated coordinator sets Raft's timers.
+            (_, Timer::Raft(_)) => {}
         }
     }
 
     fn is_leader(&self) -> bool {
-        matches!(self.role, Role::Coordinator(_))
+        match &self.role {
+            Role::Coordinator(_) => true,
+            Role::Replicated(c) => c.is_leader(),
+            Role::Participant(_) => false,
+        }
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Request<Txn>) {
         match &mut self.role {
             Role::Coordinator(c) => c.request(&self.config, ctx, request),
-            Role::Participant(_) => ctx.reply(request.id, Reply::Redirect(Some(COORDINATOR))),
+            Role::Replicated(c) => c.request(&self.config, ctx, request),
+            Role::Participant(p) => ctx.reply(request.id, Reply::Redirect(Some(p.coordinator()))),
         }
     }
 }
 
 /// The named properties: the invariant, and the cases campaigns must reach.
-const PROPERTIES: [PropertySpec; 4] = [
+const PROPERTIES: [PropertySpec; 5] = [
     PropertySpec::always(
         "atomicity",
         "No transaction is committed on one node and aborted on another.",
@@ -270,6 +337,10 @@ const PROPERTIES: [PropertySpec; 4] = [
     PropertySpec::sometimes(
         "abort_under_contention",
         "A transaction died on a lock conflict (wait-die) or a lock timeout.",
+    ),
+    PropertySpec::sometimes(
+        "coordinator_failover_resolved",
+        "A replicated coordinator's leader answered a participant in doubt about a transaction an earlier leadership had started.",
     ),
 ];
 
@@ -299,13 +370,33 @@ impl Protocol for TwoPhaseCommit {
         if let Some((name, _)) = durations.iter().find(|(_, d)| *d == SimDuration::ZERO) {
             return Err(format!("{name} must be positive, e.g. \"50ms\""));
         }
-        Ok(Config { options, bugs, sharding })
+        let coordinators = match options.coordinator.as_str() {
+            "single" => 1,
+            "replicated" if options.coordinators >= 1 => options.coordinators,
+            "replicated" => {
+                return Err("coordinators must be at least 1 (3 or 5 tolerate failures)".into());
+            }
+            other => {
+                let names = ["single", "replicated"];
+                return Err(sim_core::names::unknown("coordinator", other, &names));
+            }
+        };
+        let raft_options = RaftOptions { check_quorum: true, ..RaftOptions::default() };
+        let raft = Raft::configure(raft_options, raft::Bugs::default())?;
+        Ok(Config { options, bugs, sharding, coordinators, raft })
     }
 
-    fn fits_cluster(_config: &Config, nodes: u32) -> Result<(), String> {
-        if nodes < 2 {
+    fn fits_cluster(config: &Config, nodes: u32) -> Result<(), String> {
+        let coordinators = config.coordinators;
+        if nodes <= coordinators {
+            let needs = if config.replicated() {
+                format!("{coordinators} coordinators (protocol.options.coordinators)")
+            } else {
+                "a coordinator".to_owned()
+            };
             return Err(format!(
-                "two-phase commit needs a coordinator and at least one participant: cluster.nodes must be at least 2, not {nodes}"
+                "two-phase commit needs {needs} and at least one participant: cluster.nodes must be at least {}, not {nodes}",
+                coordinators + 1
             ));
         }
         Ok(())

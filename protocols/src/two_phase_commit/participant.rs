@@ -1,7 +1,8 @@
 //! A participant: one shard of the keys. It locks (strict two-phase locking, wait-die),
 //! runs its part of each transaction, logs and syncs a prepare record before voting yes,
 //! applies the writes when told to commit, and after a restart asks the coordinator about
-//! every transaction its log shows prepared but undecided.
+//! every transaction its log shows prepared but undecided (every node of a replicated
+//! coordinator: its leader answers).
 
 use super::storage::{Effect, PARTICIPANT_LOG, ParticipantRecord};
 use super::{COORDINATOR, Config, IndexedMop, Msg, TwoPhaseCommit, TxnId};
@@ -18,6 +19,8 @@ type Ctx<'a, 'b> = &'a mut Context<'b, TwoPhaseCommit>;
 #[derive(Debug)]
 struct Waiting {
     txn: TxnId,
+    /// The coordinator that sent the prepare, which the vote answers.
+    coordinator: NodeId,
     mops: Vec<IndexedMop>,
     /// The keys it must lock, sorted.
     keys: Vec<u64>,
@@ -55,6 +58,8 @@ pub struct Participant {
     outcomes: Vec<(TxnId, bool)>,
     /// Transactions found in doubt at the last start, until their decision arrives.
     in_doubt: BTreeSet<TxnId>,
+    /// The coordinator heard from last (a replicated coordinator's leader, likely).
+    coordinator: NodeId,
 }
 
 impl Participant {
@@ -73,6 +78,7 @@ impl Participant {
             decisions: BTreeMap::new(),
             outcomes: Vec::new(),
             in_doubt: BTreeSet::new(),
+            coordinator: COORDINATOR,
         };
         let now = ctx.now();
         for record in recovered.records {
@@ -98,9 +104,14 @@ impl Participant {
                 participant.locks.insert(key, txn);
             }
             participant.in_doubt.insert(txn);
-            ctx.send(COORDINATOR, Msg::Query { txn });
+            query(config, ctx, txn);
         }
         participant
+    }
+
+    /// Where to send a client: the coordinator heard from last.
+    pub fn coordinator(&self) -> NodeId {
+        self.coordinator
     }
 
     /// Every outcome, in log order: `true` for commit.
@@ -149,9 +160,11 @@ impl Participant {
         &mut self,
         config: &Config,
         ctx: Ctx<'_, '_>,
+        from: NodeId,
         txn: TxnId,
         mops: Vec<IndexedMop>,
     ) {
+        self.coordinator = from;
         let known = self.decisions.contains_key(&txn)
             || self.prepared.contains_key(&txn)
             || self.waiting.iter().any(|w| w.txn == txn);
@@ -165,7 +178,7 @@ impl Participant {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        self.waiting.push(Waiting { txn, mops, keys, since: ctx.now() });
+        self.waiting.push(Waiting { txn, coordinator: from, mops, keys, since: ctx.now() });
         self.grant(config, ctx);
     }
 
@@ -194,7 +207,7 @@ impl Participant {
                     Locking::Die => {
                         let waiting = self.waiting.remove(i);
                         ctx.count("abort_under_contention");
-                        self.vote_no(ctx, waiting.txn);
+                        self.vote_no(ctx, &waiting);
                         moved = true;
                     }
                 }
@@ -204,7 +217,7 @@ impl Participant {
 
     /// Run the micro-ops under their locks, log and sync the prepare record, vote yes.
     fn vote_yes(&mut self, config: &Config, ctx: Ctx<'_, '_>, waiting: Waiting) {
-        let Waiting { txn, mut mops, .. } = waiting;
+        let Waiting { txn, coordinator, mut mops, .. } = waiting;
         let mut work: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         let mut effects = Vec::new();
         for (_, mop) in &mut mops {
@@ -242,13 +255,14 @@ impl Participant {
         if config.bugs.early_lock_release {
             self.locks.retain(|_, holder| *holder != txn);
         }
-        ctx.send(COORDINATOR, Msg::Vote { txn, yes: true, done: mops });
+        ctx.send(coordinator, Msg::Vote { txn, yes: true, done: mops });
     }
 
     /// Abort on our own (before voting yes): log it, release, vote no.
-    fn vote_no(&mut self, ctx: Ctx<'_, '_>, txn: TxnId) {
+    fn vote_no(&mut self, ctx: Ctx<'_, '_>, waiting: &Waiting) {
+        let txn = waiting.txn;
         self.finish(ctx, txn, false);
-        ctx.send(COORDINATOR, Msg::Vote { txn, yes: false, done: Vec::new() });
+        ctx.send(waiting.coordinator, Msg::Vote { txn, yes: false, done: Vec::new() });
     }
 
     pub(super) fn decide(
@@ -259,6 +273,7 @@ impl Participant {
         txn: TxnId,
         commit: bool,
     ) {
+        self.coordinator = from;
         if !self.decisions.contains_key(&txn) {
             if commit && !self.prepared.contains_key(&txn) {
                 // Told to commit what it never prepared (or lost): it cannot; its writes
@@ -276,16 +291,14 @@ impl Participant {
     pub(super) fn tick(&mut self, config: &Config, ctx: Ctx<'_, '_>) {
         let now = ctx.now();
         let options = &config.options;
-        let expired: Vec<TxnId> = self
-            .waiting
-            .iter()
-            .filter(|w| now.saturating_since(w.since) >= options.lock_timeout)
-            .map(|w| w.txn)
-            .collect();
-        for txn in &expired {
+        let (expired, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| now.saturating_since(w.since) >= options.lock_timeout);
+        self.waiting = waiting;
+        for w in &expired {
             ctx.count("abort_under_contention");
             ctx.count("lock_timeout");
-            self.vote_no(ctx, *txn);
+            self.vote_no(ctx, w);
         }
         if !expired.is_empty() {
             self.grant(config, ctx);
@@ -295,9 +308,16 @@ impl Participant {
             if waited && now.saturating_since(prepared.asked) >= options.query_interval {
                 prepared.asked = now;
                 ctx.count("in_doubt_query");
-                ctx.send(COORDINATOR, Msg::Query { txn });
+                query(config, ctx, txn);
             }
         }
+    }
+}
+
+/// Ask the coordinator about `txn`: every node of a replicated one, since any may lead.
+fn query(config: &Config, ctx: Ctx<'_, '_>, txn: TxnId) {
+    for coordinator in config.coordinator_nodes() {
+        ctx.send(coordinator, Msg::Query { txn });
     }
 }
 

@@ -1,10 +1,12 @@
 //! What two-phase commit keeps on disk, each a record of a `durable::RecordLog`: the
 //! participants' log of prepares and outcomes, and the coordinator's log of decisions
-//! (and its epoch, a `DurableCell`). Encoded with `codec`.
+//! (and its epoch, a `DurableCell`). Encoded with `codec`. A replicated coordinator keeps
+//! its records in the store of its Raft group instead, one value per transaction.
 
 use super::TxnId;
 use crate::codec::{Decoder, Encoder};
 use crate::durable::DurableCell;
+use sim_core::history::Value;
 use sim_core::node::{NodeId, RequestId};
 use sim_core::txn::Mop;
 
@@ -53,6 +55,9 @@ pub enum DecisionRecord {
     },
     /// Every participant acknowledged the decision.
     Ended { txn: TxnId },
+    /// A replicated coordinator named the transaction for this request, to send its
+    /// prepares to these participants (replicated before any prepare goes out).
+    Begun { txn: TxnId, request: RequestId, participants: Vec<NodeId> },
 }
 
 fn txn_id(e: &mut Encoder<'_>, txn: TxnId) {
@@ -74,6 +79,18 @@ fn u64s(e: &mut Encoder<'_>, values: &[u64]) {
 fn read_u64s(d: &mut Decoder<'_>) -> Option<Vec<u64>> {
     let n = d.u32()?;
     (0..n).map(|_| d.u64()).collect()
+}
+
+fn node_ids(e: &mut Encoder<'_>, nodes: &[NodeId]) {
+    e.u32(nodes.len() as u32);
+    for p in nodes {
+        e.u32(p.0);
+    }
+}
+
+fn read_node_ids(d: &mut Decoder<'_>) -> Option<Vec<NodeId>> {
+    let n = d.u32()?;
+    (0..n).map(|_| d.u32().map(NodeId)).collect()
 }
 
 fn mop(e: &mut Encoder<'_>, mop: &Mop) {
@@ -208,10 +225,7 @@ impl DecisionRecord {
                 txn_id(&mut e, *txn);
                 e.request_id(*request);
                 e.u8(u8::from(*commit));
-                e.u32(participants.len() as u32);
-                for p in participants {
-                    e.u32(p.0);
-                }
+                node_ids(&mut e, participants);
                 e.u32(result.len() as u32);
                 for m in result {
                     mop(&mut e, m);
@@ -220,6 +234,12 @@ impl DecisionRecord {
             DecisionRecord::Ended { txn } => {
                 e.u8(2);
                 txn_id(&mut e, *txn);
+            }
+            DecisionRecord::Begun { txn, request, participants } => {
+                e.u8(3);
+                txn_id(&mut e, *txn);
+                e.request_id(*request);
+                node_ids(&mut e, participants);
             }
         }
         out
@@ -236,16 +256,35 @@ impl DecisionRecord {
                     1 => true,
                     _ => return None,
                 };
-                let n = d.u32()?;
-                let participants = (0..n).map(|_| d.u32().map(NodeId)).collect::<Option<_>>()?;
+                let participants = read_node_ids(&mut d)?;
                 let n = d.u32()?;
                 let result = (0..n).map(|_| read_mop(&mut d)).collect::<Option<_>>()?;
                 DecisionRecord::Decided { txn, request, commit, participants, result }
             }
             2 => DecisionRecord::Ended { txn: read_txn_id(&mut d)? },
+            3 => {
+                let txn = read_txn_id(&mut d)?;
+                let request = d.request_id()?;
+                DecisionRecord::Begun { txn, request, participants: read_node_ids(&mut d)? }
+            }
             _ => return None,
         };
         d.is_done().then_some(record)
+    }
+}
+
+impl DecisionRecord {
+    /// The record as a value of a replicated coordinator's store (its bytes, one
+    /// character each).
+    pub fn to_value(&self) -> Value {
+        Value::Str(self.encode().into_iter().map(char::from).collect())
+    }
+
+    /// The record a store value holds, or `None` for anything else.
+    pub fn from_value(value: &Value) -> Option<Self> {
+        let Value::Str(text) = value else { return None };
+        let bytes: Vec<u8> = text.chars().map(u8::try_from).collect::<Result<_, _>>().ok()?;
+        DecisionRecord::decode(&bytes)
     }
 }
 
@@ -288,11 +327,17 @@ mod tests {
                 ],
             },
             DecisionRecord::Ended { txn },
+            DecisionRecord::Begun {
+                txn,
+                request: RequestId { client: ClientId(2), seq: 5 },
+                participants: vec![NodeId(4)],
+            },
         ];
         for record in coordinator {
             let bytes = record.encode();
-            assert_eq!(DecisionRecord::decode(&bytes), Some(record));
+            assert_eq!(DecisionRecord::decode(&bytes).as_ref(), Some(&record));
             assert_eq!(DecisionRecord::decode(&bytes[..bytes.len() - 1]), None);
+            assert_eq!(DecisionRecord::from_value(&record.to_value()).as_ref(), Some(&record));
         }
     }
 }

@@ -177,7 +177,9 @@ impl Graph {
         }
         for from in 0..nodes {
             let row = &mut entries[rows[from] as usize..rows[from + 1] as usize];
-            row.sort_unstable_by_key(|&(to, kind, _)| (to, kind));
+            // By why too: the first why of a kind is the earliest found (an order read
+            // before one inferred from real time).
+            row.sort_unstable();
             for pair in row.chunk_by(|a, b| a.0 == b.0) {
                 let mask = pair.iter().fold(0, |m, e| m | e.1);
                 graph.add_edge(NodeIndex::new(from), NodeIndex::new(pair[0].0 as usize), mask);

@@ -8,7 +8,9 @@
 //!    list, so the longest read is the order of every version before it, and every other
 //!    read must be a prefix of it (or the order is *incompatible*). In an rw-register
 //!    history only part of the order is known: the initial nil comes first, and a value a
-//!    transaction read precedes the value it then wrote.
+//!    transaction read precedes the value it then wrote; for strict serializability, a
+//!    transaction's final write precedes that of one invoked after it completed (a cycle
+//!    that needs such an order is named `-realtime`).
 //! 2. **Dependencies** between committed transactions (Adya's): *ww* (T2 installed the
 //!    version after T1's), *wr* (T2 read T1's version), *rw* (T1 read a version that T2
 //!    overwrote), plus, for strict serializability, *realtime* (T1 completed before T2
@@ -27,6 +29,7 @@
 
 mod cycles;
 pub mod generate;
+pub mod html;
 
 use crate::checker::{Checker, Finding, Finished};
 use crate::history::{EventType, History};
@@ -109,6 +112,9 @@ pub(crate) struct Why {
     before: Option<u64>,
     /// The version the later transaction wrote or read.
     after: Option<u64>,
+    /// Whether the order of the two versions comes from real time (the earlier one's
+    /// writer completed before the later one's was invoked) rather than from reads.
+    realtime: bool,
 }
 
 /// One edge, before edges between the same two transactions are merged: its kind's
@@ -202,6 +208,8 @@ pub struct CycleReport {
     pub txns: Vec<usize>,
     /// One line per edge: `T3 -rw-> T5: ...`.
     pub steps: Vec<String>,
+    /// Each edge's kind (the one its step explains).
+    pub kinds: Vec<Dependency>,
 }
 
 /// What the checker found in a history.
@@ -404,7 +412,10 @@ pub fn check(
     if lists {
         list_append(&ops, &writes, &mut edges, &mut anomalies);
     } else {
-        rw_register(&ops, &writes, &mut edges, &mut anomalies);
+        let reads = rw_register(&ops, &writes, &mut edges, &mut anomalies);
+        if consistency == Consistency::StrictSerializable {
+            realtime_versions(history, &ops, &reads, &mut edges);
+        }
     }
     if consistency == Consistency::StrictSerializable {
         order_edges(history, &ops, &mut edges);
@@ -662,7 +673,8 @@ fn list_append(
             if let [Some((a, _)), Some((b, _))] = *pair
                 && a != b
             {
-                let why = Why { key, before: Some(order[i]), after: Some(order[i + 1]) };
+                let why =
+                    Why { key, before: Some(order[i]), after: Some(order[i + 1]), realtime: false };
                 edges.add(a, b, 1, Some(why));
             }
         }
@@ -683,13 +695,13 @@ fn list_append(
             if let Some((writer, _)) = last_writer
                 && writer != reader
             {
-                let why = Why { key, before: None, after: before };
+                let why = Why { key, before: None, after: before, realtime: false };
                 edges.add(writer, reader, 2, Some(why));
             }
             if let Some(&Some((next, _))) = writers.get(length)
                 && next != reader
             {
-                let why = Why { key, before, after: Some(order[length]) };
+                let why = Why { key, before, after: Some(order[length]), realtime: false };
                 edges.add(reader, next, 4, Some(why));
             }
         }
@@ -705,7 +717,7 @@ fn rw_register(
     writes: &WriteIndex,
     edges: &mut Edges,
     anomalies: &mut Vec<Anomaly>,
-) {
+) -> Vec<(u64, Option<u64>, usize)> {
     // (key, value read or None for nil, reader), for every committed read of another
     // transaction's write or of the initial value.
     let mut reads: Vec<(u64, Option<u64>, usize)> = Vec::new();
@@ -726,7 +738,7 @@ fn rw_register(
                     continue;
                 };
                 if writer != op {
-                    let why = Why { key, before: None, after: Some(v) };
+                    let why = Why { key, before: None, after: Some(v), realtime: false };
                     edges.add(writer, op, 2, Some(why));
                 }
             }
@@ -747,13 +759,13 @@ fn rw_register(
             && writer != op
             && ops[writer].outcome != EventType::Fail
         {
-            let why = Why { key, before: Some(v), after: Some(written) };
+            let why = Why { key, before: Some(v), after: Some(written), realtime: false };
             edges.add(writer, op, 1, Some(why));
         }
         let start = reads.partition_point(|r| (r.0, r.1) < (key, read));
         for &(_, _, reader) in reads[start..].iter().take_while(|r| (r.0, r.1) == (key, read)) {
             if reader != op {
-                let why = Why { key, before: read, after: Some(written) };
+                let why = Why { key, before: read, after: Some(written), realtime: false };
                 edges.add(reader, op, 4, Some(why));
             }
         }
@@ -765,8 +777,84 @@ fn rw_register(
         }
         for (writer, _, value) in writes.writes_of(key) {
             if writer != reader && ops[writer].outcome != EventType::Fail {
-                let why = Why { key, before: None, after: Some(value) };
+                let why = Why { key, before: None, after: Some(value), realtime: false };
                 edges.add(reader, writer, 4, Some(why));
+            }
+        }
+    }
+    reads
+}
+
+/// Per-key version orders from real time, sound under strict serializability only: a
+/// committed transaction that completed before another was invoked is serialized first,
+/// so its final write of a key is an earlier version than the other's. From each such
+/// pair, ww from the first writer to the second, and rw from every reader of the first's
+/// version to the second. Pairs are taken as [`order_edges`] takes realtime edges, key by
+/// key (the transitive reduction: the rest follow through ww chains).
+fn realtime_versions(
+    history: &History<TxnEvent>,
+    ops: &[TxnOp<'_>],
+    reads: &[(u64, Option<u64>, usize)],
+    edges: &mut Edges,
+) {
+    // Per committed transaction, its final write of each key it writes.
+    let finals: Vec<Vec<(u64, u64)>> = ops
+        .iter()
+        .map(|o| {
+            if o.outcome != EventType::Ok {
+                return Vec::new();
+            }
+            let mut last: BTreeMap<u64, u64> = BTreeMap::new();
+            for mop in o.txn {
+                if let Mop::Write { key, value } = *mop {
+                    last.insert(key, value);
+                }
+            }
+            last.into_iter().collect()
+        })
+        .collect();
+    let mut op_of_event: Vec<u32> = vec![u32::MAX; history.len()];
+    for (op, o) in ops.iter().enumerate() {
+        if !finals[op].is_empty() {
+            op_of_event[o.invoked] = op as u32;
+            if let Some(c) = o.completed {
+                op_of_event[c] = op as u32;
+            }
+        }
+    }
+    // Per key, the writers completed and not yet followed by a writer that completed.
+    let mut frontier: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    // Per transaction and key it writes, the key's frontier when it was invoked.
+    let mut followed: Vec<Vec<Vec<usize>>> =
+        finals.iter().map(|f| vec![Vec::new(); f.len()]).collect();
+    for (index, event) in history.events.iter().enumerate() {
+        let op = op_of_event[index];
+        if op == u32::MAX {
+            continue;
+        }
+        let op = op as usize;
+        for (j, &(key, value)) in finals[op].iter().enumerate() {
+            let writers = frontier.entry(key).or_default();
+            if event.kind == EventType::Invoke {
+                for &before in writers.iter() {
+                    let earlier = finals[before].iter().find(|f| f.0 == key).expect("a writer").1;
+                    let why =
+                        Why { key, before: Some(earlier), after: Some(value), realtime: true };
+                    edges.add(before, op, 1, Some(why));
+                    let start = reads.partition_point(|r| (r.0, r.1) < (key, Some(earlier)));
+                    let readers =
+                        reads[start..].iter().take_while(|r| (r.0, r.1) == (key, Some(earlier)));
+                    for &(_, _, reader) in readers {
+                        if reader != op {
+                            edges.add(reader, op, 4, Some(why));
+                        }
+                    }
+                }
+                followed[op][j].clone_from(writers);
+            } else {
+                let before = std::mem::take(&mut followed[op][j]);
+                writers.retain(|w| !before.contains(w));
+                writers.push(op);
             }
         }
     }
@@ -819,12 +907,19 @@ fn order_edges(history: &History<TxnEvent>, ops: &[TxnOp<'_>], edges: &mut Edges
 fn explain(analysis: &Analysis<'_>, graph: &Graph, cycle: &Cycle) -> CycleReport {
     let ops = &analysis.ops;
     let mut steps = Vec::new();
+    let mut kinds = Vec::new();
+    // A version order inferred from real time makes the cycle one of strict
+    // serializability only.
+    let mut inferred = 0;
     let n = cycle.txns.len();
     for (i, (&from, &mask)) in cycle.txns.iter().zip(&cycle.masks).enumerate() {
         let to = cycle.txns[(i + 1) % n];
         let kind =
             Dependency::ALL.into_iter().find(|d| mask & d.bit() != 0).expect("an edge has a kind");
         let why = graph.why(from, to, kind.bit());
+        if why.is_some_and(|w| w.realtime) {
+            inferred = Dependency::Realtime.bit();
+        }
         let registers = ops[from]
             .txn
             .iter()
@@ -833,6 +928,20 @@ fn explain(analysis: &Analysis<'_>, graph: &Graph, cycle: &Cycle) -> CycleReport
         let version =
             |v: Option<u64>| v.map_or("the initial (empty) version".to_owned(), |v| v.to_string());
         let reason = match (kind, why) {
+            (Dependency::Ww, Some(w)) if w.realtime => format!(
+                "T{from} wrote {} to key {} and completed before T{to}, which wrote {}, was \
+                 invoked: a later version",
+                version(w.before),
+                w.key,
+                version(w.after)
+            ),
+            (Dependency::Rw, Some(w)) if w.realtime => format!(
+                "T{from} read key {} = {}, and T{to} wrote {}, a later version (its writer \
+                 completed before T{to} was invoked)",
+                w.key,
+                version(w.before),
+                version(w.after)
+            ),
             (Dependency::Ww, Some(w)) if registers => format!(
                 "T{to} read {} of key {} and then wrote {}, a later version",
                 version(w.before),
@@ -865,12 +974,15 @@ fn explain(analysis: &Analysis<'_>, graph: &Graph, cycle: &Cycle) -> CycleReport
             (_, None) => String::new(),
         };
         steps.push(format!("T{from} -{}-> T{to}: {reason}", kind.name()));
+        kinds.push(kind);
     }
+    let used = cycle.masks.iter().fold(inferred, |a, m| a | m);
     CycleReport {
-        class: cycle.class.name(cycle.masks.iter().fold(0, |a, m| a | m)),
-        rules_out: cycle.class.rules_out(cycle.masks.iter().fold(0, |a, m| a | m)),
+        class: cycle.class.name(used),
+        rules_out: cycle.class.rules_out(used),
         txns: cycle.txns.clone(),
         steps,
+        kinds,
     }
 }
 
