@@ -172,7 +172,7 @@ mod tests {
             names[..3],
             ["election_timeout_min", "election_timeout_max", "heartbeat_interval"]
         );
-        assert_eq!(Bugs::specs().len(), 8);
+        assert_eq!(Bugs::specs().len(), 9);
         assert!(Bugs::specs().iter().all(|b| b.doc.ends_with('.')));
     }
 }
