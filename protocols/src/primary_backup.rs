@@ -340,9 +340,16 @@ impl PrimaryBackup {
     /// been a member since before the epoch it was last in sync in, nothing could commit
     /// without it since, so it holds every committed command and is a valid member again
     /// (as the primary, with no hold: any other primary since was deposed before that
-    /// epoch, and this node took over from it then).
+    /// epoch, and this node took over from it then). A view older than that epoch is not
+    /// one to act on: a new leader of the view service may not have applied the latest
+    /// view yet, and a primary of the older view would commit without the members that
+    /// joined since.
     fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        if self.valid || self.view.member_since(self.id).is_none_or(|since| since > self.in_sync) {
+        let stale = self.view.epoch < self.in_sync;
+        if self.valid
+            || stale
+            || self.view.member_since(self.id).is_none_or(|since| since > self.in_sync)
+        {
             return;
         }
         ctx.count("member_recovered");

@@ -20,12 +20,7 @@ fn every_chain_example_passes_and_its_faults_bite() {
     let mut all = Vec::new();
     for name in ["chain-base", "chain-crashes", "chain-partitions", "chain-craq"] {
         let records = sweep(&scenario(name), SEEDS);
-        let failed: Vec<String> = records
-            .iter()
-            .filter(|r| r.verdict() != Verdict::Pass)
-            .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
-            .collect();
-        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        common::assert_all_pass(name, &records);
         assert!(records.iter().all(|r| r.ops_ok > 0), "{name}: a seed with no successful op");
         let sometimes = |what: &str, n: u64| assert!(n > 0, "{name}: no {what} in {SEEDS} seeds");
         match name {

@@ -3,32 +3,14 @@
 //! every event they listen to (sometimes); with a durability bug switch, crashes at its
 //! moment find it in far fewer seeds than random crashes do.
 
-use runner::Registry;
-use scenarios::{Scenario, load_with};
+use scenarios::Scenario;
 use sim_core::record::{RunRecord, Verdict};
-use std::path::Path;
 
 mod common;
-use common::{counter, faults, run, scenario, sweep};
-
-/// `scenarios/examples/NAME.toml` with the `--set` overrides `sets`.
-fn scenario_with(name: &str, sets: &[&str]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/examples")
-        .join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let sets: Vec<String> = sets.iter().map(|s| (*s).to_owned()).collect();
-    load_with(&path, &text, &sets, Registry::bundled().catalogue())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use common::{counter, faults, run, scenario, scenario_with, sweep};
 
 fn assert_clean(name: &str, records: &[RunRecord], seeds: u64) {
-    let failed: Vec<String> = records
-        .iter()
-        .filter(|r| r.verdict() != Verdict::Pass)
-        .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
-        .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    common::assert_all_pass(name, records);
     assert_eq!(records.len() as u64, seeds);
 }
 

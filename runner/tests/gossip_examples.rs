@@ -40,12 +40,7 @@ fn faults(records: &[RunRecord], kind: &str) -> u64 {
 }
 
 fn assert_all_pass(name: &str, records: &[RunRecord]) {
-    let failed: Vec<String> = records
-        .iter()
-        .filter(|r| r.verdict() != Verdict::Pass)
-        .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
-        .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    common::assert_all_pass(name, records);
     for r in records {
         assert!(r.checks.contains(&("epidemic".into(), "pass".into())), "{name}: {:?}", r.checks);
         assert!(counter(r, "rumours_everywhere") > 0, "{name} seed {}: no rumour spread", r.seed);

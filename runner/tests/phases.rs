@@ -26,12 +26,7 @@ fn phase<'r>(record: &'r RunRecord, name: &str) -> &'r PhaseRecord {
 #[test]
 fn raft_phases_passes_and_every_phase_does_what_it_says() {
     let records = sweep(&scenario("raft-phases"), SEEDS);
-    let failed: Vec<String> = records
-        .iter()
-        .filter(|r| r.verdict() != Verdict::Pass)
-        .map(|r| format!("seed {}: {} {}", r.seed, r.failure, r.message))
-        .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    common::assert_all_pass("raft-phases", &records);
     let mut storms_with_a_leader_change = 0;
     let mut storms_with_a_crash = 0;
     let mut burst_reads = 0;

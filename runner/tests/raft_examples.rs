@@ -29,12 +29,7 @@ fn every_raft_example_passes_500_seeds_and_its_faults_bite() {
         "raft-sizes",
     ] {
         let records = sweep(&scenario(name), SEEDS);
-        let failed: Vec<String> = records
-            .iter()
-            .filter(|r| r.verdict() != Verdict::Pass)
-            .map(|r| format!("{} seed {}: {} {}", name, r.seed, r.failure, r.message))
-            .collect();
-        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        common::assert_all_pass(name, &records);
         assert_eq!(records.len() as u64, SEEDS);
         assert!(
             records.iter().all(|r| r.ops_ok > 0),

@@ -21,12 +21,7 @@ fn total(records: &[RunRecord], name: &str) -> u64 {
 }
 
 fn assert_all_pass(name: &str, records: &[RunRecord]) {
-    let failed: Vec<String> = records
-        .iter()
-        .filter(|r| r.verdict() != Verdict::Pass)
-        .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
-        .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    common::assert_all_pass(name, records);
     for r in records {
         let invariants = ("invariants".to_owned(), "pass".to_owned());
         assert!(r.checks.contains(&invariants), "{name} seed {}: {:?}", r.seed, r.checks);

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test file uses the part it needs
 
 use runner::{Registry, RunSettings};
-use scenarios::{Scenario, load};
-use sim_core::record::RunRecord;
+use scenarios::{Scenario, load_with};
+use sim_core::record::{RunRecord, Verdict};
 use std::path::Path;
 
 /// How many seeds, from seed 0, each example test sweeps in CI (the 10,000-seed sweeps
@@ -65,10 +65,18 @@ pub fn example_seeds(name: &str) -> u64 {
 
 /// The bundled scenario `scenarios/examples/NAME.toml`.
 pub fn scenario(name: &str) -> Scenario {
+    scenario_with(name, &[])
+}
+
+/// `scenarios/examples/NAME.toml` with the `--set` overrides `sets`.
+pub fn scenario_with(name: &str, sets: &[&str]) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/examples")
         .join(format!("{name}.toml"));
-    load(&path, Registry::bundled().catalogue()).unwrap_or_else(|e| panic!("{e}"))
+    let text = std::fs::read_to_string(&path).unwrap();
+    let sets: Vec<String> = sets.iter().map(|s| (*s).to_owned()).collect();
+    load_with(&path, &text, &sets, Registry::bundled().catalogue())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One seed of `scenario` with the bug switches `bugs` on.
@@ -99,6 +107,16 @@ pub fn sweep_range(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Vec<RunR
     let mut records: Vec<RunRecord> = halves.into_iter().flatten().collect();
     records.sort_by_key(|r| r.seed);
     records
+}
+
+/// Every one of `records` (of the scenario `name`) passed; else the failures, one a line.
+pub fn assert_all_pass(name: &str, records: &[RunRecord]) {
+    let failed: Vec<String> = records
+        .iter()
+        .filter(|r| r.verdict() != Verdict::Pass)
+        .map(|r| format!("{name} seed {}: {} {}", r.seed, r.failure, r.message))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 /// The seeds that reached the sometimes property `name`, which the protocol must declare.
