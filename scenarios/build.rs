@@ -1,6 +1,7 @@
 //! Embeds the bundled scenarios (`examples/` and `scale/`) in the crate, so that a `dsim`
 //! binary finds them by name wherever it is installed: writes `$OUT_DIR/bundled.rs`, a
-//! list of every file's path under `scenarios/` and its text (`include_str!`).
+//! list of every file's path under `scenarios/` and its text (`include_str!`, relative to
+//! the crate's directory when it compiles).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,10 +18,14 @@ fn main() {
             .filter(|name: &String| name.ends_with(".toml"))
             .collect();
         names.sort();
+        // The path is the crate's at compile time, not this script's: a target directory
+        // shared by two checkouts (CI's clone) must not embed the other one's files.
         for name in names {
-            let file = root.join(dir).join(&name);
-            let _ =
-                writeln!(list, "    ({:?}, include_str!({:?})),", format!("{dir}/{name}"), file);
+            let path = format!("{dir}/{name}");
+            let _ = writeln!(
+                list,
+                "    ({path:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{path}\"))),"
+            );
         }
     }
     list.push_str("];\n");
