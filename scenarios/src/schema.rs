@@ -364,14 +364,7 @@ pub fn read_scenario(
 
 /// The fewest and the most nodes `nodes` draws.
 fn size_bounds(nodes: &Knob<i64>) -> (u32, u32) {
-    let (fewest, most) = match nodes {
-        Knob::Fixed(n) => (*n, *n),
-        Knob::Range(low, high) => (*low.min(high), *low.max(high)),
-        Knob::OneOf(ns) => {
-            let (fewest, most) = (ns.iter().min(), ns.iter().max());
-            (fewest.copied().unwrap_or(1), most.copied().unwrap_or(1))
-        }
-    };
+    let (fewest, most) = knob_bounds(nodes).unwrap_or((1, 1));
     (fewest as u32, most as u32)
 }
 
@@ -1215,15 +1208,15 @@ fn may_be_positive(w: &WorkloadSpec, name: &str) -> bool {
 
 /// The shortest timeout a seed of `w` can draw.
 pub(crate) fn shortest_timeout(w: &WorkloadSpec) -> SimDuration {
-    SimDuration(knob_min(&w.timeout).max(0) as u64)
+    SimDuration(knob_bounds(&w.timeout).map_or(0, |(shortest, _)| shortest).max(0) as u64)
 }
 
-/// The smallest value a knob can draw.
-fn knob_min(k: &Knob<i64>) -> i64 {
+/// The smallest and the largest value a knob can draw (`None` for an empty choice).
+fn knob_bounds(k: &Knob<i64>) -> Option<(i64, i64)> {
     match k {
-        Knob::Fixed(n) => *n,
-        Knob::Range(a, b) => *a.min(b),
-        Knob::OneOf(xs) => xs.iter().copied().min().unwrap_or(0),
+        Knob::Fixed(n) => Some((*n, *n)),
+        Knob::Range(a, b) => Some((*a.min(b), *a.max(b))),
+        Knob::OneOf(xs) => Some((*xs.iter().min()?, *xs.iter().max()?)),
     }
 }
 
